@@ -1,0 +1,304 @@
+"""The root command: global options, explicit command registration, and the one error boundary.
+
+kubectl rejects its own flags before a plugin name (`kubectl -n x kaito ...`), so the
+plugin owns `--kubeconfig`, `--context`, `-n`, `--request-timeout` and `-v`, and accepts
+them both before and after the subcommand, like kubectl does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+import typer
+
+from kubectl_kaito import __version__, output
+from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
+from kubectl_kaito.settings import AppContext, Settings
+
+PROG = "kubectl kaito"
+GLOBAL_PANEL = "Global options"
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 ok; 1 error (the server refused: invalid, conflict, internal; or KAITO not installed); "
+    "2 usage; 3 not found; 4 not ready or timed out waiting; "
+    "5 cannot reach or authenticate to the cluster; 130 interrupted."
+)
+
+# ---- global options ---------------------------------------------------------------
+
+KubeconfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kubeconfig",
+        help="Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+        rich_help_panel=GLOBAL_PANEL,
+        show_default=False,
+    ),
+]
+ContextOpt = Annotated[
+    str | None,
+    typer.Option("--context", help="The kubeconfig context to use.", rich_help_panel=GLOBAL_PANEL, show_default=False),
+]
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace",
+        "-n",
+        help="Namespace (default: the context's namespace, else default).",
+        rich_help_panel=GLOBAL_PANEL,
+        show_default=False,
+    ),
+]
+RequestTimeoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--request-timeout",
+        help="How long to wait for a single server request (e.g. 30s, 1m; 0 = no timeout).",
+        rich_help_panel=GLOBAL_PANEL,
+        show_default=False,
+    ),
+]
+VerboseOpt = Annotated[
+    int,
+    typer.Option(
+        "--verbose",
+        "-v",
+        count=True,
+        help="Print API requests to stderr (-vv: also headers, tokens redacted).",
+        rich_help_panel=GLOBAL_PANEL,
+    ),
+]
+
+_GLOBAL_PARAMS = ("kubeconfig", "context", "namespace", "request_timeout", "verbose")
+_LAST_APP: list[AppContext] = []  # the AppContext of the running command (one per invocation)
+
+
+def parse_duration(value: str | None, flag: str = "--request-timeout") -> float | None:
+    """Parse kubectl-style durations: `30`, `30s`, `5m`, `1h`, `1m30s`, `250ms` -> seconds."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        raise UsageError(f"invalid {flag} value: empty")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    total, number = 0.0, ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isdigit() or ch == ".":
+            number += ch
+            i += 1
+            continue
+        unit = "ms" if text.startswith("ms", i) else ch
+        if unit not in units or not number:
+            raise UsageError(
+                f"invalid {flag} value {value!r}", hint="use a number of seconds or a duration such as 30s, 5m, 1h"
+            )
+        total += float(number) * units[unit]
+        number = ""
+        i += len(unit)
+    if number:
+        raise UsageError(f"invalid {flag} value {value!r}", hint="add a unit, for example 30s or 5m")
+    return total
+
+
+def _merge_globals(ctx: typer.Context, given: dict[str, Any]) -> AppContext:
+    """Combine global flags given before the subcommand (root) with those after it (these win)."""
+    root = ctx.find_root()
+    base: dict[str, Any] = dict(root.meta.get("kaito.globals", {}))
+    for key, value in given.items():
+        if key == "verbose":
+            base[key] = max(int(base.get(key) or 0), int(value or 0))
+        elif value is not None:
+            base[key] = value
+    timeout = base.get("request_timeout")
+    settings = Settings(
+        kubeconfig=base.get("kubeconfig"),
+        context=base.get("context"),
+        namespace=base.get("namespace"),
+        request_timeout=parse_duration(timeout) if isinstance(timeout, str) else timeout,
+        verbose=int(base.get("verbose") or 0),
+    )
+    app = AppContext(settings)
+    _LAST_APP.append(app)  # main() reads it to decide whether errors also go out as JSON
+    return app
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a command `fn(app: AppContext, **flags)` so Typer also offers the global options.
+
+    The wrapper's signature is fn's own flags plus the global ones; Typer reads it to
+    build the command line, and the wrapper turns the global values into an AppContext.
+    """
+    sig = inspect.signature(fn, eval_str=True)
+    own = list(sig.parameters.values())[1:]  # drop `app`
+    extra = {
+        "kubeconfig": KubeconfigOpt,
+        "context": ContextOpt,
+        "namespace": NamespaceOpt,
+        "request_timeout": RequestTimeoutOpt,
+        "verbose": VerboseOpt,
+    }
+    params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
+    params += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    for name, ann in extra.items():
+        default: Any = 0 if name == "verbose" else None
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann, default=default))
+
+    def wrapper(**kwargs: Any) -> Any:
+        ctx = kwargs.pop("ctx")
+        given = {name: kwargs.pop(name) for name in _GLOBAL_PARAMS}
+        app = _merge_globals(ctx, given)
+        return fn(app, **kwargs)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+# ---- the app ------------------------------------------------------------------------
+
+app = typer.Typer(
+    name="kubectl-kaito",
+    help=(
+        "Deploy, inspect and talk to KAITO inference workspaces from kubectl.\n\n"
+        "Examples:\n\n"
+        "  kubectl kaito deploy --workspace-name my-llm --model phi-4-mini-instruct "
+        "--instance-type Standard_NC24ads_A100_v4 --wait\n\n"
+        "  ENDPOINT=$(kubectl kaito get-endpoint --workspace-name my-llm)\n\n"
+        "  kubectl kaito status -A\n\n"
+        + EXIT_CODES_HELP
+    ),
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,  # never a traceback (it could show a token in locals)
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        output.result(f"kubectl-kaito {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    namespace: NamespaceOpt = None,
+    request_timeout: RequestTimeoutOpt = None,
+    verbose: VerboseOpt = 0,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the plugin version and exit.", callback=_version_callback, is_eager=True),
+    ] = False,
+) -> None:
+    """Deploy, inspect and talk to KAITO inference workspaces."""
+    ctx.meta["kaito.globals"] = {
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "namespace": namespace,
+        "request_timeout": request_timeout,
+        "verbose": verbose,
+    }
+
+
+def _register() -> None:
+    """Explicit registration list: one thin module per verb (imports stay light)."""
+    from kubectl_kaito.commands import registry
+
+    registry.register_all(app, command)
+
+
+_register()
+
+# ---- the error boundary ----------------------------------------------------------------
+
+
+def _argv_wants_json(argv: Sequence[str]) -> bool:
+    """For usage errors raised before any command ran: did the user ask for JSON?"""
+    args = list(argv)
+    for i, a in enumerate(args):
+        if a in ("-o", "--output", "--format") and i + 1 < len(args) and args[i + 1] == "json":
+            return True
+        if a in ("-ojson", "--output=json", "--format=json", "-o=json"):
+            return True
+    return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code. The only place errors become messages."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    click_cmd = typer.main.get_command(app)
+    _LAST_APP.clear()
+    try:
+        rv = click_cmd.main(args=args, prog_name=PROG, standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except KaitoError as err:
+        app_ctx = _last_app()
+        output.error(err, as_json=(app_ctx.wants_json if app_ctx else False) or _argv_wants_json(args))
+        return int(err.exit_code)
+    except typer.Exit as e:
+        return int(e.exit_code)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        _quiet_pipe()
+        return 0
+    except typer.TyperException as e:  # click usage errors: one line, kubectl style
+        return _usage_error(e, args)
+
+
+def _last_app() -> AppContext | None:
+    return _LAST_APP[-1] if _LAST_APP else None
+
+
+def _usage_error(e: typer.TyperException, args: Sequence[str]) -> int:
+    """Print a click usage error as `error:` + `hint:` (exit 2); help-on-no-args prints help."""
+    name = type(e).__name__
+    if name == "NoArgsIsHelpError":
+        e_ctx = getattr(e, "ctx", None)
+        print(e_ctx.get_help() if e_ctx else e.format_message(), file=sys.stderr)
+        return int(ExitCode.USAGE)
+    e_ctx = getattr(e, "ctx", None)
+    path = e_ctx.command_path if e_ctx is not None else PROG
+    msg = e.format_message().strip().replace("\n", " ")
+    err = UsageError(msg[:1].lower() + msg[1:], hint=f"see '{path} --help'")
+    output.error(err, as_json=_argv_wants_json(args))
+    return int(getattr(e, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
+
+
+def _quiet_pipe() -> None:
+    """stdout was closed (e.g. piped into `head`): end quietly, without a BrokenPipe traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def run() -> None:
+    """Console-script entry point."""
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_pipe()
+    sys.exit(code)

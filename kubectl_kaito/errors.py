@@ -1,0 +1,120 @@
+"""One error hierarchy for the whole plugin, each class carrying its exit code.
+
+`cli.main` is the only place that catches these and turns them into
+`error: ...` / `hint: ...` lines (and a JSON object when JSON output was asked).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes (README, `--help`)."""
+
+    OK = 0
+    ERROR = 1  # the server refused: invalid, conflict, internal
+    USAGE = 2  # bad flags or values, caught before contacting the cluster
+    NOT_FOUND = 3
+    NOT_READY = 4  # not ready, or timed out waiting
+    CLUSTER = 5  # cannot reach or authenticate to the cluster
+    INTERRUPTED = 130
+
+
+class KaitoError(Exception):
+    """Base of every error the user should see as one `error:` line."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+    code: str = "ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details: dict[str, Any] = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The seed-001 error object: `{"error", "code", "details"}`."""
+        details = dict(self.details)
+        if self.hint:
+            details.setdefault("hint", self.hint)
+        return {"error": self.message, "code": self.code, "details": details}
+
+
+class UsageError(KaitoError):
+    """A flag or value is wrong; nothing was sent to the cluster."""
+
+    exit_code = ExitCode.USAGE
+    code = "VALIDATION_ERROR"
+
+
+class InvalidError(KaitoError):
+    """The server refused the object (422, 400, webhook denial)."""
+
+    code = "VALIDATION_ERROR"
+
+
+class ConflictError(KaitoError):
+    """The object already exists, or was changed underneath us (409)."""
+
+    code = "CONFLICT"
+
+
+class ServerError(KaitoError):
+    """Any other refusal or failure reported by the API server (5xx, ...)."""
+
+    code = "SERVER_ERROR"
+
+
+class ProviderNotInstalledError(KaitoError):
+    """The workspaces.kaito.sh resource is not served: KAITO is not installed."""
+
+    code = "PROVIDER_NOT_INSTALLED"
+
+
+class NotFoundError(KaitoError):
+    """The named object does not exist (404)."""
+
+    exit_code = ExitCode.NOT_FOUND
+    code = "NOT_FOUND"
+
+
+class NotReadyError(KaitoError):
+    """The workspace (or endpoint) is not ready."""
+
+    exit_code = ExitCode.NOT_READY
+    code = "NOT_READY"
+
+
+class WaitTimeoutError(KaitoError):
+    """A wait or a request ran out of time."""
+
+    exit_code = ExitCode.NOT_READY
+    code = "TIMEOUT"
+
+
+class ClusterUnavailableError(KaitoError):
+    """The API server cannot be reached (refused, DNS, TLS, no kubeconfig)."""
+
+    exit_code = ExitCode.CLUSTER
+    code = "CLUSTER_UNAVAILABLE"
+
+
+class UnauthorizedError(KaitoError):
+    """The API server did not accept our credentials (401)."""
+
+    exit_code = ExitCode.CLUSTER
+    code = "UNAUTHORIZED"
+
+
+class ForbiddenError(KaitoError):
+    """The credentials are valid but not allowed to do this (403)."""
+
+    exit_code = ExitCode.CLUSTER
+    code = "FORBIDDEN"

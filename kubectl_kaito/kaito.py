@@ -1,0 +1,169 @@
+"""KAITO API facts (v0.12) and pure helpers to read a Workspace.
+
+Source: research/kaito-facts.md. The Workspace has no `.spec`: `resource`,
+`inference` and `tuning` are top-level siblings of `metadata`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+GROUP = "kaito.sh"
+VERSIONS = ("v1beta1", "v1alpha1")  # preferred first
+PLURAL = "workspaces"
+KIND = "Workspace"
+
+LABEL_WORKSPACE = "kaito.sh/workspace"
+ANNOTATION_ENABLE_LB = "kaito.sh/enablelb"  # value must be exactly "True"
+ANNOTATION_RUNTIME = "kaito.sh/runtime"
+ANNOTATION_BYPASS_CHECKS = "kaito.sh/bypass-resource-checks"
+
+# Condition types, in the order the controller usually sets them.
+RESOURCE_READY = "ResourceReady"
+INFERENCE_READY = "InferenceReady"
+JOB_STARTED = "JobStarted"
+WORKSPACE_SUCCEEDED = "WorkspaceSucceeded"
+
+# Reasons that mean "this will not become ready by waiting" (kaito-facts §2).
+FAILURE_REASONS = frozenset(
+    {
+        "ImagePullError",
+        "ContainerCrashLoopBackOff",
+        "ContainerOOMKilled",
+        "ContainerStartError",
+        "PodEvicted",
+        "NodeDiskPressure",
+        "NodeMemoryPressure",
+        "Unschedulable",
+        "SASTokenFetchFailed",
+        "BenchmarkFailed",
+        "workspaceFailed",
+        "WorkspaceTuningJobStatusFailed",
+    }
+)
+
+OPERATOR_NAMESPACE = "kaito-workspace"
+OPERATOR_DEPLOYMENT = "kaito-workspace"
+SUPPORTED_MODELS_CONFIGMAP = "kaito-supported-models"
+
+
+def conditions(ws: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The Workspace's conditions keyed by type."""
+    return {c.get("type", ""): c for c in (ws.get("status") or {}).get("conditions") or []}
+
+
+def condition_status(ws: dict[str, Any], ctype: str) -> str:
+    """"True", "False" or "Unknown" (missing) for one condition type."""
+    return str(conditions(ws).get(ctype, {}).get("status", "Unknown"))
+
+
+def is_tuning(ws: dict[str, Any]) -> bool:
+    """A tuning workspace runs a Job and serves no endpoint."""
+    return bool(ws.get("tuning"))
+
+
+def is_ready(ws: dict[str, Any]) -> bool:
+    """Ready to serve: InferenceReady True, or WorkspaceSucceeded True (or state Ready on v0.9+)."""
+    cs = conditions(ws)
+    if cs.get(INFERENCE_READY, {}).get("status") == "True":
+        return True
+    if cs.get(WORKSPACE_SUCCEEDED, {}).get("status") == "True":
+        return True
+    return (ws.get("status") or {}).get("state") == "Ready"
+
+
+def is_done(ws: dict[str, Any]) -> bool:
+    """The wait target: InferenceReady for inference, WorkspaceSucceeded for tuning."""
+    if is_tuning(ws):
+        return condition_status(ws, WORKSPACE_SUCCEEDED) == "True"
+    return is_ready(ws)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A condition that turned False with a reason that waiting will not fix."""
+
+    condition: str
+    reason: str
+    message: str
+
+
+def failure(ws: dict[str, Any]) -> Failure | None:
+    """The first failed condition (False with a failure reason), or a Failed state."""
+    for ctype, c in conditions(ws).items():
+        if c.get("status") == "False" and c.get("reason") in FAILURE_REASONS:
+            return Failure(ctype, str(c.get("reason")), str(c.get("message") or ""))
+    if (ws.get("status") or {}).get("state") == "Failed":
+        return Failure("State", "Failed", "the workspace is in state Failed")
+    return None
+
+
+def pending_conditions(ws: dict[str, Any]) -> list[dict[str, Any]]:
+    """Conditions that are not True (what the user is waiting for), in a stable order."""
+    wanted = [RESOURCE_READY, JOB_STARTED if is_tuning(ws) else INFERENCE_READY, WORKSPACE_SUCCEEDED]
+    cs = conditions(ws)
+    out = []
+    for ctype in wanted:
+        c = cs.get(ctype)
+        if c is None:
+            out.append({"type": ctype, "status": "Unknown", "reason": "NotReported", "message": ""})
+        elif c.get("status") != "True":
+            out.append(c)
+    return out
+
+
+def describe_pending(ws: dict[str, Any]) -> str:
+    """One line naming the conditions that are not True, with their reasons."""
+    parts = [f"{c.get('type')}={c.get('status')} ({c.get('reason') or 'no reason'})" for c in pending_conditions(ws)]
+    return ", ".join(parts) if parts else "no conditions reported yet"
+
+
+def model_name(ws: dict[str, Any]) -> str | None:
+    """The preset name (inference or tuning), or None for a template workspace."""
+    block = ws.get("tuning") or ws.get("inference") or {}
+    preset = block.get("preset") or {}
+    return preset.get("name")
+
+
+def runtime(ws: dict[str, Any]) -> str:
+    """The runtime annotation (vllm unless set to transformers), as the controller decides."""
+    value = ((ws.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_RUNTIME, "vllm")
+    return "transformers" if value == "transformers" else "vllm"
+
+
+def state(ws: dict[str, Any]) -> str:
+    """status.state (v0.9+), else a state derived from the conditions."""
+    st = (ws.get("status") or {}).get("state")
+    if st:
+        return str(st)
+    if failure(ws):
+        return "Failed"
+    return "Ready" if is_done(ws) else "Pending"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """Parse a Kubernetes RFC 3339 timestamp."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def age(timestamp: str | None, now: datetime | None = None) -> str:
+    """kubectl's short age: 45s, 12m, 5h, 3d (and `<unknown>` without a timestamp)."""
+    t = parse_time(timestamp)
+    if t is None:
+        return "<unknown>"
+    now = now or datetime.now(timezone.utc)
+    secs = max(0, int((now - t).total_seconds()))
+    if secs < 120:
+        return f"{secs}s"
+    if secs < 7200:
+        return f"{secs // 60}m"
+    if secs < 48 * 3600:
+        return f"{secs // 3600}h"
+    return f"{secs // 86400}d"

@@ -1,0 +1,74 @@
+"""Settings resolved once per invocation, and the per-run application context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the cluster module is heavy-ish; import it only when a command needs it
+    from kubectl_kaito.cluster import Cluster
+    from kubectl_kaito.kubeconfig import ClusterConfig
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the global flags said; None means "not given" (kubeconfig decides)."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    request_timeout: float | None = None
+    verbose: int = 0
+    output: str | None = None
+
+
+class AppContext:
+    """Per-invocation state handed to every command: settings and a lazily built cluster."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._cluster: Cluster | None = None
+        self._config: ClusterConfig | None = None
+
+    def set_output(self, output: str | None) -> None:
+        """Record the command's output format, so errors can be rendered as JSON too."""
+        self.settings = replace(self.settings, output=output)
+
+    @property
+    def wants_json(self) -> bool:
+        """True when the user asked for JSON output (errors then also go out as JSON)."""
+        return self.settings.output == "json"
+
+    def config(self) -> ClusterConfig:
+        """The resolved kubeconfig (read once; no network)."""
+        if self._config is None:
+            from kubectl_kaito.kubeconfig import load
+
+            s = self.settings
+            self._config = load(s.kubeconfig, s.context, s.namespace)
+        return self._config
+
+    def cluster(self) -> Cluster:
+        """The cluster client, built on first use from the kubeconfig."""
+        if self._cluster is None:
+            from kubectl_kaito.cluster import Cluster
+
+            s = self.settings
+            self._cluster = Cluster(self.config(), timeout=s.request_timeout, verbose=s.verbose)
+        return self._cluster
+
+    @property
+    def namespace(self) -> str:
+        """The namespace to use: -n, else the kubeconfig context's, else "default"."""
+        if self.settings.namespace:
+            return self.settings.namespace
+        return self.config().namespace
+
+    def namespace_offline(self) -> str:
+        """The namespace for commands that must work without any cluster (--dry-run)."""
+        from kubectl_kaito.errors import ClusterUnavailableError
+
+        try:
+            return self.namespace
+        except ClusterUnavailableError:  # no kubeconfig at all: kubectl also falls back to "default"
+            return "default"

@@ -1,0 +1,72 @@
+"""Ways to run the plugin in tests: in-process (`run_cli`) and through the real kubectl (`run_kubectl`)."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+VENV_BIN = str(Path(sys.executable).parent)  # where pip put kubectl-kaito and kubectl
+
+
+@dataclass
+class Result:
+    """What a user sees: the exit code and the two streams, kept apart."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class _Stream(io.StringIO):
+    """A captured stream that says whether it is a terminal (default: no, as in a pipe)."""
+
+    def __init__(self, initial: str = "", tty: bool = False) -> None:
+        super().__init__(initial)
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+    def fileno(self) -> int:  # some code asks; a StringIO has none
+        raise io.UnsupportedOperation("fileno")
+
+
+def run_cli(*args: str, input: str | None = None, stdin_tty: bool = False, stderr_tty: bool = False) -> Result:
+    """Run `kubectl kaito ARGS` in this process (env comes from os.environ, e.g. the sim fixture)."""
+    from kubectl_kaito import cli
+
+    old = sys.stdin, sys.stdout, sys.stderr
+    out, err = _Stream(), _Stream(tty=stderr_tty)
+    sys.stdin = _Stream(input or "", tty=stdin_tty)
+    sys.stdout, sys.stderr = out, err
+    try:
+        code = cli.main(list(args))
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = old
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """os.environ with the venv's bin first on PATH, so `kubectl` finds our `kubectl-kaito`."""
+    env = dict(os.environ)
+    env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
+    env.update(extra or {})
+    return env
+
+
+def run_kubectl(*args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
+    """Run the real `kubectl ARGS` (e.g. `kaito get-endpoint ...`) as a subprocess."""
+    proc = subprocess.run(
+        ["kubectl", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(env),
+        timeout=timeout,
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
