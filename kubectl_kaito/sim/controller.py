@@ -1,0 +1,690 @@
+"""Background controllers: a small scheduler thread running
+
+* the "kube" controllers that any cluster has: garbage collection by ownerReferences,
+  namespace termination, LoadBalancer IP assignment;
+* the KAITO workspace controller simulation (kaito-facts.md §2-3), only while the
+  operator is "installed".
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from . import objects as O
+from .store import Event
+from .util import rfc3339
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cluster import SimCluster
+
+WS_KEY = "kaito.sh/workspaces"
+
+FAIL_DEFAULTS = {
+    "ImagePullError": "pod {pod} failed: container {c} is waiting: ImagePullBackOff: Back-off pulling image "
+                      "\"{image}\"",
+    "ContainerCrashLoopBackOff": "pod {pod} failed: container {c} is waiting: CrashLoopBackOff: back-off 40s "
+                                 "restarting failed container={c} pod={pod}_{ns}",
+    "ContainerOOMKilled": "pod {pod} failed: container {c} was OOMKilled",
+    "ContainerStartError": "pod {pod} failed: container {c} failed to start",
+    "Unschedulable": "pod {pod} is unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu",
+    "PodEvicted": "pod {pod} was evicted",
+}
+
+
+class Scheduler:
+    """One daemon thread executing callbacks at given times, plus an event inbox."""
+
+    def __init__(self, name: str = "kaito-sim-controller") -> None:
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._inbox: deque[Event] = deque()
+        self._handlers: list[Callable[[Event], None]] = []
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.errors: list[str] = []
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5)
+
+    def on_event(self, fn: Callable[[Event], None]) -> None:
+        self._handlers.append(fn)
+
+    def push(self, ev: Event) -> None:  # called under the store lock: cheap
+        with self._cond:
+            self._inbox.append(ev)
+            self._cond.notify()
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (time.time() + max(0.0, delay), next(self._seq), fn))
+            self._cond.notify()
+
+    def _safe(self, fn: Callable, *args) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - never kill the controller thread
+            self.errors.append(traceback.format_exc())
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stop and not self._inbox and not (self._heap and self._heap[0][0] <= time.time()):
+                    timeout = (self._heap[0][0] - time.time()) if self._heap else None
+                    self._cond.wait(timeout if timeout is None else max(timeout, 0.0))
+                if self._stop:
+                    return
+                events = list(self._inbox)
+                self._inbox.clear()
+                due = []
+                now = time.time()
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+            for ev in events:
+                for h in self._handlers:
+                    self._safe(h, ev)
+            for fn in due:
+                self._safe(fn)
+
+    def idle(self) -> bool:
+        with self._cond:
+            return not self._inbox
+
+
+@dataclass
+class WsState:
+    uid: str
+    ns: str
+    name: str
+    tuning: bool
+    phase: str = "new"  # new -> provisioning -> starting -> ready | succeeded ; failed
+    fail: tuple[str, str] | None = None
+    was_ready: bool = False
+    nodes: list[str] = field(default_factory=list)
+    deleting: bool = False
+    generation: int = 0  # bumps cancel stale timers
+
+
+class SystemControllers:
+    """GC, namespace termination and the LoadBalancer 'cloud provider'."""
+
+    def __init__(self, sim: "SimCluster", sched: Scheduler) -> None:
+        self.sim = sim
+        self.sched = sched
+        sched.on_event(self.handle)
+
+    def handle(self, ev: Event) -> None:
+        sim = self.sim
+        if ev.type == "DELETED":
+            uid = (ev.obj.get("metadata") or {}).get("uid")
+            if uid and sim.store.dependents(uid):
+                self.sched.call_later(sim.gc_delay, lambda uid=uid: self.collect(uid))
+            if ev.key == "/pods":
+                m = ev.obj["metadata"]
+                sim.logs.drop_pod(m.get("namespace", ""), m["name"])
+            if ev.key == "apiextensions.k8s.io/customresourcedefinitions":
+                self._drop_custom_objects(ev.obj)
+        elif ev.key == "/namespaces" and (ev.obj.get("metadata") or {}).get("deletionTimestamp"):
+            self.sched.call_later(sim.gc_delay, lambda n=ev.obj["metadata"]["name"]: self.terminate_namespace(n))
+        elif (ev.obj.get("metadata") or {}).get("deletionTimestamp"):
+            fins = ev.obj["metadata"].get("finalizers") or []
+            m = ev.obj["metadata"]
+            ref = (ev.key, m.get("namespace", "") or "", m["name"])
+            if "orphan" in fins:
+                self.sched.call_later(sim.gc_delay, lambda: self._finish_orphan(ref))
+            elif "foregroundDeletion" in fins:
+                self.sched.call_later(sim.gc_delay, lambda: self._finish_foreground(ref))
+        if ev.key == "/services" and ev.type != "DELETED":
+            self.maybe_assign_lb(ev.obj)
+
+    def collect(self, owner_uid: str) -> None:
+        for key, ns, name in self.sim.store.dependents(owner_uid):
+            self.sim.internal_delete(key, ns, name)
+
+    def orphan(self, owner_uid: str) -> None:
+        for key, ns, name in self.sim.store.dependents(owner_uid):
+            obj = self.sim.store.get(key, ns, name)
+            if obj is None:
+                continue
+            meta = dict(obj["metadata"])
+            meta["ownerReferences"] = [o for o in meta.get("ownerReferences") or [] if o.get("uid") != owner_uid]
+            if not meta["ownerReferences"]:
+                meta.pop("ownerReferences")
+            self.sim.store.put(key, dict(obj, metadata=meta))
+
+    def _finish_orphan(self, ref: tuple[str, str, str]) -> None:
+        obj = self.sim.store.get(*ref)
+        if obj is None or "orphan" not in (obj["metadata"].get("finalizers") or []):
+            return
+        self.orphan(obj["metadata"]["uid"])
+        self.sim.remove_finalizer(ref[0], ref[1], ref[2], "orphan")
+
+    def _finish_foreground(self, ref: tuple[str, str, str], attempt: int = 0) -> None:
+        obj = self.sim.store.get(*ref)
+        if obj is None or "foregroundDeletion" not in (obj["metadata"].get("finalizers") or []):
+            return
+        uid = obj["metadata"]["uid"]
+        if self.sim.store.dependents(uid) and attempt < 100:
+            self.collect(uid)
+            self.sched.call_later(0.05, lambda: self._finish_foreground(ref, attempt + 1))
+            return
+        self.sim.remove_finalizer(ref[0], ref[1], ref[2], "foregroundDeletion")
+
+    def _drop_custom_objects(self, crd: dict) -> None:
+        spec = crd.get("spec") or {}
+        key = f"{spec.get('group', '')}/{(spec.get('names') or {}).get('plural', '')}"
+        for obj in self.sim.store.list(key):
+            m = obj["metadata"]
+            self.sim.store.remove(key, m.get("namespace", ""), m["name"])
+
+    def terminate_namespace(self, name: str, attempt: int = 0) -> None:
+        sim = self.sim
+        nsobj = sim.store.get("/namespaces", "", name)
+        if nsobj is None or not nsobj["metadata"].get("deletionTimestamp"):
+            return
+        remaining = 0
+        for rt in sim.registry.all_types():
+            if not rt.namespaced:
+                continue
+            for obj in sim.store.list(rt.key, name):
+                remaining += 1
+                sim.internal_delete(rt.key, name, obj["metadata"]["name"], force=attempt > 50)
+        if remaining and attempt <= 60:
+            self.sched.call_later(0.1, lambda: self.terminate_namespace(name, attempt + 1))
+            return
+        sim.store.remove("/namespaces", "", name)
+
+    def maybe_assign_lb(self, svc: dict) -> None:
+        sim = self.sim
+        spec = svc.get("spec") or {}
+        if spec.get("type") != "LoadBalancer" or sim.lb_pending:
+            return
+        if ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+            return
+        m = svc["metadata"]
+        self.sched.call_later(sim.lb_delay, lambda: self._assign_lb(m.get("namespace", ""), m["name"]))
+
+    def _assign_lb(self, ns: str, name: str) -> None:
+        sim = self.sim
+        if sim.lb_pending:
+            return
+        with sim.store.lock:
+            svc = sim.store.get("/services", ns, name)
+            if svc is None or (svc.get("spec") or {}).get("type") != "LoadBalancer":
+                return
+            if ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+                return
+            ip = O.ip_for(f"lb/{ns}/{name}", "20.120")
+            status = dict(svc.get("status") or {})
+            status["loadBalancer"] = {"ingress": [{"ip": ip, "ipMode": "VIP"}]}
+            sim.store.put("/services", dict(svc, status=status))
+        sim.record_event(svc, "Normal", "EnsuredLoadBalancer", "Ensured load balancer", "service-controller")
+
+    def assign_pending_lbs(self) -> None:
+        for svc in self.sim.store.list("/services"):
+            self.maybe_assign_lb(svc)
+
+
+class KaitoController:
+    """Simulates the KAITO workspace controller. Timeline per inference workspace:
+    t=0 Service + headless Service, conditions False; t=ready_after/3 GPU nodes, ResourceReady,
+    StatefulSet + pods (Pending); t=2/3 pods Running (loading); t=ready_after ready."""
+
+    def __init__(self, sim: "SimCluster", sched: Scheduler) -> None:
+        self.sim = sim
+        self.sched = sched
+        self.states: dict[str, WsState] = {}
+        self._lock = threading.RLock()
+        sched.on_event(self.handle)
+
+    # ------------------------------------------------------------ events
+    @property
+    def enabled(self) -> bool:
+        return self.sim.operator_active()
+
+    def handle(self, ev: Event) -> None:
+        if ev.key != WS_KEY:
+            return
+        meta = ev.obj.get("metadata") or {}
+        uid = meta.get("uid")
+        if ev.type == "DELETED":
+            with self._lock:
+                st = self.states.pop(uid, None)
+            if st:
+                st.generation += 1
+                self._delete_nodes(st)
+            return
+        if not self.enabled:
+            return
+        with self._lock:
+            st = self._ensure_state(ev.obj)
+            if st is not None:
+                self._handle_change(st, meta)
+
+    def _ensure_state(self, ws: dict) -> WsState | None:
+        """The state of a workspace, adopting it (or starting its timeline) the first time."""
+        with self._lock:
+            st = self.states.get(ws["metadata"]["uid"])
+            if st is None:
+                self._adopt_or_start(ws)
+                st = self.states.get(ws["metadata"]["uid"])
+            return st
+
+    def _handle_change(self, st: WsState, meta: dict) -> None:
+        if meta.get("deletionTimestamp") and not st.deleting:
+            st.deleting = True
+            st.generation += 1
+            self.sched.call_later(self.sim.gc_delay, lambda: self._finalize(st))
+            return
+        fail = (meta.get("annotations") or {}).get(O.FAIL_ANNOTATION)
+        if fail and (st.fail is None or st.fail[0] != fail) and not st.deleting:
+            msg = (meta.get("annotations") or {}).get(O.FAIL_MESSAGE_ANNOTATION)
+            self.fail_workspace(meta["name"], meta.get("namespace", "default"), reason=fail, message=msg)
+
+    def resync(self) -> None:
+        """Pick up workspaces that appeared while the operator was off."""
+        for ws in self.sim.store.list(WS_KEY):
+            self.handle(Event(0, WS_KEY, "MODIFIED", ws, None))
+
+    def _adopt_or_start(self, ws: dict) -> None:
+        meta = ws["metadata"]
+        st = WsState(uid=meta["uid"], ns=meta.get("namespace", "default"), name=meta["name"],
+                     tuning=ws.get("tuning") is not None)
+        conds = {c.get("type"): c for c in (ws.get("status") or {}).get("conditions") or []}
+        with self._lock:
+            self.states[st.uid] = st
+        if conds:
+            # seeded or already reconciled: adopt as is
+            ok = (conds.get("WorkspaceSucceeded") or {}).get("status") == "True"
+            st.phase = ("succeeded" if st.tuning else "ready") if ok else "starting"
+            st.was_ready = ok
+            st.nodes = list((ws.get("status") or {}).get("workerNodes") or [])
+            inf = conds.get("InferenceReady") or {}
+            if inf.get("status") == "False" and inf.get("reason") not in (None, "WorkspaceInferenceStatusPending"):
+                st.fail = (inf.get("reason"), inf.get("message", ""))
+                st.phase = "failed"
+            return
+        if meta.get("deletionTimestamp"):
+            return
+        self._step0(st)
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def _beta(self) -> bool:
+        rt = self.sim.registry.by_key(WS_KEY)
+        return rt is not None and "v1beta1" in rt.versions
+
+    def _ws(self, st: WsState) -> dict | None:
+        ws = self.sim.store.get(WS_KEY, st.ns, st.name)
+        if ws is None or ws["metadata"].get("uid") != st.uid:
+            return None
+        return ws
+
+    def _update_ws(self, st: WsState, fn: Callable[[dict], None]) -> dict | None:
+        with self.sim.store.lock:
+            ws = self._ws(st)
+            if ws is None:
+                return None
+            new = dict(ws)
+            new["metadata"] = dict(ws["metadata"])
+            new["status"] = dict(ws.get("status") or {})
+            fn(new)
+            return self.sim.store.put(WS_KEY, new)
+
+    def _set_conditions(self, st: WsState, *conds: dict, state: str | None = None, extra: dict | None = None) -> None:
+        def fn(ws: dict) -> None:
+            status = ws["status"]
+            cur = list(status.get("conditions") or [])
+            gen = int(ws["metadata"].get("generation") or 1)
+            for c in conds:
+                cur = O.set_condition(cur, dict(c, observedGeneration=gen))
+            status["conditions"] = cur
+            if state and self._beta:
+                status["state"] = state
+            if extra:
+                status.update(extra)
+        self._update_ws(st, fn)
+
+    def _later(self, st: WsState, delay: float, fn: Callable[[], None]) -> None:
+        gen = st.generation
+
+        def run() -> None:
+            with self._lock:
+                if st.generation == gen and not st.deleting and self._ws(st) is not None:
+                    fn()
+        if delay <= 0:
+            run()
+        else:
+            self.sched.call_later(delay, run)
+
+    def _served(self, ws: dict) -> str:
+        return self.sim.served_model(ws)
+
+    # ------------------------------------------------------------ timeline
+    def _step0(self, st: WsState) -> None:
+        sim = self.sim
+        ra = sim.ready_after
+
+        def fn(ws: dict) -> None:
+            meta = ws["metadata"]
+            fins = list(meta.get("finalizers") or [])
+            if O.FINALIZER not in fins:
+                fins.append(O.FINALIZER)
+            meta["finalizers"] = fins
+            ann = dict(meta.get("annotations") or {})
+            ann.setdefault("workspace.kaito.io/hash", O.ws_hash(st.ns, st.name, 64))
+            ann.setdefault("workspace.kaito.io/revision", "1")
+            meta["annotations"] = ann
+            count = int((ws.get("resource") or {}).get("count") or 1)
+            gen = int(meta.get("generation") or 1)
+            conds = [O.condition("ResourceReady", False, "workspaceResourceStatusNotReady",
+                                 "node claims are not ready yet", gen)]
+            if st.tuning:
+                conds.append(O.condition("JobStarted", False, "WorkspaceTuningJobStatusPending",
+                                         "tuning job has not started", gen))
+            else:
+                conds.append(O.condition("InferenceReady", False, "WorkspaceInferenceStatusPending",
+                                         "inference workload is not ready", gen))
+            conds.append(O.condition("WorkspaceSucceeded", False, "workspacePending",
+                                     "workspace is not ready yet", gen))
+            ws["status"]["conditions"] = conds
+            if self._beta:  # v1alpha1-only KAITO (<= v0.4) had neither field
+                ws["status"].update({"targetNodeCount": count, "state": "Pending"})
+        ws = self._update_ws(st, fn)
+        if ws is None:
+            return
+        st.phase = "provisioning"
+        sim.record_event(ws, "Normal", "WorkspaceCreated", "Workspace created; provisioning GPU nodes",
+                         "workspace-controller")
+        if not st.tuning:
+            lb = (ws["metadata"].get("annotations") or {}).get("kaito.sh/enablelb") == "True"
+            if sim.store.get("/services", st.ns, st.name) is None:
+                sim.internal_create(O.service(ws, sim.api.allocate_cluster_ip(), lb))
+            if sim.store.get("/services", st.ns, f"{st.name}-headless") is None:
+                sim.internal_create(O.headless_service(ws))
+        fail = (ws["metadata"].get("annotations") or {}).get(O.FAIL_ANNOTATION)
+        if fail:
+            st.fail = (fail, (ws["metadata"].get("annotations") or {}).get(O.FAIL_MESSAGE_ANNOTATION) or "")
+        self._later(st, ra / 3.0, lambda: self._step1(st))
+
+    def _step1(self, st: WsState) -> None:
+        """Nodes ready, workload created."""
+        sim = self.sim
+        ws = self._ws(st)
+        if ws is None:
+            return
+        names = O.node_names(ws)
+        res = ws.get("resource") or {}
+        match = dict((res.get("labelSelector") or {}).get("matchLabels") or {})
+        match.update({O.WS_LABEL: st.name, O.WS_NS_LABEL: st.ns})
+        for n in names:
+            if sim.store.get("/nodes", "", n) is None:
+                sim.internal_create(O.node(n, internal_ip=O.ip_for(n, "10.224"), labels=match,
+                                           instance_type=res.get("instanceType")))
+            if n not in st.nodes:
+                st.nodes.append(n)
+        gen_conds = [O.condition("NodeClaimReady", True, "NodeClaimsReady", "all node claims are ready"),
+                     O.condition("NodesReady", True, "NodesReady", "all nodes are ready"),
+                     O.condition("ResourceReady", True, "workspaceResourceStatusSuccess",
+                                 "workspace resource is ready")]
+        extra = {"workerNodes": sorted(names)}
+        if st.tuning:
+            job = sim.internal_create(O.job(ws))
+            p = O.pod(ws, 0, names[0], self._owner(job), job_pod=True)
+            p = sim.internal_create(p)
+            self._pod_running(p, names[0], ready=True)
+            gen_conds.append(O.condition("JobStarted", True, "WorkspaceTuningJobStatusStarted",
+                                         "tuning job has started"))
+            self._set_conditions(st, *gen_conds, state="Running", extra=extra)
+            sim.append_logs(st.ns, p["metadata"]["name"], [
+                "INFO:root:Loading base model for fine-tuning",
+                f"INFO:root:Tuning method: {(ws.get('tuning') or {}).get('method', 'lora')}",
+                "{'loss': 1.8421, 'grad_norm': 0.73, 'learning_rate': 0.0002, 'epoch': 0.1}",
+            ])
+            st.phase = "starting"
+            if st.fail:
+                self._apply_failure(st)
+                return
+            self._later(st, sim.ready_after * 2.0 / 3.0, lambda: self._step3(st))
+            return
+        self._set_conditions(st, *gen_conds, extra=extra)
+        sim.record_event(ws, "Normal", "NodesReady", f"GPU nodes are ready: {', '.join(sorted(names))}",
+                         "workspace-controller")
+        sts = sim.store.get("apps/statefulsets", st.ns, st.name)
+        if sts is None:
+            sts = sim.internal_create(O.statefulset(ws, len(names), self._served(ws)))
+        for i, n in enumerate(names):
+            if sim.store.get("/pods", st.ns, f"{st.name}-{i}") is None:
+                p = sim.internal_create(O.pod(ws, i, n, self._owner(sts, kind="StatefulSet"),
+                                              served=self._served(ws)))
+                p = self._update_pod(p, O.pod_status(p, phase="Pending", waiting=("ContainerCreating", ""),
+                                                     node_ip=O.ip_for(n, "10.224")))
+                sim.record_event(p, "Normal", "Scheduled", f"Successfully assigned {st.ns}/{p['metadata']['name']} "
+                                 f"to {n}", "default-scheduler")
+                sim.record_event(p, "Normal", "Pulling", f'Pulling image "{O.BASE_IMAGE}"', "kubelet")
+        st.phase = "starting"
+        if st.fail:
+            self._apply_failure(st)
+            return
+        self._later(st, sim.ready_after / 3.0, lambda: self._step2(st))
+
+    def _step2(self, st: WsState) -> None:
+        """Pods running, model loading."""
+        sim = self.sim
+        ws = self._ws(st)
+        if ws is None or st.fail:
+            return
+        served = self._served(ws)
+        loading, _ = O.vllm_startup_lines(served, O.workspace_preset(ws))
+        for p in self._pods(st):
+            n = p["spec"].get("nodeName")
+            self._pod_running(p, n, ready=False)
+            sim.record_event(p, "Normal", "Pulled", f'Successfully pulled image "{O.BASE_IMAGE}"', "kubelet")
+            sim.record_event(p, "Normal", "Created", f"Created container: {st.name}", "kubelet")
+            sim.record_event(p, "Normal", "Started", f"Started container {st.name}", "kubelet")
+            sim.append_logs(st.ns, p["metadata"]["name"], loading)
+        self._later(st, sim.ready_after / 3.0, lambda: self._step3(st))
+
+    def _step3(self, st: WsState) -> None:
+        """Ready (inference) / succeeded (tuning)."""
+        sim = self.sim
+        ws = self._ws(st)
+        if ws is None or st.fail:
+            return
+        if st.tuning:
+            job = sim.store.get("batch/jobs", st.ns, st.name)
+            if job is not None:
+                now = rfc3339()
+                status = dict(job.get("status") or {})
+                status.update({"active": 0, "ready": 0, "succeeded": 1, "completionTime": now,
+                               "conditions": [{"type": "SuccessCriteriaMet", "status": "True",
+                                               "lastTransitionTime": now},
+                                              {"type": "Complete", "status": "True", "lastTransitionTime": now}]})
+                sim.store.put("batch/jobs", dict(job, status=status))
+            for p in self._pods(st):
+                self._update_pod(p, O.pod_status(p, phase="Succeeded", terminated={
+                    "exitCode": 0, "reason": "Completed", "startedAt": rfc3339(), "finishedAt": rfc3339()},
+                    node_ip=O.ip_for(p["spec"].get("nodeName", ""), "10.224")))
+                sim.append_logs(st.ns, p["metadata"]["name"], ["INFO:root:Fine-tuning completed; adapter saved"])
+                sim.close_logs(st.ns, p["metadata"]["name"])
+            self._set_conditions(st, O.condition("WorkspaceSucceeded", True, "workspaceSucceeded",
+                                                 "workspace succeeds"), state="Succeeded")
+            st.phase = "succeeded"
+            sim.record_event(ws, "Normal", "WorkspaceSucceeded", "Tuning job completed", "workspace-controller")
+            return
+        served = self._served(ws)
+        _, serving = O.vllm_startup_lines(served, O.workspace_preset(ws))
+        pods = self._pods(st)
+        for p in pods:
+            if (p.get("status") or {}).get("phase") != "Running":
+                sim.append_logs(st.ns, p["metadata"]["name"], O.vllm_startup_lines(served, None)[0])
+            self._pod_running(p, p["spec"].get("nodeName"), ready=True)
+            sim.append_logs(st.ns, p["metadata"]["name"], serving)
+        sts = sim.store.get("apps/statefulsets", st.ns, st.name)
+        if sts is not None:
+            status = dict(sts.get("status") or {})
+            n = len(pods)
+            status.update({"readyReplicas": n, "availableReplicas": n, "currentReplicas": n, "replicas": n,
+                           "updatedReplicas": n})
+            sim.store.put("apps/statefulsets", dict(sts, status=status))
+        self._set_conditions(
+            st,
+            O.condition("InferenceReady", True, "WorkspaceInferenceStatusSuccess", "Inference has been deployed "
+                        "successfully"),
+            O.condition("WorkspaceSucceeded", True, "workspaceSucceeded", "workspace succeeds"),
+            state="Ready",
+        )
+        st.phase = "ready"
+        st.was_ready = True
+        sim.record_event(ws, "Normal", "InferenceReady", f"Inference service for {served} is ready",
+                         "workspace-controller")
+
+    # ------------------------------------------------------------ pods
+    def _owner(self, obj: dict, kind: str | None = None) -> dict:
+        return {"apiVersion": obj["apiVersion"], "kind": kind or obj["kind"], "name": obj["metadata"]["name"],
+                "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+    def _pods(self, st: WsState) -> list[dict]:
+        return [p for p in self.sim.store.list("/pods", st.ns)
+                if ((p["metadata"].get("labels") or {}).get(O.WS_LABEL) == st.name)]
+
+    def _update_pod(self, p: dict, status: dict) -> dict:
+        with self.sim.store.lock:
+            cur = self.sim.store.get("/pods", p["metadata"].get("namespace", ""), p["metadata"]["name"])
+            if cur is None:
+                return p
+            return self.sim.store.put("/pods", dict(cur, status=status))
+
+    def _pod_running(self, p: dict, node: str | None, ready: bool) -> dict:
+        return self._update_pod(p, O.pod_status(p, phase="Running", ready=ready, node_ip=O.ip_for(node or "", "10.224"),
+                                                pod_ip=O.ip_for(p["metadata"]["name"] + p["metadata"].get(
+                                                    "namespace", ""), "10.244")))
+
+    # ------------------------------------------------------------ failure injection
+    def fail_workspace(self, name: str, namespace: str = "default", reason: str = "ImagePullError",
+                       message: str | None = None) -> None:
+        ws = self.sim.store.get(WS_KEY, namespace, name)
+        if ws is None:
+            raise KeyError(f"workspace {namespace}/{name} not found")
+        with self._lock:
+            st = self._ensure_state(ws)
+            if st is None:
+                return
+            st.fail = (reason, message or "")
+            st.generation += 1
+            if st.phase in ("new", "provisioning"):
+                # applied when the pods are created
+                self._later(st, self.sim.ready_after / 3.0, lambda: self._step1(st))
+                return
+            self._apply_failure(st)
+
+    def recover_workspace(self, name: str, namespace: str = "default") -> None:
+        ws = self.sim.store.get(WS_KEY, namespace, name)
+        if ws is None:
+            raise KeyError(f"workspace {namespace}/{name} not found")
+        with self._lock:
+            st = self._ensure_state(ws)
+            if st is None:
+                return
+            st.fail = None
+            st.generation += 1
+            if not self._pods(st):
+                self._later(st, 0, lambda: self._step1(st))
+            else:
+                self._later(st, 0, lambda: self._step3(st))
+
+    def make_ready(self, name: str, namespace: str = "default") -> None:
+        """Finish a (seeded, not ready) workspace now."""
+        self.recover_workspace(name, namespace)
+
+    def _apply_failure(self, st: WsState) -> None:
+        sim = self.sim
+        ws = self._ws(st)
+        if ws is None or st.fail is None:
+            return
+        reason, message = st.fail
+        pods = self._pods(st)
+        first = pods[0]["metadata"]["name"] if pods else f"{st.name}-0"
+        if not message:
+            message = FAIL_DEFAULTS.get(reason, "pod {pod} failed: {reason}").format(
+                pod=first, c=st.name, image=O.BASE_IMAGE, ns=st.ns, reason=reason)
+        served = self._served(ws)
+        for p in pods:
+            pname = p["metadata"]["name"]
+            node = p["spec"].get("nodeName")
+            nip = O.ip_for(node or "", "10.224")
+            pip = O.ip_for(pname + st.ns, "10.244")
+            if reason == "ImagePullError":
+                self._update_pod(p, O.pod_status(p, phase="Pending", waiting=(
+                    "ImagePullBackOff", f'Back-off pulling image "{O.BASE_IMAGE}"'), node_ip=nip, pod_ip=pip))
+                sim.record_event(p, "Warning", "Failed", f'Failed to pull image "{O.BASE_IMAGE}": rpc error: code = '
+                                 f'NotFound desc = failed to pull and unpack image "{O.BASE_IMAGE}": not found',
+                                 "kubelet")
+                sim.record_event(p, "Warning", "Failed", "Error: ImagePullBackOff", "kubelet")
+            elif reason in ("ContainerCrashLoopBackOff", "ContainerOOMKilled", "ContainerStartError"):
+                oom = reason == "ContainerOOMKilled"
+                term = {"exitCode": 137 if oom else 1, "reason": "OOMKilled" if oom else "Error",
+                        "startedAt": rfc3339(time.time() - 20), "finishedAt": rfc3339(time.time() - 5)}
+                self._update_pod(p, O.pod_status(
+                    p, phase="Running", waiting=("CrashLoopBackOff", f"back-off 40s restarting failed container="
+                                                 f"{st.name} pod={pname}_{st.ns}({p['metadata']['uid']})"),
+                    restart_count=3, last_terminated=term, node_ip=nip, pod_ip=pip, started=False))
+                lines = O.crash_lines(served, oom=oom)
+                buf = sim.logs.buffer(st.ns, pname, p["spec"]["containers"][0]["name"], previous=True)
+                buf.append(lines)
+                buf.close()
+                sim.append_logs(st.ns, pname, lines)
+                sim.record_event(p, "Warning", "BackOff", f"Back-off restarting failed container {st.name} in pod "
+                                 f"{pname}_{st.ns}({p['metadata']['uid']})", "kubelet")
+            elif reason == "Unschedulable":
+                self._update_pod(p, O.pod_status(p, phase="Pending", unschedulable="0/3 nodes are available: 3 "
+                                                 "Insufficient nvidia.com/gpu."))
+                sim.record_event(p, "Warning", "FailedScheduling", "0/3 nodes are available: 3 Insufficient "
+                                 "nvidia.com/gpu. preemption: 0/3 nodes are available", "default-scheduler")
+            else:
+                self._update_pod(p, O.pod_status(p, phase="Running", waiting=(reason, message), node_ip=nip,
+                                                 pod_ip=pip))
+        if st.tuning:
+            self._set_conditions(
+                st, O.condition("JobStarted", False, "WorkspaceTuningJobStatusFailed", message),
+                O.condition("WorkspaceSucceeded", False, "workspaceFailed", message), state="Failed")
+        else:
+            self._set_conditions(
+                st, O.condition("InferenceReady", False, reason, message),
+                O.condition("WorkspaceSucceeded", False, "workspacePending", "workspace is not ready yet"),
+                state="NotReady" if st.was_ready else "Pending")
+        st.phase = "failed"
+        ws = self._ws(st)
+        if ws is not None:
+            sim.record_event(ws, "Warning", reason, message, "workspace-controller")
+
+    # ------------------------------------------------------------ deletion
+    def _finalize(self, st: WsState) -> None:
+        with self._lock:
+            self._delete_nodes(st)
+            self._set_conditions(st, O.condition("WorkspaceDeleting", True, "workspaceDeleted",
+                                                 "workspace is being deleted"))
+            if self._ws(st) is not None:
+                self.sim.remove_finalizer(WS_KEY, st.ns, st.name, O.FINALIZER)
+
+    def _delete_nodes(self, st: WsState) -> None:
+        for n in list(st.nodes):
+            node = self.sim.store.get("/nodes", "", n)
+            labels = ((node or {}).get("metadata") or {}).get("labels") or {}
+            if node is not None and labels.get(O.WS_LABEL) == st.name and labels.get(O.WS_NS_LABEL) == st.ns:
+                self.sim.store.remove("/nodes", "", n)
+        st.nodes = []

@@ -1,0 +1,229 @@
+"""A deterministic OpenAI-compatible stand-in for a vLLM workspace.
+
+Reached through the API server's service proxy (per workspace, 503 until ready) and on its
+own plain-HTTP port (`SimCluster.openai_url`). Answers are deterministic so tests can check
+conversation history: `Hello from <model>. You said: <last user message> (turn <n>)`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .util import CIDict
+
+MODES = ("normal", "hang", "fail_midstream", "drop_midstream", "slow")
+
+
+class AbortConnection(Exception):
+    """Raised from a body iterator to drop the connection without finishing the response."""
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | Iterator[bytes] = b""
+
+
+def _json(status: int, obj: Any, extra: list[tuple[str, str]] | None = None) -> Response:
+    data = json.dumps(obj).encode()
+    return Response(status, [("Content-Type", "application/json")] + (extra or []), data)
+
+
+def _error(status: int, message: str, typ: str, param: str | None = None) -> Response:
+    return _json(status, {"error": {"message": message, "type": typ, "param": param, "code": status}})
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for p in content:
+            if isinstance(p, dict) and p.get("type") in ("text", "input_text"):
+                parts.append(str(p.get("text", "")))
+            elif isinstance(p, str):
+                parts.append(p)
+        return "".join(parts)
+    return "" if content is None else str(content)
+
+
+class OpenAIStandIn:
+    def __init__(self, default_model: str = "phi-4-mini-instruct") -> None:
+        self.mode = "normal"
+        self.requests: list[dict] = []
+        self.max_prompt_chars = 32_000
+        self.default_model = default_model
+        self.chunk_delay = 0.01  # between streamed chunks in normal mode
+        self.slow_delay = 0.4  # per chunk (and before a non-streamed answer) in slow mode
+        self.midstream_chunks = 2  # chunks sent before failing in fail/drop_midstream modes
+        self.hang_seconds = 300.0
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------
+    def _record(self, method: str, path: str, headers: dict, body: Any, ctx: dict) -> None:
+        payload = body if isinstance(body, dict) else {}
+        rec = {
+            "method": method, "path": path, "headers": CIDict(headers), "body": body,
+            "workspace": ctx.get("workspace"), "namespace": ctx.get("namespace"), "via": ctx.get("via", "direct"),
+            "model": payload.get("model"), "messages": payload.get("messages"), "prompt": payload.get("prompt"),
+            "temperature": payload.get("temperature"), "max_tokens": payload.get("max_tokens"),
+            "top_p": payload.get("top_p"), "stream": payload.get("stream"),
+        }
+        with self._lock:
+            self.requests.append(rec)
+
+    def _hang(self) -> None:
+        deadline = time.time() + self.hang_seconds
+        while self.mode == "hang" and not self.stop_event.is_set() and time.time() < deadline:
+            self.stop_event.wait(0.05)
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.stop_event.wait(seconds)
+
+    # ---------------------------------------------------------------
+    def handle(self, method: str, path: str, headers: dict, body: bytes, *, model: str | None = None,
+               root: str | None = None, max_model_len: int | None = None, ctx: dict | None = None) -> Response:
+        ctx = ctx or {}
+        model = model or self.default_model
+        route = path.split("?", 1)[0].rstrip("/") or "/"
+        parsed: Any = None
+        if body:
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+        self._record(method, route, headers, parsed if parsed is not None else (body.decode("utf-8", "replace")
+                                                                             if body else None), ctx)
+        if self.mode == "hang":
+            self._hang()
+            if self.stop_event.is_set():
+                raise AbortConnection()
+        if route == "/health":
+            return Response(200, [("Content-Type", "application/json")], b"")
+        if route == "/version":
+            return _json(200, {"version": "0.26.0"})
+        if route == "/v1/models":
+            if method != "GET":
+                return _json(405, {"detail": "Method Not Allowed"})
+            return _json(200, {"object": "list", "data": [{
+                "id": model, "object": "model", "created": int(time.time()), "owned_by": "vllm",
+                "root": root or model, "parent": None, "max_model_len": max_model_len or 131072,
+                "permission": [],
+            }]})
+        if route in ("/v1/chat/completions", "/v1/completions"):
+            if method != "POST":
+                return _json(405, {"detail": "Method Not Allowed"})
+            if not isinstance(parsed, dict):
+                return _error(400, "Invalid JSON body", "BadRequestError")
+            return self._completion(route, parsed, model, max_model_len)
+        return _json(404, {"detail": "Not Found"})
+
+    def _completion(self, route: str, req: dict, model: str, max_model_len: int | None) -> Response:
+        chat = route.endswith("/chat/completions")
+        req_model = req.get("model")
+        if req_model is not None and req_model != model:
+            return _error(404, f"The model `{req_model}` does not exist.", "NotFoundError", "model")
+        if chat:
+            messages = req.get("messages")
+            if not isinstance(messages, list) or not messages:
+                return _error(400, "messages must be a non-empty list", "BadRequestError", "messages")
+            prompt_text = "".join(_text_of(m.get("content")) for m in messages if isinstance(m, dict))
+            users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+            last = _text_of(users[-1].get("content")) if users else ""
+            turn = len(users)
+        else:
+            prompt = req.get("prompt", "")
+            if isinstance(prompt, list):
+                prompt = "".join(str(p) for p in prompt)
+            prompt_text = last = str(prompt)
+            turn = 1
+        prompt_tokens = max(1, len(prompt_text) // 4)
+        if len(prompt_text) > self.max_prompt_chars:
+            limit = max_model_len or self.max_prompt_chars // 4
+            return _error(400, (
+                f"This model's maximum context length is {limit} tokens. However, your request has "
+                f"{prompt_tokens} input tokens. Please reduce the length of the input messages."),
+                "BadRequestError")
+        answer = f"Hello from {model}. You said: {last} (turn {turn})"
+        words = answer.split(" ")
+        finish = "stop"
+        max_tokens = req.get("max_tokens", req.get("max_completion_tokens"))
+        if isinstance(max_tokens, int) and 0 < max_tokens < len(words):
+            words = words[:max_tokens]
+            finish = "length"
+        text = " ".join(words)
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
+                 "total_tokens": prompt_tokens + len(words)}
+        created = int(time.time())
+        rid = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex
+        if req.get("stream"):
+            include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
+            return Response(200, [("Content-Type", "text/event-stream; charset=utf-8"),
+                                  ("Cache-Control", "no-cache")],
+                            self._stream(chat, rid, created, model, words, finish, usage, include_usage))
+        if self.mode == "slow":
+            self._sleep(self.slow_delay)
+        if self.mode in ("fail_midstream", "drop_midstream"):
+            return _error(500, "Internal server error: the engine died while generating", "InternalServerError")
+        if chat:
+            choice = {"index": 0, "message": {"role": "assistant", "content": text, "reasoning_content": None,
+                                              "tool_calls": []},
+                      "logprobs": None, "finish_reason": finish, "stop_reason": None}
+            body = {"id": rid, "object": "chat.completion", "created": created, "model": model,
+                    "choices": [choice], "usage": usage, "prompt_logprobs": None}
+        else:
+            body = {"id": rid, "object": "text_completion", "created": created, "model": model,
+                    "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish,
+                                 "stop_reason": None}], "usage": usage}
+        return _json(200, body)
+
+    def _stream(self, chat: bool, rid: str, created: int, model: str, words: list[str], finish: str,
+                usage: dict, include_usage: bool) -> Iterator[bytes]:
+        obj = "chat.completion.chunk" if chat else "text_completion"
+
+        def chunk(delta_text: str | None, finish_reason: str | None = None, role: bool = False) -> bytes:
+            if chat:
+                delta: dict[str, Any] = {}
+                if role:
+                    delta["role"] = "assistant"
+                if delta_text is not None:
+                    delta["content"] = delta_text
+                choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+            else:
+                choice = {"index": 0, "text": delta_text or "", "logprobs": None, "finish_reason": finish_reason}
+            data = {"id": rid, "object": obj, "created": created, "model": model, "choices": [choice]}
+            return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+        def delay() -> None:
+            self._sleep(self.slow_delay if self.mode == "slow" else self.chunk_delay)
+
+        mode = self.mode
+        sent = 0
+        if chat:
+            yield chunk("", role=True)
+        for i, w in enumerate(words):
+            delay()
+            if self.stop_event.is_set():
+                raise AbortConnection()
+            if mode in ("fail_midstream", "drop_midstream") and sent >= self.midstream_chunks:
+                if mode == "drop_midstream":
+                    raise AbortConnection()
+                err = {"error": {"object": "error", "message": "Internal server error: the engine died while "
+                                 "generating", "type": "InternalServerError", "param": None, "code": 500}}
+                yield b"data: " + json.dumps(err).encode() + b"\n\n"
+                return
+            yield chunk(w if i == 0 else " " + w)
+            sent += 1
+        yield chunk(None if chat else "", finish)
+        if include_usage:
+            data = {"id": rid, "object": obj, "created": created, "model": model, "choices": [], "usage": usage}
+            yield b"data: " + json.dumps(data).encode() + b"\n\n"
+        yield b"data: [DONE]\n\n"
