@@ -1,0 +1,215 @@
+"""`kubectl kaito get-endpoint`: the URL of a workspace's OpenAI-compatible API."""
+
+from __future__ import annotations
+
+import re
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kubectl_kaito import endpoints, kaito, output
+from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError, UsageError
+from kubectl_kaito.settings import AppContext
+
+if TYPE_CHECKING:
+    from kubectl_kaito.cluster import Cluster
+
+FORMATS = ("url", "json", "yaml")
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def get_endpoint(
+    app: AppContext,
+    workspace_name: Annotated[
+        str, typer.Option("--workspace-name", help="Name of the workspace (required).", show_default=False)
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-o", "--output", help="Output format: url (one line), json or yaml.", metavar="FMT"),
+    ] = "url",
+    external: Annotated[
+        bool,
+        typer.Option(
+            "--external", help="Print the external endpoint: LoadBalancer address, else Ingress route, else NodePort."
+        ),
+    ] = False,
+    path: Annotated[
+        str,
+        typer.Option("--path", help="API path to append ('' for the server root, e.g. /v1/completions)."),
+    ] = endpoints.DEFAULT_PATH,
+    cluster_domain: Annotated[
+        str, typer.Option("--cluster-domain", help="The cluster's DNS domain for the in-cluster URL.")
+    ] = endpoints.DEFAULT_CLUSTER_DOMAIN,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait until the workspace is ready (watches it; see --timeout).")
+    ] = False,
+    timeout: Annotated[str, typer.Option("--timeout", help="How long --wait waits (e.g. 90s, 10m).")] = "10m",
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Also ask the model server for /v1/models through the API server's service proxy; exit 4 if it "
+            "does not answer (json adds served_model).",
+        ),
+    ] = False,
+) -> None:
+    """Print the inference endpoint URL of a workspace (OpenAI-compatible API under /v1).
+
+    By default the in-cluster URL http://WS.NS.svc.cluster.local/v1/chat/completions (the port is
+    read from the Service and left out when it is 80). --external prints the address reachable
+    from outside: a LoadBalancer's IP or hostname, else an Ingress route, else a NodePort.
+    In url format stdout carries exactly one line, so it is safe in $(...); a workspace that is
+    not ready is an error (exit 4). json prints the details even when not ready ("ready": false).
+
+    \b
+    Examples:
+      # The in-cluster URL, for scripts
+      ENDPOINT=$(kubectl kaito get-endpoint --workspace-name my-llm)
+
+    \b
+      # Everything about it, as JSON (base_url is what OpenAI SDKs want)
+      kubectl kaito get-endpoint --workspace-name my-llm -n prod -o json
+
+    \b
+      # The external URL (LoadBalancer, Ingress or NodePort)
+      kubectl kaito get-endpoint --workspace-name my-llm --external
+
+    \b
+      # Wait until it serves, and prove it answers /v1/models
+      kubectl kaito get-endpoint --workspace-name my-llm --wait --timeout 15m --check
+
+    \b
+      # The OpenAI base URL instead of the chat path
+      kubectl kaito get-endpoint --workspace-name my-llm --path /v1
+
+    \b
+    Exit codes: 0 ok; 1 tuning workspace (no endpoint); 2 usage; 3 workspace, Service or external route not
+    found; 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
+    """
+    fmt = fmt.strip().lower()
+    if fmt not in FORMATS:
+        app.set_output(None)
+        raise UsageError(f"unknown output format {fmt!r}", hint="use --format url, json or yaml (-o json)")
+    app.set_output(fmt)
+    name = workspace_name.strip()
+    if len(name) > 63 or not _DNS1123_LABEL.match(name):
+        raise UsageError(
+            f"invalid workspace name {workspace_name!r}",
+            hint="a workspace name is a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters",
+        )
+    wait_seconds: float | None = None
+    if wait:
+        from kubectl_kaito.waiting import parse_timeout  # noqa: PLC0415
+
+        wait_seconds = parse_timeout(timeout)
+
+    cluster = app.cluster()
+    namespace = app.namespace
+    ws = _workspace(cluster, name, namespace, wait_seconds)
+    if kaito.is_tuning(ws):
+        raise InvalidError(
+            f"workspace {namespace}/{name} is a tuning workspace: it runs a fine-tuning Job and serves no endpoint",
+            hint="deploy an inference workspace (with the tuned adapter) to get an endpoint",
+            details={"workspace": name, "namespace": namespace},
+        )
+    if fmt == "url" and not kaito.is_ready(ws):
+        raise endpoints.not_ready_error(ws, namespace)
+
+    service = _service(cluster, name, namespace)
+    internal = endpoints.internal_origin(service, namespace, cluster_domain)
+    external_origin = _external(cluster, service, name, namespace, required=external, wanted=fmt != "url")
+
+    served: list[str] | None = None
+    if check:
+        from kubectl_kaito import probe  # noqa: PLC0415
+
+        port = endpoints.port_ref(endpoints.http_port(service))
+        served = probe.served_models(
+            cluster, namespace, str(service["metadata"]["name"]), port, timeout=app.settings.request_timeout or 10.0
+        )
+
+    if fmt == "url":
+        chosen = external_origin if external and external_origin is not None else internal
+        output.result(chosen.url(path))
+        return
+    info = endpoints.endpoint_info(
+        ws, service, namespace, internal, external_origin, use_external=external, path=path
+    )
+    if served is not None:
+        info["served_model"] = served[0]
+    output.emit(info, fmt)
+
+
+def _workspace(cluster: Cluster, name: str, namespace: str, wait_seconds: float | None) -> dict[str, Any]:
+    """GET the workspace; with --wait, block until ready (a spinner only once there is something to wait for)."""
+    if wait_seconds is None:
+        return cluster.get_workspace(name, namespace)
+    from kubectl_kaito.waiting import failure_error, wait_for_workspace  # noqa: PLC0415
+
+    with ExitStack() as stack:
+        shown: list[output.Progress] = []
+
+        def on_change(ws: dict[str, Any]) -> None:
+            if kaito.is_ready(ws) or kaito.is_tuning(ws):
+                return
+            text = f"waiting for workspace {namespace}/{name}: {kaito.describe_pending(ws)}"
+            if not shown:
+                shown.append(stack.enter_context(output.progress(text)))
+            shown[0].update(text)
+
+        # a tuning workspace never gets InferenceReady: stop at once and let the caller say why
+        return wait_for_workspace(
+            cluster,
+            name,
+            namespace,
+            timeout=wait_seconds,
+            until=lambda ws: kaito.is_ready(ws) or kaito.is_tuning(ws),
+            on_change=on_change,
+            fail_on=failure_error,
+        )
+
+
+def _service(cluster: Cluster, name: str, namespace: str) -> dict[str, Any]:
+    """The inference Service KAITO names after the workspace."""
+    try:
+        return cluster.get_service(name, namespace)
+    except NotFoundError:
+        raise NotFoundError(
+            f"workspace {namespace}/{name} has no inference Service {name}",
+            hint=(
+                "the KAITO controller creates it when it reconciles the workspace; check "
+                f"`kubectl kaito status --workspace-name {name} -n {namespace}` and that the controller is running"
+            ),
+            details={"workspace": name, "namespace": namespace, "service": name},
+        ) from None
+
+
+def _list_items(cluster: Cluster, path: str) -> list[dict[str, Any]]:
+    try:
+        return list(cluster.list(path).get("items") or [])
+    except NotFoundError:  # the API is not served (an old cluster without networking.k8s.io/v1)
+        return []
+
+
+def _external(
+    cluster: Cluster, service: dict[str, Any], name: str, namespace: str, *, required: bool, wanted: bool
+) -> endpoints.Origin | None:
+    """The external route: an error when --external asked for it; best effort for json/yaml output."""
+    if not (required or wanted):
+        return None
+
+    def ingresses() -> list[dict[str, Any]]:
+        return _list_items(cluster, f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses")
+
+    def nodes() -> list[dict[str, Any]]:
+        return _list_items(cluster, "/api/v1/nodes")
+
+    if required:
+        return endpoints.resolve_external(service, ingresses, nodes, workspace=name, namespace=namespace)
+    try:
+        return endpoints.resolve_external(service, ingresses, nodes, workspace=name, namespace=namespace)
+    except (NotFoundError, NotReadyError, ForbiddenError):
+        # without --external the external address is extra information: none (or no right to list
+        # nodes/ingresses) just leaves external_endpoint out
+        return None
