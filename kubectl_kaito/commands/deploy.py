@@ -1,0 +1,533 @@
+"""`kubectl kaito deploy`: create a KAITO Workspace from flags, optionally wait and print its endpoint."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from kubectl_kaito import kaito, output
+from kubectl_kaito import workspace as wsp
+from kubectl_kaito.errors import ConflictError, InvalidError, KaitoError, NotFoundError, UsageError
+from kubectl_kaito.settings import AppContext
+
+if TYPE_CHECKING:
+    from kubectl_kaito.cluster import Cluster
+
+FORMATS = ("json", "yaml")
+DRY_RUN_MODES = ("none", "client", "server")
+DEFAULT_TIMEOUT = "30m"
+INFERENCE = "Inference (with --tuning: refused)"
+TUNING = "Tuning (need --tuning)"
+
+
+class WorkspaceFailedError(KaitoError):
+    """The workspace reported a failure while deploy --wait watched it (exit 1)."""
+
+    code = "WORKSPACE_FAILED"
+
+
+class DeployCommand(TyperCommand):
+    """Accept kubectl's `--dry-run` with an optional value: bare `--dry-run` means `--dry-run=client`.
+
+    The option itself takes a value (`--dry-run=server`); a bare `--dry-run` is rewritten before
+    parsing, so `--dry-run --model x` does not swallow `--model` as its value.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rewritten: list[str] = []
+        for i, a in enumerate(args):
+            if a == "--":
+                rewritten += args[i:]
+                break
+            rewritten.append("--dry-run=client" if a == "--dry-run" else a)
+        return super().parse_args(ctx, rewritten)
+
+
+def deploy(
+    app: AppContext,
+    workspace_name: Annotated[
+        str, typer.Option("--workspace-name", help="Name of the workspace (DNS-1123 label, at most 52 characters).",
+                          show_default=False)
+    ],
+    model: Annotated[
+        str,
+        typer.Option("--model", help="Preset: a short name (phi-4-mini-instruct) or a Hugging Face ID (org/name). "
+                     "See `kubectl kaito models list`.", show_default=False),
+    ],
+    instance_type: Annotated[
+        str | None,
+        typer.Option("--instance-type", help="GPU node type, e.g. Standard_NC24ads_A100_v4 (omit with your own "
+                     "GPU nodes).", show_default=False),
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", help="Number of GPU nodes (resource.count; KAITO's default is 1).",
+                                 show_default=False)
+    ] = None,
+    label_selector: Annotated[
+        list[str] | None,
+        typer.Option("--label-selector", "--node-selector", help="Node label KEY=VALUE (repeatable or "
+                     "comma-separated; default apps=NAME).", metavar="KEY=VALUE", show_default=False),
+    ] = None,
+    preferred_nodes: Annotated[
+        list[str] | None,
+        typer.Option("--preferred-nodes", help="Existing node names to use first (comma-separated).",
+                     metavar="NODE[,NODE]", show_default=False),
+    ] = None,
+    model_access_secret: Annotated[
+        str | None,
+        typer.Option("--model-access-secret", help="Secret with key HF_TOKEN, for gated Hugging Face models.",
+                     show_default=False),
+    ] = None,
+    image_pull_secret: Annotated[
+        list[str] | None,
+        typer.Option("--image-pull-secret", help="Secret for pulling the model image (repeatable; "
+                     "presetOptions.imagePullSecrets).", show_default=False),
+    ] = None,
+    bypass_resource_checks: Annotated[
+        bool, typer.Option("--bypass-resource-checks", help="Skip KAITO's GPU memory check "
+                           "(annotation kaito.sh/bypass-resource-checks).")
+    ] = False,
+    adapter: Annotated[
+        list[str] | None,
+        typer.Option("--adapter", "--adapters", help="LoRA adapter NAME=IMAGE[,strength=0.8] (repeatable, at most "
+                     "10).", metavar="NAME=IMAGE[,strength=S]", show_default=False, rich_help_panel=INFERENCE),
+    ] = None,
+    inference_config: Annotated[
+        str | None,
+        typer.Option("--inference-config", help="A ConfigMap name, or a file that becomes ConfigMap "
+                     "NAME-inference-config owned by the workspace.", metavar="CONFIGMAP|FILE", show_default=False,
+                     rich_help_panel=INFERENCE),
+    ] = None,
+    runtime: Annotated[
+        str | None,
+        typer.Option("--runtime", help="vllm (KAITO's default) or transformers (annotation kaito.sh/runtime).",
+                     metavar="vllm|transformers", show_default=False, rich_help_panel=INFERENCE),
+    ] = None,
+    enable_load_balancer: Annotated[
+        bool, typer.Option("--enable-load-balancer", help="Expose the model with a LoadBalancer Service "
+                           "(annotation kaito.sh/enablelb: \"True\").", rich_help_panel=INFERENCE)
+    ] = False,
+    tuning: Annotated[
+        bool, typer.Option("--tuning", help="Fine-tune the model instead of serving it.", rich_help_panel=TUNING)
+    ] = False,
+    tuning_method: Annotated[
+        str | None,
+        typer.Option("--tuning-method", help="qlora (default) or lora.", metavar="qlora|lora", show_default=False,
+                     rich_help_panel=TUNING),
+    ] = None,
+    input_urls: Annotated[
+        list[str] | None,
+        typer.Option("--input-urls", help="Dataset URLs (comma-separated or repeatable).", metavar="URL[,URL]",
+                     show_default=False, rich_help_panel=TUNING),
+    ] = None,
+    input_pvc: Annotated[
+        str | None, typer.Option("--input-pvc", help="PersistentVolumeClaim holding the dataset.",
+                                 show_default=False, rich_help_panel=TUNING)
+    ] = None,
+    input_image: Annotated[
+        str | None, typer.Option("--input-image", help="Image holding the dataset.", show_default=False,
+                                 rich_help_panel=TUNING)
+    ] = None,
+    output_image: Annotated[
+        str | None, typer.Option("--output-image", help="Image to push the adapter to (needs "
+                                 "--output-image-push-secret).", show_default=False, rich_help_panel=TUNING)
+    ] = None,
+    output_image_push_secret: Annotated[
+        str | None, typer.Option("--output-image-push-secret", "--output-image-secret", help="Secret for pushing "
+                                 "--output-image.", show_default=False, rich_help_panel=TUNING)
+    ] = None,
+    output_pvc: Annotated[
+        str | None, typer.Option("--output-pvc", help="PersistentVolumeClaim to write the adapter to.",
+                                 show_default=False, rich_help_panel=TUNING)
+    ] = None,
+    tuning_config: Annotated[
+        str | None, typer.Option("--tuning-config", help="ConfigMap with tuning parameters.", show_default=False,
+                                 rich_help_panel=TUNING)
+    ] = None,
+    dry_run: Annotated[
+        str | None,
+        typer.Option("--dry-run", help="client (same as a bare --dry-run): print the manifest, send nothing. "
+                     "server: let the API server and KAITO's webhook validate it, create nothing.",
+                     metavar="[=client|server]", show_default=False),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Print the created (or, with --wait, the ready) object as json or "
+                     "yaml instead of the one-line result.", metavar="json|yaml", show_default=False),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Watch the workspace until it is ready, then print its endpoint URL "
+                           "(tuning: until it succeeded).")
+    ] = False,
+    timeout: Annotated[str, typer.Option("--timeout", help="How long --wait waits (e.g. 90s, 30m, 1h).")] = (
+        DEFAULT_TIMEOUT
+    ),
+) -> None:
+    """Deploy a model: create a KAITO Workspace from flags, no YAML needed.
+
+    Every flag is checked before the cluster is contacted (exit 2). A field you do not set is
+    left out of the Workspace. Without --wait, stdout gets one line, `workspace.kaito.sh/NAME
+    created`; with --wait, the endpoint URL once the model serves (as get-endpoint prints it),
+    while the phase and conditions show on stderr.
+
+    \b
+    Examples:
+      # Deploy, wait until it serves, and keep the endpoint
+      ENDPOINT=$(kubectl kaito deploy --workspace-name my-llm --model phi-4-mini-instruct \\
+          --instance-type Standard_NC24ads_A100_v4 --wait)
+
+    \b
+      # A Hugging Face model on your own GPU nodes (no instance type)
+      kubectl kaito deploy --workspace-name qwen --model Qwen/Qwen3.5-9B --label-selector apps=qwen
+
+    \b
+      # A gated model with an HF token Secret, served by the transformers runtime
+      kubectl kaito deploy --workspace-name llama --model llama-3.1-8b-instruct \\
+          --model-access-secret hf-token --runtime transformers --instance-type Standard_NC24ads_A100_v4
+
+    \b
+      # See the manifest, or let KAITO's webhook validate it without creating anything
+      kubectl kaito deploy --workspace-name my-llm --model phi-4 --dry-run | kubectl apply -f -
+      kubectl kaito deploy --workspace-name my-llm --model phi-4 --dry-run=server
+
+    \b
+      # Fine-tune with QLoRA and push the adapter image
+      kubectl kaito deploy --workspace-name tune-phi --model phi-4-mini-instruct --tuning \\
+          --input-urls https://example.com/data.parquet --output-image myacr.azurecr.io/adapter:1 \\
+          --output-image-push-secret acr-push --instance-type Standard_NC24ads_A100_v4
+
+    \b
+    Exit codes: 0 created (or ready); 1 refused by the server (webhook), already exists (CONFLICT)
+    or the workspace failed while waiting; 2 invalid flags (nothing sent); 4 --wait timed out;
+    5 cluster unreachable; 130 interrupted (the workspace is left in place).
+    """
+    if fmt is not None:
+        fmt = fmt.strip().lower()
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown output format {fmt!r}", hint="use -o json or -o yaml")
+    app.set_output(fmt)
+    mode = _dry_run_mode(dry_run)
+    if mode and wait:
+        raise UsageError("--wait cannot be used with --dry-run", hint="drop --dry-run to create and wait")
+    wait_seconds = _timeout(timeout) if wait else None
+
+    opts, config_file = _options(
+        workspace_name=workspace_name, model=model, instance_type=instance_type, count=count,
+        label_selector=label_selector, preferred_nodes=preferred_nodes, model_access_secret=model_access_secret,
+        image_pull_secret=image_pull_secret, bypass_resource_checks=bypass_resource_checks, adapter=adapter,
+        inference_config=inference_config, runtime=runtime, enable_load_balancer=enable_load_balancer,
+        tuning=tuning, tuning_method=tuning_method, input_urls=input_urls, input_pvc=input_pvc,
+        input_image=input_image, output_image=output_image, output_image_push_secret=output_image_push_secret,
+        output_pvc=output_pvc, tuning_config=tuning_config,
+    )
+
+    if mode == "client":
+        opts.namespace = app.namespace_offline()  # no cluster contact: the kubeconfig is only read
+        _print_objects(_objects(opts, config_file), fmt or "yaml")
+        return
+
+    cluster = app.cluster()
+    opts.namespace = app.namespace
+    version = cluster.workspace_version()
+    if version == "v1alpha1" and opts.model_access_secret:
+        raise InvalidError(
+            "this cluster's KAITO serves only kaito.sh/v1alpha1, which has no presetOptions.modelAccessSecret",
+            hint="upgrade KAITO (v0.5+ serves v1beta1), or drop --model-access-secret",
+        )
+    api_version = f"{kaito.GROUP}/{version}"
+    if mode == "server":
+        try:
+            created = [_create(cluster, obj, dry_run=True) for obj in _objects(opts, config_file, api_version)]
+        except InvalidError as e:
+            if config_file is not None and opts.inference_config and opts.inference_config in e.message:
+                # a dry-run ConfigMap is not stored, so the webhook cannot read it
+                e.hint = (f"in a server dry run the webhook cannot see ConfigMap {opts.inference_config} (it is "
+                          "not stored); create it first and pass its name to --inference-config")
+            raise
+        _print_objects(created, fmt or "yaml")
+        return
+
+    ws = _create_all(cluster, opts, config_file, api_version)
+    name, ns = opts.name, opts.namespace
+    if not wait:
+        if fmt:
+            output.emit(ws, fmt)
+        else:
+            output.result(f"workspace.kaito.sh/{name} created")
+        output.info(
+            f"next: kubectl kaito status --workspace-name {name} -n {ns} -w"
+            + ("" if opts.tuning else f"   then: kubectl kaito get-endpoint --workspace-name {name} -n {ns}")
+        )
+        return
+
+    output.info(f"workspace.kaito.sh/{name} created")
+    assert wait_seconds is not None
+    ready = _wait(cluster, name, ns, wait_seconds)
+    if fmt:
+        output.emit(ready, fmt)
+    elif kaito.is_tuning(ready):
+        dest = wsp.output_destination(ready)
+        output.info(f"workspace.kaito.sh/{name} succeeded" + (f": the adapter is in {dest}" if dest else ""))
+        output.result(f"workspace.kaito.sh/{name} succeeded")
+    else:
+        output.result(endpoint_url(cluster, name, ns))
+
+
+# ---- flags -> options ----------------------------------------------------------------------------
+
+
+def _dry_run_mode(value: str | None) -> str | None:
+    if value is None:
+        return None
+    v = value.strip().lower()
+    if v not in DRY_RUN_MODES:
+        raise UsageError(f"invalid --dry-run value {value!r}", hint="use --dry-run (client), --dry-run=client or "
+                         "--dry-run=server")
+    return None if v == "none" else v
+
+
+def _timeout(value: str) -> float:
+    from kubectl_kaito.waiting import parse_timeout  # noqa: PLC0415
+
+    seconds = parse_timeout(value)
+    if seconds <= 0:
+        raise UsageError(f"invalid --timeout {value!r}: it must be more than 0", hint="e.g. --timeout 30m")
+    return seconds
+
+
+def _opt(value: str | None, check: Any, flag: str, *args: str) -> str | None:
+    """Run a check on an optional flag value (None stays None; '' is refused)."""
+    if value is None:
+        return None
+    return check(value, flag, *args)
+
+
+def _options(**f: Any) -> tuple[wsp.DeployOptions, str | None]:
+    """Validate every flag (exit 2, nothing sent) and build the options; returns the config file, if any."""
+    from kubectl_kaito import catalog  # noqa: PLC0415  (reads the bundled YAML)
+
+    name = wsp.validate_name(f["workspace_name"])
+    tuning = bool(f["tuning"])
+    runtime = f["runtime"].strip().lower() if f["runtime"] is not None else None
+    method = f["tuning_method"].strip().lower() if f["tuning_method"] is not None else None
+    instance = _opt(f["instance_type"], wsp.validate_instance_type, "--instance-type")
+    opts = wsp.DeployOptions(
+        name=name,
+        model=f["model"],
+        instance_type=instance,
+        count=f["count"],
+        label_selector=wsp.parse_label_selector(f["label_selector"]),
+        preferred_nodes=[wsp.validate_object_name(n, "--preferred-nodes", "node")
+                         for n in wsp.dedupe(wsp.split_list(f["preferred_nodes"]))],
+        model_access_secret=_opt(f["model_access_secret"], wsp.validate_object_name, "--model-access-secret",
+                                 "Secret"),
+        adapters=wsp.parse_adapters(f["adapter"]),
+        runtime=runtime,
+        enable_load_balancer=bool(f["enable_load_balancer"]),
+        bypass_resource_checks=bool(f["bypass_resource_checks"]),
+        image_pull_secrets=[wsp.validate_object_name(s, "--image-pull-secret", "Secret")
+                            for s in wsp.dedupe(wsp.split_list(f["image_pull_secret"]))],
+        tuning=tuning,
+        tuning_method=method,
+        input_urls=[wsp.validate_url(u) for u in wsp.split_list(f["input_urls"])],
+        input_pvc=_opt(f["input_pvc"], wsp.validate_object_name, "--input-pvc", "PersistentVolumeClaim"),
+        input_image=_opt(f["input_image"], wsp.validate_image, "--input-image"),
+        output_image=_opt(f["output_image"], wsp.validate_image, "--output-image"),
+        output_image_push_secret=_opt(f["output_image_push_secret"], wsp.validate_object_name,
+                                      "--output-image-push-secret", "Secret"),
+        output_pvc=_opt(f["output_pvc"], wsp.validate_object_name, "--output-pvc", "PersistentVolumeClaim"),
+        tuning_config=_opt(f["tuning_config"], wsp.validate_object_name, "--tuning-config", "ConfigMap"),
+    )
+    config_file = None
+    if f["inference_config"] is not None:
+        opts.inference_config = f["inference_config"]  # marks it given for the mode check below
+    wsp.validate_modes(opts)  # wrong-mode flags first: they explain more than a model or file error
+    if f["inference_config"] is not None:
+        kind, value = wsp.inference_config_source(f["inference_config"])
+        if kind == "file":
+            config_file = wsp.read_inference_config(value)
+            opts.inference_config = wsp.inference_configmap_name(name)
+        else:
+            opts.inference_config = value
+    check = catalog.check_model(f["model"], catalog.load_bundled(), tuning=tuning)
+    opts.model = check.preset
+    if check.model is not None and check.model.hf_token and not opts.model_access_secret:
+        raise UsageError(
+            f"model {check.preset} is gated on Hugging Face: --model-access-secret is required",
+            hint="kubectl create secret generic hf-token --from-literal=HF_TOKEN=<token>, then "
+            "--model-access-secret hf-token",
+        )
+    if check.warning:
+        output.warn(check.warning)
+    if runtime == "transformers" and check.model is not None and "transformers" not in check.model.runtimes:
+        output.warn(f"KAITO has no transformers parameters for {check.preset}; it may not start with "
+                    "--runtime transformers (vllm is the tested runtime for catalog models)")
+    return opts, config_file
+
+
+def _objects(opts: wsp.DeployOptions, config_file: str | None, api_version: str = wsp.API_VERSION) -> list[dict]:
+    """What deploy creates, in order: the config ConfigMap (from a file), then the Workspace."""
+    objs: list[dict[str, Any]] = []
+    if config_file is not None:
+        objs.append(wsp.build_inference_configmap(opts.name, opts.namespace, config_file))
+    objs.append(wsp.build_workspace(opts, api_version))
+    return objs
+
+
+def _print_objects(objs: list[dict[str, Any]], fmt: str) -> None:
+    """One object as itself; several as a multi-document YAML, or a v1 List in JSON (as kubectl does)."""
+    if len(objs) == 1:
+        output.emit(objs[0], fmt)
+    elif fmt == "json":
+        output.emit({"apiVersion": "v1", "kind": "List", "items": objs}, "json")
+    else:
+        output.result(output.to_yaml(objs))
+
+
+# ---- the cluster -----------------------------------------------------------------------------------
+
+
+def _create(cluster: Cluster, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    """Create one object, turning the server's refusals into messages that name it."""
+    meta = obj["metadata"]
+    kind, name, ns = obj["kind"], meta["name"], meta["namespace"]
+    try:
+        if kind == kaito.KIND:
+            return cluster.create_workspace(obj, dry_run=dry_run)
+        return cluster.create(f"/api/v1/namespaces/{ns}/configmaps", obj, dry_run=dry_run)
+    except ConflictError as e:
+        if kind == kaito.KIND:
+            raise _conflict(name, ns, e.details) from None
+        raise ConflictError(
+            f'configmap "{name}" already exists in namespace "{ns}"',
+            hint=f"pass it by name (--inference-config {name}), or delete it: kubectl delete configmap {name} -n {ns}",
+            details={**e.details, "configmap": name, "namespace": ns},
+        ) from None
+    except InvalidError as e:
+        hint = None
+        if kind == kaito.KIND:
+            hint = "KAITO's webhook validates workspaces; fix the flag it names (try --dry-run=server)"
+            if "instanceType is required" in e.message or (
+                "instance type" in e.message.lower() and not (obj.get("resource") or {}).get("instanceType")
+            ):
+                hint = ("KAITO provisions the GPU nodes in this cluster: pass --instance-type, "
+                        "e.g. --instance-type Standard_NC24ads_A100_v4")
+        raise InvalidError(
+            f"the server refused {kind.lower()} {ns}/{name}: {e.message}",
+            hint=hint,
+            details={**e.details, "kind": kind, "name": name, "namespace": ns},
+        ) from None
+
+
+def _conflict(name: str, ns: str, details: dict[str, Any]) -> ConflictError:
+    """An existing workspace is an error (exit 1), never a silent success."""
+    return ConflictError(
+        f'workspace "{name}" already exists in namespace "{ns}"',
+        hint=f"choose another --workspace-name, or delete it first: "
+        f"kubectl kaito delete --workspace-name {name} -n {ns}",
+        details={**details, "workspace": name, "namespace": ns},
+    )
+
+
+def _create_all(cluster: Cluster, opts: wsp.DeployOptions, config_file: str | None, api_version: str) -> dict:
+    """Create the ConfigMap (if any) and the Workspace; on any failure nothing we made remains."""
+    objs = _objects(opts, config_file, api_version)
+    if config_file is None:
+        return _create(cluster, objs[0])
+    cm, ws = objs
+    # Refuse an existing workspace before making the ConfigMap (the usual conflict costs nothing).
+    try:
+        cluster.get_workspace(opts.name, opts.namespace)
+    except NotFoundError:
+        pass
+    else:
+        raise _conflict(opts.name, opts.namespace, {})
+    _create(cluster, cm)
+    cm_path = f"/api/v1/namespaces/{opts.namespace}/configmaps/{cm['metadata']['name']}"
+    created: dict[str, Any] | None = None
+    try:
+        created = _create(cluster, ws)
+    finally:
+        if created is None:  # the Workspace was refused (or we were interrupted): remove the ConfigMap
+            try:
+                cluster.delete(cm_path)
+            except KaitoError as e:
+                output.warn(f"could not remove configmap {cm['metadata']['name']}: {e.message}")
+    try:
+        cluster.patch(cm_path, {"metadata": {"ownerReferences": [wsp.owner_reference(created)]}})
+    except KaitoError as e:
+        output.warn(f"configmap {cm['metadata']['name']} is not owned by the workspace ({e.message}); "
+                    "delete it yourself after the workspace")
+    return created
+
+
+def _progress_line(ws: dict[str, Any]) -> str:
+    """`Pending: ResourceReady=True, InferenceReady=False (WorkspaceInferenceStatusPending)`."""
+    cs = kaito.conditions(ws)
+    order = [kaito.RESOURCE_READY, kaito.JOB_STARTED if kaito.is_tuning(ws) else kaito.INFERENCE_READY,
+             kaito.WORKSPACE_SUCCEEDED]
+    parts = []
+    for ctype in order + [t for t in cs if t not in order]:
+        c = cs.get(ctype)
+        if c is None:
+            if ctype in order:
+                parts.append(f"{ctype}=Unknown")
+            continue
+        reason = c.get("reason")
+        parts.append(f"{ctype}={c.get('status')}" + (f" ({reason})" if reason and c.get("status") != "True" else ""))
+    return f"{kaito.state(ws)}: " + ", ".join(parts)
+
+
+def _fail_on(ws: dict[str, Any]) -> KaitoError | None:
+    """A condition False with a failure reason ends the wait (exit 1) with the reason and message."""
+    fail = kaito.failure(ws)
+    if fail is None:
+        return None
+    meta = ws.get("metadata") or {}
+    name, ns = meta.get("name"), meta.get("namespace")
+    return WorkspaceFailedError(
+        f"workspace {ns}/{name} failed: {fail.condition} is False ({fail.reason})"
+        + (f": {fail.message}" if fail.message else ""),
+        hint=f"see `kubectl kaito status --workspace-name {name} -n {ns}` and `kubectl kaito logs {name} -n {ns}`; "
+        "the workspace was left in place",
+        details={"workspace": name, "namespace": ns, "condition": fail.condition, "reason": fail.reason,
+                 "message": fail.message},
+    )
+
+
+def _wait(cluster: Cluster, name: str, ns: str, seconds: float) -> dict[str, Any]:
+    """Watch until ready (tuning: succeeded), showing each change on stderr; Ctrl-C keeps the workspace."""
+    from kubectl_kaito.waiting import wait_for_workspace  # noqa: PLC0415
+
+    try:
+        with output.progress(f"waiting for workspace {ns}/{name}") as progress:
+            ws = wait_for_workspace(
+                cluster, name, ns, timeout=seconds, until=kaito.is_done,
+                on_change=lambda ws: progress.update(f"workspace {ns}/{name}: {_progress_line(ws)}"),
+                fail_on=_fail_on,
+            )
+        if output.is_interactive():  # the live status is gone once it ends: leave the final state on screen
+            output.info(f"workspace {ns}/{name}: {_progress_line(ws)}")
+        return ws
+    except KeyboardInterrupt:
+        output.info(f"interrupted: the workspace was left in place; watch it with: "
+                    f"kubectl kaito status --workspace-name {name} -n {ns} -w")
+        raise
+
+
+def endpoint_url(cluster: Cluster, name: str, namespace: str) -> str:
+    """The URL `kubectl kaito get-endpoint --workspace-name NAME` prints (in-cluster, /v1/chat/completions)."""
+    from kubectl_kaito import endpoints  # noqa: PLC0415
+
+    try:
+        service = cluster.get_service(name, namespace)
+    except NotFoundError:
+        raise NotFoundError(
+            f"workspace {namespace}/{name} is ready but has no inference Service {name}",
+            hint=f"check that the KAITO controller is running; then: kubectl kaito get-endpoint --workspace-name "
+            f"{name} -n {namespace}",
+            details={"workspace": name, "namespace": namespace, "service": name},
+        ) from None
+    return endpoints.internal_origin(service, namespace).url(endpoints.DEFAULT_PATH)

@@ -1,0 +1,325 @@
+"""Deploy's pure side: flag parsing and validation, and the Workspace manifest (field paths per the CRD)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kubectl_kaito import workspace as wsp
+from kubectl_kaito.errors import UsageError
+
+
+def opts(**kw: object) -> wsp.DeployOptions:
+    base: dict[str, object] = {"name": "my-llm", "model": "phi-4-mini-instruct", "namespace": "team-a"}
+    base.update(kw)
+    return wsp.DeployOptions(**base)  # type: ignore[arg-type]
+
+
+# ---- names -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a", "my-llm", "phi-4-mini", "a" * 52, "x1-2"])
+def test_valid_names(name: str) -> None:
+    assert wsp.validate_name(name) == name
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("", "required"),
+        ("a" * 53, "53 characters"),
+        ("My-LLM", "lowercase"),
+        ("my_llm", "lowercase"),
+        ("-llm", "lowercase"),
+        ("llm-", "lowercase"),
+        ("my.llm", "lowercase"),
+        ("1llm", "start with a letter"),
+    ],
+)
+def test_invalid_names(name: str, why: str) -> None:
+    with pytest.raises(UsageError) as e:
+        wsp.validate_name(name)
+    assert why in e.value.message
+    assert e.value.exit_code == 2
+
+
+# ---- list and selector flags -------------------------------------------------------------------
+
+
+def test_split_list_is_repeatable_and_comma_separated() -> None:
+    assert wsp.split_list(["a,b", " c ", "", "d,,"]) == ["a", "b", "c", "d"]
+    assert wsp.split_list(None) == []
+
+
+def test_label_selector() -> None:
+    assert wsp.parse_label_selector(["apps=phi,tier=gpu", "example.com/pool=a"]) == {
+        "apps": "phi", "tier": "gpu", "example.com/pool": "a"}
+    assert wsp.parse_label_selector(["empty="]) == {"empty": ""}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["apps", "=x", "bad key=x", "apps=bad value", "Example.COM/x=y", "a=" + "v" * 64, "/x=y", "apps=a,apps=b"],
+)
+def test_label_selector_refusals(value: str) -> None:
+    with pytest.raises(UsageError):
+        wsp.parse_label_selector([value])
+
+
+def test_label_selector_refuses_only_reserved_keys() -> None:
+    with pytest.raises(UsageError, match="reserve"):
+        wsp.parse_label_selector(["kaito.sh/workspace=x"])
+    assert wsp.parse_label_selector(["kaito.sh/workspace=x", "apps=y"]) == {"kaito.sh/workspace": "x", "apps": "y"}
+
+
+# ---- adapters ----------------------------------------------------------------------------------
+
+
+def test_adapter_with_and_without_strength() -> None:
+    assert wsp.parse_adapter("phi-adapter=myacr.azurecr.io/adapters/phi:1.0,strength=0.8") == {
+        "source": {"name": "phi-adapter", "image": "myacr.azurecr.io/adapters/phi:1.0"},
+        "strength": "0.8",
+    }
+    assert wsp.parse_adapter("a=img@sha256:abc") == {"source": {"name": "a", "image": "img@sha256:abc"}}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["noimage", "=img", "a=", "Bad_Name=img", "a=img,strength=1.5", "a=img,strength=x", "a=img,weight=0.5",
+     "a=img,strength=0.1,strength=0.2", "a=img with space"],
+)
+def test_adapter_refusals(value: str) -> None:
+    with pytest.raises(UsageError):
+        wsp.parse_adapter(value)
+
+
+def test_adapters_limits() -> None:
+    with pytest.raises(UsageError, match="twice"):
+        wsp.parse_adapters(["a=img1", "a=img2"])
+    with pytest.raises(UsageError, match="at most 10"):
+        wsp.parse_adapters([f"a{i}=img" for i in range(11)])
+    assert len(wsp.parse_adapters([f"a{i}=img" for i in range(10)])) == 10
+
+
+# ---- other single values ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["https://example.com/data.parquet", "http://datasets.example.org/x.jsonl"])
+def test_urls_ok(url: str) -> None:
+    assert wsp.validate_url(url) == url
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/x", "example.com/x", "http://localhost/x", "http://127.0.0.1/x", "http://10.1.2.3/x",
+            "http://169.254.169.254/latest"],
+)
+def test_urls_refused(url: str) -> None:
+    with pytest.raises(UsageError):
+        wsp.validate_url(url)
+
+
+def test_object_names_and_images() -> None:
+    assert wsp.validate_object_name("hf-token", "--model-access-secret") == "hf-token"
+    with pytest.raises(UsageError):
+        wsp.validate_object_name("HF_TOKEN", "--model-access-secret")
+    assert wsp.validate_image("ghcr.io/org/img:1", "--input-image") == "ghcr.io/org/img:1"
+    for bad in ("", "img:", "a b"):
+        with pytest.raises(UsageError):
+            wsp.validate_image(bad, "--input-image")
+    assert wsp.validate_instance_type("Standard_NC24ads_A100_v4") == "Standard_NC24ads_A100_v4"
+    with pytest.raises(UsageError):
+        wsp.validate_instance_type("Standard NC24")
+
+
+def test_inference_config_source(tmp_path: Path) -> None:
+    f = tmp_path / "cfg.yaml"
+    f.write_text("vllm:\n  max-model-len: 4096\n")
+    assert wsp.inference_config_source(str(f)) == ("file", str(f))
+    assert wsp.inference_config_source("my-config") == ("name", "my-config")
+    with pytest.raises(UsageError, match="no such file"):
+        wsp.inference_config_source(str(tmp_path / "missing.yaml"))
+    with pytest.raises(UsageError):
+        wsp.inference_config_source("Bad_Name")
+
+
+def test_read_inference_config(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("vllm:\n  max-model-len: 4096\n")
+    assert wsp.read_inference_config(str(good)).startswith("vllm:")
+    for text, match in [("a: [1,\n", "not valid YAML"), ("- 1\n- 2\n", "mapping"),
+                        ("kind: ConfigMap\napiVersion: v1\n", "ConfigMap manifest")]:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text)
+        with pytest.raises(UsageError, match=match):
+            wsp.read_inference_config(str(bad))
+
+
+# ---- mode rules ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "flag"),
+    [
+        ({"adapters": [{"source": {"name": "a", "image": "i"}}]}, "--adapter"),
+        ({"inference_config": "cfg"}, "--inference-config"),
+        ({"runtime": "vllm"}, "--runtime"),
+        ({"enable_load_balancer": True}, "--enable-load-balancer"),
+    ],
+)
+def test_inference_only_flags_refused_with_tuning(kw: dict[str, object], flag: str) -> None:
+    o = opts(tuning=True, input_urls=["https://e.com/d"], output_pvc="out", **kw)
+    with pytest.raises(UsageError) as e:
+        wsp.validate_modes(o)
+    assert e.value.message == f"{flag} cannot be used with --tuning (inference only)"
+
+
+@pytest.mark.parametrize(
+    ("kw", "flag"),
+    [
+        ({"tuning_method": "lora"}, "--tuning-method"),
+        ({"input_urls": ["https://e.com/d"]}, "--input-urls"),
+        ({"input_pvc": "p"}, "--input-pvc"),
+        ({"input_image": "i"}, "--input-image"),
+        ({"output_image": "i"}, "--output-image"),
+        ({"output_image_push_secret": "s"}, "--output-image-push-secret"),
+        ({"output_pvc": "p"}, "--output-pvc"),
+        ({"tuning_config": "c"}, "--tuning-config"),
+    ],
+)
+def test_tuning_only_flags_refused_without_tuning(kw: dict[str, object], flag: str) -> None:
+    with pytest.raises(UsageError) as e:
+        wsp.validate_modes(opts(**kw))
+    assert e.value.message == f"{flag} needs --tuning (tuning only)"
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"output_pvc": "out"}, "exactly one input"),
+        ({"input_urls": ["https://e.com/d"], "input_pvc": "p", "output_pvc": "out"}, "exactly one input"),
+        ({"input_pvc": "p"}, "exactly one output"),
+        ({"input_pvc": "p", "output_pvc": "o", "output_image": "i", "output_image_push_secret": "s"},
+         "exactly one output"),
+        ({"input_pvc": "p", "output_image": "i"}, "needs --output-image-push-secret"),
+        ({"input_pvc": "p", "output_pvc": "o", "output_image_push_secret": "s"}, "only goes with --output-image"),
+        ({"input_pvc": "p", "output_pvc": "o", "tuning_method": "full"}, "--tuning-method"),
+        ({"input_pvc": "p", "output_pvc": "o", "count": 2}, "--count must be 1"),
+    ],
+)
+def test_tuning_rules(kw: dict[str, object], match: str) -> None:
+    with pytest.raises(UsageError, match=match):
+        wsp.validate_modes(opts(tuning=True, **kw))
+
+
+def test_count_and_runtime_checks() -> None:
+    with pytest.raises(UsageError, match="at least 1"):
+        wsp.validate_modes(opts(count=0))
+    with pytest.raises(UsageError, match="--runtime"):
+        wsp.validate_modes(opts(runtime="tgi"))
+
+
+# ---- the manifest ---------------------------------------------------------------------------------------
+
+
+def test_minimal_manifest_omits_everything_not_given() -> None:
+    ws = wsp.build_workspace(opts())
+    assert ws == {
+        "apiVersion": "kaito.sh/v1beta1",
+        "kind": "Workspace",
+        "metadata": {"name": "my-llm", "namespace": "team-a"},
+        "resource": {"labelSelector": {"matchLabels": {"apps": "my-llm"}}},
+        "inference": {"preset": {"name": "phi-4-mini-instruct"}},
+    }
+    assert "spec" not in ws and "instanceType" not in ws["resource"] and "count" not in ws["resource"]
+
+
+def test_full_inference_manifest() -> None:
+    ws = wsp.build_workspace(
+        opts(
+            instance_type="Standard_NC24ads_A100_v4",
+            count=2,
+            label_selector={"apps": "phi"},
+            preferred_nodes=["node-a", "node-b"],
+            model_access_secret="hf-token",
+            image_pull_secrets=["pull-a", "pull-b"],
+            adapters=[{"source": {"name": "ad", "image": "reg/ad:1"}, "strength": "0.8"}],
+            inference_config="my-config",
+            runtime="transformers",
+            enable_load_balancer=True,
+            bypass_resource_checks=True,
+        ),
+        api_version="kaito.sh/v1alpha1",
+    )
+    assert ws["apiVersion"] == "kaito.sh/v1alpha1"
+    assert ws["metadata"]["annotations"] == {
+        "kaito.sh/runtime": "transformers",
+        "kaito.sh/enablelb": "True",
+        "kaito.sh/bypass-resource-checks": "True",
+    }
+    assert ws["resource"] == {
+        "instanceType": "Standard_NC24ads_A100_v4",
+        "count": 2,
+        "labelSelector": {"matchLabels": {"apps": "phi"}},
+        "preferredNodes": ["node-a", "node-b"],
+    }
+    assert ws["inference"] == {
+        "preset": {
+            "name": "phi-4-mini-instruct",
+            "presetOptions": {"imagePullSecrets": ["pull-a", "pull-b"], "modelAccessSecret": "hf-token"},
+        },
+        "config": "my-config",
+        "adapters": [{"source": {"name": "ad", "image": "reg/ad:1"}, "strength": "0.8"}],
+    }
+    assert "tuning" not in ws
+
+
+@pytest.mark.parametrize(
+    ("kw", "source", "dest"),
+    [
+        ({"input_urls": ["https://e.com/a", "https://e.com/b"], "output_pvc": "out"},
+         {"urls": ["https://e.com/a", "https://e.com/b"]},
+         {"volumeSource": {"persistentVolumeClaim": {"claimName": "out"}}}),
+        ({"input_pvc": "data", "output_image": "reg/out:1", "output_image_push_secret": "push"},
+         {"volumeSource": {"persistentVolumeClaim": {"claimName": "data"}}},
+         {"image": "reg/out:1", "imagePushSecret": "push"}),
+        ({"input_image": "reg/data:1", "output_pvc": "out"}, {"image": "reg/data:1"},
+         {"volumeSource": {"persistentVolumeClaim": {"claimName": "out"}}}),
+    ],
+)
+def test_tuning_manifest(kw: dict[str, object], source: dict[str, object], dest: dict[str, object]) -> None:
+    ws = wsp.build_workspace(opts(tuning=True, instance_type="Standard_NC24ads_A100_v4", **kw))
+    assert "inference" not in ws
+    assert ws["tuning"] == {"preset": {"name": "phi-4-mini-instruct"}, "method": "qlora", "input": source,
+                            "output": dest}
+
+
+def test_tuning_method_and_config() -> None:
+    ws = wsp.build_workspace(opts(tuning=True, tuning_method="lora", tuning_config="my-lora", input_pvc="d",
+                                  output_pvc="o", model_access_secret="hf"))
+    assert ws["tuning"]["method"] == "lora" and ws["tuning"]["config"] == "my-lora"
+    assert ws["tuning"]["preset"]["presetOptions"] == {"modelAccessSecret": "hf"}
+
+
+def test_inference_configmap_and_owner() -> None:
+    cm = wsp.build_inference_configmap("my-llm", "team-a", "vllm: {}\n")
+    assert cm["metadata"]["name"] == "my-llm-inference-config"
+    assert cm["data"] == {"inference_config.yaml": "vllm: {}\n"}
+    ws = {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": "my-llm", "uid": "u-1"}}
+    assert wsp.owner_reference(ws) == {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "name": "my-llm",
+                                       "uid": "u-1"}
+
+
+def test_output_destination() -> None:
+    assert wsp.output_destination({"tuning": {"output": {"image": "reg/x:1"}}}) == "reg/x:1"
+    pvc = {"tuning": {"output": {"volumeSource": {"persistentVolumeClaim": {"claimName": "out"}}}}}
+    assert wsp.output_destination(pvc) == "pvc/out"
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [("phi-4-mini-instruct", "phi-4-mini-instruct"), ("Qwen/Qwen3.5-9B", "qwen3-5-9b"), ("org/7b", "b")],
+)
+def test_suggest_workspace_name(model: str, name: str) -> None:
+    assert wsp.suggest_workspace_name(model) == name
+    assert wsp.validate_name(wsp.suggest_workspace_name(model))
