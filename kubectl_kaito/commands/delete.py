@@ -1,0 +1,225 @@
+"""`kubectl kaito delete`: delete workspaces (by name or --all), after confirmation, optionally waiting."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperCommand
+
+from kubectl_kaito import output
+from kubectl_kaito import status as core
+from kubectl_kaito.errors import KaitoError, NotFoundError, UsageError
+from kubectl_kaito.settings import AppContext
+
+if TYPE_CHECKING:
+    from kubectl_kaito.cluster import Cluster
+
+DEFAULT_TIMEOUT = "5m"
+CASCADE_NOTE = (
+    "Deleting a workspace also deletes its Service, StatefulSet (or tuning Job) and pods "
+    "(owner references), and releases its GPU nodes."
+)
+_FATAL = (5,)  # exit codes where trying the next workspace is pointless (cluster unreachable, auth)
+DRY_RUN_MODES = ("none", "client", "server")
+
+
+class DeleteCommand(TyperCommand):
+    """kubectl's `--dry-run` takes an optional value: a bare `--dry-run` is read as `--dry-run=client`.
+
+    Rewritten before parsing, so `--dry-run my-llm` does not take the workspace name as its value
+    (the same approach as deploy's DeployCommand).
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rewritten: list[str] = []
+        for i, a in enumerate(args):
+            if a == "--":
+                rewritten += args[i:]
+                break
+            rewritten.append("--dry-run=client" if a == "--dry-run" else a)
+        return super().parse_args(ctx, rewritten)
+
+
+def delete(
+    app: AppContext,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Workspaces to delete (same as --workspace-name).", metavar="NAME...", show_default=False),
+    ] = None,
+    workspace_name: Annotated[
+        list[str] | None,
+        typer.Option("--workspace-name", help="A workspace to delete (repeatable).", metavar="NAME",
+                     show_default=False),
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Delete every workspace in the namespace.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    ignore_not_found: Annotated[
+        bool, typer.Option("--ignore-not-found", help="Treat a workspace that does not exist as deleted (exit 0).")
+    ] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until each workspace is gone.")] = False,
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="How long --wait waits in all (e.g. 90s, 5m).", metavar="DURATION")
+    ] = DEFAULT_TIMEOUT,
+    dry_run: Annotated[
+        str | None,
+        typer.Option(
+            "--dry-run",
+            help="Only say what would be deleted. client (a bare --dry-run): check the workspaces exist; "
+            "server: also ask the API server to validate the deletion (dryRun=All). Nothing is deleted.",
+            metavar="[client|server]",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Delete workspaces, and with them their pods, Service and GPU nodes.
+
+    On a terminal you are asked to confirm (default: no). Without a terminal, add --yes: a
+    deleted model needs a new GPU node and a new download to come back. A workspace that does
+    not exist is exit 3 unless --ignore-not-found; all the others are still deleted.
+
+    Examples:
+
+      kubectl kaito delete --workspace-name my-llm
+
+      kubectl kaito delete my-llm other-llm --yes --wait
+
+      kubectl kaito delete --all -n team-a --dry-run
+
+      kubectl kaito delete my-llm --dry-run=server
+    """
+    targets = list(dict.fromkeys([*(names or []), *(workspace_name or [])]))  # keep order, drop repeats
+    if all_ and targets:
+        raise UsageError("give workspace names or --all, not both")
+    if not all_ and not targets:
+        raise UsageError(
+            "no workspace to delete",
+            hint="name one with --workspace-name NAME (or as an argument), or use --all",
+        )
+    for n in targets:
+        reason = core.invalid_name(n)
+        if reason:
+            raise UsageError(reason)
+    mode = (dry_run or "none").strip().lower()
+    if mode not in DRY_RUN_MODES:
+        raise UsageError(f"invalid --dry-run value {dry_run!r}", hint="use --dry-run (client) or --dry-run=server")
+    dry = None if mode == "none" else mode
+    if dry and wait:
+        raise UsageError("--wait cannot be used with --dry-run", hint="a dry run deletes nothing to wait for")
+    from kubectl_kaito.waiting import parse_timeout
+
+    seconds = parse_timeout(timeout, "--timeout")
+    interactive = _stdin_is_terminal()
+    if not (dry or yes or interactive):
+        raise UsageError(
+            "refusing to delete without confirmation: stdin is not a terminal",
+            hint="add --yes to delete without asking (a deleted model needs a new GPU node to come back), "
+            "or --dry-run to see what would be deleted",
+        )
+
+    cluster = app.cluster()
+    namespace = app.namespace
+    failures: list[KaitoError] = []
+    if all_:
+        listing = cluster.list(cluster.workspace_path(namespace))
+        existing = sorted(str((w.get("metadata") or {}).get("name")) for w in listing.get("items") or [])
+        if not existing:
+            output.info(f"No workspaces found in {namespace} namespace.")
+            return
+    else:
+        # One GET each, so the question lists only workspaces that exist.
+        existing = []
+        for n in targets:
+            try:
+                cluster.get_workspace(n, namespace)
+            except NotFoundError:
+                if not ignore_not_found:
+                    failures.append(_not_found(n, namespace))
+                continue
+            except KaitoError as e:
+                if int(e.exit_code) in _FATAL:
+                    raise
+                failures.append(e)
+                continue
+            existing.append(n)
+
+    if existing and not dry:
+        output.info(CASCADE_NOTE)
+        if not yes and not _confirm(existing, namespace):
+            output.info("Nothing deleted.")
+            raise typer.Exit(1)
+
+    deleted: list[str] = []
+    for n in existing:
+        try:
+            if dry != "client":
+                cluster.delete_workspace(n, namespace, dry_run=dry == "server")
+        except NotFoundError:  # gone between the check and the delete
+            if not ignore_not_found:
+                failures.append(_not_found(n, namespace))
+            continue
+        except KaitoError as e:
+            if int(e.exit_code) in _FATAL:
+                raise
+            failures.append(e)
+            continue
+        deleted.append(n)
+        output.result(core.deleted_line(n, dry))
+
+    if wait and deleted and not dry:
+        _wait_all(cluster, deleted, namespace, seconds)
+    _finish(failures)
+
+
+# ---- steps ------------------------------------------------------------------------------------------
+
+def _stdin_is_terminal() -> bool:
+    isatty = getattr(sys.stdin, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _not_found(name: str, namespace: str) -> NotFoundError:
+    return NotFoundError(
+        f'workspace "{name}" not found in namespace "{namespace}"',
+        hint=f"list them with `kubectl kaito status -n {namespace}`; --ignore-not-found treats this as done",
+        details={"workspace": name, "namespace": namespace},
+    )
+
+
+def _confirm(names: list[str], namespace: str) -> bool:
+    """Ask on stderr, read one line from stdin; anything but y/yes (or end of input) is no.
+
+    Not typer.confirm: click echoes the prompt's last character to stdout, which must stay clean.
+    """
+    sys.stderr.write(f"{core.confirm_prompt(names, namespace)} [y/N]: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not answer.endswith("\n"):
+        sys.stderr.write("\n")  # end of input: finish the prompt line
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _wait_all(cluster: Cluster, names: list[str], namespace: str, seconds: float) -> None:
+    """Wait for each deleted workspace to disappear, within one shared deadline."""
+    import time
+
+    from kubectl_kaito.waiting import wait_for_deletion
+
+    deadline = time.monotonic() + seconds
+    for n in names:
+        output.info(f"waiting for workspace {namespace}/{n} to be deleted...")
+        # rounded: the timeout message quotes it ("timed out after 1s", not "after 0.999995s")
+        wait_for_deletion(cluster, n, namespace, timeout=round(max(0.0, deadline - time.monotonic()), 1))
+        output.info(f"workspace {namespace}/{n} is gone")
+
+
+def _finish(failures: list[KaitoError]) -> None:
+    """Report every failure; the worst one (highest exit code) is raised last so it decides the exit."""
+    if not failures:
+        return
+    worst = max(failures, key=lambda e: int(e.exit_code))
+    for err in failures:
+        if err is not worst:
+            output.error(err)
+    raise worst

@@ -1,0 +1,410 @@
+"""Pure helpers for `status` and `delete`: list rows, the details object, its text block, watch lines.
+
+Nothing here talks to the cluster; the command modules fetch the objects and hand them in.
+The list path is written for thousands of rows: one pass per workspace, no per-row lookups.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from kubectl_kaito import kaito
+
+LIST_HEADERS = ("NAME", "MODEL", "INSTANCE", "RESOURCEREADY", "INFERENCEREADY", "JOBSTARTED", "SUCCEEDED", "AGE")
+WIDE_HEADERS = ("STATE", "NODES", "RUNTIME")
+CONDITION_HEADERS = ("TYPE", "STATUS", "REASON", "MESSAGE", "AGE")
+POD_HEADERS = ("NAME", "PHASE", "READY", "RESTARTS", "AGE")
+EVENT_HEADERS = ("LAST SEEN", "REASON", "OBJECT", "MESSAGE")
+
+NONE = "<none>"  # kubectl's word for an unset field
+ABSENT = "-"  # a condition the controller has not reported (blank cells break `awk`)
+MAX_EVENTS = 10
+MAX_MESSAGE = 80  # conditions and events can carry long messages; the table stays readable
+
+# The order conditions are shown in: the lifecycle order first, anything else after, by name.
+_CONDITION_ORDER = (
+    "NodeClaimReady",
+    "NodesReady",
+    kaito.RESOURCE_READY,
+    kaito.INFERENCE_READY,
+    kaito.JOB_STARTED,
+    "BenchmarkCompleted",
+    kaito.WORKSPACE_SUCCEEDED,
+    "WorkspaceDeleting",
+)
+
+
+# ---- small readers --------------------------------------------------------------------
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _conds(ws: dict[str, Any]) -> dict[str, str]:
+    """type -> status, built once per workspace (the list path's only per-row work)."""
+    items = (ws.get("status") or {}).get("conditions") or []
+    return {str(c.get("type")): str(c.get("status", "Unknown")) for c in items}
+
+
+def node_count(ws: dict[str, Any]) -> int:
+    """The number of GPU nodes: status.targetNodeCount (v0.8+), else resource.count, else 1."""
+    target = (ws.get("status") or {}).get("targetNodeCount")
+    if isinstance(target, int) and target > 0:
+        return target
+    count = (ws.get("resource") or {}).get("count")
+    return count if isinstance(count, int) and count > 0 else 1
+
+
+def instance_type(ws: dict[str, Any]) -> str | None:
+    """resource.instanceType, None when unset (BYO nodes)."""
+    return (ws.get("resource") or {}).get("instanceType") or None
+
+
+def mode(ws: dict[str, Any]) -> str:
+    """"tuning" or "inference"."""
+    return "tuning" if kaito.is_tuning(ws) else "inference"
+
+
+def sorted_conditions(ws: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Workspace's conditions in lifecycle order (ResourceReady before InferenceReady ...)."""
+    rank = {t: i for i, t in enumerate(_CONDITION_ORDER)}
+    items = list((ws.get("status") or {}).get("conditions") or [])
+    return sorted(items, key=lambda c: (rank.get(str(c.get("type")), len(rank)), str(c.get("type"))))
+
+
+def _short(text: str, limit: int = MAX_MESSAGE) -> str:
+    one = " ".join(str(text).split())  # one line per row
+    return one if len(one) <= limit else one[: limit - 3] + "..."
+
+
+# ---- the list (status without a name) -------------------------------------------------------
+
+
+def list_headers(*, all_namespaces: bool = False, wide: bool = False) -> list[str]:
+    """Table headers for the workspace list: NAMESPACE first with -A, STATE/NODES/RUNTIME with -o wide."""
+    headers = list(LIST_HEADERS)
+    if wide:
+        headers += WIDE_HEADERS
+    return ["NAMESPACE", *headers] if all_namespaces else headers
+
+
+def list_row(
+    ws: dict[str, Any], *, all_namespaces: bool = False, wide: bool = False, now: datetime | None = None
+) -> list[str]:
+    """One table row for a Workspace (see `list_headers`)."""
+    meta = _meta(ws)
+    cs = _conds(ws)
+    row = [
+        str(meta.get("name", "")),
+        kaito.model_name(ws) or NONE,
+        instance_type(ws) or NONE,
+        cs.get(kaito.RESOURCE_READY, ABSENT),
+        cs.get(kaito.INFERENCE_READY, ABSENT),
+        cs.get(kaito.JOB_STARTED, ABSENT),
+        cs.get(kaito.WORKSPACE_SUCCEEDED, ABSENT),
+        kaito.age(meta.get("creationTimestamp"), now),
+    ]
+    if wide:
+        row += [kaito.state(ws), str(node_count(ws)), ABSENT if kaito.is_tuning(ws) else kaito.runtime(ws)]
+    if all_namespaces:
+        row.insert(0, str(meta.get("namespace", "")))
+    return row
+
+
+def sort_workspaces(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """By namespace, then name (what the API server returns; made explicit so output is stable)."""
+    return sorted(items, key=lambda w: (_meta(w).get("namespace", ""), _meta(w).get("name", "")))
+
+
+def list_rows(
+    items: Sequence[dict[str, Any]], *, all_namespaces: bool = False, wide: bool = False, now: datetime | None = None
+) -> list[list[str]]:
+    """Rows for many workspaces, sorted; `now` is read once for the whole table."""
+    now = now or datetime.now(timezone.utc)
+    return [list_row(w, all_namespaces=all_namespaces, wide=wide, now=now) for w in sort_workspaces(items)]
+
+
+def as_list(items: Sequence[dict[str, Any]], api_version: str) -> dict[str, Any]:
+    """A kubectl-style `List` (what `kubectl get workspaces -o json` prints), kind/apiVersion on each item."""
+    out = []
+    for w in sort_workspaces(items):
+        if "kind" not in w or "apiVersion" not in w:  # list items may omit them; kubectl fills them in
+            w = {"apiVersion": api_version, "kind": kaito.KIND, **w}
+        out.append(w)
+    return {"apiVersion": "v1", "kind": "List", "items": out, "metadata": {"resourceVersion": ""}}
+
+
+def format_row(row: Sequence[str], widths: Sequence[int]) -> str:
+    """A row padded to given column widths (watch rows line up with the table printed first)."""
+    return "   ".join(c.ljust(widths[i]) if i < len(widths) else c for i, c in enumerate(row)).rstrip()
+
+
+def column_widths(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    """The width of each column over the headers and rows."""
+    widths = [len(h) for h in headers]
+    for r in rows:
+        for i, c in enumerate(r):
+            if len(c) > widths[i]:
+                widths[i] = len(c)
+    return widths
+
+
+# Watch rows arrive later and cannot widen the columns printed first: start them wider.
+WATCH_MIN_WIDTHS = {"EVENT": 8, "NAMESPACE": 12, "NAME": 20, "MODEL": 26, "INSTANCE": 26}
+
+
+def watch_widths(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    """Column widths for a watched table: as wide as the rows, and at least WATCH_MIN_WIDTHS."""
+    widths = column_widths(headers, rows)
+    return [max(w, WATCH_MIN_WIDTHS.get(h, 0)) for w, h in zip(widths, headers)]
+
+
+# ---- one workspace ----------------------------------------------------------------------
+
+
+def pod_summary(pod: dict[str, Any]) -> dict[str, Any]:
+    """{name, phase, ready, readyContainers, restarts, node, reason, createdAt} for one pod (seed 001's shape)."""
+    meta = _meta(pod)
+    spec = pod.get("spec") or {}
+    st = pod.get("status") or {}
+    statuses = st.get("containerStatuses") or []
+    total = len(spec.get("containers") or []) or len(statuses)
+    ready_n = sum(1 for c in statuses if c.get("ready"))
+    restarts = sum(int(c.get("restartCount") or 0) for c in statuses)
+    # A waiting container's reason (ImagePullBackOff, CrashLoopBackOff) says more than "Pending".
+    waiting = [((c.get("state") or {}).get("waiting") or {}).get("reason") for c in statuses]
+    reason = next((str(r) for r in waiting if r), None)
+    phase = "Terminating" if meta.get("deletionTimestamp") else str(st.get("phase") or "Unknown")
+    return {
+        "name": str(meta.get("name", "")),
+        "phase": phase,
+        "ready": total > 0 and ready_n == total,
+        "readyContainers": f"{ready_n}/{total}",
+        "restarts": restarts,
+        "node": spec.get("nodeName"),
+        "reason": reason,
+        "createdAt": meta.get("creationTimestamp"),
+    }
+
+
+def _event_time(ev: dict[str, Any]) -> str:
+    return str(
+        ev.get("lastTimestamp")
+        or ev.get("eventTime")
+        or (ev.get("series") or {}).get("lastObservedTime")
+        or ev.get("firstTimestamp")
+        or _meta(ev).get("creationTimestamp")
+        or ""
+    )
+
+
+def warning_events(
+    events: Iterable[dict[str, Any]], workspace: str, pods: Iterable[str], limit: int = MAX_EVENTS
+) -> list[dict[str, Any]]:
+    """The recent Warning events about the workspace or its pods, oldest first, at most `limit`.
+
+    Filtered here as well as by the server's fieldSelector: one LIST of the namespace's Warning
+    events costs one request, whereas a selector per pod would cost one each.
+    """
+    names = {("Workspace", workspace), *(("Pod", p) for p in pods)}
+    picked = []
+    for ev in events:
+        inv = ev.get("involvedObject") or ev.get("regarding") or {}
+        if ev.get("type", "Warning") != "Warning":
+            continue
+        if (inv.get("kind"), inv.get("name")) not in names:
+            continue
+        picked.append(ev)
+    picked.sort(key=_event_time)
+    out = []
+    for ev in picked[-limit:]:
+        inv = ev.get("involvedObject") or ev.get("regarding") or {}
+        out.append(
+            {
+                "type": "Warning",
+                "reason": str(ev.get("reason") or ""),
+                "object": f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}",
+                "message": str(ev.get("message") or ev.get("note") or "").strip(),
+                "count": int(ev.get("count") or (ev.get("series") or {}).get("count") or 1),
+                "lastTimestamp": _event_time(ev) or None,
+            }
+        )
+    return out
+
+
+def details(
+    ws: dict[str, Any],
+    *,
+    pods: Sequence[dict[str, Any]] = (),
+    events: Sequence[dict[str, Any]] = (),
+    endpoint: str | None = None,
+    external_endpoint: str | None = None,
+) -> dict[str, Any]:
+    """The one-workspace status object (`-o json|yaml`), in the spirit of seed 001's deployment details."""
+    meta = _meta(ws)
+    name = str(meta.get("name", ""))
+    fail = kaito.failure(ws)
+    pod_list = sorted((pod_summary(p) for p in pods), key=lambda p: p["name"])
+    return {
+        "name": name,
+        "namespace": meta.get("namespace"),
+        "mode": mode(ws),
+        "model": kaito.model_name(ws),
+        "runtime": None if kaito.is_tuning(ws) else kaito.runtime(ws),  # the annotation is for inference only
+        "instanceType": instance_type(ws),
+        "nodeCount": node_count(ws),
+        "state": kaito.state(ws),
+        "ready": kaito.is_done(ws),
+        "failure": {"condition": fail.condition, "reason": fail.reason, "message": fail.message} if fail else None,
+        "conditions": [
+            {
+                "type": c.get("type"),
+                "status": c.get("status"),
+                "reason": c.get("reason"),
+                "message": c.get("message"),
+                "lastTransitionTime": c.get("lastTransitionTime"),
+            }
+            for c in sorted_conditions(ws)
+        ],
+        "workerNodes": list((ws.get("status") or {}).get("workerNodes") or []),
+        "pods": pod_list,
+        "endpoint": endpoint,
+        "externalEndpoint": external_endpoint,
+        "events": warning_events(events, name, [p["name"] for p in pod_list]),
+        "createdAt": meta.get("creationTimestamp"),
+    }
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
+    widths = column_widths(headers, rows)
+    return [indent + format_row(r, widths) for r in [list(headers), *rows]]
+
+
+def render_details(d: dict[str, Any], now: datetime | None = None) -> str:
+    """The human-readable block `status NAME` prints on stdout."""
+    now = now or datetime.now(timezone.utc)
+    state = d["state"]
+    if d.get("failure"):
+        f = d["failure"]
+        state += f" ({f['condition']} failed: {f['reason']})"
+    fields = [
+        ("Name", d["name"]),
+        ("Namespace", d["namespace"]),
+        ("Mode", d["mode"]),
+        ("Model", d["model"] or NONE),
+        *([("Runtime", d["runtime"])] if d["runtime"] else []),  # tuning jobs have no serving runtime
+        ("Instance type", d["instanceType"] or NONE),
+        ("Node count", str(d["nodeCount"])),
+        ("State", state),
+        ("Age", kaito.age(d.get("createdAt"), now)),
+    ]
+    if d["mode"] == "inference":
+        fields.append(("Endpoint", d["endpoint"] or ("<pending>" if not d["ready"] else NONE)))
+        if d.get("externalEndpoint"):
+            fields.append(("External", d["externalEndpoint"]))
+    width = max(len(k) for k, _ in fields) + 3  # "Key:" plus two spaces
+    lines = [f"{(k + ':').ljust(width)}{v}" for k, v in fields]
+
+    lines += ["", "Conditions:"]
+    if d["conditions"]:
+        rows = [
+            [
+                str(c["type"]),
+                str(c["status"]),
+                str(c.get("reason") or ""),
+                _short(c.get("message") or ""),
+                kaito.age(c.get("lastTransitionTime"), now),
+            ]
+            for c in d["conditions"]
+        ]
+        lines += _table(CONDITION_HEADERS, rows)
+    else:
+        lines.append("  <none reported yet>")
+
+    lines += ["", "Worker nodes:"]
+    lines += [f"  {n}" for n in d["workerNodes"]] or [f"  {NONE}"]
+
+    lines += ["", "Pods:"]
+    if d["pods"]:
+        rows = [
+            [
+                p["name"],
+                p["phase"] + (f" ({p['reason']})" if p.get("reason") else ""),
+                p["readyContainers"],
+                str(p["restarts"]),
+                kaito.age(p.get("createdAt"), now),
+            ]
+            for p in d["pods"]
+        ]
+        lines += _table(POD_HEADERS, rows)
+    else:
+        lines.append(f"  {NONE}")
+
+    lines += ["", "Warning events:"]
+    if d["events"]:
+        rows = [
+            [kaito.age(e.get("lastTimestamp"), now), e["reason"], e["object"], _short(e["message"])]
+            for e in d["events"]
+        ]
+        lines += _table(EVENT_HEADERS, rows)
+    else:
+        lines.append(f"  {NONE}")
+    return "\n".join(lines)
+
+
+# ---- watch ------------------------------------------------------------------------------------
+
+
+def condition_summary(ws: dict[str, Any]) -> str:
+    """`ResourceReady=True InferenceReady=False(WorkspaceInferenceStatusPending)`: reasons only when not True."""
+    parts = []
+    for c in sorted_conditions(ws):
+        text = f"{c.get('type')}={c.get('status')}"
+        if c.get("status") != "True" and c.get("reason"):
+            text += f"({c.get('reason')})"
+        parts.append(text)
+    return " ".join(parts) or "no conditions reported yet"
+
+
+def watch_line(event_type: str, ws: dict[str, Any], now: datetime | None = None) -> str:
+    """One line per change of a single workspace: time, event, state, conditions."""
+    now = now or datetime.now(timezone.utc)
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    state = "Deleted" if event_type == "DELETED" else kaito.state(ws)
+    return f"{stamp}  {event_type:<8}  {state:<8}  {condition_summary(ws)}"
+
+
+# ---- delete --------------------------------------------------------------------------------
+
+
+def deleted_line(name: str, dry_run: str | None = None) -> str:
+    """kubectl's wording: `workspace.kaito.sh "X" deleted` (+ ` (dry run)` / ` (server dry run)`)."""
+    suffix = {None: "", "client": " (dry run)", "server": " (server dry run)"}[dry_run]
+    return f'{kaito.PLURAL[:-1]}.{kaito.GROUP} "{name}" deleted{suffix}'
+
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def invalid_name(name: str) -> str | None:
+    """Why `name` cannot be a Workspace name (a DNS-1123 label), or None when it can."""
+    if not name:
+        return "a workspace name must not be empty"
+    if len(name) > 63:
+        return f"{name[:20]}...: a workspace name has at most 63 characters"
+    if not _DNS1123_LABEL.match(name):
+        return (
+            f"{name!r} is not a valid workspace name "
+            "(lowercase letters, digits and '-', starting and ending with a letter or digit)"
+        )
+    return None
+
+
+def confirm_prompt(names: Sequence[str], namespace: str) -> str:
+    """The question asked on a terminal before deleting: what goes, and what it costs to get back."""
+    what = f'workspace "{names[0]}"' if len(names) == 1 else f"{len(names)} workspaces ({', '.join(names)})"
+    return f'Delete {what} in namespace "{namespace}"?'
