@@ -1,0 +1,195 @@
+"""`kubectl kaito logs`: the logs of a workspace's pods, several pods streamed concurrently."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+import typer
+
+from kubectl_kaito import kaito, output
+from kubectl_kaito import logs as core
+from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, UsageError
+from kubectl_kaito.settings import AppContext
+
+
+def logs(
+    app: AppContext,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="The workspace (same as --workspace-name).", metavar="NAME", show_default=False),
+    ] = None,
+    workspace_name: Annotated[
+        str | None,
+        typer.Option("--workspace-name", help="The workspace whose pods to show.", metavar="NAME", show_default=False),
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep streaming new lines until every pod's log ends.")
+    ] = False,
+    tail: Annotated[
+        int, typer.Option("--tail", help="Lines of recent log to show per pod; -1 shows all.", metavar="N")
+    ] = -1,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", help="Only lines newer than this, e.g. 10s, 5m, 1h.", metavar="DURATION", show_default=False
+        ),
+    ] = None,
+    since_time: Annotated[
+        str | None,
+        typer.Option(
+            "--since-time",
+            help="Only lines after this RFC 3339 time, e.g. 2025-01-31T14:00:00Z.",
+            metavar="TIME",
+            show_default=False,
+        ),
+    ] = None,
+    timestamps: Annotated[bool, typer.Option("--timestamps", help="Put the server's timestamp on every line.")] = False,
+    container: Annotated[
+        str | None,
+        typer.Option(
+            "--container",
+            "-c",
+            help="Container to show (default: the main one, named after the workspace).",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
+    previous: Annotated[
+        bool, typer.Option("--previous", "-p", help="Show the log of the previous (crashed) container instance.")
+    ] = False,
+    pod: Annotated[
+        str | None,
+        typer.Option("--pod", help="Show only this one of the workspace's pods.", metavar="POD", show_default=False),
+    ] = None,
+    prefix: Annotated[
+        bool | None,
+        typer.Option(
+            "--prefix/--no-prefix",
+            help="Start each line with [pod/container]. Default: on when several pods are shown.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Print the logs of a workspace's pods (inference and tuning pods alike).
+
+    The pods are those labelled kaito.sh/workspace=NAME. A multi-node workspace has several:
+    with -f they are streamed at the same time and whole lines are interleaved as they arrive;
+    without -f the output goes pod by pod. A pod whose stream ends or fails is reported on
+    stderr while the others go on.
+
+    Examples:
+
+    \b
+      # every pod of my-llm
+      kubectl kaito logs --workspace-name my-llm
+
+    \b
+      # follow them, starting from the last 20 lines of each pod
+      kubectl kaito logs my-llm -f --tail 20
+
+    \b
+      # the last hour of the leader pod, with timestamps
+      kubectl kaito logs my-llm --pod my-llm-0 --since 1h --timestamps
+
+    \b
+      # why did it crash? the log of the previous container
+      kubectl kaito logs my-llm --previous
+
+    Exit codes: 0 ok (also when the output pipe closes, e.g. | head); 1 no pod's log could be
+    read; 2 bad flags; 3 workspace, pod or container not found; 4 no pods yet, or the container
+    has not started; 5 cannot reach the cluster; 130 interrupted (Ctrl-C).
+    """
+    if name and workspace_name and name != workspace_name:
+        raise UsageError(
+            f"two different workspace names given: {name!r} and --workspace-name {workspace_name!r}",
+            hint="give the name once, as an argument or with --workspace-name",
+        )
+    ws_name = name or workspace_name
+    if not ws_name:
+        raise UsageError("a workspace name is required", hint="kubectl kaito logs --workspace-name NAME")
+    # Flags first: a bad value is a usage error before any request.
+    tail_lines = core.tail_lines(tail)
+    core.check_since(since, since_time)
+    since_seconds = core.since_seconds(since)
+    since_time_value = core.since_time(since_time)
+
+    cluster = app.cluster()
+    namespace = app.namespace
+    ws = cluster.get_workspace(ws_name, namespace)  # missing -> NotFoundError, exit 3
+    pods = cluster.list_pods(namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={ws_name}")
+    if not pods:
+        raise core.no_pods_error(ws, ws_name, namespace)
+    targets = core.select_targets(pods, ws_name, pod=pod, container=container)
+    if not targets:  # pods without any container spec: nothing the API could stream
+        raise NotReadyError(f'the pods of workspace "{ws_name}" have no containers yet')
+    if container is not None and pod is None:
+        for skipped in core.skipped_for_container(pods, targets):
+            output.warn(f'pod/{skipped} has no container "{container}"; skipped')
+    if not previous:
+        for t in targets:
+            if t.crash_looping:
+                output.info(
+                    f"hint: {t.label} is in CrashLoopBackOff; this is its current container's log, "
+                    f"add --previous for the one that crashed"
+                )
+
+    use_prefix = core.prefix_wanted(prefix, targets)
+    sources = [
+        core.Source(
+            name=t.label,
+            prefix=t.prefix() if use_prefix else b"",
+            open=partial(
+                cluster.stream_logs,
+                namespace,
+                t.pod,
+                container=t.container,
+                follow=follow,
+                tail_lines=tail_lines,
+                since_seconds=since_seconds,
+                since_time=since_time_value,
+                timestamps=timestamps,
+                previous=previous,
+            ),
+        )
+        for t in targets
+    ]
+    several = len(sources) > 1
+
+    def on_fail(name: str, err: BaseException) -> None:
+        if several:  # a single stream's failure is the command's error, printed once below
+            output.warn(f"{name}: {_message(err)}")
+
+    def on_end(name: str) -> None:
+        output.info(f"{name} ended")
+
+    mux = core.Multiplexer(sources, ordered=not follow)
+    try:
+        result = mux.run(core.stdout_writer(), on_end=on_end if follow else None, on_fail=on_fail)
+    except BrokenPipeError:  # the reader went away (`| head`): the normal end of such a pipeline, exit 0
+        core.discard_stdout()
+        return
+    if len(result.failed) == len(sources):
+        raise _all_failed(list(result.failed.values()), ws_name)
+
+
+def _message(err: BaseException) -> str:
+    return err.message if isinstance(err, KaitoError) else (str(err) or type(err).__name__)
+
+
+def _all_failed(errors: list[BaseException], workspace: str) -> KaitoError:
+    """No stream could be read. One stream: its own error. Several: one summary error, keeping the
+    exit code when they all failed the same way (e.g. 4 when every container is still starting)."""
+    first = errors[0]
+    if len(errors) == 1:
+        if isinstance(first, KaitoError):
+            return first
+        return ClusterUnavailableError(f"reading the log failed: {_message(first)}")
+    kinds = {type(e) for e in errors}
+    cls = kinds.pop() if len(kinds) == 1 and isinstance(first, KaitoError) else KaitoError
+    hint = first.hint if isinstance(first, KaitoError) and first.hint else None
+    return cls(
+        f'could not read the log of any of the {len(errors)} pods of workspace "{workspace}"',
+        hint=hint,
+        details={"errors": [_message(e) for e in errors]},
+    )
