@@ -1,0 +1,223 @@
+"""`kubectl kaito chat`: talk to a deployed model, interactively or once from a script."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kubectl_kaito.errors import UsageError
+from kubectl_kaito.settings import AppContext
+
+if TYPE_CHECKING:
+    from kubectl_kaito.inference import ChatClient, Params
+
+FORMATS = ("json", "yaml")
+
+
+def chat(
+    app: AppContext,
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="The workspace to talk to (same as --workspace-name).", metavar="NAME", show_default=False
+        ),
+    ] = None,
+    workspace_name: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace-name",
+            help="The inference workspace to talk to (through the API server).",
+            metavar="NAME",
+            show_default=False,
+        ),
+    ] = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help="Talk straight to this OpenAI-compatible URL instead (e.g. http://localhost:8080 after a "
+            "port-forward, or .../v1, or .../v1/chat/completions). No kubeconfig needed.",
+            metavar="URL",
+            show_default=False,
+        ),
+    ] = None,
+    message: Annotated[
+        str | None,
+        typer.Option(
+            "--message",
+            "-m",
+            help="Ask this once and print only the answer (text piped on stdin does the same).",
+            metavar="TEXT",
+            show_default=False,
+        ),
+    ] = None,
+    system_prompt: Annotated[
+        str | None, typer.Option(
+            "--system-prompt", help="A system prompt sent before the conversation.", metavar="TEXT", show_default=False
+        )
+    ] = None,
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="Sampling temperature, 0 to 2.", metavar="FLOAT")
+    ] = 0.7,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", help="Longest answer, in tokens (> 0).", metavar="INT")
+    ] = 1024,
+    top_p: Annotated[
+        float, typer.Option("--top-p", help="Nucleus sampling, greater than 0 and at most 1.", metavar="FLOAT")
+    ] = 0.9,
+    no_stream: Annotated[
+        bool, typer.Option("--no-stream", help="Wait for the whole answer instead of printing tokens as they arrive.")
+    ] = False,
+    timeout: Annotated[
+        str,
+        typer.Option(
+            "--timeout",
+            help="How long to wait for the model to send something (e.g. 90s, 10m; 0 = forever). "
+            "Connecting is limited to 10s.",
+            metavar="DURATION",
+        ),
+    ] = "5m",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="The model id to send (default: the first one the server lists at /v1/models).",
+            metavar="ID",
+            show_default=False,
+        ),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="json|yaml: print the whole chat.completion object instead of the text (one-shot only).",
+            metavar="FORMAT",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Talk to a deployed model: an interactive session, or one question from a script.
+
+    Goes through the Kubernetes API server's service proxy, so it works wherever kubectl
+    works (no port-forward; needs the services/proxy permission), or straight to --endpoint.
+    The served model name is read from /v1/models, the history is kept, and tokens stream
+    as they arrive.
+
+    With -m/--message, or text piped on stdin, it asks once and prints only the answer on
+    stdout. In a session: /help, /quit (or Ctrl-D), /clear, /model, /params,
+    /set temperature 0.3. Ctrl-C stops the answer being written; at the prompt it ends the
+    session (exit 130).
+
+    Examples:
+
+      kubectl kaito chat --workspace-name my-llm
+
+      ANSWER=$(kubectl kaito chat my-llm -m "What is Kubernetes?")
+
+      echo "Summarise: $(cat notes.txt)" | kubectl kaito chat my-llm
+
+      kubectl kaito chat my-llm -m "hi" --system-prompt "Be brief." --temperature 0.2 -o json
+
+      kubectl kaito chat --endpoint http://localhost:8080 -m "hi"
+
+    Exit codes: 0 ok; 1 the model server refused or failed (its message is shown);
+    2 bad flags or empty input; 3 workspace not found; 4 workspace not ready, endpoint not
+    answering, or no answer within --timeout; 5 cannot reach the cluster; 130 interrupted.
+    """
+    from kubectl_kaito import inference  # noqa: PLC0415
+
+    if output_format is not None and output_format not in FORMATS:
+        raise UsageError(f"invalid --output {output_format!r}", hint="use -o json or -o yaml")
+    app.set_output(output_format)
+    params = inference.validate_params(
+        inference.Params(
+            temperature=temperature, max_tokens=max_tokens, top_p=top_p, system_prompt=system_prompt or None
+        )
+    )
+    wait = _parse_timeout(timeout)
+    if name and workspace_name and name != workspace_name:
+        raise UsageError(
+            f"two different workspace names given: {name!r} and --workspace-name {workspace_name!r}",
+            hint="give the name once, as an argument or with --workspace-name",
+        )
+    workspace_name = workspace_name or name
+    if bool(workspace_name) == bool(endpoint):
+        raise UsageError(
+            "give --workspace-name or --endpoint, not both" if endpoint else "no workspace given",
+            hint="kubectl kaito chat --workspace-name my-llm (or --endpoint URL)",
+        )
+    question = _one_shot_message(message, output_format)
+
+    if endpoint:
+        client = inference.open_endpoint(endpoint, wait)
+        label = client.target.where
+    else:
+        assert workspace_name is not None
+        client = inference.open_workspace(app.cluster(), workspace_name, app.namespace, wait)
+        label = f"workspace {workspace_name}"
+    with client:
+        _run(client, label, model, params, not no_stream, question, output_format)
+
+
+def _run(
+    client: ChatClient,
+    label: str,
+    model: str | None,
+    params: Params,
+    stream: bool,
+    question: str | None,
+    output_format: str | None,
+) -> None:
+    from kubectl_kaito import output  # noqa: PLC0415
+    from kubectl_kaito.chat import Session, terminal_reader  # noqa: PLC0415
+
+    served = model or client.models()[0]
+    # -o prints the server's own chat.completion object, so it asks without streaming.
+    session = Session(client, served, params, stream=stream and output_format is None, where=client.target.where)
+    if question is not None:
+        # Tokens appear live on a terminal; a pipe or $(...) gets the whole answer at the end,
+        # so stdout stays empty when the answer fails half way.
+        live = session.stream and output.is_interactive(sys.stdout)
+        answer = session.ask(question, live=live)
+        if output_format:
+            output.emit(answer.response, output_format)
+        elif not live:
+            output.result(answer.text)
+        return
+    banner = f"Connected to {label} (model {served}). Type /help for commands, /quit to exit."
+    code = session.run(terminal_reader(sys.stdin, sys.stdout, sys.stderr), banner)
+    if code:
+        raise typer.Exit(code)
+
+
+def _parse_timeout(value: str) -> float | None:
+    from kubectl_kaito.cli import parse_duration  # noqa: PLC0415  (cli is loaded by now; no cycle at import)
+
+    seconds = parse_duration(value, "--timeout")
+    if seconds is None or seconds <= 0:
+        return None  # 0 = wait forever (kubectl's meaning of a zero timeout)
+    return seconds
+
+
+def _one_shot_message(message: str | None, output_format: str | None) -> str | None:
+    """The one question to ask (from -m or piped stdin), or None for an interactive session."""
+    if message is not None:
+        if not message.strip():
+            raise UsageError("--message is empty")
+        return message
+    if sys.stdin is None or not sys.stdin.isatty():
+        text = sys.stdin.read() if sys.stdin is not None else ""
+        if not text.strip():
+            raise UsageError(
+                "no message: stdin was empty",
+                hint='pass -m "your question", pipe text in, or run in a terminal for a session',
+            )
+        return text.strip("\n")
+    if output_format:
+        raise UsageError(
+            f"-o {output_format} needs a single question", hint='add -m "your question" or pipe it on stdin'
+        )
+    return None
