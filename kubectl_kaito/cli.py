@@ -8,7 +8,6 @@ them both before and after the subcommand, like kubectl does.
 from __future__ import annotations
 
 import inspect
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -157,7 +156,13 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
         ctx = kwargs.pop("ctx")
         given = {name: kwargs.pop(name) for name in _GLOBAL_PARAMS}
         app = _merge_globals(ctx, given)
-        return fn(app, **kwargs)
+        try:
+            return fn(app, **kwargs)
+        except BrokenPipeError:
+            # The reader went away (`... | head`): the normal end of a pipeline, exit 0. Handled
+            # here because Typer would otherwise turn EPIPE into a silent exit 1.
+            output.discard_stdout()
+            raise typer.Exit(0) from None
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
@@ -253,14 +258,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(err.exit_code)
     except typer.Exit as e:
         return int(e.exit_code)
-    except typer.Abort:
+    except typer.Abort:  # EOF at a prompt
         print("aborted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C outside a command (Typer turns one inside into Exit(130))
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        _quiet_pipe()
+        output.discard_stdout()
         return 0
     except typer.TyperException as e:  # click usage errors: one line, kubectl style
         return _usage_error(e, args)
@@ -285,14 +289,6 @@ def _usage_error(e: typer.TyperException, args: Sequence[str]) -> int:
     return int(getattr(e, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
 
 
-def _quiet_pipe() -> None:
-    """stdout was closed (e.g. piped into `head`): end quietly, without a BrokenPipe traceback."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
 
 def run() -> None:
     """Console-script entry point."""
@@ -300,5 +296,5 @@ def run() -> None:
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        _quiet_pipe()
+        output.discard_stdout()
     sys.exit(code)

@@ -10,7 +10,6 @@ Nothing here talks to the cluster: streams are opened through callables the comm
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import threading
@@ -426,15 +425,3 @@ def stdout_writer(stream: IO[str] | None = None) -> Callable[[bytes], None]:
     return write_text
 
 
-def discard_stdout() -> None:
-    """After a closed pipe: point stdout at /dev/null, so the interpreter's final flush of what is
-    still buffered cannot fail again (no "Exception ignored ... BrokenPipeError" at exit)."""
-    try:
-        fd = sys.stdout.fileno()
-    except (OSError, ValueError):  # not a real file (a test's StringIO): nothing to protect
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-    finally:
-        os.close(devnull)

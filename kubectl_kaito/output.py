@@ -150,3 +150,17 @@ def stderr_console() -> Any:
     from rich.console import Console  # noqa: PLC0415
 
     return Console(stderr=True, no_color=not use_color(sys.stderr), highlight=False)
+
+
+def discard_stdout() -> None:
+    """After a closed pipe (`... | head`): point stdout at /dev/null, so the interpreter's final
+    flush of what is still buffered cannot fail again ("Exception ignored ... BrokenPipeError")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a real file (a test's StringIO): nothing to protect
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperCommand
 
 from kubectl_kaito import output
 from kubectl_kaito import status as core
@@ -24,22 +23,6 @@ CASCADE_NOTE = (
 _FATAL = (5,)  # exit codes where trying the next workspace is pointless (cluster unreachable, auth)
 DRY_RUN_MODES = ("none", "client", "server")
 
-
-class DeleteCommand(TyperCommand):
-    """kubectl's `--dry-run` takes an optional value: a bare `--dry-run` is read as `--dry-run=client`.
-
-    Rewritten before parsing, so `--dry-run my-llm` does not take the workspace name as its value
-    (the same approach as deploy's DeployCommand).
-    """
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        rewritten: list[str] = []
-        for i, a in enumerate(args):
-            if a == "--":
-                rewritten += args[i:]
-                break
-            rewritten.append("--dry-run=client" if a == "--dry-run" else a)
-        return super().parse_args(ctx, rewritten)
 
 
 def delete(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperCommand
 
 from kubectl_kaito import kaito, output
 from kubectl_kaito import workspace as wsp
@@ -27,22 +26,6 @@ class WorkspaceFailedError(KaitoError):
 
     code = "WORKSPACE_FAILED"
 
-
-class DeployCommand(TyperCommand):
-    """Accept kubectl's `--dry-run` with an optional value: bare `--dry-run` means `--dry-run=client`.
-
-    The option itself takes a value (`--dry-run=server`); a bare `--dry-run` is rewritten before
-    parsing, so `--dry-run --model x` does not swallow `--model` as its value.
-    """
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        rewritten: list[str] = []
-        for i, a in enumerate(args):
-            if a == "--":
-                rewritten += args[i:]
-                break
-            rewritten.append("--dry-run=client" if a == "--dry-run" else a)
-        return super().parse_args(ctx, rewritten)
 
 
 def deploy(

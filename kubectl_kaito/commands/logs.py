@@ -164,11 +164,8 @@ def logs(
         output.info(f"{name} ended")
 
     mux = core.Multiplexer(sources, ordered=not follow)
-    try:
-        result = mux.run(core.stdout_writer(), on_end=on_end if follow else None, on_fail=on_fail)
-    except BrokenPipeError:  # the reader went away (`| head`): the normal end of such a pipeline, exit 0
-        core.discard_stdout()
-        return
+    # A closed pipe (`| head`) raises BrokenPipeError, which the command wrapper ends quietly (exit 0).
+    result = mux.run(core.stdout_writer(), on_end=on_end if follow else None, on_fail=on_fail)
     if len(result.failed) == len(sources):
         raise _all_failed(list(result.failed.values()), ws_name)
 

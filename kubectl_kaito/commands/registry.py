@@ -10,31 +10,44 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
+from typer.core import TyperCommand
+
+
+class DryRunCommand(TyperCommand):
+    """kubectl's `--dry-run` takes an optional value: a bare `--dry-run` means `--dry-run=client`.
+
+    The option itself takes a value (`--dry-run=server`); a bare `--dry-run` is rewritten before
+    parsing, so `--dry-run --model x` or `--dry-run my-llm` does not swallow the next word.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        rewritten: list[str] = []
+        for i, a in enumerate(args):
+            if a == "--":
+                rewritten += args[i:]
+                break
+            rewritten.append("--dry-run=client" if a == "--dry-run" else a)
+        return super().parse_args(ctx, rewritten)
 
 
 def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
-    """Attach every command to the root app."""
-    # (commands register themselves below, one line each, in the order --help lists them)
-    # -- registry: keep one line per command --
-    from kubectl_kaito.commands import get_endpoint
+    """Attach every command to the root app, in the order a user meets them."""
+    from kubectl_kaito.commands import (
+        chat,
+        delete,
+        deploy,
+        get_endpoint,
+        install_provider,
+        logs,
+        models,
+        status,
+    )
 
-    app.command("get-endpoint")(wrap(get_endpoint.get_endpoint))
-    from kubectl_kaito.commands import chat
-
-    app.command("chat", help=chat.chat.__doc__)(wrap(chat.chat))
-    from kubectl_kaito.commands import status
-
+    app.command("deploy", help=deploy.deploy.__doc__, cls=DryRunCommand)(wrap(deploy.deploy))
     app.command("status", help=status.status.__doc__)(wrap(status.status))
-    from kubectl_kaito.commands import delete
-
-    app.command("delete", help=delete.delete.__doc__, cls=delete.DeleteCommand)(wrap(delete.delete))
-    from kubectl_kaito.commands import logs
-
+    app.command("get-endpoint", help=get_endpoint.get_endpoint.__doc__)(wrap(get_endpoint.get_endpoint))
     app.command("logs", help=logs.logs.__doc__)(wrap(logs.logs))
-    from kubectl_kaito.commands import install_provider
-
-    app.command("install-provider", help=install_provider.install_provider.__doc__)(install_provider.command(wrap))
-    from kubectl_kaito.commands import deploy, models
-
-    app.command("deploy", help=deploy.deploy.__doc__, cls=deploy.DeployCommand)(wrap(deploy.deploy))
+    app.command("chat", help=chat.chat.__doc__)(wrap(chat.chat))
+    app.command("delete", help=delete.delete.__doc__, cls=DryRunCommand)(wrap(delete.delete))
     app.add_typer(models.make_app(wrap), name="models")
+    app.command("install-provider", help=install_provider.install_provider.__doc__)(install_provider.command(wrap))

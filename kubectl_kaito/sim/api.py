@@ -15,8 +15,15 @@ from . import schema as schema_mod
 from .resources import CRD_KEY, ResourceType
 from .selectors import SelectorError, parse_field_selector, parse_label_selector
 from .store import Store
-from .util import (JSONPatchError, dns1123_label_errors, dns1123_subdomain_errors, json_patch,
-                   merge_patch, rfc3339, short_hash)
+from .util import (
+    JSONPatchError,
+    dns1123_label_errors,
+    dns1123_subdomain_errors,
+    json_patch,
+    merge_patch,
+    rfc3339,
+    short_hash,
+)
 from .webhook import WorkspaceValidator, denial_message
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,7 +94,7 @@ def _ns_not_found(ns: str) -> ApiError:
 
 
 class Api:
-    def __init__(self, sim: "SimCluster") -> None:
+    def __init__(self, sim: SimCluster) -> None:
         self.sim = sim
         self.store: Store = sim.store
         self._ip_lock = threading.Lock()
@@ -503,9 +510,9 @@ class Api:
                     raise bad_request("a merge patch must be a JSON object")
                 new = merge_patch(old, patch)
             else:
-                raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                               f"accepted media types include: application/json-patch+json, "
-                               f"application/merge-patch+json, application/apply-patch+yaml", None)
+                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                               "accepted media types include: application/json-patch+json, "
+                               "application/merge-patch+json, application/apply-patch+yaml", None)
         out = self._finish_update(rt, version, old, new, dry_run=dry_run, field_validation=field_validation,
                                   subresource=subresource, warnings=warnings, check_rv=True)
         return out, warnings

@@ -9,8 +9,9 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import yaml
 
@@ -64,7 +65,7 @@ training_config:
 class LogFlood:
     """A background thread appending many log lines (see SimCluster.start_log_flood)."""
 
-    def __init__(self, target: Callable[["LogFlood"], None]) -> None:
+    def __init__(self, target: Callable[[LogFlood], None]) -> None:
         self.done = threading.Event()
         self.stopped = threading.Event()
         self.lines_written = 0
@@ -76,7 +77,7 @@ class LogFlood:
         finally:
             self.done.set()
 
-    def start(self) -> "LogFlood":
+    def start(self) -> LogFlood:
         self._thread.start()
         return self
 
@@ -148,7 +149,7 @@ class SimCluster:
         self.kubeconfig_path: Path | None = None  # the last one written by write_kubeconfig
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "SimCluster":
+    def start(self) -> SimCluster:
         if self._started:
             return self
         self._tmp = tempfile.mkdtemp(prefix="kaito-sim-")
@@ -193,7 +194,7 @@ class SimCluster:
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
-    def __enter__(self) -> "SimCluster":
+    def __enter__(self) -> SimCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -14,8 +14,9 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from . import objects as O
 from .store import Event
@@ -122,7 +123,7 @@ class WsState:
 class SystemControllers:
     """GC, namespace termination and the LoadBalancer 'cloud provider'."""
 
-    def __init__(self, sim: "SimCluster", sched: Scheduler) -> None:
+    def __init__(self, sim: SimCluster, sched: Scheduler) -> None:
         self.sim = sim
         self.sched = sched
         sched.on_event(self.handle)
@@ -244,7 +245,7 @@ class KaitoController:
     t=0 Service + headless Service, conditions False; t=ready_after/3 GPU nodes, ResourceReady,
     StatefulSet + pods (Pending); t=2/3 pods Running (loading); t=ready_after ready."""
 
-    def __init__(self, sim: "SimCluster", sched: Scheduler) -> None:
+    def __init__(self, sim: SimCluster, sched: Scheduler) -> None:
         self.sim = sim
         self.sched = sched
         self.states: dict[str, WsState] = {}

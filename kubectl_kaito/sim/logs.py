@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .util import rfc3339_nano
 

@@ -27,7 +27,7 @@ def _schema_name(group: str, version: str, kind: str) -> str:
     return f"{rev}.{version}.{kind}"
 
 
-def _gv_paths(sim: "SimCluster") -> dict[str, tuple[str, str]]:
+def _gv_paths(sim: SimCluster) -> dict[str, tuple[str, str]]:
     out = {"api/v1": ("", "v1")}
     for group, versions in sim.registry.group_versions().items():
         for v in versions:
@@ -35,7 +35,7 @@ def _gv_paths(sim: "SimCluster") -> dict[str, tuple[str, str]]:
     return out
 
 
-def _gv_doc(sim: "SimCluster", group: str, version: str) -> dict:
+def _gv_doc(sim: SimCluster, group: str, version: str) -> dict:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
     prefix = f"/apis/{group}/{version}" if group else "/api/v1"
@@ -72,7 +72,7 @@ def _gv_doc(sim: "SimCluster", group: str, version: str) -> dict:
             "paths": paths, "components": {"schemas": schemas}}
 
 
-def serve(sim: "SimCluster", path: str, query: dict[str, str]) -> tuple[int, Any]:
+def serve(sim: SimCluster, path: str, query: dict[str, str]) -> tuple[int, Any]:
     if path == "/openapi/v3":
         out = {}
         for p, (g, v) in _gv_paths(sim).items():

@@ -10,7 +10,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -296,12 +296,12 @@ class Registry:
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_yaml_text(name: str) -> str:
     return (DATA_DIR / name).read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parsed(name: str) -> str:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return json.dumps(yaml.load(_load_yaml_text(name), Loader=loader))

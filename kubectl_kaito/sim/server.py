@@ -57,7 +57,7 @@ class SimHTTPServer(ThreadingHTTPServer):
     request_queue_size = 512
     block_on_close = False
 
-    def __init__(self, addr, handler, sim: "SimCluster | None", ssl_ctx: ssl.SSLContext | None) -> None:
+    def __init__(self, addr, handler, sim: SimCluster | None, ssl_ctx: ssl.SSLContext | None) -> None:
         self.sim = sim
         self.ssl_ctx = ssl_ctx
         self.conns: set[socket.socket] = set()
@@ -206,7 +206,7 @@ class BaseHandler(BaseHTTPRequestHandler):
                 return conn.recv(1) == b""
             finally:
                 conn.settimeout(None)
-        except (ssl.SSLWantReadError, TimeoutError, socket.timeout):
+        except (ssl.SSLWantReadError, TimeoutError):
             return False
         except (OSError, ValueError):
             return True
@@ -261,7 +261,7 @@ class OpenAIHandler(BaseHandler):
 
 class ApiHandler(BaseHandler):
     @property
-    def sim(self) -> "SimCluster":
+    def sim(self) -> SimCluster:
         return self.server.sim  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------ entry
@@ -386,8 +386,8 @@ class ApiHandler(BaseHandler):
             return
         if sub in ("scale", "finalize", "proxy"):
             raise self._404() if sub == "proxy" else ApiError(405, "MethodNotAllowed",
-                                                               f"the server does not allow this method on the "
-                                                               f"requested resource")
+                                                               "the server does not allow this method on the "
+                                                               "requested resource")
         self.resource(rt, version, ns, name, sub, method, query, body, is_watch)
 
     def _404(self) -> ApiError:
@@ -495,8 +495,8 @@ class ApiHandler(BaseHandler):
                                None) from None
         if ctype not in ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "*/*", ""):
             raise ApiError(415, "UnsupportedMediaType",
-                           f'the body of the request was in an unknown format - accepted media types include: '
-                           f'application/json, application/yaml', None)
+                           'the body of the request was in an unknown format - accepted media types include: '
+                           'application/json, application/yaml', None)
         try:
             if ctype in ("application/yaml", "application/x-yaml", "text/yaml"):
                 import yaml

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from .util import new_uid, rfc3339
 

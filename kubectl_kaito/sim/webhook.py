@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
 from urllib.parse import urlparse
 
 import yaml
@@ -69,13 +69,13 @@ class FieldErrors:
     def __bool__(self) -> bool:
         return bool(self.errs)
 
-    def also(self, *others: "FieldErrors | None") -> "FieldErrors":
+    def also(self, *others: FieldErrors | None) -> FieldErrors:
         for o in others:
             if o:
                 self.errs.extend(o.errs)
         return self
 
-    def via(self, *prefix: str) -> "FieldErrors":
+    def via(self, *prefix: str) -> FieldErrors:
         return FieldErrors([_FE(e.message, [_flatten(list(prefix) + [p]) for p in e.paths], e.details)
                             for e in self.errs])
 
