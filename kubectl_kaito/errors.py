@@ -118,3 +118,9 @@ class ForbiddenError(KaitoError):
 
     exit_code = ExitCode.CLUSTER
     code = "FORBIDDEN"
+
+
+class WorkspaceFailedError(KaitoError):
+    """The workspace reported a failure while deploy --wait watched it (exit 1)."""
+
+    code = "WORKSPACE_FAILED"

@@ -42,18 +42,25 @@ def format_seconds(seconds: float) -> str:
     return f"{m}m{s}s" if s else f"{m}m"
 
 
-def failure_error(ws: dict[str, Any]) -> KaitoError | None:
-    """A `fail_on` for waits on readiness: a condition False with a reason waiting will not fix."""
+def failure_error(
+    ws: dict[str, Any], error_cls: type[KaitoError] = NotReadyError, *, note: str = ""
+) -> KaitoError | None:
+    """A `fail_on` for waits on readiness: a condition False with a reason waiting will not fix.
+
+    get-endpoint reports it as not ready (exit 4); deploy passes its own class (exit 1) and a note.
+    """
     fail = kaito.failure(ws)
     if fail is None:
         return None
     meta = ws.get("metadata") or {}
     name, ns = meta.get("name"), meta.get("namespace")
-    return NotReadyError(
+    return error_cls(
         f"workspace {ns}/{name} failed: {fail.condition} is False ({fail.reason})"
         + (f": {fail.message}" if fail.message else ""),
-        hint=f"see `kubectl kaito status --workspace-name {name} -n {ns}` and `kubectl kaito logs {name} -n {ns}`",
-        details={"workspace": name, "namespace": ns, "condition": fail.condition, "reason": fail.reason},
+        hint=f"see `kubectl kaito status --workspace-name {name} -n {ns}` and `kubectl kaito logs {name} -n {ns}`"
+        + (f"; {note}" if note else ""),
+        details={"workspace": name, "namespace": ns, "condition": fail.condition, "reason": fail.reason,
+                 "message": fail.message},
     )
 
 

@@ -6,8 +6,11 @@ import io
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 VENV_BIN = str(Path(sys.executable).parent)  # where pip put kubectl-kaito and kubectl
 
@@ -70,3 +73,14 @@ def run_kubectl(*args: str, input: str | None = None, env: dict[str, str] | None
         stdin=None if input is not None else subprocess.DEVNULL,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def poll(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
+    """Wait until predicate() is truthy and return its value (a deadline, not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -112,20 +113,10 @@ def delete(
             return
     else:
         # One GET each, so the question lists only workspaces that exist.
-        existing = []
-        for n in targets:
-            try:
-                cluster.get_workspace(n, namespace)
-            except NotFoundError:
-                if not ignore_not_found:
-                    failures.append(_not_found(n, namespace))
-                continue
-            except KaitoError as e:
-                if int(e.exit_code) in _FATAL:
-                    raise
-                failures.append(e)
-                continue
-            existing.append(n)
+        existing = [
+            n for n in targets
+            if _attempt(lambda n=n: cluster.get_workspace(n, namespace), n, namespace, failures, ignore_not_found)
+        ]
 
     if existing and not dry:
         output.info(CASCADE_NOTE)
@@ -135,17 +126,10 @@ def delete(
 
     deleted: list[str] = []
     for n in existing:
-        try:
-            if dry != "client":
-                cluster.delete_workspace(n, namespace, dry_run=dry == "server")
-        except NotFoundError:  # gone between the check and the delete
-            if not ignore_not_found:
-                failures.append(_not_found(n, namespace))
-            continue
-        except KaitoError as e:
-            if int(e.exit_code) in _FATAL:
-                raise
-            failures.append(e)
+        if dry != "client" and not _attempt(  # NotFound here: gone between the check and the delete
+            lambda n=n: cluster.delete_workspace(n, namespace, dry_run=dry == "server"),
+            n, namespace, failures, ignore_not_found,
+        ):
             continue
         deleted.append(n)
         output.result(core.deleted_line(n, dry))
@@ -160,6 +144,25 @@ def delete(
 def _stdin_is_terminal() -> bool:
     isatty = getattr(sys.stdin, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _attempt(
+    call: Callable[[], Any], name: str, namespace: str, failures: list[KaitoError], ignore_not_found: bool
+) -> bool:
+    """Run one workspace's call; a per-workspace failure is collected (the others go on), while one
+    that dooms every call (cannot reach or authenticate to the cluster) is raised at once."""
+    try:
+        call()
+    except NotFoundError:
+        if not ignore_not_found:
+            failures.append(_not_found(name, namespace))
+        return False
+    except KaitoError as e:
+        if int(e.exit_code) in _FATAL:
+            raise
+        failures.append(e)
+        return False
+    return True
 
 
 def _not_found(name: str, namespace: str) -> NotFoundError:

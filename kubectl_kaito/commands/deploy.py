@@ -8,7 +8,14 @@ import typer
 
 from kubectl_kaito import kaito, output
 from kubectl_kaito import workspace as wsp
-from kubectl_kaito.errors import ConflictError, InvalidError, KaitoError, NotFoundError, UsageError
+from kubectl_kaito.errors import (
+    ConflictError,
+    InvalidError,
+    KaitoError,
+    NotFoundError,
+    UsageError,
+    WorkspaceFailedError,
+)
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
@@ -19,12 +26,6 @@ DRY_RUN_MODES = ("none", "client", "server")
 DEFAULT_TIMEOUT = "30m"
 INFERENCE = "Inference (with --tuning: refused)"
 TUNING = "Tuning (need --tuning)"
-
-
-class WorkspaceFailedError(KaitoError):
-    """The workspace reported a failure while deploy --wait watched it (exit 1)."""
-
-    code = "WORKSPACE_FAILED"
 
 
 
@@ -465,19 +466,9 @@ def _progress_line(ws: dict[str, Any]) -> str:
 
 def _fail_on(ws: dict[str, Any]) -> KaitoError | None:
     """A condition False with a failure reason ends the wait (exit 1) with the reason and message."""
-    fail = kaito.failure(ws)
-    if fail is None:
-        return None
-    meta = ws.get("metadata") or {}
-    name, ns = meta.get("name"), meta.get("namespace")
-    return WorkspaceFailedError(
-        f"workspace {ns}/{name} failed: {fail.condition} is False ({fail.reason})"
-        + (f": {fail.message}" if fail.message else ""),
-        hint=f"see `kubectl kaito status --workspace-name {name} -n {ns}` and `kubectl kaito logs {name} -n {ns}`; "
-        "the workspace was left in place",
-        details={"workspace": name, "namespace": ns, "condition": fail.condition, "reason": fail.reason,
-                 "message": fail.message},
-    )
+    from kubectl_kaito.waiting import failure_error  # noqa: PLC0415
+
+    return failure_error(ws, WorkspaceFailedError, note="the workspace was left in place")
 
 
 def _wait(cluster: Cluster, name: str, ns: str, seconds: float) -> dict[str, Any]:

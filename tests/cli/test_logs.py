@@ -8,25 +8,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.helpers import VENV_BIN, Result, run_cli, subprocess_env
+from tests.helpers import VENV_BIN, Result, poll, run_cli, subprocess_env
 
 NS = "default"
 
-
-def poll(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Wait until predicate() is truthy (a deadline, not a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 class LiveLogs:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import VENV_BIN, run_cli, subprocess_env
+from tests.helpers import VENV_BIN, poll, run_cli, subprocess_env
 
 WS_PATH = "/apis/kaito.sh/v1beta1/namespaces/default/workspaces"
 
@@ -39,16 +39,6 @@ def bare_workspace(name: str, namespace: str = "default", ready: bool = True) ->
         "status": {"conditions": conds, "state": "Ready" if ready else "Pending", "targetNodeCount": 1},
     }
 
-
-def poll(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Wait until predicate() is truthy (a deadline, not a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 class Plugin:
