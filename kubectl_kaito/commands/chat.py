@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from kubectl_kaito import completers
 from kubectl_kaito.errors import UsageError
 from kubectl_kaito.settings import AppContext
 
@@ -20,14 +21,14 @@ def chat(
     app: AppContext,
     name: Annotated[
         str | None,
-        typer.Argument(
+        typer.Argument(autocompletion=completers.workspaces,
             help="The workspace to talk to (same as --workspace-name).", metavar="NAME", show_default=False
         ),
     ] = None,
     workspace_name: Annotated[
         str | None,
         typer.Option(
-            "--workspace-name",
+            "--workspace-name", autocompletion=completers.workspaces,
             help="The inference workspace to talk to (through the API server).",
             metavar="NAME",
             show_default=False,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import output
+from kubectl_kaito import completers, output
 from kubectl_kaito import status as core
 from kubectl_kaito.errors import KaitoError, NotFoundError, UsageError
 from kubectl_kaito.settings import AppContext
@@ -30,11 +30,13 @@ def delete(
     app: AppContext,
     names: Annotated[
         list[str] | None,
-        typer.Argument(help="Workspaces to delete (same as --workspace-name).", metavar="NAME...", show_default=False),
+        typer.Argument(autocompletion=completers.workspaces,
+            help="Workspaces to delete (same as --workspace-name).", metavar="NAME...", show_default=False),
     ] = None,
     workspace_name: Annotated[
         list[str] | None,
-        typer.Option("--workspace-name", help="A workspace to delete (repeatable).", metavar="NAME",
+        typer.Option("--workspace-name", autocompletion=completers.workspaces,
+            help="A workspace to delete (repeatable).", metavar="NAME",
                      show_default=False),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Delete every workspace in the namespace.")] = False,

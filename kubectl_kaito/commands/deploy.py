@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import kaito, output
+from kubectl_kaito import completers, kaito, output
 from kubectl_kaito import workspace as wsp
 from kubectl_kaito.errors import (
     ConflictError,
@@ -37,7 +37,8 @@ def deploy(
     ],
     model: Annotated[
         str,
-        typer.Option("--model", help="Preset: a short name (phi-4-mini-instruct) or a Hugging Face ID (org/name). "
+        typer.Option("--model", autocompletion=completers.models,
+            help="Preset: a short name (phi-4-mini-instruct) or a Hugging Face ID (org/name). "
                      "See `kubectl kaito models list`.", show_default=False),
     ],
     instance_type: Annotated[

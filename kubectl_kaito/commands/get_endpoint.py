@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import endpoints, kaito, output
+from kubectl_kaito import completers, endpoints, kaito, output
 from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError, UsageError
 from kubectl_kaito.settings import AppContext
 
@@ -22,7 +22,8 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 def get_endpoint(
     app: AppContext,
     workspace_name: Annotated[
-        str, typer.Option("--workspace-name", help="Name of the workspace (required).", show_default=False)
+        str, typer.Option("--workspace-name", autocompletion=completers.workspaces,
+            help="Name of the workspace (required).", show_default=False)
     ],
     fmt: Annotated[
         str,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kubectl_kaito import kaito, output
+from kubectl_kaito import completers, kaito, output
 from kubectl_kaito import logs as core
 from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, UsageError
 from kubectl_kaito.settings import AppContext
@@ -17,11 +17,13 @@ def logs(
     app: AppContext,
     name: Annotated[
         str | None,
-        typer.Argument(help="The workspace (same as --workspace-name).", metavar="NAME", show_default=False),
+        typer.Argument(autocompletion=completers.workspaces,
+            help="The workspace (same as --workspace-name).", metavar="NAME", show_default=False),
     ] = None,
     workspace_name: Annotated[
         str | None,
-        typer.Option("--workspace-name", help="The workspace whose pods to show.", metavar="NAME", show_default=False),
+        typer.Option("--workspace-name", autocompletion=completers.workspaces,
+            help="The workspace whose pods to show.", metavar="NAME", show_default=False),
     ] = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep streaming new lines until every pod's log ends.")

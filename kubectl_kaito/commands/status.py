@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import output
+from kubectl_kaito import completers, output
 from kubectl_kaito import status as core
 from kubectl_kaito.errors import NotFoundError, UsageError
 from kubectl_kaito.settings import AppContext
@@ -22,11 +22,13 @@ def status(
     app: AppContext,
     name: Annotated[
         str | None,
-        typer.Argument(help="The workspace to show (same as --workspace-name).", metavar="NAME", show_default=False),
+        typer.Argument(autocompletion=completers.workspaces,
+            help="The workspace to show (same as --workspace-name).", metavar="NAME", show_default=False),
     ] = None,
     workspace_name: Annotated[
         str | None,
-        typer.Option("--workspace-name", help="The workspace to show; omit to list them.", metavar="NAME",
+        typer.Option("--workspace-name", autocompletion=completers.workspaces,
+            help="The workspace to show; omit to list them.", metavar="NAME",
                      show_default=False),
     ] = None,
     all_namespaces: Annotated[

@@ -109,3 +109,44 @@ def test_through_kubectl_flag_prefix(tmp_path):
 def test_through_kubectl_subcommand(tmp_path):
     proc = kubectl_complete(tmp_path, "models", "d")
     assert values(proc.stdout) == ["describe"]
+
+
+# ---- values: model names from the catalog, workspace names from the cluster ------------------------
+
+
+def test_deploy_model_completes_catalog_names(capsys):
+    got = values(run_main(capsys, "deploy", "--model", "phi-4"))
+    assert "phi-4-mini-instruct" in got
+    assert all(v.lower().startswith("phi-4") for v in got)
+    assert "microsoft/Phi-4-mini-instruct" in values(run_main(capsys, "deploy", "--model", "microsoft/Phi-4-m"))
+
+
+def test_workspace_names_come_from_the_cluster(sim, capsys):
+    for name in ("alpha", "alpine", "beta"):
+        sim.seed_workspace(name)
+    sim.seed_workspace("other-ns", namespace="team-a")
+    assert values(run_main(capsys, "status", "al")) == ["alpha", "alpine"]
+    assert values(run_main(capsys, "get-endpoint", "--workspace-name", "")) == ["alpha", "alpine", "beta"]
+    assert values(run_main(capsys, "logs", "-n", "team-a", "")) == ["other-ns"]
+    assert values(run_main(capsys, "-n", "team-a", "delete", "")) == ["other-ns"]
+
+
+def test_workspace_completion_against_an_unreachable_cluster_is_empty_and_silent(tmp_path, monkeypatch, capsys):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    assert values(run_main(capsys, "status", "")) == []  # run_main also asserts stderr is empty
+
+
+def test_workspace_names_through_kubectl(sim):
+    sim.seed_workspace("my-llm")
+    proc = subprocess.run(
+        [shutil.which("kubectl", path=VENV_BIN) or "kubectl", "__complete", "kaito", "chat", "--workspace-name", "my"],
+        capture_output=True, text=True, env=subprocess_env(), timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "my-llm"
