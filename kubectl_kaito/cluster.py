@@ -382,20 +382,23 @@ class Response:
         self.close()
 
 
-def status_message(body: bytes | str | dict[str, Any] | None) -> tuple[str, str]:
-    """(message, reason) of a Kubernetes Status body; else the body's text (trimmed), ""."""
+def status_message(body: bytes | str | dict[str, Any] | None) -> tuple[str, str, str]:
+    """(message, reason, details.name) of a Kubernetes Status body; else the body's text (trimmed).
+
+    A 404 for a missing object names it in details.name; a 404 for a resource type the server
+    does not serve (KAITO not installed) has no name."""
     obj: Any = body
     if isinstance(body, (bytes, str)):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         try:
             obj = json.loads(text)
         except ValueError:
-            return " ".join(text.split())[:500], ""
-    if isinstance(obj, dict):
-        if obj.get("kind") == "Status" or "message" in obj:
-            return str(obj.get("message") or ""), str(obj.get("reason") or "")
-        return "", ""
-    return "", ""
+            return " ".join(text.split())[:500], "", ""
+    if isinstance(obj, dict) and (obj.get("kind") == "Status" or "message" in obj):
+        details = obj.get("details")
+        name = details.get("name") if isinstance(details, dict) else None
+        return str(obj.get("message") or ""), str(obj.get("reason") or ""), str(name or "")
+    return "", "", ""
 
 
 # ---- the client --------------------------------------------------------------------------------------
@@ -723,10 +726,12 @@ class Cluster:
 
     def api_error(self, status: int, body: bytes | str | dict[str, Any] | None, *, what: str = "") -> KaitoError:
         """The KaitoError for an API server answer (also for service-proxy responses via httpx)."""
-        message, reason = status_message(body)
+        message, reason, name = status_message(body)
         details: dict[str, Any] = {"status": status}
         if reason:
             details["reason"] = reason
+        if name:
+            details["name"] = name
         if status == 401:
             return UnauthorizedError(
                 f"the API server at {self.server} did not accept the credentials of user "
@@ -767,6 +772,30 @@ class Cluster:
     ) -> Any:
         """One API call. `body`: dict/list (sent as JSON), str or bytes. Returns the decoded JSON (or
         text when the answer is not JSON); with `stream=True` an open `Response` to read and close."""
+        kw = {"query": query, "body": body, "content_type": content_type, "stream": stream, "accept": accept}
+        try:
+            result = self._request_once(method, path, **kw)
+        except NotFoundError as e:
+            retry = self._recheck_workspace_version(path, e)
+            if retry is None:
+                raise
+            result = self._request_once(method, retry, **kw)
+            path = retry
+        self._confirm_workspace_version(path)
+        return result
+
+    def _request_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+        stream: bool = False,
+        accept: str = JSON,
+    ) -> Any:
+        """request() without the Workspace-version fallback."""
         conn, resp, payload = self._exchange(
             method, path, query=query, body=body, content_type=content_type, accept=accept, stream=stream
         )
@@ -1104,8 +1133,8 @@ class Cluster:
         return self.get("/version")
 
     def workspace_version(self) -> str:
-        """The Workspace API version to use: v1beta1 when it serves workspaces, else v1alpha1.
-        Asked once per process (discovery of /apis/kaito.sh/<version>)."""
+        """The Workspace API version the server serves: v1beta1 when it serves workspaces, else v1alpha1.
+        Discovery (/apis/kaito.sh/<version>), asked at most once per process."""
         if self._workspace_version is not None:
             return self._workspace_version
         for version in kaito.VERSIONS:
@@ -1124,10 +1153,43 @@ class Cluster:
         )
 
     def workspace_path(self, namespace: str | None, name: str | None = None) -> str:
-        """/apis/kaito.sh/<version>/namespaces/N/workspaces[/NAME]; namespace None = all namespaces."""
-        base = f"/apis/{kaito.GROUP}/{self.workspace_version()}"
+        """/apis/kaito.sh/<version>/namespaces/N/workspaces[/NAME]; namespace None = all namespaces.
+
+        Until a request has confirmed the version, the path names the newest one (v1beta1, what
+        KAITO v0.12 serves) without asking discovery first: one round trip fewer for every command.
+        request() falls back to discovery when the server does not serve that path."""
+        version = self._workspace_version or kaito.VERSIONS[0]
+        base = f"/apis/{kaito.GROUP}/{version}"
         path = f"{base}/namespaces/{_q(namespace)}/{kaito.PLURAL}" if namespace else f"{base}/{kaito.PLURAL}"
         return f"{path}/{_q(name)}" if name else path
+
+    def _workspace_version_in(self, path: str) -> str | None:
+        """The version in a Workspace resource path (not a discovery path), else None."""
+        prefix = f"/apis/{kaito.GROUP}/"
+        if not path.startswith(prefix):
+            return None
+        version, _, rest = path[len(prefix):].partition("/")
+        return version if f"/{kaito.PLURAL}" in f"/{rest}" or rest.startswith(kaito.PLURAL) else None
+
+    def _confirm_workspace_version(self, path: str) -> None:
+        """A Workspace path that answered proves the server serves its version."""
+        if self._workspace_version is None:
+            self._workspace_version = self._workspace_version_in(path)
+
+    def _recheck_workspace_version(self, path: str, err: NotFoundError) -> str | None:
+        """After a 404 on an unconfirmed Workspace path: was it the object or the resource type?
+
+        A missing object names itself in the Status (the 404 stands). A type the server does not serve
+        sends discovery: KAITO not installed raises ProviderNotInstalledError; another served version
+        gives the path to retry with."""
+        tried = self._workspace_version_in(path)
+        if tried is None or self._workspace_version is not None or err.details.get("name"):
+            return None
+        actual = self.workspace_version()
+        if actual == tried:
+            return None
+        prefix = f"/apis/{kaito.GROUP}/"
+        return prefix + actual + path[len(prefix) + len(tried):]
 
     def get_workspace(self, name: str, namespace: str | None = None) -> dict[str, Any]:
         """One Workspace; NotFoundError names it and the namespace."""

@@ -412,6 +412,43 @@ def test_v1alpha1_only_cluster(sim_factory: Any, tmp_path: Path) -> None:
     assert sum(1 for r in sim.requests if r.path.startswith("/apis/kaito.sh/")) == 2  # cached for the process
 
 
+def test_workspace_requests_skip_discovery_until_a_404_needs_it(sim_factory: Any, tmp_path: Path) -> None:
+    """The first Workspace request goes straight to v1beta1. A missing object is a plain 404 (no
+    discovery); a version the server does not serve sends discovery and one retry on v1alpha1."""
+    sim = sim_factory()
+    sim.seed_workspace("ws")
+    c = connect(sim.write_kubeconfig(tmp_path / "kc"))
+    with pytest.raises(NotFoundError):
+        c.get_workspace("nope")
+    assert c.get_workspace("ws")["metadata"]["name"] == "ws"
+    assert [r.path for r in sim.requests if r.path.startswith("/apis/kaito.sh")] == [
+        "/apis/kaito.sh/v1beta1/namespaces/default/workspaces/nope",
+        "/apis/kaito.sh/v1beta1/namespaces/default/workspaces/ws",
+    ]
+
+    old = sim_factory(served_versions=("v1alpha1",))
+    old.seed_workspace("ws", api_version="kaito.sh/v1alpha1")
+    c = connect(old.write_kubeconfig(tmp_path / "kc-old"))
+    assert c.get_workspace("ws")["apiVersion"] == "kaito.sh/v1alpha1"
+    assert c.list_workspaces()[0]["metadata"]["name"] == "ws"  # the version is known from now on
+    assert [r.path for r in old.requests if r.path.startswith("/apis/kaito.sh")] == [
+        "/apis/kaito.sh/v1beta1/namespaces/default/workspaces/ws",  # 404, no object named: not served
+        "/apis/kaito.sh/v1beta1",
+        "/apis/kaito.sh/v1alpha1",
+        "/apis/kaito.sh/v1alpha1/namespaces/default/workspaces/ws",
+        "/apis/kaito.sh/v1alpha1/namespaces/default/workspaces",
+    ]
+    with pytest.raises(NotFoundError):  # a missing object on the old version is still just not found
+        c.get_workspace("nope")
+
+    none = sim_factory(kaito=False)
+    c = connect(none.write_kubeconfig(tmp_path / "kc-none"))
+    with pytest.raises(ProviderNotInstalledError):
+        c.get_workspace("ws")
+    with pytest.raises(ProviderNotInstalledError):
+        c.list_workspaces()
+
+
 def test_verbose_lines_and_keep_alive(sim: Any, tmp_path: Path) -> None:
     lines: list[str] = []
     c = connect(sim.write_kubeconfig(tmp_path / "kc"), verbose=2, log=lines.append)

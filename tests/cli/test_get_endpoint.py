@@ -96,9 +96,8 @@ def test_clusterip_port_80_prints_one_line_without_port(sim: Any) -> None:
     sim.seed_workspace(WS)
     n = len(sim.requests)
     assert ok_url(ge()) == INTERNAL
-    # flags -> discovery -> GET workspace -> GET service: nothing else on the script path
+    # flags -> GET workspace -> GET service: nothing else on the script path (no discovery round trip)
     assert paths_since(sim, n) == [
-        "GET /apis/kaito.sh/v1beta1",
         f"GET /apis/kaito.sh/v1beta1/namespaces/default/workspaces/{WS}",
         f"GET /api/v1/namespaces/default/services/{WS}",
     ]
