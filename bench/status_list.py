@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         ours = results["kubectl kaito status -A"]["kinds"]
         pages = sum(v for k, v in ours.items() if k.endswith("(page)"))
         print(f"`status -A`: {pages} LIST pages of limit={PAGE_SIZE} "
-              f"(ceil({args.workspaces}/{PAGE_SIZE}) = {-(-args.workspaces // PAGE_SIZE)}) plus discovery; "
+              f"(ceil({args.workspaces}/{PAGE_SIZE}) = {-(-args.workspaces // PAGE_SIZE)}) (no discovery request); "
               f"GETs of single workspaces: {sum(v for k, v in ours.items() if '/workspaces/' in k)}.")
         for label in ("kubectl kaito status -A", "kubectl get workspaces -A"):
             print(f"\nrequests of one `{label}`:")
