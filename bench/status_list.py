@@ -23,7 +23,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-BIN = Path(sys.executable).parent
+from common import VENV_BIN, cluster_env
+
+BIN = Path(VENV_BIN)
 PAGE_SIZE = 500  # what Cluster.list asks for (limit=500, then continue)
 
 
@@ -95,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             sim.apply(workspace(i, f"team-{i % args.namespaces:02d}"))
         load = time.perf_counter() - t0
         kubeconfig = sim.write_kubeconfig(tmp / "kubeconfig")
-        env = dict(os.environ, KUBECONFIG=str(kubeconfig), HOME=str(tmp), KUBECACHEDIR=str(tmp / "cache"),
-                   NO_COLOR="1", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        env = cluster_env(tmp, kubeconfig)
         kubectl = str(BIN / "kubectl") if (BIN / "kubectl").exists() else (shutil.which("kubectl") or "kubectl")
         cases = [
             ("kubectl-kaito --version", [str(BIN / "kubectl-kaito"), "--version"]),  # start-up alone

@@ -772,35 +772,24 @@ class Cluster:
     ) -> Any:
         """One API call. `body`: dict/list (sent as JSON), str or bytes. Returns the decoded JSON (or
         text when the answer is not JSON); with `stream=True` an open `Response` to read and close."""
-        kw = {"query": query, "body": body, "content_type": content_type, "stream": stream, "accept": accept}
+
+        def send(p: str) -> tuple[_Connection, http.client.HTTPResponse, bytes | None]:
+            conn, resp, payload = self._exchange(
+                method, p, query=query, body=body, content_type=content_type, accept=accept, stream=stream
+            )
+            if not 200 <= resp.status < 300:
+                raise self.api_error(resp.status, payload)
+            return conn, resp, payload
+
         try:
-            result = self._request_once(method, path, **kw)
+            conn, resp, payload = send(path)
         except NotFoundError as e:
             retry = self._recheck_workspace_version(path, e)
             if retry is None:
                 raise
-            result = self._request_once(method, retry, **kw)
             path = retry
+            conn, resp, payload = send(path)
         self._confirm_workspace_version(path)
-        return result
-
-    def _request_once(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Mapping[str, Any] | None = None,
-        body: Any = None,
-        content_type: str = JSON,
-        stream: bool = False,
-        accept: str = JSON,
-    ) -> Any:
-        """request() without the Workspace-version fallback."""
-        conn, resp, payload = self._exchange(
-            method, path, query=query, body=body, content_type=content_type, accept=accept, stream=stream
-        )
-        if not 200 <= resp.status < 300:
-            raise self.api_error(resp.status, payload)
         if stream:
             url = self._url(path, query)
             return Response(resp, conn, lambda e: self._read_error(e, method, url))

