@@ -124,3 +124,28 @@ class WorkspaceFailedError(KaitoError):
     """The workspace reported a failure while deploy --wait watched it (exit 1)."""
 
     code = "WORKSPACE_FAILED"
+
+
+class ProviderStatusNotInstalledError(NotFoundError):
+    """`install-provider --status`: the workspaces.kaito.sh CRD is not there (exit 3, as a status
+    report of something absent; every other command uses ProviderNotInstalledError, exit 1)."""
+
+    code = "PROVIDER_NOT_INSTALLED"
+
+
+class OperatorNotReadyError(NotReadyError):
+    """The CRD is served but the operator Deployment is missing or not ready (exit 4)."""
+
+    code = "OPERATOR_NOT_READY"
+
+
+class HelmNotFoundError(KaitoError):
+    """helm is not on PATH; the hint carries the commands to run by hand (exit 1)."""
+
+    code = "HELM_NOT_FOUND"
+
+
+class HelmFailedError(KaitoError):
+    """A helm command exited non-zero; its stderr was shown as it came (exit 1)."""
+
+    code = "HELM_FAILED"

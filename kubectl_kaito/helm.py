@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from kubectl_kaito import output
-from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
+from kubectl_kaito.errors import HelmFailedError, HelmNotFoundError, UsageError
 
 REPO_NAME = "kaito"
 REPO_URL = "https://kaito-project.github.io/kaito/charts/kaito"
@@ -42,19 +42,6 @@ _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 # A cluster name becomes a value of the chart; keep it to what cloud providers allow.
 _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
 
-
-class HelmNotFoundError(KaitoError):
-    """helm is not on PATH; the hint carries the commands to run by hand."""
-
-    exit_code = ExitCode.ERROR
-    code = "HELM_NOT_FOUND"
-
-
-class HelmFailedError(KaitoError):
-    """A helm command exited non-zero (its stderr was shown as it came)."""
-
-    exit_code = ExitCode.ERROR
-    code = "HELM_FAILED"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kubectl_kaito import kaito
-from kubectl_kaito.errors import ForbiddenError, NotFoundError, NotReadyError
+from kubectl_kaito.errors import (
+    ForbiddenError,
+    NotFoundError,
+    NotReadyError,
+    OperatorNotReadyError,
+    ProviderStatusNotInstalledError,
+)
 
 if TYPE_CHECKING:
     from kubectl_kaito.cluster import Cluster
@@ -24,17 +30,6 @@ CRD_PATH = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}"
 CHART_NAME = "workspace"  # the chart's name: the Deployment's helm.sh/chart label is "workspace-0.12.0"
 _CHART_LABEL = re.compile(r"^(?P<name>.+?)-(?P<version>v?\d+\.\d+.*)$")
 
-
-class ProviderNotInstalledError(NotFoundError):
-    """The workspaces.kaito.sh CRD is not there (exit 3, as the issue asks for --status)."""
-
-    code = "PROVIDER_NOT_INSTALLED"
-
-
-class OperatorNotReadyError(NotReadyError):
-    """The CRD is served but the operator Deployment is missing or not ready (exit 4)."""
-
-    code = "OPERATOR_NOT_READY"
 
 
 @dataclass
@@ -149,7 +144,7 @@ def preferred_version(versions: list[str]) -> str | None:
 def assess(st: ProviderStatus) -> NotFoundError | NotReadyError | None:
     """The error that sets the exit code: 3 not installed, 4 operator missing/not ready, else None."""
     if not st.crd_installed:
-        return ProviderNotInstalledError(
+        return ProviderStatusNotInstalledError(
             f"KAITO is not installed: the {CRD_NAME} CRD was not found",
             hint="install it with `kubectl kaito install-provider` (see --dry-run for the helm commands)",
             details={"crd": CRD_NAME},
