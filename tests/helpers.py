@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,3 +84,15 @@ def poll(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
             return value
         time.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+def assert_usage_error_sends_nothing(sim: Any, args: Sequence[str], needle: str) -> Result:
+    """A bad flag or value: exit 2, one `error:` line naming it, empty stdout, and not one request."""
+    before = len(sim.requests)
+    r = run_cli(*args)
+    assert r.exit_code == 2, r.stderr
+    assert r.stdout == ""
+    assert r.stderr.startswith("error: ")
+    assert needle in r.stderr
+    assert len(sim.requests) == before  # not even a GET
+    return r

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import assert_usage_error_sends_nothing, run_cli
 
 API = "kaito.sh/v1beta1"
 
@@ -176,9 +176,4 @@ def test_dry_run_of_a_missing_workspace_is_still_not_found(sim: Any) -> None:
     ],
 )
 def test_usage_errors_are_exit_2_before_any_request(sim: Any, args: tuple[str, ...], needle: str) -> None:
-    before = len(sim.requests)
-    r = run_cli(*args)
-    assert r.exit_code == 2
-    assert r.stdout == ""
-    assert needle in r.stderr
-    assert len(sim.requests) == before
+    assert_usage_error_sends_nothing(sim, args, needle)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import run_cli, run_kubectl
+from tests.helpers import assert_usage_error_sends_nothing, run_cli, run_kubectl
 
 WS = "kaito.sh/v1beta1"
 SKU = "Standard_NC24ads_A100_v4"
@@ -206,13 +206,7 @@ def test_tuning_flags_are_stored_as_tuning_input_output(sim: Any, args: list[str
     ],
 )
 def test_refusals_send_nothing(sim: Any, args: list[str], message: str) -> None:
-    before = len(sim.requests)
-    r = run_cli("deploy", *args)
-    assert r.exit_code == 2, r.stderr
-    assert r.stdout == ""
-    assert message in r.stderr
-    assert r.stderr.startswith("error: ")
-    assert len(sim.requests) == before  # not even a GET
+    assert_usage_error_sends_nothing(sim, ["deploy", *args], message)
     assert sim.list(WS, "Workspace") == []
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import VENV_BIN, poll, run_cli, subprocess_env
+from tests.helpers import VENV_BIN, assert_usage_error_sends_nothing, poll, run_cli, subprocess_env
 
 WS_PATH = "/apis/kaito.sh/v1beta1/namespaces/default/workspaces"
 
@@ -302,12 +302,7 @@ def test_status_list_is_one_paginated_list_without_a_get_per_workspace(sim: Any)
     ],
 )
 def test_status_usage_errors_are_exit_2_before_any_request(sim: Any, args: tuple[str, ...], needle: str) -> None:
-    before = len(sim.requests)
-    r = run_cli(*args)
-    assert r.exit_code == 2
-    assert r.stdout == ""
-    assert needle in r.stderr
-    assert len(sim.requests) == before
+    assert_usage_error_sends_nothing(sim, args, needle)
 
 
 # ---- watch ---------------------------------------------------------------------------------------
