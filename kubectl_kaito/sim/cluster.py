@@ -594,12 +594,17 @@ class SimCluster:
         stored = self.internal_create(obj)
         return self.api.present(rt, obj["apiVersion"].rpartition("/")[2], deepcopy(stored))
 
-    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
+    def _lookup(self, api_version: str, kind: str, name: str, namespace: str | None) -> tuple[Any, str, dict | None]:
+        """(resource type, namespace key, stored object); the object is None when the type is not
+        served or nothing has that name. A namespaced kind defaults to "default"."""
         rt = self._type_of(api_version, kind)
         if rt is None:
-            return None
+            return None, "", None
         ns = (namespace or "default") if rt.namespaced else ""
-        obj = self.store.get(rt.key, ns, name)
+        return rt, ns, self.store.get(rt.key, ns, name)
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        rt, _, obj = self._lookup(api_version, kind, name, namespace)
         if obj is None:
             return None
         return deepcopy(self.api.present(rt, api_version.rpartition("/")[2], obj))
@@ -622,11 +627,7 @@ class SimCluster:
                force: bool = False) -> dict | None:
         """Delete like the API does (finalizers respected: deletionTimestamp first), or
         immediately with force=True. Dependents are garbage-collected. Returns the object or None."""
-        rt = self._type_of(api_version, kind)
-        if rt is None:
-            return None
-        ns = (namespace or "default") if rt.namespaced else ""
-        obj = self.store.get(rt.key, ns, name)
+        rt, ns, obj = self._lookup(api_version, kind, name, namespace)
         if obj is None:
             return None
         self.internal_delete(rt.key, ns, name, force=force)
