@@ -51,7 +51,7 @@ def workspaces(ctx: typer.Context, incomplete: str) -> list[str]:
     )
     try:
         app = AppContext(settings)
-        items = app.cluster().list_workspaces(app.namespace)
+        items = app.resources().list_workspaces(app.namespace)
     except Exception:  # noqa: BLE001 (no kubeconfig, unreachable, forbidden...: no candidates, no noise)
         return []
     names = sorted(str((w.get("metadata") or {}).get("name") or "") for w in items)

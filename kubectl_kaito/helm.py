@@ -256,6 +256,34 @@ def helm_info(helm: str | None = None, timeout: float = 20.0) -> HelmInfo:
     return HelmInfo(available=True, path=path, version=version)
 
 
+def list_argv(opts: InstallOptions) -> list[str]:
+    """`helm list` for our release only, as JSON."""
+    return ["list", "--namespace", opts.namespace, "--filter", f"^{opts.release}$", "--output", "json",
+            *kube_flags(opts.kubeconfig, opts.kube_context)]
+
+
+def release_status(helm: str, opts: InstallOptions, timeout: float = 60.0) -> tuple[str | None, str | None]:
+    """(chart version, release status) of our release from `helm list -o json`; (None, None) when
+    helm cannot say (not installed, helm failed, or its output is not the JSON list it should be)."""
+    import json  # noqa: PLC0415
+
+    try:
+        proc = subprocess.run(
+            [helm, *list_argv(opts)], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
+            check=False,
+        )
+        releases = json.loads(proc.stdout) if proc.returncode == 0 else []
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None, None
+    for rel in releases if isinstance(releases, list) else []:
+        if isinstance(rel, dict) and rel.get("name") == opts.release:
+            chart = str(rel.get("chart") or "")
+            prefix = "workspace-"
+            version = chart[len(prefix):] if chart.startswith(prefix) else (rel.get("app_version") or None)
+            return version, rel.get("status")
+    return None, None
+
+
 def _pump(stream: IO[str], sink: Callable[[str], None], keep: list[str] | None) -> None:
     for line in stream:
         line = line.rstrip("\n")

@@ -34,7 +34,7 @@ from kubectl_kaito.errors import (
 if TYPE_CHECKING:
     import httpx
 
-    from kubectl_kaito.cluster import Cluster
+    from kubectl_kaito.resources import Resources
 
 API_ROOT = "/v1"
 CHAT_SUFFIX = "/chat/completions"
@@ -416,6 +416,19 @@ def transport_error(exc: Exception, target: Target, timeout: float | None, *, an
     return ServerError(f"talking to {target.where} failed: {why}", details=target.details)
 
 
+def not_json_error(what: str, resp: httpx.Response, target: Target) -> ServerError:
+    """A 200 that should be JSON and is not (a login page, a torn or empty body): exit 1, one line
+    naming what came, worded as the API client words it."""
+    from kubectl_kaito.client import describe_body  # noqa: PLC0415
+
+    return ServerError(
+        f"{what} answered {resp.status_code} but not with JSON: "
+        f"{describe_body(resp.headers.get('Content-Type'), resp.content)}",
+        hint="is something between you and the model server (a proxy or login page)?",
+        details={**target.details, "status_code": resp.status_code},
+    )
+
+
 # ---- the client -------------------------------------------------------------------------------------
 
 
@@ -451,7 +464,10 @@ class ChatClient:
             raise transport_error(exc, self.target, self.timeout) from None
         if resp.status_code != 200:
             raise http_error(resp.status_code, resp.text, self.target)
-        ids = model_ids(_body(resp.text))
+        body = _body(resp.text)
+        if not isinstance(body, dict):
+            raise not_json_error(f"{self.target.where} GET {API_ROOT}{MODELS_SUFFIX}", resp, self.target)
+        ids = model_ids(body)
         if not ids:
             raise NotReadyError(
                 f"{self.target.where} answered GET /v1/models but listed no model", details=self.target.details
@@ -470,7 +486,7 @@ class ChatClient:
             raise http_error(resp.status_code, resp.text, self.target)
         body = _body(resp.text)
         if not isinstance(body, dict):
-            raise ServerError(f"{self.target.where} answered with something that is not JSON: {resp.text[:200]!r}")
+            raise not_json_error(f"{self.target.where} POST {API_ROOT}{CHAT_SUFFIX}", resp, self.target)
         text = error_text(body) if "error" in body else None
         if text is not None:
             raise ServerError(f"the model server reported an error: {text}")
@@ -516,7 +532,7 @@ def open_endpoint(url: str, timeout: float | None) -> ChatClient:
     return ChatClient(httpx.Client(timeout=_timeout(timeout), follow_redirects=True), target, timeout)
 
 
-def open_workspace(cluster: Cluster, workspace: str, namespace: str, timeout: float | None) -> ChatClient:
+def open_workspace(cluster: Resources, workspace: str, namespace: str, timeout: float | None) -> ChatClient:
     """A client through the API server's service proxy to a ready workspace's Service port `http`.
 
     Missing workspace -> NotFoundError (3); not ready -> NotReadyError (4) naming the pending
@@ -537,23 +553,31 @@ def open_workspace(cluster: Cluster, workspace: str, namespace: str, timeout: fl
         err = endpoints.not_ready_error(ws, namespace)
         err.hint = f"see `kubectl kaito status --workspace-name {workspace} -n {namespace}`"
         raise err
-    try:
-        service = cluster.get_service(workspace, namespace)
-    except NotFoundError:
-        raise NotReadyError(
-            f"{where} is ready but its Service {namespace}/{workspace} does not exist",
-            hint=f"see `kubectl kaito status --workspace-name {workspace} -n {namespace}`",
-            details=details,
-        ) from None
+    service = cluster.workspace_service(workspace, namespace)  # missing: NotFoundError (exit 3)
     port = endpoints.port_ref(endpoints.http_port(service))
+    return open_service(cluster, namespace, workspace, port, timeout, where=where, details=details)
+
+
+def open_service(
+    cluster: Resources,
+    namespace: str,
+    service: str,
+    port: str | int,
+    timeout: float | None,
+    *,
+    where: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> ChatClient:
+    """A client through the API server's service proxy to `service:port` (KAITO names the Service
+    after the workspace). chat and `get-endpoint --check` both talk through it."""
     target = Target(
-        chat_url=cluster.proxy_path(namespace, workspace, port, CHAT_PATH),
-        models_url=cluster.proxy_path(namespace, workspace, port, API_ROOT + MODELS_SUFFIX),
-        where=where,
+        chat_url=cluster.proxy_path(namespace, service, port, CHAT_PATH),
+        models_url=cluster.proxy_path(namespace, service, port, API_ROOT + MODELS_SUFFIX),
+        where=where or f"service {namespace}/{service} port {port}",
         via_proxy=True,
-        workspace=workspace,
+        workspace=service,
         namespace=namespace,
-        details={**details, "service": workspace, "port": port},
+        details={**(details or {"workspace": service, "namespace": namespace}), "service": service, "port": port},
     )
     http = cluster.http_client()
     http.timeout = _timeout(timeout)  # --timeout, not --request-timeout: answers take longer than API calls

@@ -1,6 +1,6 @@
 """Is KAITO (the "provider") installed and ready? The probe behind `install-provider --status`.
 
-Reads, through `Cluster.get/list` only: the `workspaces.kaito.sh` CRD (falling back to API
+Reads, through the resources layer only: the `workspaces.kaito.sh` CRD (falling back to API
 discovery when the CRD itself may not be read), the operator Deployment `kaito-workspace`
 in the release namespace, and the number of Workspaces. The shapes follow seed 001's
 `/installation/providers/:id/status` and `/installation/helm/status`.
@@ -22,11 +22,10 @@ from kubectl_kaito.errors import (
 )
 
 if TYPE_CHECKING:
-    from kubectl_kaito.cluster import Cluster
     from kubectl_kaito.helm import HelmInfo
+    from kubectl_kaito.resources import Resources
 
 CRD_NAME = f"{kaito.PLURAL}.{kaito.GROUP}"
-CRD_PATH = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{CRD_NAME}"
 CHART_NAME = "workspace"  # the chart's name: the Deployment's helm.sh/chart label is "workspace-0.12.0"
 _CHART_LABEL = re.compile(r"^(?P<name>.+?)-(?P<version>v?\d+\.\d+.*)$")
 
@@ -214,9 +213,9 @@ def render_text(st: ProviderStatus) -> str:
 # ---- cluster reads --------------------------------------------------------------------------
 
 
-def _crd(cluster: Cluster, st: ProviderStatus) -> None:
+def _crd(cluster: Resources, st: ProviderStatus) -> None:
     try:
-        crd = cluster.get(CRD_PATH)
+        crd = cluster.get_crd(CRD_NAME)
     except NotFoundError:
         return
     except ForbiddenError:
@@ -228,24 +227,23 @@ def _crd(cluster: Cluster, st: ProviderStatus) -> None:
     st.crd_versions = crd_served_versions(crd)
 
 
-def _discover(cluster: Cluster, st: ProviderStatus) -> None:
+def _discover(cluster: Resources, st: ProviderStatus) -> None:
     try:
-        group = cluster.get(f"/apis/{kaito.GROUP}")
+        group = cluster.kaito_group()
     except NotFoundError:
         return
     for version in discovery_versions(group):
         try:
-            if serves_workspaces(cluster.get(f"/apis/{kaito.GROUP}/{version}")):
+            if serves_workspaces(cluster.kaito_resources(version)):
                 st.crd_versions.append(version)
         except NotFoundError:
             continue
     st.crd_installed = bool(st.crd_versions)
 
 
-def _operator(cluster: Cluster, st: ProviderStatus) -> None:
-    path = f"/apis/apps/v1/namespaces/{st.namespace}/deployments/{st.deployment}"
+def _operator(cluster: Resources, st: ProviderStatus) -> None:
     try:
-        dep = cluster.get(path)
+        dep = cluster.get_deployment(st.deployment, st.namespace)
     except NotFoundError:
         st.operator_installed = False
         return
@@ -257,33 +255,31 @@ def _operator(cluster: Cluster, st: ProviderStatus) -> None:
     st.version = chart_version(dep)
 
 
-def count_workspaces(cluster: Cluster, version: str) -> int | None:
+def count_workspaces(cluster: Resources, version: str) -> int | None:
     """Workspaces in all namespaces (one LIST); None when RBAC forbids listing them."""
     try:
-        listing = cluster.list(f"/apis/{kaito.GROUP}/{version}/{kaito.PLURAL}")
+        return cluster.count_workspaces(version)
     except ForbiddenError:
         return None
     except NotFoundError:  # the CRD went away between the probe and the list
         return 0
-    return len(listing.get("items") or [])
 
 
-def list_workspaces(cluster: Cluster) -> list[dict[str, Any]] | None:
+def list_workspaces(cluster: Resources) -> list[dict[str, Any]] | None:
     """Every Workspace across namespaces, or None when KAITO's API is not served (nothing to lose)."""
     from kubectl_kaito.errors import ProviderNotInstalledError as NotServed  # noqa: PLC0415
 
     try:
-        version = cluster.workspace_version()
+        cluster.workspace_version()
     except NotServed:
         return None
     try:
-        listing = cluster.list(f"/apis/{kaito.GROUP}/{version}/{kaito.PLURAL}")
+        return cluster.list_workspaces(all_namespaces=True)  # the version discovery just confirmed
     except NotFoundError:
         return None
-    return list(listing.get("items") or [])
 
 
-def probe(cluster: Cluster, namespace: str, helm: HelmInfo | None = None) -> ProviderStatus:
+def probe(cluster: Resources, namespace: str, helm: HelmInfo | None = None) -> ProviderStatus:
     """Check the CRD, the operator Deployment in `namespace`, and count the Workspaces."""
     st = ProviderStatus(namespace=namespace)
     if helm is not None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the cluster module is heavy-ish; import it only when a command needs it
-    from kubectl_kaito.cluster import Cluster
+if TYPE_CHECKING:  # the cluster client is heavy-ish; import it only when a command needs it
     from kubectl_kaito.kubeconfig import ClusterConfig
+    from kubectl_kaito.resources import Resources
 
 
 @dataclass(frozen=True)
@@ -23,11 +23,11 @@ class Settings:
 
 
 class AppContext:
-    """Per-invocation state handed to every command: settings and a lazily built cluster."""
+    """Per-invocation state handed to every command: settings and a lazily built cluster access."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._cluster: Cluster | None = None
+        self._resources: Resources | None = None
         self._config: ClusterConfig | None = None
 
     def set_output(self, output: str | None) -> None:
@@ -48,14 +48,17 @@ class AppContext:
             self._config = load(s.kubeconfig, s.context, s.namespace)
         return self._config
 
-    def cluster(self) -> Cluster:
-        """The cluster client, built on first use from the kubeconfig."""
-        if self._cluster is None:
-            from kubectl_kaito.cluster import Cluster
+    def resources(self, *, default_timeout: float | None = None) -> Resources:
+        """The resources layer (typed API calls), built on first use from the kubeconfig.
+        `default_timeout` applies when --request-timeout was not given (e.g. models: a dead
+        cluster must not hang a listing); the first call decides."""
+        if self._resources is None:
+            from kubectl_kaito.resources import Resources
 
             s = self.settings
-            self._cluster = Cluster(self.config(), timeout=s.request_timeout, verbose=s.verbose)
-        return self._cluster
+            timeout = s.request_timeout or default_timeout
+            self._resources = Resources.connect(self.config(), timeout=timeout, verbose=s.verbose)
+        return self._resources
 
     @property
     def namespace(self) -> str:

@@ -2,8 +2,8 @@
 
 deploy --wait, delete --wait and get-endpoint --wait use these. They watch the
 Workspace (one GET, then a watch from its resourceVersion) instead of polling;
-`Cluster.watch` resumes dropped streams. `cluster` is passed in, never imported here,
-so this module stays light.
+`Resources.watch_workspaces` resumes dropped streams. The resources layer (`cluster`) is passed
+in, never imported here, so this module stays light.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from kubectl_kaito import kaito
 from kubectl_kaito.errors import KaitoError, NotFoundError, NotReadyError, ServerError, WaitTimeoutError
 
 if TYPE_CHECKING:
-    from kubectl_kaito.cluster import Cluster
+    from kubectl_kaito.resources import Resources
 
 DEFAULT_TIMEOUT = "10m"
 
@@ -87,7 +87,7 @@ def _check_event(event: dict[str, Any], name: str, namespace: str) -> dict[str, 
 
 
 def wait_for_workspace(
-    cluster: Cluster,
+    cluster: Resources,
     name: str,
     namespace: str,
     *,
@@ -117,12 +117,10 @@ def wait_for_workspace(
 
     if settled(ws):
         return ws
-    path = cluster.workspace_path(namespace)
-    query = {"fieldSelector": f"metadata.name={name}"}
     rv = _resource_version(ws)
     while (remaining := deadline - time.monotonic()) > 0:
         try:
-            for event in cluster.watch(path, query, resource_version=rv, timeout=remaining):
+            for event in cluster.watch_workspaces(namespace, name=name, resource_version=rv, timeout=remaining):
                 obj = _check_event(event, name, namespace)
                 if obj is None:
                     continue
@@ -150,15 +148,13 @@ def wait_for_workspace(
     )
 
 
-def wait_for_deletion(cluster: Cluster, name: str, namespace: str, *, timeout: float) -> None:
+def wait_for_deletion(cluster: Resources, name: str, namespace: str, *, timeout: float) -> None:
     """Return once the Workspace is gone: a DELETED event, or a GET answering 404.
 
     After each watch stream ends (or would outlast the deadline) a GET settles the
     question, so a deletion that happened while no watch was open is not missed.
     """
     deadline = time.monotonic() + max(timeout, 0.0)
-    path = cluster.workspace_path(namespace)
-    query = {"fieldSelector": f"metadata.name={name}"}
     ws: dict[str, Any] = {}
     while True:
         try:
@@ -169,7 +165,9 @@ def wait_for_deletion(cluster: Cluster, name: str, namespace: str, *, timeout: f
         if remaining <= 0:
             break
         try:
-            for event in cluster.watch(path, query, resource_version=_resource_version(ws), timeout=remaining):
+            for event in cluster.watch_workspaces(
+                namespace, name=name, resource_version=_resource_version(ws), timeout=remaining
+            ):
                 if event.get("type") == "DELETED" and (event.get("object") or {}).get("metadata", {}).get(
                     "name"
                 ) == name:

@@ -157,7 +157,7 @@ def chat(
         label = client.target.where
     else:
         assert workspace_name is not None
-        client = inference.open_workspace(app.cluster(), workspace_name, app.namespace, wait)
+        client = inference.open_workspace(app.resources(), workspace_name, app.namespace, wait)
         label = f"workspace {workspace_name}"
     with client:
         _run(client, label, model, params, not no_stream, question, output_format)

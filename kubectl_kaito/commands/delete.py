@@ -14,7 +14,7 @@ from kubectl_kaito.errors import KaitoError, NotFoundError, UsageError
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
-    from kubectl_kaito.cluster import Cluster
+    from kubectl_kaito.resources import Resources
 
 DEFAULT_TIMEOUT = "5m"
 CASCADE_NOTE = (
@@ -104,11 +104,11 @@ def delete(
             "or --dry-run to see what would be deleted",
         )
 
-    cluster = app.cluster()
+    cluster = app.resources()
     namespace = app.namespace
     failures: list[KaitoError] = []
     if all_:
-        listing = cluster.list(cluster.workspace_path(namespace))
+        listing = cluster.workspace_listing(namespace)
         existing = sorted(str((w.get("metadata") or {}).get("name")) for w in listing.get("items") or [])
         if not existing:
             output.info(f"No workspaces found in {namespace} namespace.")
@@ -188,7 +188,7 @@ def _confirm(names: list[str], namespace: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _wait_all(cluster: Cluster, names: list[str], namespace: str, seconds: float) -> None:
+def _wait_all(cluster: Resources, names: list[str], namespace: str, seconds: float) -> None:
     """Wait for each deleted workspace to disappear, within one shared deadline."""
     import time
 

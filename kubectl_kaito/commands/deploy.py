@@ -19,7 +19,7 @@ from kubectl_kaito.errors import (
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
-    from kubectl_kaito.cluster import Cluster
+    from kubectl_kaito.resources import Resources
 
 FORMATS = ("json", "yaml")
 DRY_RUN_MODES = ("none", "client", "server")
@@ -213,7 +213,7 @@ def deploy(
         _print_objects(_objects(opts, config_file), fmt or "yaml")
         return
 
-    cluster = app.cluster()
+    cluster = app.resources()
     opts.namespace = app.namespace
     version = cluster.workspace_version()
     if version == "v1alpha1" and opts.model_access_secret:
@@ -374,14 +374,14 @@ def _print_objects(objs: list[dict[str, Any]], fmt: str) -> None:
 # ---- the cluster -----------------------------------------------------------------------------------
 
 
-def _create(cluster: Cluster, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+def _create(cluster: Resources, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
     """Create one object, turning the server's refusals into messages that name it."""
     meta = obj["metadata"]
     kind, name, ns = obj["kind"], meta["name"], meta["namespace"]
     try:
         if kind == kaito.KIND:
             return cluster.create_workspace(obj, dry_run=dry_run)
-        return cluster.create(f"/api/v1/namespaces/{ns}/configmaps", obj, dry_run=dry_run)
+        return cluster.create_configmap(obj, dry_run=dry_run)
     except ConflictError as e:
         if kind == kaito.KIND:
             raise _conflict(name, ns, e.details) from None
@@ -416,7 +416,7 @@ def _conflict(name: str, ns: str, details: dict[str, Any]) -> ConflictError:
     )
 
 
-def _create_all(cluster: Cluster, opts: wsp.DeployOptions, config_file: str | None, api_version: str) -> dict:
+def _create_all(cluster: Resources, opts: wsp.DeployOptions, config_file: str | None, api_version: str) -> dict:
     """Create the ConfigMap (if any) and the Workspace; on any failure nothing we made remains."""
     objs = _objects(opts, config_file, api_version)
     if config_file is None:
@@ -430,18 +430,18 @@ def _create_all(cluster: Cluster, opts: wsp.DeployOptions, config_file: str | No
     else:
         raise _conflict(opts.name, opts.namespace, {})
     _create(cluster, cm)
-    cm_path = f"/api/v1/namespaces/{opts.namespace}/configmaps/{cm['metadata']['name']}"
+    cm_name = str(cm["metadata"]["name"])
     created: dict[str, Any] | None = None
     try:
         created = _create(cluster, ws)
     finally:
         if created is None:  # the Workspace was refused (or we were interrupted): remove the ConfigMap
             try:
-                cluster.delete(cm_path)
+                cluster.delete_configmap(cm_name, opts.namespace)
             except KaitoError as e:
                 output.warn(f"could not remove configmap {cm['metadata']['name']}: {e.message}")
     try:
-        cluster.patch(cm_path, {"metadata": {"ownerReferences": [wsp.owner_reference(created)]}})
+        cluster.patch_configmap(cm_name, {"metadata": {"ownerReferences": [wsp.owner_reference(created)]}}, opts.namespace)
     except KaitoError as e:
         output.warn(f"configmap {cm['metadata']['name']} is not owned by the workspace ({e.message}); "
                     "delete it yourself after the workspace")
@@ -472,7 +472,7 @@ def _fail_on(ws: dict[str, Any]) -> KaitoError | None:
     return failure_error(ws, WorkspaceFailedError, note="the workspace was left in place")
 
 
-def _wait(cluster: Cluster, name: str, ns: str, seconds: float) -> dict[str, Any]:
+def _wait(cluster: Resources, name: str, ns: str, seconds: float) -> dict[str, Any]:
     """Watch until ready (tuning: succeeded), showing each change on stderr; Ctrl-C keeps the workspace."""
     from kubectl_kaito.waiting import wait_for_workspace  # noqa: PLC0415
 
@@ -492,17 +492,9 @@ def _wait(cluster: Cluster, name: str, ns: str, seconds: float) -> dict[str, Any
         raise
 
 
-def endpoint_url(cluster: Cluster, name: str, namespace: str) -> str:
+def endpoint_url(cluster: Resources, name: str, namespace: str) -> str:
     """The URL `kubectl kaito get-endpoint --workspace-name NAME` prints (in-cluster, /v1/chat/completions)."""
     from kubectl_kaito import endpoints  # noqa: PLC0415
 
-    try:
-        service = cluster.get_service(name, namespace)
-    except NotFoundError:
-        raise NotFoundError(
-            f"workspace {namespace}/{name} is ready but has no inference Service {name}",
-            hint=f"check that the KAITO controller is running; then: kubectl kaito get-endpoint --workspace-name "
-            f"{name} -n {namespace}",
-            details={"workspace": name, "namespace": namespace, "service": name},
-        ) from None
+    service = cluster.workspace_service(name, namespace)  # missing: NotFoundError (exit 3), as get-endpoint
     return endpoints.internal_origin(service, namespace).url(endpoints.DEFAULT_PATH)

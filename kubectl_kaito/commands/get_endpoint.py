@@ -13,7 +13,9 @@ from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, No
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
-    from kubectl_kaito.cluster import Cluster
+    from collections.abc import Callable
+
+    from kubectl_kaito.resources import Resources
 
 FORMATS = ("url", "json", "yaml")
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -105,7 +107,7 @@ def get_endpoint(
 
         wait_seconds = parse_timeout(timeout)
 
-    cluster = app.cluster()
+    cluster = app.resources()
     namespace = app.namespace
     ws = _workspace(cluster, name, namespace, wait_seconds)
     if kaito.is_tuning(ws):
@@ -117,7 +119,7 @@ def get_endpoint(
     if fmt == "url" and not kaito.is_ready(ws):
         raise endpoints.not_ready_error(ws, namespace)
 
-    service = _service(cluster, name, namespace)
+    service = cluster.workspace_service(name, namespace)
     internal = endpoints.internal_origin(service, namespace, cluster_domain)
     external_origin = _external(cluster, service, name, namespace, required=external, wanted=fmt != "url")
 
@@ -142,7 +144,7 @@ def get_endpoint(
     output.emit(info, fmt)
 
 
-def _workspace(cluster: Cluster, name: str, namespace: str, wait_seconds: float | None) -> dict[str, Any]:
+def _workspace(cluster: Resources, name: str, namespace: str, wait_seconds: float | None) -> dict[str, Any]:
     """GET the workspace; with --wait, block until ready (a spinner only once there is something to wait for)."""
     if wait_seconds is None:
         return cluster.get_workspace(name, namespace)
@@ -171,40 +173,25 @@ def _workspace(cluster: Cluster, name: str, namespace: str, wait_seconds: float 
         )
 
 
-def _service(cluster: Cluster, name: str, namespace: str) -> dict[str, Any]:
-    """The inference Service KAITO names after the workspace."""
+def _list_items(list_them: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     try:
-        return cluster.get_service(name, namespace)
-    except NotFoundError:
-        raise NotFoundError(
-            f"workspace {namespace}/{name} has no inference Service {name}",
-            hint=(
-                "the KAITO controller creates it when it reconciles the workspace; check "
-                f"`kubectl kaito status --workspace-name {name} -n {namespace}` and that the controller is running"
-            ),
-            details={"workspace": name, "namespace": namespace, "service": name},
-        ) from None
-
-
-def _list_items(cluster: Cluster, path: str) -> list[dict[str, Any]]:
-    try:
-        return list(cluster.list(path).get("items") or [])
+        return list_them()
     except NotFoundError:  # the API is not served (an old cluster without networking.k8s.io/v1)
         return []
 
 
 def _external(
-    cluster: Cluster, service: dict[str, Any], name: str, namespace: str, *, required: bool, wanted: bool
+    cluster: Resources, service: dict[str, Any], name: str, namespace: str, *, required: bool, wanted: bool
 ) -> endpoints.Origin | None:
     """The external route: an error when --external asked for it; best effort for json/yaml output."""
     if not (required or wanted):
         return None
 
     def ingresses() -> list[dict[str, Any]]:
-        return _list_items(cluster, f"/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses")
+        return _list_items(lambda: cluster.list_ingresses(namespace))
 
     def nodes() -> list[dict[str, Any]]:
-        return _list_items(cluster, "/api/v1/nodes")
+        return _list_items(cluster.list_nodes)
 
     if required:
         return endpoints.resolve_external(service, ingresses, nodes, workspace=name, namespace=namespace)

@@ -270,23 +270,7 @@ def _with_take_ownership(opts: helm.InstallOptions, info: helm.HelmInfo) -> helm
 
 def _installed_chart(path: str, opts: helm.InstallOptions) -> tuple[str | None, str | None]:
     """(chart version, release status) from `helm list -o json`; (None, None) if helm cannot say."""
-    import json  # noqa: PLC0415
-    import subprocess  # noqa: PLC0415
-
-    argv = [path, "list", "--namespace", opts.namespace, "--filter", f"^{opts.release}$", "--output", "json",
-            *helm.kube_flags(opts.kubeconfig, opts.kube_context)]
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False)
-        releases = json.loads(proc.stdout) if proc.returncode == 0 else []
-    except (OSError, subprocess.TimeoutExpired, ValueError):
-        return None, None
-    for rel in releases if isinstance(releases, list) else []:
-        if isinstance(rel, dict) and rel.get("name") == opts.release:
-            chart = str(rel.get("chart") or "")
-            prefix = "workspace-"
-            version = chart[len(prefix):] if chart.startswith(prefix) else (rel.get("app_version") or None)
-            return version, rel.get("status")
-    return None, None
+    return helm.release_status(path, opts)
 
 
 def _status(app: AppContext, fmt: str) -> None:
@@ -294,7 +278,7 @@ def _status(app: AppContext, fmt: str) -> None:
 
     info = helm.helm_info()
     namespace = app.settings.namespace or helm.NAMESPACE
-    st = provider.probe(app.cluster(), namespace, info)
+    st = provider.probe(app.resources(), namespace, info)
     if fmt == "text":
         output.result(provider.render_text(st))
     else:
@@ -326,7 +310,7 @@ def _uninstall(app: AppContext, namespace: str, *, dry_run: bool, yes: bool, fmt
 
     output.warn(CRD_WARNING)
     try:
-        workspaces = provider.list_workspaces(app.cluster())
+        workspaces = provider.list_workspaces(app.resources())
     except ForbiddenError:  # helm may still be allowed to uninstall; say what we could not check
         workspaces = None
         output.warn("not allowed to list Workspaces across namespaces: cannot say how many would be deleted")

@@ -116,7 +116,7 @@ def logs(
     since_seconds = core.since_seconds(since)
     since_time_value = core.since_time(since_time)
 
-    cluster = app.cluster()
+    cluster = app.resources()
     namespace = app.namespace
     ws = cluster.get_workspace(ws_name, namespace)  # missing -> NotFoundError, exit 3
     pods = cluster.list_pods(namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={ws_name}")

@@ -236,14 +236,11 @@ def load_catalog(app: AppContext, *, offline: bool = False) -> Catalog:
 def _cluster_supported_models(app: AppContext) -> str | None:
     """The ConfigMap's SupportedModels text, None when absent; unreachable clusters are a warning."""
     from kubectl_kaito import catalog  # noqa: PLC0415
-    from kubectl_kaito.cluster import Cluster  # noqa: PLC0415
 
-    s = app.settings
     # a short timeout unless the user chose one: listing models must not hang on a dead cluster
-    cluster = app.cluster() if s.request_timeout else Cluster(app.config(), timeout=CLUSTER_TIMEOUT, verbose=s.verbose)
-    path = f"/api/v1/namespaces/{kaito.OPERATOR_NAMESPACE}/configmaps/{kaito.SUPPORTED_MODELS_CONFIGMAP}"
+    cluster = app.resources(default_timeout=CLUSTER_TIMEOUT)
     try:
-        cm = cluster.get(path)
+        cm = cluster.get_configmap(kaito.SUPPORTED_MODELS_CONFIGMAP, kaito.OPERATOR_NAMESPACE)
     except NotFoundError:
         return None  # KAITO not installed here (or installed elsewhere): the bundled list is the answer
     except ForbiddenError:

@@ -12,7 +12,7 @@ from kubectl_kaito.errors import NotFoundError, UsageError
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
-    from kubectl_kaito.cluster import Cluster
+    from kubectl_kaito.resources import Resources
 
 FORMATS = ("json", "yaml", "wide")
 WATCHED = ("ADDED", "MODIFIED", "DELETED")  # BOOKMARK/ERROR carry no workspace to show
@@ -85,7 +85,7 @@ def status(
     if output_watch_events and not watch:
         raise UsageError("--output-watch-events needs --watch")
 
-    cluster = app.cluster()
+    cluster = app.resources()
     if ws_name:
         _show_one(cluster, ws_name, app.namespace, fmt, watch)
     else:
@@ -95,20 +95,18 @@ def status(
 # ---- one workspace ------------------------------------------------------------------------------
 
 
-def _pods(cluster: Cluster, name: str, namespace: str) -> list[dict[str, Any]]:
+def _pods(cluster: Resources, name: str, namespace: str) -> list[dict[str, Any]]:
     from kubectl_kaito.kaito import LABEL_WORKSPACE
 
-    path = f"/api/v1/namespaces/{namespace}/pods"
-    return list(cluster.list(path, {"labelSelector": f"{LABEL_WORKSPACE}={name}"}).get("items") or [])
+    return cluster.list_pods(namespace, label_selector=f"{LABEL_WORKSPACE}={name}")
 
 
-def _warning_events(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
+def _warning_events(cluster: Resources, namespace: str) -> list[dict[str, Any]]:
     # One LIST of the namespace's Warning events; `core.warning_events` keeps the workspace's and its pods'.
-    path = f"/api/v1/namespaces/{namespace}/events"
-    return list(cluster.list(path, {"fieldSelector": "type=Warning"}).get("items") or [])
+    return cluster.list_events(namespace, field_selector="type=Warning")
 
 
-def _endpoints(cluster: Cluster, ws: dict[str, Any], namespace: str) -> tuple[str | None, str | None]:
+def _endpoints(cluster: Resources, ws: dict[str, Any], namespace: str) -> tuple[str | None, str | None]:
     """Once the workspace serves: the in-cluster URL (what `get-endpoint` prints) and, when its
     Service is a LoadBalancer with an address, the external one. (None, None) before."""
     from kubectl_kaito import endpoints, kaito
@@ -117,14 +115,14 @@ def _endpoints(cluster: Cluster, ws: dict[str, Any], namespace: str) -> tuple[st
         return None, None
     name = (ws.get("metadata") or {}).get("name")
     try:
-        service = cluster.get_service(str(name), namespace)
+        service = cluster.workspace_service(str(name), namespace)
     except NotFoundError:  # ready but the Service is gone: say nothing rather than fail the whole status
         return None, None
     lb = endpoints.load_balancer_origin(service)
     return endpoints.internal_origin(service, namespace).url(), lb.url() if lb else None
 
 
-def collect(cluster: Cluster, ws: dict[str, Any], namespace: str) -> dict[str, Any]:
+def collect(cluster: Resources, ws: dict[str, Any], namespace: str) -> dict[str, Any]:
     """The details object for a Workspace already fetched: pods, events and the endpoint (3 requests)."""
     name = str((ws.get("metadata") or {}).get("name"))
     internal, external = _endpoints(cluster, ws, namespace)
@@ -137,7 +135,7 @@ def collect(cluster: Cluster, ws: dict[str, Any], namespace: str) -> dict[str, A
     )
 
 
-def _show_one(cluster: Cluster, name: str, namespace: str, fmt: str | None, watch: bool) -> None:
+def _show_one(cluster: Resources, name: str, namespace: str, fmt: str | None, watch: bool) -> None:
     ws = cluster.get_workspace(name, namespace)
     d = collect(cluster, ws, namespace)
     if fmt in ("json", "yaml") and watch:
@@ -149,13 +147,11 @@ def _show_one(cluster: Cluster, name: str, namespace: str, fmt: str | None, watc
     if not watch:
         return
 
-    path = cluster.workspace_path(namespace)
-    query = {"fieldSelector": f"metadata.name={name}"}
     rv = (ws.get("metadata") or {}).get("resourceVersion")
     if fmt not in ("json", "yaml"):
         output.result("")
     last = None  # the previous line's content: changes the table does not show are not repeated
-    for event in cluster.watch(path, query, resource_version=rv):
+    for event in cluster.watch_workspaces(namespace, name=name, resource_version=rv):
         etype, obj = event.get("type"), event.get("object") or {}
         if etype not in WATCHED or (obj.get("metadata") or {}).get("name") != name:
             continue
@@ -172,11 +168,10 @@ def _show_one(cluster: Cluster, name: str, namespace: str, fmt: str | None, watc
 # ---- the list --------------------------------------------------------------------------------------
 
 
-def _show_list(cluster: Cluster, namespace: str | None, fmt: str | None, watch: bool, events: bool) -> None:
+def _show_list(cluster: Resources, namespace: str | None, fmt: str | None, watch: bool, events: bool) -> None:
     all_ns = namespace is None
     wide = fmt == "wide"
-    path = cluster.workspace_path(namespace)
-    listing = cluster.list(path)  # follows limit/continue: one paginated LIST, no GET per workspace
+    listing = cluster.workspace_listing(namespace, all_namespaces=namespace is None)  # follows limit/continue: one paginated LIST, no GET per workspace
     items = list(listing.get("items") or [])
     rv = (listing.get("metadata") or {}).get("resourceVersion")
 
@@ -204,7 +199,7 @@ def _show_list(cluster: Cluster, namespace: str | None, fmt: str | None, watch: 
     # A row per visible change, kubectl get -w style; a MODIFIED that changes nothing shown is skipped.
     age_col = headers.index("AGE")
     last: dict[tuple[str, str], list[str]] = {}
-    for event in cluster.watch(path, resource_version=rv):
+    for event in cluster.watch_workspaces(namespace, resource_version=rv):
         etype, obj = event.get("type"), event.get("object") or {}
         if etype not in WATCHED:
             continue
@@ -229,7 +224,7 @@ def _show_list(cluster: Cluster, namespace: str | None, fmt: str | None, watch: 
         output.result(core.format_row(row, widths))
 
 
-def _with_kind(ws: dict[str, Any], cluster: Cluster) -> dict[str, Any]:
+def _with_kind(ws: dict[str, Any], cluster: Resources) -> dict[str, Any]:
     if "kind" in ws and "apiVersion" in ws:
         return ws
     return {"apiVersion": f"kaito.sh/{cluster.workspace_version()}", "kind": "Workspace", **ws}

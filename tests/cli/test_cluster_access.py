@@ -1,6 +1,7 @@
 """Cluster access against the simulated API server: every kubeconfig case, errors, watch, logs, proxy.
 
-These use `Cluster` directly (kubeconfig.load -> Cluster), the way every command will.
+These use the resources layer directly (kubeconfig.load -> Client -> Resources), the way every command
+does, and the client's generic verbs where the test is about the wire (pagination, error mapping).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from kubectl_kaito import credentials as cr
 from kubectl_kaito import kubeconfig as kc
-from kubectl_kaito.cluster import Cluster
+from kubectl_kaito.client import Client
 from kubectl_kaito.errors import (
     ClusterUnavailableError,
     ConflictError,
@@ -27,6 +29,7 @@ from kubectl_kaito.errors import (
     UnauthorizedError,
     WaitTimeoutError,
 )
+from kubectl_kaito.resources import Resources
 from kubectl_kaito.sim import certs
 from tests.fixtures.kube import ConnectProxy, b64, exec_user, kubeconfig, plugin_runs, write
 
@@ -35,20 +38,20 @@ WS = "/apis/kaito.sh/v1beta1/namespaces/default/workspaces"
 
 @pytest.fixture(autouse=True)
 def _fresh_exec_memory() -> None:
-    kc.clear_exec_memory_cache()
+    cr.clear_exec_memory_cache()
 
 
 def connect(
     path: Path | str | None = None, context: str | None = None, namespace: str | None = None, **kwargs: Any
-) -> Cluster:
-    """What the CLI does: resolve the kubeconfig, then build the client."""
-    return Cluster(kc.load(str(path) if path else None, context, namespace), **kwargs)
+) -> Resources:
+    """What the CLI does: resolve the kubeconfig, then build the client and the resources layer."""
+    return Resources(Client(kc.load(str(path) if path else None, context, namespace), **kwargs))
 
 
-def works(cluster: Cluster) -> None:
+def works(cluster: Resources) -> None:
     """An authenticated round trip: discovery and a list."""
     assert cluster.workspace_version() == "v1beta1"
-    assert cluster.list(cluster.workspace_path(cluster.namespace))["kind"] == "WorkspaceList"
+    assert cluster.workspace_listing(cluster.namespace)["kind"] == "WorkspaceList"
 
 
 def sim_cluster(
@@ -185,7 +188,7 @@ def test_exec_token_cached_until_expiry(sim: Any, tmp_path: Path, api: str) -> N
     info = json.loads(plugin_runs(log)[0]["info"])
     assert info["apiVersion"] == api and info["spec"]["cluster"]["server"] == sim.url
     # The next `kubectl kaito` process: memory is gone, the 0600 disk cache answers.
-    kc.clear_exec_memory_cache()
+    cr.clear_exec_memory_cache()
     works(connect(path))
     assert len(plugin_runs(log)) == 1
     (cached,) = (Path(os.environ["KUBECACHEDIR"]) / "kaito-exec").glob("*.json")
@@ -211,7 +214,7 @@ def test_exec_client_certificate(sim: Any, tmp_path: Path, api: str) -> None:
 
 
 def test_exec_reruns_after_expiry(sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kc, "EXEC_EXPIRY_MARGIN", 0.0)
+    monkeypatch.setattr(cr, "EXEC_EXPIRY_MARGIN", 0.0)
     log = tmp_path / "runs.log"
     c = connect(
         write(
@@ -311,7 +314,7 @@ def test_in_cluster_service_account(sim: Any, tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", host)
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", port)
     c = connect()
-    assert c.namespace == "in-pod" and c.config.source == "in-cluster"
+    assert c.namespace == "in-pod" and c.client.config.source == "in-cluster"
     works(c)
     assert sim.requests[-1].headers.get("Authorization") == f"Bearer {sim.token}"
 
@@ -366,12 +369,12 @@ def test_unreachable_server_fails_fast(tmp_path: Path) -> None:
 
 
 def test_unresolvable_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kubectl_kaito.cluster as cluster_mod
+    import kubectl_kaito.transport as transport_mod
 
     def no_dns(*args: Any, **kwargs: Any) -> socket.socket:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(cluster_mod.socket, "create_connection", no_dns)
+    monkeypatch.setattr(transport_mod.socket, "create_connection", no_dns)
     doc = kubeconfig("https://api.gone.example:6443", user={"token": "t"}, name="gone")
     with pytest.raises(ClusterUnavailableError, match="cannot resolve the host name api.gone.example") as e:
         connect(write(tmp_path / "kc", doc)).workspace_version()
@@ -407,9 +410,10 @@ def test_v1alpha1_only_cluster(sim_factory: Any, tmp_path: Path) -> None:
     sim = sim_factory(served_versions=("v1alpha1",))
     c = connect(sim.write_kubeconfig(tmp_path / "kc"))
     assert c.workspace_version() == "v1alpha1"
-    assert c.workspace_path(None) == "/apis/kaito.sh/v1alpha1/workspaces"
     c.workspace_version()
     assert sum(1 for r in sim.requests if r.path.startswith("/apis/kaito.sh/")) == 2  # cached for the process
+    c.list_workspaces(all_namespaces=True)
+    assert sim.requests[-1].path == "/apis/kaito.sh/v1alpha1/workspaces"
 
 
 def test_workspace_requests_skip_discovery_until_a_404_needs_it(sim_factory: Any, tmp_path: Path) -> None:
@@ -463,17 +467,17 @@ def test_verbose_lines_and_keep_alive(sim: Any, tmp_path: Path) -> None:
 def test_list_pagination_and_create_dry_run(sim: Any, tmp_path: Path) -> None:
     c = connect(sim.write_kubeconfig(tmp_path / "kc"))
     for i in range(5):
-        c.create(
+        c.client.create(
             "/api/v1/namespaces/default/configmaps",
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm{i}"}, "data": {"i": str(i)}},
         )
-    dry = c.create(
+    dry = c.client.create(
         "/api/v1/namespaces/default/configmaps",
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}},
         dry_run=True,
     )
     assert dry["metadata"]["name"] == "dry"
-    listing = c.list("/api/v1/namespaces/default/configmaps", page_size=2)
+    listing = c.client.list("/api/v1/namespaces/default/configmaps", page_size=2)
     names = [i["metadata"]["name"] for i in listing["items"]]
     assert [n for n in names if n.startswith("cm")] == [f"cm{i}" for i in range(5)] and "dry" not in names
     assert listing["metadata"]["resourceVersion"]
@@ -500,7 +504,7 @@ def test_watch_resumes_when_the_server_closes_the_stream(sim_factory: Any, tmp_p
     sim.seed_workspace("ws1")
     c = connect(sim.write_kubeconfig(tmp_path / "kc"))
     bumper = _bump(sim, "ws1", times=4, every=0.3)
-    events = list(c.watch(c.workspace_path("default"), timeout=2.0))
+    events = list(c.watch_workspaces("default", timeout=2.0))
     bumper.join()
     labels = [e["object"]["metadata"].get("labels", {}).get("bump") for e in events if e["type"] == "MODIFIED"]
     assert events[0]["type"] == "ADDED"
@@ -522,7 +526,7 @@ def test_watch_410_relists_and_continues(sim_factory: Any, tmp_path: Path, mode:
     _bump(sim, "ws1", times=6, every=0).join()
     sim.delete("kaito.sh/v1beta1", "Workspace", "ws2", namespace="default", force=True)
     bumper = _bump(sim, "ws1", times=1, every=0.5)  # after the re-list: the watch goes on
-    events = list(c.watch(c.workspace_path("default"), resource_version=old_rv, timeout=1.5))
+    events = list(c.watch_workspaces("default", resource_version=old_rv, timeout=1.5))
     bumper.join()
     names = [(e["type"], e["object"]["metadata"]["name"]) for e in events]
     # Re-list: ws1 is new to this watcher (ADDED, current state); ws2 is gone and was never seen.
@@ -593,17 +597,17 @@ def test_error_mapping(sim: Any, tmp_path: Path) -> None:
     c = connect(sim.write_kubeconfig(tmp_path / "kc"))
     cms = "/api/v1/namespaces/default/configmaps"
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "one"}, "data": {"a": "1"}}
-    c.create(cms, cm)
+    c.client.create(cms, cm)
     with pytest.raises(ConflictError, match='configmaps "one" already exists') as conflict:
-        c.create(cms, cm)
+        c.client.create(cms, cm)
     assert conflict.value.exit_code == 1 and conflict.value.details["status"] == 409
-    patched = c.patch(f"{cms}/one", {"data": {"b": "2"}})
+    patched = c.client.patch(f"{cms}/one", {"data": {"b": "2"}})
     assert patched["data"] == {"a": "1", "b": "2"}
-    c.delete(f"{cms}/one", dry_run=True)
-    assert c.get(f"{cms}/one")["metadata"]["name"] == "one"
-    c.delete(f"{cms}/one")
+    c.client.delete(f"{cms}/one", dry_run=True)
+    assert c.client.get(f"{cms}/one")["metadata"]["name"] == "one"
+    c.client.delete(f"{cms}/one")
     with pytest.raises(NotFoundError, match='configmaps "one" not found') as missing:
-        c.get(f"{cms}/one")
+        c.client.get(f"{cms}/one")
     assert missing.value.exit_code == 3
     bad_ws = {
         "apiVersion": "kaito.sh/v1beta1",
@@ -627,7 +631,7 @@ def test_request_timeout_bounds_reads_but_not_watches_or_follows(sim: Any, tmp_p
     sim.seed_workspace("ws1")
     c = connect(sim.write_kubeconfig(tmp_path / "kc"), timeout=0.3)
     t0 = time.monotonic()
-    events = list(c.watch(c.workspace_path("default"), timeout=1.0))  # 1 s > 0.3 s: no WaitTimeoutError
+    events = list(c.watch_workspaces("default", timeout=1.0))  # 1 s > 0.3 s: no WaitTimeoutError
     assert time.monotonic() - t0 >= 0.9 and events[0]["type"] == "ADDED"
     pod = c.list_pods(label_selector="kaito.sh/workspace=ws1")[0]["metadata"]["name"]
     closer = threading.Timer(0.8, sim.close_logs, args=("default", pod))
@@ -663,7 +667,7 @@ def test_read_timeout_is_a_wait_timeout(tmp_path: Path) -> None:
     )
     try:
         with pytest.raises(WaitTimeoutError, match="timed out after 0.5s") as e:
-            connect(write(tmp_path / "kc", doc), timeout=0.5).get("/version")
+            connect(write(tmp_path / "kc", doc), timeout=0.5).server_version()
         assert e.value.exit_code == 4 and e.value.hint and "--request-timeout" in e.value.hint
     finally:
         listener.close()

@@ -265,7 +265,7 @@ def test_dry_run_never_imports_the_cluster_module(tmp_path: Path) -> None:
         "import sys\n"
         "from kubectl_kaito import cli\n"
         "rc = cli.main(['deploy', '--workspace-name', 'a', '--model', 'phi-4', '--dry-run'])\n"
-        "print('CLUSTER' if 'kubectl_kaito.cluster' in sys.modules else 'NO-CLUSTER', rc, file=sys.stderr)\n"
+        "print('CLUSTER' if 'kubectl_kaito.client' in sys.modules else 'NO-CLUSTER', rc, file=sys.stderr)\n"
     )
     env = dict(os.environ, KUBECONFIG=str(tmp_path / "missing"), HOME=str(tmp_path))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)

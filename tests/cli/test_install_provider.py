@@ -293,7 +293,7 @@ def test_dry_run_and_help_never_import_the_cluster_module(no_helm: None) -> None
         "import sys; from kubectl_kaito import cli; "
         "rc = cli.main(['install-provider', '--version', '0.12.0', '--dry-run']); "
         "cli.main(['install-provider', '--help']); "
-        "print(rc, 'kubectl_kaito.cluster' in sys.modules, 'kubectl_kaito.provider' in sys.modules)"
+        "print(rc, 'kubectl_kaito.client' in sys.modules, 'kubectl_kaito.provider' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ), check=True)
     assert out.stdout.splitlines()[-1] == "0 False False"

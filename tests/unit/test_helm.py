@@ -6,6 +6,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -307,8 +308,15 @@ def test_operator_unknown_is_not_an_error() -> None:
 # ---- provider.probe over a stand-in API (RBAC cases the simulator does not model) --------------------
 
 
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/workspaces.kaito.sh"
+
+
 class _API:
-    """Answers GET/LIST by path from a dict; a value that is an exception class is raised."""
+    """A stand-in client under the real resources layer: answers GET/LIST by path from a dict;
+    a value that is an exception class is raised."""
+
+    namespace = "default"
+    server = "https://stand-in"
 
     def __init__(self, answers: dict[str, object]) -> None:
         self.answers = answers
@@ -330,18 +338,24 @@ class _API:
         return self._answer(path)
 
 
+def _resources(api: _API) -> Any:
+    from kubectl_kaito.resources import Resources
+
+    return Resources(api)  # type: ignore[arg-type]
+
+
 def test_probe_falls_back_to_discovery_when_crds_may_not_be_read() -> None:
     from kubectl_kaito.errors import ForbiddenError
 
     api = _API({
-        provider.CRD_PATH: ForbiddenError,
+        CRD_PATH: ForbiddenError,
         "/apis/kaito.sh": {"versions": [{"version": "v1beta1"}, {"version": "v1alpha1"}]},
         "/apis/kaito.sh/v1beta1": {"resources": [{"name": "workspaces"}]},
         "/apis/kaito.sh/v1alpha1": {"resources": [{"name": "workspaces"}]},
         "/apis/apps/v1/namespaces/kaito-workspace/deployments/kaito-workspace": ForbiddenError,
         "/apis/kaito.sh/v1beta1/workspaces": ForbiddenError,
     })
-    st = provider.probe(api, "kaito-workspace")  # type: ignore[arg-type]
+    st = provider.probe(_resources(api), "kaito-workspace")
     assert (st.crd_installed, st.crd_versions, st.crd_source) == (True, ["v1beta1", "v1alpha1"], "discovery")
     assert st.operator_installed is None and st.workspaces is None
     assert len(st.notes) == 2
@@ -350,13 +364,13 @@ def test_probe_falls_back_to_discovery_when_crds_may_not_be_read() -> None:
 
 def test_probe_reads_crd_deployment_and_count() -> None:
     api = _API({
-        provider.CRD_PATH: {"spec": {"versions": [{"name": "v1alpha1", "served": True},
+        CRD_PATH: {"spec": {"versions": [{"name": "v1alpha1", "served": True},
                                                   {"name": "v1beta1", "served": True}]}},
         "/apis/apps/v1/namespaces/kaito/deployments/kaito-workspace": _deployment(
             {"helm.sh/chart": "workspace-0.12.0"}, ready=0, desired=1),
         "/apis/kaito.sh/v1beta1/workspaces": {"items": [{}, {}, {}]},
     })
-    st = provider.probe(api, "kaito")  # type: ignore[arg-type]
+    st = provider.probe(_resources(api), "kaito")
     assert (st.version, st.workspaces, st.ready_replicas, st.desired_replicas) == ("0.12.0", 3, 0, 1)
     assert st.operator_ready is False
     assert api.paths[-1] == "/apis/kaito.sh/v1beta1/workspaces"
@@ -364,6 +378,6 @@ def test_probe_reads_crd_deployment_and_count() -> None:
 
 def test_probe_without_kaito_makes_no_workspace_list() -> None:
     api = _API({})
-    st = provider.probe(api, "kaito-workspace")  # type: ignore[arg-type]
+    st = provider.probe(_resources(api), "kaito-workspace")
     assert (st.crd_installed, st.operator_installed, st.workspaces) == (False, False, None)
     assert not any(p.endswith("/workspaces") for p in api.paths)

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from kubectl_kaito import credentials as cr
 from kubectl_kaito import kubeconfig as kc
-from kubectl_kaito.cluster import proxy_for
 from kubectl_kaito.errors import ClusterUnavailableError, UnauthorizedError, UsageError
 from kubectl_kaito.sim import certs
+from kubectl_kaito.transport import proxy_for
 from tests.fixtures.kube import b64, exec_user, kubeconfig, plugin_runs, write
 
 SERVER = "https://127.0.0.1:6443"
@@ -46,7 +47,7 @@ def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("KUBECACHEDIR", str(tmp_path / "cache"))
     monkeypatch.setattr(kc, "SERVICE_ACCOUNT_DIR", str(tmp_path / "no-serviceaccount"))
-    kc.clear_exec_memory_cache()
+    cr.clear_exec_memory_cache()
     return tmp_path
 
 
@@ -207,7 +208,7 @@ def test_relative_paths_resolve_against_the_defining_file(
     assert cfg.ca_pem == pki["ca"]
     assert cfg.client_cert_pem == pki["cert"] and cfg.client_key_pem == pki["key"]
     assert cfg.token_file == str(d2 / "creds" / "token")
-    assert kc.Credentials(cfg).authorization() == "Bearer file-token"
+    assert cr.Credentials(cfg).authorization() == "Bearer file-token"
 
     doc2["users"][0]["user"] = exec_user(command="./creds/bin/login")
     doc2["users"][0]["user"]["exec"]["args"] = []
@@ -289,7 +290,7 @@ def test_in_cluster_config(clean_env: Path, pki: dict[str, bytes], monkeypatch: 
         "in-cluster",
         pki["ca"],
     )
-    creds = kc.Credentials(cfg)
+    creds = cr.Credentials(cfg)
     assert creds.authorization() == "Bearer sa-token"
     (sa / "token").write_text("rotated")  # projected tokens rotate: re-read per request
     assert creds.authorization() == "Bearer rotated"
@@ -318,8 +319,8 @@ def test_in_cluster_needs_env_and_token(
 # ---- credentials -------------------------------------------------------------------------------
 
 
-def _creds(clean_env: Path, user: dict[str, Any], **cluster: Any) -> kc.Credentials:
-    return kc.Credentials(kc.load(str(write(clean_env / "kc", kubeconfig(SERVER, user=user, cluster=cluster)))))
+def _creds(clean_env: Path, user: dict[str, Any], **cluster: Any) -> cr.Credentials:
+    return cr.Credentials(kc.load(str(write(clean_env / "kc", kubeconfig(SERVER, user=user, cluster=cluster)))))
 
 
 def test_static_credentials(clean_env: Path) -> None:
@@ -381,7 +382,7 @@ def test_exec_cached_in_memory_and_on_disk_until_expiry(clean_env: Path) -> None
     assert creds.authorization() == "Bearer exec-token"
     assert creds.authorization() == "Bearer exec-token"
     assert len(plugin_runs(log)) == 1
-    kc.clear_exec_memory_cache()  # a new `kubectl kaito` process: the disk cache answers
+    cr.clear_exec_memory_cache()  # a new `kubectl kaito` process: the disk cache answers
     assert _creds(clean_env, user).authorization() == "Bearer exec-token"
     assert len(plugin_runs(log)) == 1
     folder = clean_env / "cache" / "kaito-exec"
@@ -408,12 +409,12 @@ def test_exec_expired_credentials_rerun_and_no_expiry_is_memory_only(clean_env: 
     expired.authorization()
     assert len(plugin_runs(log)) == 2
     log.unlink()
-    kc.clear_exec_memory_cache()
+    cr.clear_exec_memory_cache()
     forever = _creds(clean_env, exec_user(kc.EXEC_V1, _exec_env(clean_env)))
     forever.authorization()
     forever.authorization()
     assert len(plugin_runs(log)) == 1
-    kc.clear_exec_memory_cache()
+    cr.clear_exec_memory_cache()
     forever.authorization()  # no expirationTimestamp: nothing was written to disk
     assert len(plugin_runs(log)) == 2
 
@@ -424,7 +425,7 @@ def test_exec_expiry_margin(clean_env: Path, monkeypatch: pytest.MonkeyPatch) ->
     creds.authorization()
     creds.authorization()  # 3 s left, inside the 5 s margin: treated as expired
     assert len(plugin_runs(log)) == 2
-    monkeypatch.setattr(kc, "EXEC_EXPIRY_MARGIN", 0.0)
+    monkeypatch.setattr(cr, "EXEC_EXPIRY_MARGIN", 0.0)
     creds.authorization()  # without the margin the same credential is still good
     creds.authorization()
     assert len(plugin_runs(log)) == 2
@@ -436,7 +437,7 @@ def test_exec_disk_cache_with_loose_permissions_is_ignored(clean_env: Path) -> N
     _creds(clean_env, user).authorization()
     (cached,) = (clean_env / "cache" / "kaito-exec").glob("*.json")
     cached.chmod(0o644)
-    kc.clear_exec_memory_cache()
+    cr.clear_exec_memory_cache()
     _creds(clean_env, user).authorization()
     assert len(plugin_runs(log)) == 2
 
@@ -454,7 +455,7 @@ def test_exec_client_certificate_result(clean_env: Path, pki: dict[str, bytes]) 
     creds = _creds(clean_env, exec_user(kc.EXEC_V1BETA1, env))
     assert creds.authorization() is None
     assert creds.client_cert() == (pki["cert"], pki["key"])
-    kc.clear_exec_memory_cache()
+    cr.clear_exec_memory_cache()
     assert _creds(clean_env, exec_user(kc.EXEC_V1BETA1, env)).client_cert() == (pki["cert"], pki["key"])
     assert len(plugin_runs(clean_env / "runs.log")) == 1  # the certificate came from the disk cache
 
@@ -505,11 +506,11 @@ def test_exec_config_errors(clean_env: Path) -> None:
 
 
 def test_parse_timestamp() -> None:
-    assert kc.parse_timestamp("2030-01-01T00:00:00Z") == 1893456000.0
-    assert kc.parse_timestamp("2030-01-01T01:00:00+01:00") == 1893456000.0
-    assert kc.parse_timestamp("2030-01-01T00:00:00.123456789Z") == pytest.approx(1893456000.123456)
+    assert cr.parse_timestamp("2030-01-01T00:00:00Z") == 1893456000.0
+    assert cr.parse_timestamp("2030-01-01T01:00:00+01:00") == 1893456000.0
+    assert cr.parse_timestamp("2030-01-01T00:00:00.123456789Z") == pytest.approx(1893456000.123456)
     with pytest.raises(ValueError):
-        kc.parse_timestamp("tomorrow")
+        cr.parse_timestamp("tomorrow")
 
 
 # ---- TLS material ------------------------------------------------------------------------------
@@ -539,7 +540,7 @@ def test_client_key_never_stays_on_disk(
         cluster={"certificate-authority-data": b64(pki["ca"])},
         user={"client-certificate-data": b64(pki["cert"]), "client-key-data": b64(pki["key"])},
     )
-    ctx = kc.ssl_context(kc.load(str(write(clean_env / "kc", doc))))
+    ctx = cr.ssl_context(kc.load(str(write(clean_env / "kc", doc))))
     assert isinstance(ctx, ssl.SSLContext) and ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
     assert _no_new_temp_files(before)
     for path in written:  # whatever was written for OpenSSL is gone again
@@ -548,19 +549,19 @@ def test_client_key_never_stays_on_disk(
 
 def test_ssl_context_variants(clean_env: Path, pki: dict[str, bytes]) -> None:
     insecure = kc.load(str(write(clean_env / "a", kubeconfig(SERVER, cluster={"insecure-skip-tls-verify": True}))))
-    ctx = kc.ssl_context(insecure)
+    ctx = cr.ssl_context(insecure)
     assert ctx.verify_mode == ssl.CERT_NONE and not ctx.check_hostname
-    system = kc.ssl_context(kc.load(str(write(clean_env / "b", kubeconfig(SERVER)))))
+    system = cr.ssl_context(kc.load(str(write(clean_env / "b", kubeconfig(SERVER)))))
     assert system.verify_mode == ssl.CERT_REQUIRED
     bad_ca = kubeconfig(SERVER, cluster={"certificate-authority-data": b64(b"-----BEGIN CERTIFICATE-----\nnope\n")})
     with pytest.raises(UsageError, match="certificate-authority"):
-        kc.ssl_context(kc.load(str(write(clean_env / "c", bad_ca))))
+        cr.ssl_context(kc.load(str(write(clean_env / "c", bad_ca))))
     other_key = certs.client_pair("someone-else").key_pem
     mismatched = kubeconfig(
         SERVER, user={"client-certificate-data": b64(pki["cert"]), "client-key-data": b64(other_key)}
     )
     with pytest.raises(UsageError, match="client certificate or key"):
-        kc.ssl_context(kc.load(str(write(clean_env / "d", mismatched))))
+        cr.ssl_context(kc.load(str(write(clean_env / "d", mismatched))))
 
 
 # ---- proxies -----------------------------------------------------------------------------------
@@ -619,7 +620,7 @@ def _reference(path: str, context: str | None) -> dict[str, Any]:
 
 def _ours(path: str | None, context: str | None) -> dict[str, Any]:
     cfg = kc.load(path, context)
-    creds = kc.Credentials(cfg)
+    creds = cr.Credentials(cfg)
     pair = creds.client_cert()
     return {
         "server": cfg.server,
@@ -716,7 +717,7 @@ def test_same_resolution_as_the_kubernetes_package(
     for name, (docs, context) in _comparison_cases(clean_env, pki).items():
         paths = [write(clean_env / f"cfg{i}.yaml", doc) for i, doc in enumerate(docs)]
         joined = os.pathsep.join(str(p) for p in paths)
-        kc.clear_exec_memory_cache()
+        cr.clear_exec_memory_cache()
         if len(paths) == 1:
             ours = _ours(joined, context)  # --kubeconfig
         else:
@@ -753,7 +754,7 @@ def test_cluster_module_stays_import_light() -> None:
     import subprocess
 
     code = (
-        "import sys, kubectl_kaito.cluster, kubectl_kaito.kubeconfig\n"
+        "import sys, kubectl_kaito.resources, kubectl_kaito.client, kubectl_kaito.transport, kubectl_kaito.credentials\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('kubernetes', 'httpx', 'yaml', 'rich', 'typer', 'shutil', 'tempfile', 'subprocess'))\n"
         "print(','.join(heavy))"
