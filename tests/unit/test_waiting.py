@@ -41,13 +41,15 @@ class FakeCluster:
             raise item
         return item
 
-    def workspace_path(self, namespace: str | None, name: str | None = None) -> str:
-        return f"/apis/kaito.sh/v1beta1/namespaces/{namespace}/workspaces" + (f"/{name}" if name else "")
-
-    def watch(
-        self, path: str, query: dict | None = None, *, resource_version: str | None = None, timeout: float | None = None
+    def watch_workspaces(
+        self,
+        namespace: str | None,
+        *,
+        name: str | None = None,
+        resource_version: str | None = None,
+        timeout: float | None = None,
     ) -> Iterator[dict[str, Any]]:
-        self.watch_calls.append({"path": path, "query": query, "rv": resource_version, "timeout": timeout})
+        self.watch_calls.append({"namespace": namespace, "name": name, "rv": resource_version, "timeout": timeout})
         script = self.watches.pop(0) if self.watches else WaitTimeoutError("read timed out")
         if isinstance(script, Exception):
             raise script
@@ -74,7 +76,7 @@ def test_returns_at_once_when_already_there_without_watching() -> None:
     assert c.watch_calls == [] and seen == ["x"]
 
 
-def test_watches_from_the_get_resource_version_by_field_selector() -> None:
+def test_watches_from_the_get_resource_version_by_name() -> None:
     events = [
         {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": "6"}}},
         {"type": "MODIFIED", "object": ws("7")},
@@ -89,8 +91,8 @@ def test_watches_from_the_get_resource_version_by_field_selector() -> None:
     assert got["metadata"]["resourceVersion"] == "8"
     assert seen == ["5", "7", "8"]
     call = c.watch_calls[0]
-    assert call["query"] == {"fieldSelector": "metadata.name=w"} and call["rv"] == "5"
-    assert call["path"].endswith("/namespaces/ns/workspaces")
+    assert call["name"] == "w" and call["rv"] == "5"
+    assert call["namespace"] == "ns"
     assert 0 < call["timeout"] <= 30
 
 
