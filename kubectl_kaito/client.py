@@ -159,6 +159,24 @@ def describe_body(content_type: str | None, payload: bytes | str, limit: int = 8
     return f"{len(text)} bytes of {kind}: {snippet!r}"
 
 
+def error_class(status: int, reason: str = "") -> type[KaitoError]:
+    """THE mapping of an API server's HTTP status (and Status reason) to our error class, for its own
+    answers and for the Status objects it sends on the service proxy (`inference.http_error`)."""
+    if status == 401:
+        return UnauthorizedError
+    if status == 403:
+        return ForbiddenError
+    if status == 404:
+        return NotFoundError
+    if status == 409:
+        return ConflictError
+    if status in (400, 422):
+        return InvalidError
+    if status == 504 or reason == "Timeout":
+        return WaitTimeoutError
+    return ServerError
+
+
 # ---- the client --------------------------------------------------------------------------------------
 
 
@@ -431,19 +449,9 @@ class Client:
         if not message:
             phrase = http.client.responses.get(status, "")
             message = f"{what + ': ' if what else ''}the API server answered {status} {phrase}".strip()
-        if status == 403:
-            return ForbiddenError(
-                message, hint="ask a cluster admin for the RBAC permission named above", details=details
-            )
-        if status == 404:
-            return NotFoundError(message, details=details)
-        if status == 409:
-            return ConflictError(message, details=details)
-        if status in (400, 422):
-            return InvalidError(message, details=details)
-        if status == 504 or reason == "Timeout":
-            return WaitTimeoutError(message, details=details)
-        return ServerError(message, details=details)
+        cls = error_class(status, reason)
+        hint = "ask a cluster admin for the RBAC permission named above" if status == 403 else None
+        return cls(message, hint=hint, details=details)
 
     def not_json_error(self, what: str, status: int, content_type: str | None, payload: bytes | str) -> ServerError:
         """A 2xx answer that should be a JSON object and is not: one line naming what came (trimmed)."""

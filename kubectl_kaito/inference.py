@@ -20,13 +20,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from kubectl_kaito.errors import (
     ClusterUnavailableError,
-    ForbiddenError,
     InvalidError,
     KaitoError,
     NotFoundError,
     NotReadyError,
     ServerError,
-    UnauthorizedError,
     UsageError,
     WaitTimeoutError,
 )
@@ -363,13 +361,14 @@ def http_error(status: int, text: str, target: Target) -> KaitoError:
         return NotReadyError(
             f"{target.where} is not answering ({status}): {message}", hint=hint_status, details=details
         )
-    if from_api_server:
+    if from_api_server:  # the API server's own answer: its one mapping (client.error_class)
+        from kubectl_kaito.client import error_class  # noqa: PLC0415
+
+        cls = error_class(status, str(body.get("reason") or ""))
         if status in (401, 403):
-            cls = UnauthorizedError if status == 401 else ForbiddenError
             hint = "chat through the API server needs the `services/proxy` permission (get, create) in the namespace"
             return cls(f"the API server refused the service proxy request: {message}", hint=hint, details=details)
-        if status == 404:
-            return NotFoundError(f"the API server cannot proxy to {target.where}: {message}", details=details)
+        return cls(f"the API server cannot proxy to {target.where}: {message}", details=details)
     if status in (400, 422):
         return InvalidError(f"the model server refused the request: {message}", details=details)
     if status == 404:
