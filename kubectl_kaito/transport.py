@@ -295,7 +295,8 @@ class Pool:
         if self.proxy_url:
             pp = urlsplit(self.proxy_url)
             p_tls = pp.scheme == "https"
-            self.proxy = (pp.hostname or "", pp.port or (443 if p_tls else 80), p_tls, proxy_credentials(self.proxy_url))
+            port = pp.port or (443 if p_tls else 80)
+            self.proxy = (pp.hostname or "", port, p_tls, proxy_credentials(self.proxy_url))
         self.proxy_tls = bool(self.proxy and self.proxy[2])
         self._client_cert = client_cert
         self._lock = threading.Lock()

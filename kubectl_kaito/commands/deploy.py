@@ -441,7 +441,8 @@ def _create_all(cluster: Resources, opts: wsp.DeployOptions, config_file: str | 
             except KaitoError as e:
                 output.warn(f"could not remove configmap {cm['metadata']['name']}: {e.message}")
     try:
-        cluster.patch_configmap(cm_name, {"metadata": {"ownerReferences": [wsp.owner_reference(created)]}}, opts.namespace)
+        owner = {"metadata": {"ownerReferences": [wsp.owner_reference(created)]}}
+        cluster.patch_configmap(cm_name, owner, opts.namespace)
     except KaitoError as e:
         output.warn(f"configmap {cm['metadata']['name']} is not owned by the workspace ({e.message}); "
                     "delete it yourself after the workspace")

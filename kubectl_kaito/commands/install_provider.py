@@ -241,7 +241,7 @@ def _install(opts: helm.InstallOptions, *, dry_run: bool, fmt: str) -> None:
         note = " (waits until KAITO is ready; helm's default timeout is 5m)" if "--wait" in argv else ""
         output.info(f"running: {helm.format_command(argv)}{note}")
         helm.run(path, argv)
-    version, state = _installed_chart(path, opts)
+    version, state = helm.release_status(path, opts)
     shown = version or opts.chart_version or "latest"
     line = f"{opts.release} installed (chart {helm.CHART} {shown}, namespace {opts.namespace})"
     if fmt == "text":
@@ -266,11 +266,6 @@ def _with_take_ownership(opts: helm.InstallOptions, info: helm.HelmInfo) -> helm
     from dataclasses import replace  # noqa: PLC0415
 
     return replace(opts, take_ownership=helm.supports_take_ownership(info.version))
-
-
-def _installed_chart(path: str, opts: helm.InstallOptions) -> tuple[str | None, str | None]:
-    """(chart version, release status) from `helm list -o json`; (None, None) if helm cannot say."""
-    return helm.release_status(path, opts)
 
 
 def _status(app: AppContext, fmt: str) -> None:

@@ -171,7 +171,8 @@ def _show_one(cluster: Resources, name: str, namespace: str, fmt: str | None, wa
 def _show_list(cluster: Resources, namespace: str | None, fmt: str | None, watch: bool, events: bool) -> None:
     all_ns = namespace is None
     wide = fmt == "wide"
-    listing = cluster.workspace_listing(namespace, all_namespaces=namespace is None)  # follows limit/continue: one paginated LIST, no GET per workspace
+    # follows limit/continue: one paginated LIST, no GET per workspace
+    listing = cluster.workspace_listing(namespace, all_namespaces=namespace is None)
     items = list(listing.get("items") or [])
     rv = (listing.get("metadata") or {}).get("resourceVersion")
 

@@ -107,7 +107,11 @@ def service(name: str = "ws") -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": name, "namespace": "default"},
-        "spec": {"type": "ClusterIP", "clusterIP": "10.0.0.7", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": "10.0.0.7",
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}],
+        },
     }
 
 
@@ -140,7 +144,8 @@ def test_get_answered_by_a_login_page_is_one_line_exit_1(api: FakeAPI) -> None:
 
 
 def test_list_answered_with_a_torn_body_is_one_line_exit_1(api: FakeAPI) -> None:
-    api.routes[WS] = (200, "application/json", b'{"kind":"WorkspaceList","apiVersion":"kaito.sh/v1beta1","items":[{"metad')
+    torn = b'{"kind":"WorkspaceList","apiVersion":"kaito.sh/v1beta1","items":[{"metad'
+    api.routes[WS] = (200, "application/json", torn)
     r = run_cli("status")
     assert r.exit_code == 1 and r.stdout == ""
     one_error_line(r.stderr, "not with JSON", "application/json", "WorkspaceList")
@@ -189,7 +194,11 @@ def _stream(lines: list[bytes]) -> Callable[[BaseHTTPRequestHandler], None]:
 
 @pytest.mark.parametrize(
     "line",
-    [b"<html><title>Session expired</title></html>\n", b'"Session expired"\n', b'{"type": "MODIFIED", "object": "Session expired"}\n'],
+    [
+        b"<html><title>Session expired</title></html>\n",
+        b'"Session expired"\n',
+        b'{"type": "MODIFIED", "object": "Session expired"}\n',
+    ],
     ids=["html", "json-string", "object-not-an-object"],
 )
 def test_watch_event_line_that_is_not_an_event_is_an_error(api: FakeAPI, line: bytes) -> None:

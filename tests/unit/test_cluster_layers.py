@@ -59,7 +59,8 @@ def test_only_the_client_imports_the_transport() -> None:
     users = [
         str(p.relative_to(PACKAGE))
         for p in _product_modules()
-        if p.name not in ("client.py", "transport.py") and "kubectl_kaito.transport" in _imports(ast.parse(p.read_text()))
+        if p.name not in ("client.py", "transport.py")
+        and "kubectl_kaito.transport" in _imports(ast.parse(p.read_text()))
     ]
     assert users == []
 

@@ -199,6 +199,16 @@ def test_helm_info_reads_the_short_version(fake: Path, monkeypatch: pytest.Monke
     assert fake_helm.recorded(fake) == [["version", "--short"]]
 
 
+def test_release_status_reads_helm_list(fake: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_HELM_CHART_VERSION", "0.12.1")
+    opts = helm.InstallOptions(kubeconfig="/k/config", kube_context="dev")
+    assert helm.release_status(str(helm.find_helm()), opts) == ("0.12.1", "deployed")
+    assert fake_helm.recorded(fake) == [helm.list_argv(opts)]
+    assert helm.list_argv(opts)[:4] == ["list", "--namespace", "kaito-workspace", "--filter"]
+    monkeypatch.setenv("FAKE_HELM_FAIL", "list")
+    assert helm.release_status(str(helm.find_helm()), opts) == (None, None)  # helm cannot say: not an error
+
+
 def test_helm_info_without_helm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     assert helm.find_helm() is None
