@@ -84,3 +84,56 @@ def test_commands_do_not_build_clients() -> None:
         if FORBIDDEN_IN_COMMANDS & _imports(ast.parse(p.read_text()))
     ]
     assert offenders == []
+
+
+class _Recorder:
+    """A stand-in client under the real resources layer: records every path it is asked for."""
+
+    namespace = "default"
+    server = "https://stand-in"
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    def _answer(self, path: str, *args: object, **kwargs: object) -> dict:
+        self.paths.append(path)
+        return {"items": [], "metadata": {}}
+
+    get = list = create = delete = patch = _answer
+
+    def watch(self, path: str, *args: object, **kwargs: object) -> list:
+        self.paths.append(path)
+        return []
+
+    def stream_lines(self, path: str, *args: object, **kwargs: object) -> list:
+        self.paths.append(path)
+        return []
+
+
+def test_every_path_segment_is_quoted() -> None:
+    from kubectl_kaito.resources import Resources
+
+    rec = _Recorder()
+    r = Resources(rec)  # type: ignore[arg-type]
+    odd, ns = "a/b?c#d", "n s/x"
+    r.get_workspace(odd, ns)
+    r.list_workspaces(ns)
+    r.delete_workspace(odd, ns)
+    list(r.watch_workspaces(ns))
+    r.get_service(odd, ns)
+    r.workspace_service(odd, ns)
+    r.list_pods(ns)
+    r.list_events(ns)
+    r.list_ingresses(ns)
+    r.get_configmap(odd, ns)
+    r.create_configmap({"metadata": {"name": odd, "namespace": ns}})
+    r.delete_configmap(odd, ns)
+    r.patch_configmap(odd, {}, ns)
+    r.get_deployment(odd, ns)
+    r.get_crd(odd)
+    list(r.stream_logs(ns, odd))
+    rec.paths.append(r.proxy_path(ns, odd, "http", "/v1/models"))
+    assert len(rec.paths) == 17
+    for path in rec.paths:
+        assert "a/b" not in path and "?" not in path and "#" not in path and " " not in path, path
+        assert "a%2Fb%3Fc%23d" in path or "n%20s%2Fx" in path, path
