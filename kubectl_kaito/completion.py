@@ -19,6 +19,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from kubectl_kaito.console import Console
+
 NO_FILE_COMPLETION = 4  # cobra.ShellCompDirectiveNoFileComp
 ERROR = 1  # cobra.ShellCompDirectiveError: the shell offers nothing
 
@@ -64,11 +66,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if words and words[0] in ("__complete", "__completeNoDesc"):
         descriptions = words[0] == "__complete"
         words = words[1:]
+    console = Console.from_sys()
     try:
         candidates = complete(words)
     except (Exception, SystemExit):  # never a traceback in the middle of the user's prompt
-        print(f":{ERROR}")
+        console.result(f":{ERROR}")
         return
     for value, help_text in candidates:
-        print(f"{value}\t{help_text}" if help_text and descriptions else value)
-    print(f":{NO_FILE_COMPLETION}")
+        console.result(f"{value}\t{help_text}" if help_text and descriptions else value)
+    console.result(f":{NO_FILE_COMPLETION}")

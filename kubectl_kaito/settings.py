@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the cluster module is heavy-ish; import it only when a command needs it
     from kubectl_kaito.cluster import Cluster
+    from kubectl_kaito.console import Console
     from kubectl_kaito.kubeconfig import ClusterConfig
 
 
@@ -22,11 +23,21 @@ class Settings:
     output: str | None = None
 
 
-class AppContext:
-    """Per-invocation state handed to every command: settings and a lazily built cluster."""
+@dataclass
+class Invocation:
+    """One run of the CLI, made by `cli.main` and handed to click as `obj`: its console, and the
+    settings the command wrapper resolves before the command runs."""
 
-    def __init__(self, settings: Settings) -> None:
+    console: Console
+    settings: Settings | None = None
+
+
+class AppContext:
+    """Per-invocation state handed to every command: settings, the console and a lazily built cluster."""
+
+    def __init__(self, settings: Settings, console: Console) -> None:
         self.settings = settings
+        self.console = console
         self._cluster: Cluster | None = None
         self._config: ClusterConfig | None = None
 
@@ -54,7 +65,7 @@ class AppContext:
             from kubectl_kaito.cluster import Cluster
 
             s = self.settings
-            self._cluster = Cluster(self.config(), timeout=s.request_timeout, verbose=s.verbose)
+            self._cluster = Cluster(self.config(), timeout=s.request_timeout, verbose=s.verbose, log=self.console.info)
         return self._cluster
 
     @property
