@@ -238,7 +238,9 @@ def _cluster_supported_models(app: AppContext) -> str | None:
 
     s = app.settings
     # a short timeout unless the user chose one: listing models must not hang on a dead cluster
-    cluster = app.cluster() if s.request_timeout else Cluster(app.config(), timeout=CLUSTER_TIMEOUT, verbose=s.verbose)
+    cluster = app.cluster() if s.request_timeout else Cluster(
+        app.config(), timeout=CLUSTER_TIMEOUT, verbose=s.verbose, log=app.console.info
+    )
     path = f"/api/v1/namespaces/{kaito.OPERATOR_NAMESPACE}/configmaps/{kaito.SUPPORTED_MODELS_CONFIGMAP}"
     try:
         cm = cluster.get(path)
