@@ -143,7 +143,9 @@ def get_endpoint(
     return Document(info)
 
 
-def _workspace(console: Console, cluster: Cluster, name: str, namespace: str, wait_seconds: float | None) -> dict[str, Any]:
+def _workspace(
+    console: Console, cluster: Cluster, name: str, namespace: str, wait_seconds: float | None
+) -> dict[str, Any]:
     """GET the workspace; with --wait, block until ready (a spinner only once there is something to wait for)."""
     if wait_seconds is None:
         return cluster.get_workspace(name, namespace)

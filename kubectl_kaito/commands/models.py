@@ -226,8 +226,8 @@ def load_catalog(app: AppContext, *, offline: bool = False) -> Catalog:
     try:
         return catalog.merge_cluster(cat, text)
     except (ValueError, yaml.YAMLError) as e:
-        app.console.warn(f"ignoring the cluster's {kaito.SUPPORTED_MODELS_CONFIGMAP} ConfigMap ({str(e).splitlines()[0]}); "
-                    "showing the bundled catalog")
+        app.console.warn(f"ignoring the cluster's {kaito.SUPPORTED_MODELS_CONFIGMAP} ConfigMap "
+                         f"({str(e).splitlines()[0]}); showing the bundled catalog")
         return cat
 
 
@@ -247,15 +247,15 @@ def _cluster_supported_models(app: AppContext) -> str | None:
     except NotFoundError:
         return None  # KAITO not installed here (or installed elsewhere): the bundled list is the answer
     except ForbiddenError:
-        app.console.warn(f"not allowed to read configmap {kaito.OPERATOR_NAMESPACE}/{kaito.SUPPORTED_MODELS_CONFIGMAP}; "
-                    "showing the bundled catalog (KAITO v0.12.0)")
+        app.console.warn(f"not allowed to read configmap {kaito.OPERATOR_NAMESPACE}/"
+                         f"{kaito.SUPPORTED_MODELS_CONFIGMAP}; showing the bundled catalog (KAITO v0.12.0)")
         return None
     except KaitoError as e:
         app.console.warn(f"could not read the cluster's model list ({e.message.splitlines()[0]}); "
-                    "showing the bundled catalog (KAITO v0.12.0)")
+                         "showing the bundled catalog (KAITO v0.12.0)")
         return None
     text = catalog.configmap_text(cm)
     if text is None:
         app.console.warn(f"configmap {kaito.SUPPORTED_MODELS_CONFIGMAP} has no {catalog.CONFIGMAP_KEY} key; "
-                    "showing the bundled catalog")
+                         "showing the bundled catalog")
     return text
