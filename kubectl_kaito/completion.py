@@ -59,14 +59,14 @@ def complete(words: Sequence[str]) -> list[tuple[str, str]]:
     return [(str(i.value), _one_line(str(i.help or ""))) for i in items]
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the `kubectl_complete-kaito` console script."""
+def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> None:
+    """Entry point of the `kubectl_complete-kaito` console script (tests pass a fake console)."""
     words = list(sys.argv[1:] if argv is None else argv)
     descriptions = True
     if words and words[0] in ("__complete", "__completeNoDesc"):
         descriptions = words[0] == "__complete"
         words = words[1:]
-    console = Console.from_sys()
+    console = console or Console.from_sys()
     try:
         candidates = complete(words)
     except (Exception, SystemExit):  # never a traceback in the middle of the user's prompt
