@@ -346,7 +346,7 @@ def _options(console: Console, **f: Any) -> tuple[wsp.DeployOptions, str | None]
         console.warn(check.warning)
     if runtime == "transformers" and check.model is not None and "transformers" not in check.model.runtimes:
         console.warn(f"KAITO has no transformers parameters for {check.preset}; it may not start with "
-                    "--runtime transformers (vllm is the tested runtime for catalog models)")
+                     "--runtime transformers (vllm is the tested runtime for catalog models)")
     return opts, config_file
 
 
@@ -442,7 +442,7 @@ def _create_all(
         cluster.patch(cm_path, {"metadata": {"ownerReferences": [wsp.owner_reference(created)]}})
     except KaitoError as e:
         console.warn(f"configmap {cm['metadata']['name']} is not owned by the workspace ({e.message}); "
-                    "delete it yourself after the workspace")
+                     "delete it yourself after the workspace")
     return created
 
 
@@ -486,7 +486,7 @@ def _wait(console: Console, cluster: Cluster, name: str, ns: str, seconds: float
         return ws
     except KeyboardInterrupt:
         console.info(f"interrupted: the workspace was left in place; watch it with: "
-                    f"kubectl kaito status --workspace-name {name} -n {ns} -w")
+                     f"kubectl kaito status --workspace-name {name} -n {ns} -w")
         raise
 
 

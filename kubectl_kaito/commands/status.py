@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kubectl_kaito import completers, output
-from kubectl_kaito.output import Document, Result, Table, Text
 from kubectl_kaito import status as core
 from kubectl_kaito.errors import NotFoundError, UsageError
+from kubectl_kaito.output import Document, Result, Table, Text
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
