@@ -1,19 +1,17 @@
 """A chat session: the conversation history, slash commands and the prompt loop.
 
-Everything reads from and writes to the streams it is given, and the network sits behind
-a two-method `Backend`, so tests drive whole sessions with fake stdin/stdout and fake
-answers. The answer goes to `out` (stdout); the prompt, banner and notes go to `err`
-(stderr), so `kubectl kaito chat ... > transcript.txt` keeps only the conversation.
+Everything is written through the console it is given, and the network sits behind a
+two-method `Backend`, so tests drive whole sessions with a fake console and fake answers.
+The answer goes to stdout; the prompt, banner and notes go to stderr, so
+`kubectl kaito chat ... > transcript.txt` keeps only the conversation.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from kubectl_kaito import output
 from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
 from kubectl_kaito.inference import (
     Params,
@@ -26,6 +24,9 @@ from kubectl_kaito.inference import (
     finish_reason,
     message_text,
 )
+
+if TYPE_CHECKING:
+    from kubectl_kaito.console import Console
 
 PROMPT = ">>> "
 
@@ -65,10 +66,9 @@ class Session:
 
     backend: Backend
     model: str
+    console: Console
     params: Params = field(default_factory=Params)
     stream: bool = True
-    out: IO[str] = field(default_factory=lambda: sys.stdout)
-    err: IO[str] = field(default_factory=lambda: sys.stderr)
     where: str = ""
     history: list[dict[str, str]] = field(default_factory=list)
 
@@ -81,7 +81,7 @@ class Session:
         return build_payload(self.model, messages, self.params, stream=self.stream if stream is None else stream)
 
     def ask(self, text: str, *, live: bool = True, stream: bool | None = None) -> Answer:
-        """Send `text`; with `live` write the answer to `out` as it arrives (then a newline).
+        """Send `text`; with `live` write the answer to stdout as it arrives (then a newline).
 
         The turn joins the history only when the answer completed: an error or Ctrl-C
         (KeyboardInterrupt, which propagates) leaves the history as it was, so the roles keep
@@ -200,21 +200,13 @@ class Session:
     # ---- writing --------------------------------------------------------------------------
 
     def _write(self, text: str) -> None:
-        self.out.write(text)
-        self.out.flush()
+        self.console.write(text)
 
     def _note(self, text: str) -> None:
-        self.err.write(text + "\n")
-        self.err.flush()
+        self.console.info(text)
 
     def _error(self, e: KaitoError) -> None:
-        color = output.use_color(self.err)
-        first = e.message.strip().splitlines()[0] if e.message.strip() else "unknown error"
-        label = "\033[1;31merror:\033[0m" if color else "error:"
-        self.err.write(f"{label} {first}\n")
-        if e.hint:
-            self.err.write(("\033[36mhint:\033[0m" if color else "hint:") + f" {e.hint}\n")
-        self.err.flush()
+        self.console.error(e)
 
 
 # ---- reading lines ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ them both before and after the subcommand, like kubectl does.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
 from collections.abc import Callable, Sequence
@@ -16,7 +17,8 @@ import typer
 
 from kubectl_kaito import __version__, output
 from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
-from kubectl_kaito.settings import AppContext, Settings
+from kubectl_kaito.console import Console
+from kubectl_kaito.settings import AppContext, Invocation, Settings
 
 PROG = "kubectl kaito"
 GLOBAL_PANEL = "Global options"
@@ -126,7 +128,7 @@ def _merge_globals(ctx: typer.Context, given: dict[str, Any]) -> AppContext:
         request_timeout=parse_duration(timeout) if isinstance(timeout, str) else timeout,
         verbose=int(base.get("verbose") or 0),
     )
-    app = AppContext(settings)
+    app = AppContext(settings, root.obj.console)
     _LAST_APP.append(app)  # main() reads it to decide whether errors also go out as JSON
     return app
 
@@ -157,11 +159,13 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
         given = {name: kwargs.pop(name) for name in _GLOBAL_PARAMS}
         app = _merge_globals(ctx, given)
         try:
-            return fn(app, **kwargs)
+            # The command returns its result (or None when it streamed its lines already);
+            # the one renderer draws it in the run's output format.
+            output.render(app.console, fn(app, **kwargs), app.settings.output)
         except BrokenPipeError:
             # The reader went away (`... | head`): the normal end of a pipeline, exit 0. Handled
             # here because Typer would otherwise turn EPIPE into a silent exit 1.
-            output.discard_stdout()
+            app.console.discard_stdout()
             raise typer.Exit(0) from None
 
     wrapper.__name__ = fn.__name__
@@ -192,9 +196,11 @@ app = typer.Typer(
 )
 
 
-def _version_callback(value: bool) -> None:
+def _version_callback(ctx: typer.Context, value: bool) -> None:
     if value:
-        output.result(f"kubectl-kaito {__version__}")
+        inv = ctx.find_root().obj  # None when kubectl_complete-kaito parses the words
+        if inv is not None:
+            inv.console.result(f"kubectl-kaito {__version__}")
         raise typer.Exit(0)
 
 
@@ -244,57 +250,66 @@ def _argv_wants_json(argv: Sequence[str]) -> bool:
     return False
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code. The only place errors become messages."""
+def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
+    """Run the CLI and return its exit code. The only place errors become messages.
+
+    `console` is the run's streams and environment (tests pass a fake one); a real run uses the
+    process's own.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    inv = Invocation(console=console or Console.from_sys())
     click_cmd = typer.main.get_command(app)
     _LAST_APP.clear()
     try:
-        rv = click_cmd.main(args=args, prog_name=PROG, standalone_mode=False)
+        # click writes its own help and --show-completion text with click.echo to sys.stdout:
+        # for this run, that is the console's stdout (a no-op for a real run).
+        with contextlib.redirect_stdout(inv.console.stdout), contextlib.redirect_stderr(inv.console.stderr):
+            rv = click_cmd.main(args=args, prog_name=PROG, standalone_mode=False, obj=inv)
         return rv if isinstance(rv, int) else 0
     except KaitoError as err:
         app_ctx = _last_app()
-        output.error(err, as_json=(app_ctx.wants_json if app_ctx else False) or _argv_wants_json(args))
+        inv.console.error(err, as_json=(app_ctx.wants_json if app_ctx else False) or _argv_wants_json(args))
         return int(err.exit_code)
     except typer.Exit as e:
         return int(e.exit_code)
     except typer.Abort:  # EOF at a prompt
-        print("aborted", file=sys.stderr)
+        inv.console.info("aborted")
         return int(ExitCode.INTERRUPTED)
     except KeyboardInterrupt:  # Ctrl-C outside a command (Typer turns one inside into Exit(130))
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        output.discard_stdout()
+        inv.console.discard_stdout()
         return 0
     except typer.TyperException as e:  # click usage errors: one line, kubectl style
-        return _usage_error(e, args)
+        return _usage_error(e, args, inv.console)
 
 
 def _last_app() -> AppContext | None:
     return _LAST_APP[-1] if _LAST_APP else None
 
 
-def _usage_error(e: typer.TyperException, args: Sequence[str]) -> int:
+def _usage_error(e: typer.TyperException, args: Sequence[str], console: Console) -> int:
     """Print a click usage error as `error:` + `hint:` (exit 2); help-on-no-args prints help."""
     name = type(e).__name__
     if name == "NoArgsIsHelpError":
         e_ctx = getattr(e, "ctx", None)
-        print(e_ctx.get_help() if e_ctx else e.format_message(), file=sys.stderr)
+        console.info(e_ctx.get_help() if e_ctx else e.format_message())
         return int(ExitCode.USAGE)
     e_ctx = getattr(e, "ctx", None)
     path = e_ctx.command_path if e_ctx is not None else PROG
     msg = e.format_message().strip().replace("\n", " ")
     err = UsageError(msg[:1].lower() + msg[1:], hint=f"see '{path} --help'")
-    output.error(err, as_json=_argv_wants_json(args))
+    console.error(err, as_json=_argv_wants_json(args))
     return int(getattr(e, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
 
 
 
 def run() -> None:
     """Console-script entry point."""
-    code = main()
+    console = Console.from_sys()
+    code = main(console=console)
     try:
-        sys.stdout.flush()
+        console.stdout.flush()
     except BrokenPipeError:
-        output.discard_stdout()
+        console.discard_stdout()
     sys.exit(code)

@@ -23,7 +23,6 @@ import json
 import math
 import socket
 import ssl
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -59,9 +58,8 @@ PATCH_TYPES = {
 }
 
 
-def _stderr_line(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+def _no_log(line: str) -> None:
+    """A client built without the console's writer (tests, completion) keeps its -v lines to itself."""
 
 
 # ---- responses and errors --------------------------------------------------------------------------
@@ -199,7 +197,7 @@ class Client:
         self.context = cfg.context
         self.timeout: float | None = timeout if timeout and timeout > 0 else None
         self.verbose = verbose
-        self._log = log or _stderr_line
+        self._log = log or _no_log
         self.credentials = Credentials(cfg, env=env)
         # kubectl (client-go) sends no credentials at all to a plain http:// server.
         self._use_credentials = cfg.server.startswith("https:")

@@ -41,6 +41,7 @@ def _flag(ctx: typer.Context, name: str) -> Any:
 
 def workspaces(ctx: typer.Context, incomplete: str) -> list[str]:
     """Workspace names in the namespace the command would use (honours --kubeconfig, --context, -n)."""
+    from kubectl_kaito.console import Console
     from kubectl_kaito.settings import AppContext, Settings
 
     settings = Settings(
@@ -50,7 +51,8 @@ def workspaces(ctx: typer.Context, incomplete: str) -> list[str]:
         request_timeout=_CLUSTER_TIMEOUT,
     )
     try:
-        app = AppContext(settings)
+        inv = ctx.find_root().obj  # None when kubectl_complete-kaito drives click; nothing is written then
+        app = AppContext(settings, inv.console if inv is not None else Console.from_sys())
         items = app.resources().list_workspaces(app.namespace)
     except Exception:  # noqa: BLE001 (no kubeconfig, unreachable, forbidden...: no candidates, no noise)
         return []

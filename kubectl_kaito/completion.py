@@ -19,6 +19,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from kubectl_kaito.console import Console
+
 NO_FILE_COMPLETION = 4  # cobra.ShellCompDirectiveNoFileComp
 ERROR = 1  # cobra.ShellCompDirectiveError: the shell offers nothing
 
@@ -57,18 +59,19 @@ def complete(words: Sequence[str]) -> list[tuple[str, str]]:
     return [(str(i.value), _one_line(str(i.help or ""))) for i in items]
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the `kubectl_complete-kaito` console script."""
+def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> None:
+    """Entry point of the `kubectl_complete-kaito` console script (tests pass a fake console)."""
     words = list(sys.argv[1:] if argv is None else argv)
     descriptions = True
     if words and words[0] in ("__complete", "__completeNoDesc"):
         descriptions = words[0] == "__complete"
         words = words[1:]
+    console = console or Console.from_sys()
     try:
         candidates = complete(words)
     except (Exception, SystemExit):  # never a traceback in the middle of the user's prompt
-        print(f":{ERROR}")
+        console.result(f":{ERROR}")
         return
     for value, help_text in candidates:
-        print(f"{value}\t{help_text}" if help_text and descriptions else value)
-    print(f":{NO_FILE_COMPLETION}")
+        console.result(f"{value}\t{help_text}" if help_text and descriptions else value)
+    console.result(f":{NO_FILE_COMPLETION}")

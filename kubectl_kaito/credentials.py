@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import ssl
-import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -364,7 +363,7 @@ class Credentials:
             mode = "IfAvailable"
         if mode not in ("Never", "IfAvailable", "Always"):
             raise UsageError(f"{who}: exec interactiveMode {mode!r} is not one of Never, IfAvailable, Always")
-        stdin_tty = _isatty(sys.stdin)
+        stdin_tty = _stdin_is_terminal()  # the plugin inherits fd 0, not a Python stream
         if mode == "Always" and not stdin_tty:
             raise UnauthorizedError(
                 f"the exec credential plugin {name} needs an interactive terminal, and standard input is not one",
@@ -430,10 +429,10 @@ def _which(command: str) -> str | None:
     return None
 
 
-def _isatty(stream: Any) -> bool:
+def _stdin_is_terminal() -> bool:
     try:
-        return bool(stream is not None and stream.isatty())
-    except (AttributeError, ValueError, OSError):
+        return os.isatty(0)
+    except OSError:  # fd 0 closed
         return False
 
 

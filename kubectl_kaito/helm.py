@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO
 
-from kubectl_kaito import output
 from kubectl_kaito.errors import HelmFailedError, HelmNotFoundError, UsageError
 
 REPO_NAME = "kaito"
@@ -292,21 +291,17 @@ def _pump(stream: IO[str], sink: Callable[[str], None], keep: list[str] | None) 
         sink(line)
 
 
-def _to_stderr(line: str) -> None:
-    output.info(line)  # helm's output is progress: stderr, so our stdout stays for the result
-
-
 def run(
     helm: str,
     argv: Sequence[str],
     *,
-    on_stdout: Callable[[str], None] = _to_stderr,
-    on_stderr: Callable[[str], None] = _to_stderr,
+    on_stdout: Callable[[str], None],
+    on_stderr: Callable[[str], None],
 ) -> None:
     """Run one helm command (argv[0] is "helm", replaced by the resolved path), never via a shell.
 
-    helm's stdout and stderr are both forwarded line by line as they come (to our stderr by
-    default: our stdout is for results). A non-zero exit raises HelmFailedError naming the
+    helm's stdout and stderr are both forwarded line by line as they come (install-provider sends
+    both to our stderr: our stdout is for results). A non-zero exit raises HelmFailedError naming the
     command and carrying helm's exit code and stderr in its details.
     """
     args = [helm, *argv[1:]]

@@ -11,13 +11,12 @@ Nothing here talks to the cluster: streams are opened through callables the comm
 from __future__ import annotations
 
 import re
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
 from kubectl_kaito import kaito
 from kubectl_kaito.errors import KaitoError, NotFoundError, NotReadyError, UsageError
@@ -398,30 +397,3 @@ class Multiplexer:
             if out:
                 write(b"".join(out))
         return result
-
-
-# ---- stdout -----------------------------------------------------------------------------
-
-
-def stdout_writer(stream: IO[str] | None = None) -> Callable[[bytes], None]:
-    """A `write(bytes)` for stdout: raw bytes to its binary buffer when it has one (binary-safe,
-    no re-encoding), else decoded text (tests capture stdout in a StringIO). Flushed per call,
-    so `| grep` sees lines as they come."""
-    stream = stream if stream is not None else sys.stdout
-    buffer = getattr(stream, "buffer", None)
-    if buffer is not None:
-        stream.flush()  # anything already written as text goes first
-
-        def write_bytes(data: bytes) -> None:
-            buffer.write(data)
-            buffer.flush()
-
-        return write_bytes
-
-    def write_text(data: bytes) -> None:
-        stream.write(data.decode("utf-8", errors="replace"))
-        stream.flush()
-
-    return write_text
-
-

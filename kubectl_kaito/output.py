@@ -1,48 +1,132 @@
-"""The one place that writes to the terminal.
+"""The one renderer: what a command returns, drawn on the console.
 
-stdout carries only results (a URL, JSON, YAML, a table); progress, warnings and
-errors go to stderr. Colour and spinners appear only on a terminal and never when
-NO_COLOR is set. rich is imported lazily, only for live displays on a terminal.
+A command returns a result, and the command wrapper in cli.py hands it to `render` with the
+run's output format: `Text` (a line such as a URL, or a text view), `Document` (json/yaml),
+`Table` (kubectl-style columns) or `Block` (aligned `Key:  value` lines). Streaming commands
+(status -w, logs, chat) write their lines through the console as they come, drawing rows with
+the same `table_row`. Tables and key:value blocks are drawn here and nowhere else.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import IO, Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
 
-from kubectl_kaito.errors import KaitoError
+if TYPE_CHECKING:
+    from kubectl_kaito.console import Console
 
-
-def use_color(stream: IO[str]) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set (no-color.org)."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+COLUMN_GAP = "   "  # kubectl's three spaces between table columns
+KEY_GAP = 2  # spaces between the longest "Key:" and the values of a key:value block
 
 
-def is_interactive(stream: IO[str] | None = None) -> bool:
-    """True when the stream (stderr by default) is a terminal, so live displays make sense."""
-    stream = stream or sys.stderr
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+# ---- results ------------------------------------------------------------------------------
 
 
-def _style(text: str, code: str, stream: IO[str]) -> str:
-    return f"\033[{code}m{text}\033[0m" if use_color(stream) else text
+@dataclass(frozen=True)
+class Text:
+    """Text for stdout as it is (a URL, a `... created` line, a text view); one newline is added."""
+
+    text: str
 
 
-# ---- results (stdout) -------------------------------------------------------
+@dataclass(frozen=True)
+class Document:
+    """Data shown as JSON or YAML: in the run's -o format when it is json or yaml, else `default`."""
+
+    data: Any
+    default: str = "json"
 
 
-def result(text: str) -> None:
-    """Write a result to stdout, ending with exactly one newline."""
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+@dataclass(frozen=True)
+class Table:
+    """A kubectl-style table (see `table`)."""
+
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Aligned `Key:  value` lines (see `block`)."""
+
+    fields: Sequence[tuple[str, Any]] = field(default_factory=tuple)
+
+
+Result = Union[Text, Document, Table, Block]
+
+
+def render(console: Console, result: Result | None, fmt: str | None = None) -> None:
+    """Draw a command's result on stdout; `fmt` is the run's validated -o value (or None)."""
+    if result is None:
+        return
+    if isinstance(result, Document):
+        console.result(format_document(result.data, fmt if fmt in ("json", "yaml") else result.default))
+    elif isinstance(result, Table):
+        console.result(table(result.headers, result.rows))
+    elif isinstance(result, Block):
+        console.result(block(result.fields))
+    else:
+        console.result(result.text)
+
+
+def format_document(data: Any, fmt: str) -> str:
+    """data as json or yaml (the shared `-o json|yaml` path)."""
+    if fmt == "json":
+        return to_json(data)
+    if fmt == "yaml":
+        return to_yaml(data)
+    raise ValueError(f"unknown format {fmt!r}")  # pragma: no cover - formats are validated first
+
+
+# ---- tables and key:value blocks --------------------------------------------------------------
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def column_widths(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], minimum: Mapping[str, int] | None = None
+) -> list[int]:
+    """The width of each column over the headers and rows, and at least `minimum[header]`.
+
+    A watched table prints rows that arrive later and cannot widen the columns already shown,
+    so it asks for wider minimums."""
+    widths = [len(str(h)) for h in headers]
+    for r in rows:
+        for i, c in enumerate(r[: len(widths)]):
+            widths[i] = max(widths[i], len(_cell(c)))
+    if minimum:
+        widths = [max(w, minimum.get(str(h).upper(), 0)) for w, h in zip(widths, headers)]
+    return widths
+
+
+def table_row(row: Sequence[Any], widths: Sequence[int]) -> str:
+    """One row padded to the column widths, columns three spaces apart, no trailing spaces."""
+    cells = [_cell(c) for c in row]
+    return COLUMN_GAP.join(c.ljust(widths[i]) if i < len(widths) else c for i, c in enumerate(cells)).rstrip()
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, widths: Sequence[int] | None = None, indent: str = ""
+) -> str:
+    """A kubectl-style table: upper-case headers, then the rows, columns padded to the widest cell."""
+    head = [str(h).upper() for h in headers]
+    widths = list(widths) if widths is not None else column_widths(head, rows)
+    return "\n".join(indent + table_row(r, widths) for r in [head, *rows])
+
+
+def block(fields: Sequence[tuple[str, Any]], *, indent: str = "") -> str:
+    """`Key:` then the value, every value starting KEY_GAP spaces after the longest `Key:`."""
+    if not fields:
+        return ""
+    width = max(len(k) for k, _ in fields) + 1 + KEY_GAP
+    return "\n".join(f"{indent}{(k + ':').ljust(width)}{_cell(v)}" for k, v in fields)
+
+
+# ---- json and yaml ----------------------------------------------------------------------------
 
 
 def to_json(data: Any) -> str:
@@ -65,102 +149,3 @@ def to_yaml(data: Any) -> str:
     if isinstance(data, list) and data and all(isinstance(d, dict) and "kind" in d for d in data):
         return "---\n".join(yaml.dump(d, Dumper=_Dumper, sort_keys=False) for d in data)
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
-
-
-def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A kubectl-style table: upper-case headers, columns padded and separated by 3 spaces."""
-    cells = [[str(h).upper() for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = []
-    for r in cells:
-        padded = [c.ljust(widths[i]) for i, c in enumerate(r)]
-        lines.append("   ".join(padded).rstrip())
-    return "\n".join(lines)
-
-
-def emit(data: Any, fmt: str) -> None:
-    """Write data to stdout as json or yaml (the shared `-o json|yaml` path)."""
-    if fmt == "json":
-        result(to_json(data))
-    elif fmt == "yaml":
-        result(to_yaml(data))
-    else:  # pragma: no cover - commands validate their formats first
-        raise ValueError(f"unknown format {fmt!r}")
-
-
-# ---- messages (stderr) --------------------------------------------------------
-
-
-def info(message: str) -> None:
-    """A progress or informational line on stderr."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def warn(message: str) -> None:
-    """A `warning:` line on stderr."""
-    print(_style("warning:", "33", sys.stderr) + " " + message, file=sys.stderr, flush=True)
-
-
-def error(err: KaitoError, *, as_json: bool = False) -> None:
-    """Print an error as `error: ...` (+ `hint: ...`), and as one JSON object when JSON was asked."""
-    first_line = err.message.strip().splitlines()[0] if err.message.strip() else "unknown error"
-    print(_style("error:", "1;31", sys.stderr) + " " + first_line, file=sys.stderr)
-    if err.hint:
-        print(_style("hint:", "36", sys.stderr) + " " + err.hint, file=sys.stderr)
-    if as_json:
-        print(json.dumps(err.to_dict(), ensure_ascii=False), file=sys.stderr)
-    sys.stderr.flush()
-
-
-class Progress:
-    """A one-line status on stderr: a spinner on a terminal, plain lines otherwise."""
-
-    def __init__(self, live: Any | None) -> None:
-        self._live = live
-        self._last: str | None = None
-
-    def update(self, text: str) -> None:
-        """Show text; plain mode prints only when it changed (logs stay readable)."""
-        if text == self._last:
-            return
-        self._last = text
-        if self._live is not None:
-            self._live.update(text)
-        else:
-            info(text)
-
-
-@contextmanager
-def progress(initial: str) -> Iterator[Progress]:
-    """Context manager for waits: a rich spinner on a terminal stderr, plain lines when piped."""
-    if is_interactive(sys.stderr) and not os.environ.get("NO_COLOR"):
-        from rich.console import Console  # noqa: PLC0415  (only terminals pay for rich)
-
-        console = Console(stderr=True)
-        with console.status(initial) as status:
-            yield Progress(status)
-    else:
-        p = Progress(None)
-        p.update(initial)
-        yield p
-
-
-def stderr_console() -> Any:
-    """A rich Console on stderr, colour-free when not a terminal or NO_COLOR is set."""
-    from rich.console import Console  # noqa: PLC0415
-
-    return Console(stderr=True, no_color=not use_color(sys.stderr), highlight=False)
-
-
-def discard_stdout() -> None:
-    """After a closed pipe (`... | head`): point stdout at /dev/null, so the interpreter's final
-    flush of what is still buffered cannot fail again ("Exception ignored ... BrokenPipeError")."""
-    try:
-        fd = sys.stdout.fileno()
-    except (OSError, ValueError):  # not a real file (a test's StringIO): nothing to protect
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, fd)
-    finally:
-        os.close(devnull)

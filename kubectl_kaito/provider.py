@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kubectl_kaito import kaito
+from kubectl_kaito import kaito, output
 from kubectl_kaito.errors import (
     ForbiddenError,
     NotFoundError,
@@ -206,8 +206,7 @@ def render_text(st: ProviderStatus) -> str:
         ("Workspaces", "-" if st.workspaces is None else str(st.workspaces)),
         ("Helm", helm),
     ]
-    width = max(len(k) for k, _ in rows) + 2
-    return "\n".join(f"{k + ':':<{width}}{v}" for k, v in rows)
+    return output.block(rows)
 
 
 # ---- cluster reads --------------------------------------------------------------------------

@@ -55,12 +55,13 @@ class Resources:
         *,
         timeout: float | None = None,
         verbose: int = 0,
+        log: Callable[[str], None] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Resources:
         """A resources layer over a new client for a resolved kubeconfig."""
         from kubectl_kaito.client import Client  # noqa: PLC0415
 
-        return cls(Client(cfg, timeout=timeout, verbose=verbose, env=env))
+        return cls(Client(cfg, timeout=timeout, verbose=verbose, log=log, env=env))
 
     def close(self) -> None:
         """Close idle connections."""

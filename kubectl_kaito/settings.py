@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the cluster client is heavy-ish; import it only when a command needs it
+    from kubectl_kaito.console import Console
     from kubectl_kaito.kubeconfig import ClusterConfig
     from kubectl_kaito.resources import Resources
 
@@ -22,11 +23,21 @@ class Settings:
     output: str | None = None
 
 
-class AppContext:
-    """Per-invocation state handed to every command: settings and a lazily built cluster access."""
+@dataclass
+class Invocation:
+    """One run of the CLI, made by `cli.main` and handed to click as `obj`: its console, and the
+    settings the command wrapper resolves before the command runs."""
 
-    def __init__(self, settings: Settings) -> None:
+    console: Console
+    settings: Settings | None = None
+
+
+class AppContext:
+    """Per-invocation state handed to every command: settings, the console and a lazily built cluster."""
+
+    def __init__(self, settings: Settings, console: Console) -> None:
         self.settings = settings
+        self.console = console
         self._resources: Resources | None = None
         self._config: ClusterConfig | None = None
 
@@ -57,7 +68,9 @@ class AppContext:
 
             s = self.settings
             timeout = s.request_timeout or default_timeout
-            self._resources = Resources.connect(self.config(), timeout=timeout, verbose=s.verbose)
+            self._resources = Resources.connect(
+                self.config(), timeout=timeout, verbose=s.verbose, log=self.console.info
+            )
         return self._resources
 
     @property

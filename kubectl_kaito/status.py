@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from kubectl_kaito import kaito
+from kubectl_kaito import kaito, output
 
 LIST_HEADERS = ("NAME", "MODEL", "INSTANCE", "RESOURCEREADY", "INFERENCEREADY", "JOBSTARTED", "SUCCEEDED", "AGE")
 WIDE_HEADERS = ("STATE", "NODES", "RUNTIME")
@@ -138,29 +138,13 @@ def as_list(items: Sequence[dict[str, Any]], api_version: str) -> dict[str, Any]
     return {"apiVersion": "v1", "kind": "List", "items": out, "metadata": {"resourceVersion": ""}}
 
 
-def format_row(row: Sequence[str], widths: Sequence[int]) -> str:
-    """A row padded to given column widths (watch rows line up with the table printed first)."""
-    return "   ".join(c.ljust(widths[i]) if i < len(widths) else c for i, c in enumerate(row)).rstrip()
-
-
-def column_widths(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
-    """The width of each column over the headers and rows."""
-    widths = [len(h) for h in headers]
-    for r in rows:
-        for i, c in enumerate(r):
-            if len(c) > widths[i]:
-                widths[i] = len(c)
-    return widths
-
-
 # Watch rows arrive later and cannot widen the columns printed first: start them wider.
 WATCH_MIN_WIDTHS = {"EVENT": 8, "NAMESPACE": 12, "NAME": 20, "MODEL": 26, "INSTANCE": 26}
 
 
 def watch_widths(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
     """Column widths for a watched table: as wide as the rows, and at least WATCH_MIN_WIDTHS."""
-    widths = column_widths(headers, rows)
-    return [max(w, WATCH_MIN_WIDTHS.get(h, 0)) for w, h in zip(widths, headers)]
+    return output.column_widths(headers, rows, minimum=WATCH_MIN_WIDTHS)
 
 
 # ---- one workspace ----------------------------------------------------------------------
@@ -279,11 +263,6 @@ def details(
     }
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
-    widths = column_widths(headers, rows)
-    return [indent + format_row(r, widths) for r in [list(headers), *rows]]
-
-
 def render_details(d: dict[str, Any], now: datetime | None = None) -> str:
     """The human-readable block `status NAME` prints on stdout."""
     now = now or datetime.now(timezone.utc)
@@ -306,8 +285,7 @@ def render_details(d: dict[str, Any], now: datetime | None = None) -> str:
         fields.append(("Endpoint", d["endpoint"] or ("<pending>" if not d["ready"] else NONE)))
         if d.get("externalEndpoint"):
             fields.append(("External", d["externalEndpoint"]))
-    width = max(len(k) for k, _ in fields) + 3  # "Key:" plus two spaces
-    lines = [f"{(k + ':').ljust(width)}{v}" for k, v in fields]
+    lines = [output.block(fields)]
 
     lines += ["", "Conditions:"]
     if d["conditions"]:
@@ -321,7 +299,7 @@ def render_details(d: dict[str, Any], now: datetime | None = None) -> str:
             ]
             for c in d["conditions"]
         ]
-        lines += _table(CONDITION_HEADERS, rows)
+        lines.append(output.table(CONDITION_HEADERS, rows, indent="  "))
     else:
         lines.append("  <none reported yet>")
 
@@ -340,7 +318,7 @@ def render_details(d: dict[str, Any], now: datetime | None = None) -> str:
             ]
             for p in d["pods"]
         ]
-        lines += _table(POD_HEADERS, rows)
+        lines.append(output.table(POD_HEADERS, rows, indent="  "))
     else:
         lines.append(f"  {NONE}")
 
@@ -350,7 +328,7 @@ def render_details(d: dict[str, Any], now: datetime | None = None) -> str:
             [kaito.age(e.get("lastTimestamp"), now), e["reason"], e["object"], _short(e["message"])]
             for e in d["events"]
         ]
-        lines += _table(EVENT_HEADERS, rows)
+        lines.append(output.table(EVENT_HEADERS, rows, indent="  "))
     else:
         lines.append(f"  {NONE}")
     return "\n".join(lines)

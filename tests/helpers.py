@@ -38,19 +38,40 @@ class _Stream(io.StringIO):
         raise io.UnsupportedOperation("fileno")
 
 
-def run_cli(*args: str, input: str | None = None, stdin_tty: bool = False, stderr_tty: bool = False) -> Result:
-    """Run `kubectl kaito ARGS` in this process (env comes from os.environ, e.g. the sim fixture)."""
+def fake_console(
+    input: str | None = None,
+    *,
+    stdin_tty: bool = False,
+    stdout_tty: bool = False,
+    stderr_tty: bool = False,
+    env: dict[str, str] | None = None,
+) -> Any:
+    """A Console on captured streams that are terminals or not as asked; env is os.environ
+    (the sim fixture's kubeconfig, NO_COLOR=1 from conftest) with `env` laid over it."""
+    from kubectl_kaito.console import Console
+
+    return Console(
+        stdin=_Stream(input or "", tty=stdin_tty),
+        stdout=_Stream(tty=stdout_tty),
+        stderr=_Stream(tty=stderr_tty),
+        env={**os.environ, **(env or {})},
+    )
+
+
+def run_cli(
+    *args: str,
+    input: str | None = None,
+    stdin_tty: bool = False,
+    stdout_tty: bool = False,
+    stderr_tty: bool = False,
+    env: dict[str, str] | None = None,
+) -> Result:
+    """Run `kubectl kaito ARGS` in this process with a fake console (see `fake_console`)."""
     from kubectl_kaito import cli
 
-    old = sys.stdin, sys.stdout, sys.stderr
-    out, err = _Stream(), _Stream(tty=stderr_tty)
-    sys.stdin = _Stream(input or "", tty=stdin_tty)
-    sys.stdout, sys.stderr = out, err
-    try:
-        code = cli.main(list(args))
-    finally:
-        sys.stdin, sys.stdout, sys.stderr = old
-    return Result(code, out.getvalue(), err.getvalue())
+    console = fake_console(input, stdin_tty=stdin_tty, stdout_tty=stdout_tty, stderr_tty=stderr_tty, env=env)
+    code = cli.main(list(args), console=console)
+    return Result(code, console.stdout.getvalue(), console.stderr.getvalue())
 
 
 def subprocess_env(extra: dict[str, str] | None = None) -> dict[str, str]:

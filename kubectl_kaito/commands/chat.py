@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kubectl_kaito import completers
 from kubectl_kaito.errors import UsageError
+from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
+    from kubectl_kaito.console import Console
     from kubectl_kaito.inference import ChatClient, Params
 
 FORMATS = ("json", "yaml")
@@ -99,7 +100,7 @@ def chat(
             show_default=False,
         ),
     ] = None,
-) -> None:
+) -> Result | None:
     """Talk to a deployed model: an interactive session, or one question from a script.
 
     Goes through the Kubernetes API server's service proxy, so it works wherever kubectl
@@ -150,7 +151,7 @@ def chat(
             "give --workspace-name or --endpoint, not both" if endpoint else "no workspace given",
             hint="kubectl kaito chat --workspace-name my-llm (or --endpoint URL)",
         )
-    question = _one_shot_message(message, output_format)
+    question = _one_shot_message(app.console, message, output_format)
 
     if endpoint:
         client = inference.open_endpoint(endpoint, wait)
@@ -160,10 +161,11 @@ def chat(
         client = inference.open_workspace(app.resources(), workspace_name, app.namespace, wait)
         label = f"workspace {workspace_name}"
     with client:
-        _run(client, label, model, params, not no_stream, question, output_format)
+        return _run(app.console, client, label, model, params, not no_stream, question, output_format)
 
 
 def _run(
+    console: Console,
     client: ChatClient,
     label: str,
     model: str | None,
@@ -171,27 +173,27 @@ def _run(
     stream: bool,
     question: str | None,
     output_format: str | None,
-) -> None:
-    from kubectl_kaito import output  # noqa: PLC0415
+) -> Result | None:
     from kubectl_kaito.chat import Session, terminal_reader  # noqa: PLC0415
 
     served = model or client.models()[0]
     # -o prints the server's own chat.completion object, so it asks without streaming.
-    session = Session(client, served, params, stream=stream and output_format is None, where=client.target.where)
+    session = Session(
+        client, served, console, params, stream=stream and output_format is None, where=client.target.where
+    )
     if question is not None:
         # Tokens appear live on a terminal; a pipe or $(...) gets the whole answer at the end,
         # so stdout stays empty when the answer fails half way.
-        live = session.stream and output.is_interactive(sys.stdout)
+        live = session.stream and console.stdout_is_terminal
         answer = session.ask(question, live=live)
         if output_format:
-            output.emit(answer.response, output_format)
-        elif not live:
-            output.result(answer.text)
-        return
+            return Document(answer.response)
+        return None if live else Text(answer.text)
     banner = f"Connected to {label} (model {served}). Type /help for commands, /quit to exit."
-    code = session.run(terminal_reader(sys.stdin, sys.stdout, sys.stderr), banner)
+    code = session.run(terminal_reader(console.stdin, console.stdout, console.stderr), banner)
     if code:
         raise typer.Exit(code)
+    return None
 
 
 def _parse_timeout(value: str) -> float | None:
@@ -203,14 +205,14 @@ def _parse_timeout(value: str) -> float | None:
     return seconds
 
 
-def _one_shot_message(message: str | None, output_format: str | None) -> str | None:
+def _one_shot_message(console: Console, message: str | None, output_format: str | None) -> str | None:
     """The one question to ask (from -m or piped stdin), or None for an interactive session."""
     if message is not None:
         if not message.strip():
             raise UsageError("--message is empty")
         return message
-    if sys.stdin is None or not sys.stdin.isatty():
-        text = sys.stdin.read() if sys.stdin is not None else ""
+    if not console.stdin_is_terminal:
+        text = console.stdin.read() if console.stdin is not None else ""
         if not text.strip():
             raise UsageError(
                 "no message: stdin was empty",

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import completers, output
+from kubectl_kaito import completers
 from kubectl_kaito import status as core
 from kubectl_kaito.errors import KaitoError, NotFoundError, UsageError
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
+    from kubectl_kaito.console import Console
     from kubectl_kaito.resources import Resources
 
 DEFAULT_TIMEOUT = "5m"
@@ -96,7 +96,8 @@ def delete(
     from kubectl_kaito.waiting import parse_timeout
 
     seconds = parse_timeout(timeout, "--timeout")
-    interactive = _stdin_is_terminal()
+    console = app.console
+    interactive = console.stdin_is_terminal
     if not (dry or yes or interactive):
         raise UsageError(
             "refusing to delete without confirmation: stdin is not a terminal",
@@ -111,7 +112,7 @@ def delete(
         listing = cluster.workspace_listing(namespace)
         existing = sorted(str((w.get("metadata") or {}).get("name")) for w in listing.get("items") or [])
         if not existing:
-            output.info(f"No workspaces found in {namespace} namespace.")
+            console.info(f"No workspaces found in {namespace} namespace.")
             return
     else:
         # One GET each, so the question lists only workspaces that exist.
@@ -121,9 +122,9 @@ def delete(
         ]
 
     if existing and not dry:
-        output.info(CASCADE_NOTE)
-        if not yes and not _confirm(existing, namespace):
-            output.info("Nothing deleted.")
+        console.info(CASCADE_NOTE)
+        if not yes and not console.confirm(core.confirm_prompt(existing, namespace)):
+            console.info("Nothing deleted.")
             raise typer.Exit(1)
 
     deleted: list[str] = []
@@ -134,19 +135,14 @@ def delete(
         ):
             continue
         deleted.append(n)
-        output.result(core.deleted_line(n, dry))
+        console.result(core.deleted_line(n, dry))  # as it happens: a later failure must not hide it
 
     if wait and deleted and not dry:
-        _wait_all(cluster, deleted, namespace, seconds)
-    _finish(failures)
+        _wait_all(console, cluster, deleted, namespace, seconds)
+    _finish(console, failures)
 
 
 # ---- steps ------------------------------------------------------------------------------------------
-
-def _stdin_is_terminal() -> bool:
-    isatty = getattr(sys.stdin, "isatty", None)
-    return bool(isatty and isatty())
-
 
 def _attempt(
     call: Callable[[], Any], name: str, namespace: str, failures: list[KaitoError], ignore_not_found: bool
@@ -175,20 +171,7 @@ def _not_found(name: str, namespace: str) -> NotFoundError:
     )
 
 
-def _confirm(names: list[str], namespace: str) -> bool:
-    """Ask on stderr, read one line from stdin; anything but y/yes (or end of input) is no.
-
-    Not typer.confirm: click echoes the prompt's last character to stdout, which must stay clean.
-    """
-    sys.stderr.write(f"{core.confirm_prompt(names, namespace)} [y/N]: ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline()
-    if not answer.endswith("\n"):
-        sys.stderr.write("\n")  # end of input: finish the prompt line
-    return answer.strip().lower() in ("y", "yes")
-
-
-def _wait_all(cluster: Resources, names: list[str], namespace: str, seconds: float) -> None:
+def _wait_all(console: Console, cluster: Resources, names: list[str], namespace: str, seconds: float) -> None:
     """Wait for each deleted workspace to disappear, within one shared deadline."""
     import time
 
@@ -196,18 +179,18 @@ def _wait_all(cluster: Resources, names: list[str], namespace: str, seconds: flo
 
     deadline = time.monotonic() + seconds
     for n in names:
-        output.info(f"waiting for workspace {namespace}/{n} to be deleted...")
+        console.info(f"waiting for workspace {namespace}/{n} to be deleted...")
         # rounded: the timeout message quotes it ("timed out after 1s", not "after 0.999995s")
         wait_for_deletion(cluster, n, namespace, timeout=round(max(0.0, deadline - time.monotonic()), 1))
-        output.info(f"workspace {namespace}/{n} is gone")
+        console.info(f"workspace {namespace}/{n} is gone")
 
 
-def _finish(failures: list[KaitoError]) -> None:
+def _finish(console: Console, failures: list[KaitoError]) -> None:
     """Report every failure; the worst one (highest exit code) is raised last so it decides the exit."""
     if not failures:
         return
     worst = max(failures, key=lambda e: int(e.exit_code))
     for err in failures:
         if err is not worst:
-            output.error(err)
+            console.error(err)
     raise worst

@@ -16,9 +16,11 @@ from kubectl_kaito.errors import (
     UsageError,
     WorkspaceFailedError,
 )
+from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
+    from kubectl_kaito.console import Console
     from kubectl_kaito.resources import Resources
 
 FORMATS = ("json", "yaml")
@@ -149,7 +151,7 @@ def deploy(
     timeout: Annotated[str, typer.Option("--timeout", help="How long --wait waits (e.g. 90s, 30m, 1h).")] = (
         DEFAULT_TIMEOUT
     ),
-) -> None:
+) -> Result | None:
     """Deploy a model: create a KAITO Workspace from flags, no YAML needed.
 
     Every flag is checked before the cluster is contacted (exit 2). A field you do not set is
@@ -199,7 +201,7 @@ def deploy(
     wait_seconds = _timeout(timeout) if wait else None
 
     opts, config_file = _options(
-        workspace_name=workspace_name, model=model, instance_type=instance_type, count=count,
+        app.console, workspace_name=workspace_name, model=model, instance_type=instance_type, count=count,
         label_selector=label_selector, preferred_nodes=preferred_nodes, model_access_secret=model_access_secret,
         image_pull_secret=image_pull_secret, bypass_resource_checks=bypass_resource_checks, adapter=adapter,
         inference_config=inference_config, runtime=runtime, enable_load_balancer=enable_load_balancer,
@@ -210,8 +212,7 @@ def deploy(
 
     if mode == "client":
         opts.namespace = app.namespace_offline()  # no cluster contact: the kubeconfig is only read
-        _print_objects(_objects(opts, config_file), fmt or "yaml")
-        return
+        return _objects_result(_objects(opts, config_file), fmt)
 
     cluster = app.resources()
     opts.namespace = app.namespace
@@ -231,33 +232,30 @@ def deploy(
                 e.hint = (f"in a server dry run the webhook cannot see ConfigMap {opts.inference_config} (it is "
                           "not stored); create it first and pass its name to --inference-config")
             raise
-        _print_objects(created, fmt or "yaml")
-        return
+        return _objects_result(created, fmt)
 
-    ws = _create_all(cluster, opts, config_file, api_version)
+    ws = _create_all(app.console, cluster, opts, config_file, api_version)
     name, ns = opts.name, opts.namespace
+    console = app.console
     if not wait:
-        if fmt:
-            output.emit(ws, fmt)
-        else:
-            output.result(f"workspace.kaito.sh/{name} created")
-        output.info(
+        # drawn here, not returned: the result comes before the hint on a terminal
+        output.render(console, Document(ws) if fmt else Text(f"workspace.kaito.sh/{name} created"), fmt)
+        console.info(
             f"next: kubectl kaito status --workspace-name {name} -n {ns} -w"
             + ("" if opts.tuning else f"   then: kubectl kaito get-endpoint --workspace-name {name} -n {ns}")
         )
-        return
+        return None
 
-    output.info(f"workspace.kaito.sh/{name} created")
+    console.info(f"workspace.kaito.sh/{name} created")
     assert wait_seconds is not None
-    ready = _wait(cluster, name, ns, wait_seconds)
+    ready = _wait(console, cluster, name, ns, wait_seconds)
     if fmt:
-        output.emit(ready, fmt)
-    elif kaito.is_tuning(ready):
+        return Document(ready)
+    if kaito.is_tuning(ready):
         dest = wsp.output_destination(ready)
-        output.info(f"workspace.kaito.sh/{name} succeeded" + (f": the adapter is in {dest}" if dest else ""))
-        output.result(f"workspace.kaito.sh/{name} succeeded")
-    else:
-        output.result(endpoint_url(cluster, name, ns))
+        console.info(f"workspace.kaito.sh/{name} succeeded" + (f": the adapter is in {dest}" if dest else ""))
+        return Text(f"workspace.kaito.sh/{name} succeeded")
+    return Text(endpoint_url(cluster, name, ns))
 
 
 # ---- flags -> options ----------------------------------------------------------------------------
@@ -289,7 +287,7 @@ def _opt(value: str | None, check: Any, flag: str, *args: str) -> str | None:
     return check(value, flag, *args)
 
 
-def _options(**f: Any) -> tuple[wsp.DeployOptions, str | None]:
+def _options(console: Console, **f: Any) -> tuple[wsp.DeployOptions, str | None]:
     """Validate every flag (exit 2, nothing sent) and build the options; returns the config file, if any."""
     from kubectl_kaito import catalog  # noqa: PLC0415  (reads the bundled YAML)
 
@@ -345,10 +343,10 @@ def _options(**f: Any) -> tuple[wsp.DeployOptions, str | None]:
             "--model-access-secret hf-token",
         )
     if check.warning:
-        output.warn(check.warning)
+        console.warn(check.warning)
     if runtime == "transformers" and check.model is not None and "transformers" not in check.model.runtimes:
-        output.warn(f"KAITO has no transformers parameters for {check.preset}; it may not start with "
-                    "--runtime transformers (vllm is the tested runtime for catalog models)")
+        console.warn(f"KAITO has no transformers parameters for {check.preset}; it may not start with "
+                     "--runtime transformers (vllm is the tested runtime for catalog models)")
     return opts, config_file
 
 
@@ -361,14 +359,12 @@ def _objects(opts: wsp.DeployOptions, config_file: str | None, api_version: str 
     return objs
 
 
-def _print_objects(objs: list[dict[str, Any]], fmt: str) -> None:
-    """One object as itself; several as a multi-document YAML, or a v1 List in JSON (as kubectl does)."""
-    if len(objs) == 1:
-        output.emit(objs[0], fmt)
-    elif fmt == "json":
-        output.emit({"apiVersion": "v1", "kind": "List", "items": objs}, "json")
-    else:
-        output.result(output.to_yaml(objs))
+def _objects_result(objs: list[dict[str, Any]], fmt: str | None) -> Document:
+    """One object as itself; several as a multi-document YAML, or a v1 List in JSON (as kubectl does).
+    YAML unless -o json: a dry run is for `| kubectl apply -f -`."""
+    if len(objs) > 1 and fmt == "json":
+        return Document({"apiVersion": "v1", "kind": "List", "items": objs})
+    return Document(objs[0] if len(objs) == 1 else objs, default="yaml")
 
 
 # ---- the cluster -----------------------------------------------------------------------------------
@@ -416,7 +412,9 @@ def _conflict(name: str, ns: str, details: dict[str, Any]) -> ConflictError:
     )
 
 
-def _create_all(cluster: Resources, opts: wsp.DeployOptions, config_file: str | None, api_version: str) -> dict:
+def _create_all(
+    console: Console, cluster: Resources, opts: wsp.DeployOptions, config_file: str | None, api_version: str
+) -> dict:
     """Create the ConfigMap (if any) and the Workspace; on any failure nothing we made remains."""
     objs = _objects(opts, config_file, api_version)
     if config_file is None:
@@ -439,13 +437,13 @@ def _create_all(cluster: Resources, opts: wsp.DeployOptions, config_file: str | 
             try:
                 cluster.delete_configmap(cm_name, opts.namespace)
             except KaitoError as e:
-                output.warn(f"could not remove configmap {cm['metadata']['name']}: {e.message}")
+                console.warn(f"could not remove configmap {cm['metadata']['name']}: {e.message}")
     try:
         owner = {"metadata": {"ownerReferences": [wsp.owner_reference(created)]}}
         cluster.patch_configmap(cm_name, owner, opts.namespace)
     except KaitoError as e:
-        output.warn(f"configmap {cm['metadata']['name']} is not owned by the workspace ({e.message}); "
-                    "delete it yourself after the workspace")
+        console.warn(f"configmap {cm['metadata']['name']} is not owned by the workspace ({e.message}); "
+                     "delete it yourself after the workspace")
     return created
 
 
@@ -473,23 +471,23 @@ def _fail_on(ws: dict[str, Any]) -> KaitoError | None:
     return failure_error(ws, WorkspaceFailedError, note="the workspace was left in place")
 
 
-def _wait(cluster: Resources, name: str, ns: str, seconds: float) -> dict[str, Any]:
+def _wait(console: Console, cluster: Resources, name: str, ns: str, seconds: float) -> dict[str, Any]:
     """Watch until ready (tuning: succeeded), showing each change on stderr; Ctrl-C keeps the workspace."""
     from kubectl_kaito.waiting import wait_for_workspace  # noqa: PLC0415
 
     try:
-        with output.progress(f"waiting for workspace {ns}/{name}") as progress:
+        with console.progress(f"waiting for workspace {ns}/{name}") as progress:
             ws = wait_for_workspace(
                 cluster, name, ns, timeout=seconds, until=kaito.is_done,
                 on_change=lambda ws: progress.update(f"workspace {ns}/{name}: {_progress_line(ws)}"),
                 fail_on=_fail_on,
             )
-        if output.is_interactive():  # the live status is gone once it ends: leave the final state on screen
-            output.info(f"workspace {ns}/{name}: {_progress_line(ws)}")
+        if console.live:  # the live status is gone once it ends: leave the final state on screen
+            console.info(f"workspace {ns}/{name}: {_progress_line(ws)}")
         return ws
     except KeyboardInterrupt:
-        output.info(f"interrupted: the workspace was left in place; watch it with: "
-                    f"kubectl kaito status --workspace-name {name} -n {ns} -w")
+        console.info(f"interrupted: the workspace was left in place; watch it with: "
+                     f"kubectl kaito status --workspace-name {name} -n {ns} -w")
         raise
 
 

@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import completers, endpoints, kaito, output
+from kubectl_kaito import completers, endpoints, kaito
 from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError, UsageError
+from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from kubectl_kaito.console import Console, Progress
     from kubectl_kaito.resources import Resources
 
 FORMATS = ("url", "json", "yaml")
@@ -56,7 +58,7 @@ def get_endpoint(
             "does not answer (json adds served_model).",
         ),
     ] = False,
-) -> None:
+) -> Result:
     """Print the inference endpoint URL of a workspace (OpenAI-compatible API under /v1).
 
     By default the in-cluster URL http://WS.NS.svc.cluster.local/v1/chat/completions (the port is
@@ -109,7 +111,7 @@ def get_endpoint(
 
     cluster = app.resources()
     namespace = app.namespace
-    ws = _workspace(cluster, name, namespace, wait_seconds)
+    ws = _workspace(app.console, cluster, name, namespace, wait_seconds)
     if kaito.is_tuning(ws):
         raise InvalidError(
             f"workspace {namespace}/{name} is a tuning workspace: it runs a fine-tuning Job and serves no endpoint",
@@ -134,31 +136,32 @@ def get_endpoint(
 
     if fmt == "url":
         chosen = external_origin if external and external_origin is not None else internal
-        output.result(chosen.url(path))
-        return
+        return Text(chosen.url(path))
     info = endpoints.endpoint_info(
         ws, service, namespace, internal, external_origin, use_external=external, path=path
     )
     if served is not None:
         info["served_model"] = served[0]
-    output.emit(info, fmt)
+    return Document(info)
 
 
-def _workspace(cluster: Resources, name: str, namespace: str, wait_seconds: float | None) -> dict[str, Any]:
+def _workspace(
+    console: Console, cluster: Resources, name: str, namespace: str, wait_seconds: float | None
+) -> dict[str, Any]:
     """GET the workspace; with --wait, block until ready (a spinner only once there is something to wait for)."""
     if wait_seconds is None:
         return cluster.get_workspace(name, namespace)
     from kubectl_kaito.waiting import failure_error, wait_for_workspace  # noqa: PLC0415
 
     with ExitStack() as stack:
-        shown: list[output.Progress] = []
+        shown: list[Progress] = []
 
         def on_change(ws: dict[str, Any]) -> None:
             if kaito.is_ready(ws) or kaito.is_tuning(ws):
                 return
             text = f"waiting for workspace {namespace}/{name}: {kaito.describe_pending(ws)}"
             if not shown:
-                shown.append(stack.enter_context(output.progress(text)))
+                shown.append(stack.enter_context(console.progress(text)))
             shown[0].update(text)
 
         # a tuning workspace never gets InferenceReady: stop at once and let the caller say why

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
 from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kubectl_kaito import helm, output
 from kubectl_kaito.errors import ForbiddenError, UsageError
+from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
+
+if TYPE_CHECKING:
+    from kubectl_kaito.console import Console
 
 ACTIONS = ("install", "status", "uninstall")
 FORMATS = ("text", "json", "yaml")
@@ -84,7 +87,7 @@ def install_provider(
         typer.Option("--output", "-o", "--format", help="Output format: text (default), json or yaml.",
                      metavar="FMT", show_default=False),
     ] = None,
-) -> None:
+) -> Result | None:
     """Install KAITO (the workspace operator and its CRDs) into the cluster with Helm, report on it, or remove it.
 
     Installing runs these helm commands, as argument lists and never through a shell:
@@ -152,13 +155,12 @@ def install_provider(
         if dry_run:
             raise UsageError("--dry-run applies to installing and uninstalling, not to --status")
         _status(app, fmt or "text")
-        return
+        return None
 
     s = app.settings
     namespace = s.namespace or helm.NAMESPACE
     if mode == "uninstall":
-        _uninstall(app, namespace, dry_run=dry_run, yes=yes, fmt=fmt or "text")
-        return
+        return _uninstall(app, namespace, dry_run=dry_run, yes=yes, fmt=fmt or "text")
 
     opts = helm.InstallOptions(
         chart_version=helm.validate_chart_version(chart_version) if chart_version is not None else None,
@@ -170,7 +172,7 @@ def install_provider(
         kubeconfig=s.kubeconfig,
         kube_context=s.context,
     )
-    _install(opts, dry_run=dry_run, fmt=fmt or "text")
+    return _install(app.console, opts, dry_run=dry_run, fmt=fmt or "text")
 
 
 def command(wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callable[..., Any]:
@@ -215,51 +217,43 @@ def _check_values_file(path: str) -> str:
     return path
 
 
-def _emit(data: dict[str, Any], fmt: str) -> None:
-    output.emit(data, fmt)
-
-
-def _print_commands(commands: Sequence[Sequence[str]], fmt: str) -> None:
+def _commands(commands: Sequence[Sequence[str]], fmt: str) -> Result:
     if fmt == "text":
-        output.result(helm.format_commands(commands))
-    else:
-        _emit({"commands": [helm.format_command(c) for c in commands]}, fmt)
+        return Text(helm.format_commands(commands))
+    return Document({"commands": [helm.format_command(c) for c in commands]})
 
 
-def _install(opts: helm.InstallOptions, *, dry_run: bool, fmt: str) -> None:
+def _install(console: Console, opts: helm.InstallOptions, *, dry_run: bool, fmt: str) -> Result:
     path = helm.find_helm()
     # --take-ownership only when the helm that will run knows it; `helm version` is local (no cluster).
     info = helm.helm_info(path) if path else helm.HelmInfo(available=False)
     opts = _with_take_ownership(opts, info)
     commands = helm.install_commands(opts)
     if dry_run:
-        _print_commands(commands, fmt)
-        return
+        return _commands(commands, fmt)
     if path is None:
         raise helm.missing_helm_error(commands)
     for argv in commands:
         note = " (waits until KAITO is ready; helm's default timeout is 5m)" if "--wait" in argv else ""
-        output.info(f"running: {helm.format_command(argv)}{note}")
-        helm.run(path, argv)
+        console.info(f"running: {helm.format_command(argv)}{note}")
+        helm.run(path, argv, on_stdout=console.info, on_stderr=console.info)
     version, state = helm.release_status(path, opts)
     shown = version or opts.chart_version or "latest"
     line = f"{opts.release} installed (chart {helm.CHART} {shown}, namespace {opts.namespace})"
     if fmt == "text":
-        output.result(line)
-    else:
-        _emit(
-            {
-                "success": True,
-                "message": line,
-                "release": opts.release,
-                "namespace": opts.namespace,
-                "chart": helm.CHART,
-                "version": version or opts.chart_version,
-                "status": state,
-                "commands": [helm.format_command(c) for c in commands],
-            },
-            fmt,
-        )
+        return Text(line)
+    return Document(
+        {
+            "success": True,
+            "message": line,
+            "release": opts.release,
+            "namespace": opts.namespace,
+            "chart": helm.CHART,
+            "version": version or opts.chart_version,
+            "status": state,
+            "commands": [helm.format_command(c) for c in commands],
+        },
+    )
 
 
 def _with_take_ownership(opts: helm.InstallOptions, info: helm.HelmInfo) -> helm.InstallOptions:
@@ -274,27 +268,25 @@ def _status(app: AppContext, fmt: str) -> None:
     info = helm.helm_info()
     namespace = app.settings.namespace or helm.NAMESPACE
     st = provider.probe(app.resources(), namespace, info)
-    if fmt == "text":
-        output.result(provider.render_text(st))
-    else:
-        _emit(st.to_dict(), fmt)
+    # printed before the verdict is raised: the report is the answer even when KAITO is not ready
+    output.render(app.console, Text(provider.render_text(st)) if fmt == "text" else Document(st.to_dict()), fmt)
     for note in st.notes:
-        output.warn(note)
+        app.console.warn(note)
     err = provider.assess(st)
     if err is not None:
         raise err  # the report is on stdout already; the error line and exit code say the verdict
 
 
-def _uninstall(app: AppContext, namespace: str, *, dry_run: bool, yes: bool, fmt: str) -> None:
+def _uninstall(app: AppContext, namespace: str, *, dry_run: bool, yes: bool, fmt: str) -> Result:
     s = app.settings
+    console = app.console
     argv = helm.uninstall_argv(helm.RELEASE, namespace, s.kubeconfig, s.context)
     if dry_run:
-        _print_commands([argv], fmt)
-        return
+        return _commands([argv], fmt)
     path = helm.find_helm()
     if path is None:
         raise helm.missing_helm_error([argv])
-    interactive = _stdin_is_terminal()
+    interactive = console.stdin_is_terminal
     if not (yes or interactive):
         raise UsageError(
             "refusing to uninstall KAITO without confirmation: stdin is not a terminal",
@@ -303,28 +295,27 @@ def _uninstall(app: AppContext, namespace: str, *, dry_run: bool, yes: bool, fmt
 
     from kubectl_kaito import provider  # noqa: PLC0415  (it reads the cluster)
 
-    output.warn(CRD_WARNING)
+    console.warn(CRD_WARNING)
     try:
         workspaces = provider.list_workspaces(app.resources())
     except ForbiddenError:  # helm may still be allowed to uninstall; say what we could not check
         workspaces = None
-        output.warn("not allowed to list Workspaces across namespaces: cannot say how many would be deleted")
+        console.warn("not allowed to list Workspaces across namespaces: cannot say how many would be deleted")
     else:
         if workspaces is None:
-            output.info("KAITO's Workspace API is not served; no Workspace will be lost.")
+            console.info("KAITO's Workspace API is not served; no Workspace will be lost.")
         else:
-            output.info(_workspace_summary(workspaces))
-    if not yes and not _confirm(f"Uninstall release {helm.RELEASE} from namespace {namespace}?"):
-        output.info("Nothing uninstalled.")
+            console.info(_workspace_summary(workspaces))
+    if not yes and not console.confirm(f"Uninstall release {helm.RELEASE} from namespace {namespace}?"):
+        console.info("Nothing uninstalled.")
         raise typer.Exit(1)
-    output.info(f"running: {helm.format_command(argv)}")
-    helm.run(path, argv)
+    console.info(f"running: {helm.format_command(argv)}")
+    helm.run(path, argv, on_stdout=console.info, on_stderr=console.info)
     line = f"{helm.RELEASE} uninstalled (namespace {namespace})"
     if fmt == "text":
-        output.result(line)
-    else:
-        _emit({"success": True, "message": line, "release": helm.RELEASE, "namespace": namespace,
-               "workspacesDeleted": len(workspaces or [])}, fmt)
+        return Text(line)
+    return Document({"success": True, "message": line, "release": helm.RELEASE, "namespace": namespace,
+                     "workspacesDeleted": len(workspaces or [])})
 
 
 def _workspace_summary(items: list[dict[str, Any]], limit: int = 10) -> str:
@@ -337,18 +328,4 @@ def _workspace_summary(items: list[dict[str, Any]], limit: int = 10) -> str:
     noun = "Workspace" if len(names) == 1 else "Workspaces"
     return f"{len(names)} {noun} will be deleted: {shown}"
 
-
-def _stdin_is_terminal() -> bool:
-    isatty = getattr(sys.stdin, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def _confirm(question: str) -> bool:
-    """Ask on stderr, read one line from stdin; only y/yes is yes (stdout stays for results)."""
-    sys.stderr.write(f"{question} [y/N]: ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline()
-    if not answer.endswith("\n"):
-        sys.stderr.write("\n")
-    return answer.strip().lower() in ("y", "yes")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kubectl_kaito import completers, kaito, output
+from kubectl_kaito import completers, kaito
 from kubectl_kaito import logs as core
 from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, UsageError
 from kubectl_kaito.settings import AppContext
@@ -127,11 +127,11 @@ def logs(
         raise NotReadyError(f'the pods of workspace "{ws_name}" have no containers yet')
     if container is not None and pod is None:
         for skipped in core.skipped_for_container(pods, targets):
-            output.warn(f'pod/{skipped} has no container "{container}"; skipped')
+            app.console.warn(f'pod/{skipped} has no container "{container}"; skipped')
     if not previous:
         for t in targets:
             if t.crash_looping:
-                output.info(
+                app.console.info(
                     f"hint: {t.label} is in CrashLoopBackOff; this is its current container's log, "
                     f"add --previous for the one that crashed"
                 )
@@ -160,14 +160,14 @@ def logs(
 
     def on_fail(name: str, err: BaseException) -> None:
         if several:  # a single stream's failure is the command's error, printed once below
-            output.warn(f"{name}: {_message(err)}")
+            app.console.warn(f"{name}: {_message(err)}")
 
     def on_end(name: str) -> None:
-        output.info(f"{name} ended")
+        app.console.info(f"{name} ended")
 
     mux = core.Multiplexer(sources, ordered=not follow)
     # A closed pipe (`| head`) raises BrokenPipeError, which the command wrapper ends quietly (exit 0).
-    result = mux.run(core.stdout_writer(), on_end=on_end if follow else None, on_fail=on_fail)
+    result = mux.run(app.console.bytes_writer(), on_end=on_end if follow else None, on_fail=on_fail)
     if len(result.failed) == len(sources):
         raise _all_failed(list(result.failed.values()), ws_name)
 

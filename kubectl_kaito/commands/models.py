@@ -15,6 +15,7 @@ from kubectl_kaito.errors import (
     NotFoundError,
     UsageError,
 )
+from kubectl_kaito.output import Document, Result, Table, Text
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def list_models(
         bool, typer.Option("--all", help="Also list deprecated names and names KAITO v0.11+ no longer accepts.")
     ] = False,
     offline: OfflineOpt = False,
-) -> None:
+) -> Result | None:
     """List the models KAITO can deploy: short preset names first, then Hugging Face IDs.
 
     The list ships with the plugin (KAITO v0.12.0's catalogs) and is merged with the cluster's
@@ -84,11 +85,10 @@ def list_models(
         raise UsageError(f"unknown --type {type_!r}", hint="known types: " + ", ".join(cat.types()))
     models = cat.filter(type_=type_ and type_.strip(), runtime=runtime and runtime.strip(), include_all=show_all)
     if fmt in ("json", "yaml"):
-        output.emit([m.to_dict() for m in models], fmt)
-        return
+        return Document([m.to_dict() for m in models])
     if not models:
-        output.info("No models found.")
-        return
+        app.console.info("No models found.")
+        return None
     headers = ["NAME", "TYPE", "RUNTIME", "HF-TOKEN", "GPU-MEM"]
     if fmt == "wide":
         headers += ["HF-ID", "TOKENS", "ARCH", "TAG", "NOTES"]
@@ -98,7 +98,7 @@ def list_models(
         if fmt == "wide":
             row += [m.hf_id or "-", m.token_limit or "-", ",".join(m.architectures) or "-", m.tag or "-", _notes(m)]
         rows.append(row)
-    output.result(output.render_table(headers, rows))
+    return Table(headers, rows)
 
 
 def describe_model(
@@ -110,7 +110,7 @@ def describe_model(
                      show_default=False),
     ] = None,
     offline: OfflineOpt = False,
-) -> None:
+) -> Result:
     """Show everything the catalog knows about one model, and how to deploy it.
 
     \b
@@ -132,9 +132,8 @@ def describe_model(
             )
         raise
     if fmt:
-        output.emit(model.to_dict(), fmt)
-        return
-    output.result(describe_text(model))
+        return Document(model.to_dict())
+    return Text(describe_text(model))
 
 
 def describe_text(m: Model) -> str:
@@ -165,8 +164,7 @@ def describe_text(m: Model) -> str:
         ("URL", m.url or (f"https://huggingface.co/{m.hf_id}" if m.hf_id else "-")),
         ("Source", ", ".join(m.sources)),
     ]
-    width = max(len(k) for k, _ in fields) + 2
-    lines = [f"{k + ':':<{width}}{v}" for k, v in fields]
+    lines = [output.block(fields)]
     if m.accepted:
         ws = suggest_workspace_name(m.name)
         cmd = f"kubectl kaito deploy --workspace-name {ws} --model {m.name} --instance-type <GPU-SKU>"
@@ -228,8 +226,8 @@ def load_catalog(app: AppContext, *, offline: bool = False) -> Catalog:
     try:
         return catalog.merge_cluster(cat, text)
     except (ValueError, yaml.YAMLError) as e:
-        output.warn(f"ignoring the cluster's {kaito.SUPPORTED_MODELS_CONFIGMAP} ConfigMap ({str(e).splitlines()[0]}); "
-                    "showing the bundled catalog")
+        app.console.warn(f"ignoring the cluster's {kaito.SUPPORTED_MODELS_CONFIGMAP} ConfigMap "
+                         f"({str(e).splitlines()[0]}); showing the bundled catalog")
         return cat
 
 
@@ -244,15 +242,15 @@ def _cluster_supported_models(app: AppContext) -> str | None:
     except NotFoundError:
         return None  # KAITO not installed here (or installed elsewhere): the bundled list is the answer
     except ForbiddenError:
-        output.warn(f"not allowed to read configmap {kaito.OPERATOR_NAMESPACE}/{kaito.SUPPORTED_MODELS_CONFIGMAP}; "
-                    "showing the bundled catalog (KAITO v0.12.0)")
+        app.console.warn(f"not allowed to read configmap {kaito.OPERATOR_NAMESPACE}/"
+                         f"{kaito.SUPPORTED_MODELS_CONFIGMAP}; showing the bundled catalog (KAITO v0.12.0)")
         return None
     except KaitoError as e:
-        output.warn(f"could not read the cluster's model list ({e.message.splitlines()[0]}); "
-                    "showing the bundled catalog (KAITO v0.12.0)")
+        app.console.warn(f"could not read the cluster's model list ({e.message.splitlines()[0]}); "
+                         "showing the bundled catalog (KAITO v0.12.0)")
         return None
     text = catalog.configmap_text(cm)
     if text is None:
-        output.warn(f"configmap {kaito.SUPPORTED_MODELS_CONFIGMAP} has no {catalog.CONFIGMAP_KEY} key; "
-                    "showing the bundled catalog")
+        app.console.warn(f"configmap {kaito.SUPPORTED_MODELS_CONFIGMAP} has no {catalog.CONFIGMAP_KEY} key; "
+                         "showing the bundled catalog")
     return text

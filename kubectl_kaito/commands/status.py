@@ -9,9 +9,11 @@ import typer
 from kubectl_kaito import completers, output
 from kubectl_kaito import status as core
 from kubectl_kaito.errors import NotFoundError, UsageError
+from kubectl_kaito.output import Document, Result, Table, Text
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
+    from kubectl_kaito.console import Console
     from kubectl_kaito.resources import Resources
 
 FORMATS = ("json", "yaml", "wide")
@@ -45,7 +47,7 @@ def status(
         bool,
         typer.Option("--output-watch-events", help="With -w on a list: an EVENT column (ADDED, MODIFIED, DELETED)."),
     ] = False,
-) -> None:
+) -> Result | None:
     """Show a workspace's state, conditions, pods, endpoint and warnings, or list the workspaces.
 
     With a name: model, runtime, instance type and node count, state, the conditions table,
@@ -87,9 +89,8 @@ def status(
 
     cluster = app.resources()
     if ws_name:
-        _show_one(cluster, ws_name, app.namespace, fmt, watch)
-    else:
-        _show_list(cluster, None if all_namespaces else app.namespace, fmt, watch, output_watch_events)
+        return _show_one(app.console, cluster, ws_name, app.namespace, fmt, watch)
+    return _show_list(app.console, cluster, None if all_namespaces else app.namespace, fmt, watch, output_watch_events)
 
 
 # ---- one workspace ------------------------------------------------------------------------------
@@ -135,21 +136,23 @@ def collect(cluster: Resources, ws: dict[str, Any], namespace: str) -> dict[str,
     )
 
 
-def _show_one(cluster: Resources, name: str, namespace: str, fmt: str | None, watch: bool) -> None:
+def _show_one(
+    console: Console, cluster: Resources, name: str, namespace: str, fmt: str | None, watch: bool
+) -> Result | None:
+    """The workspace's details; with --watch they are printed first, then a line per change."""
     ws = cluster.get_workspace(name, namespace)
     d = collect(cluster, ws, namespace)
-    if fmt in ("json", "yaml") and watch:
-        _emit_stream(d, fmt)
-    elif fmt in ("json", "yaml"):
-        output.emit(d, fmt)
-    else:
-        output.result(core.render_details(d))
+    first: Result = Document(d) if fmt in ("json", "yaml") else Text(core.render_details(d))
     if not watch:
-        return
+        return first
+    if fmt in ("json", "yaml"):
+        _emit_stream(console, d, fmt)
+    else:
+        output.render(console, first)
 
     rv = (ws.get("metadata") or {}).get("resourceVersion")
     if fmt not in ("json", "yaml"):
-        output.result("")
+        console.result("")
     last = None  # the previous line's content: changes the table does not show are not repeated
     for event in cluster.watch_workspaces(namespace, name=name, resource_version=rv):
         etype, obj = event.get("type"), event.get("object") or {}
@@ -157,18 +160,22 @@ def _show_one(cluster: Resources, name: str, namespace: str, fmt: str | None, wa
             continue
         if fmt in ("json", "yaml"):
             d = core.details(obj) if etype == "DELETED" else collect(cluster, obj, namespace)
-            _emit_stream({"event": etype, **d}, fmt)
+            _emit_stream(console, {"event": etype, **d}, fmt)
             continue
         seen = (etype == "DELETED", core.watch_line(str(etype), obj).split("  ", 1)[1])
         if seen != last:
-            output.result(core.watch_line(str(etype), obj))
+            console.result(core.watch_line(str(etype), obj))
         last = seen
+    return None
 
 
 # ---- the list --------------------------------------------------------------------------------------
 
 
-def _show_list(cluster: Resources, namespace: str | None, fmt: str | None, watch: bool, events: bool) -> None:
+def _show_list(
+    console: Console, cluster: Resources, namespace: str | None, fmt: str | None, watch: bool, events: bool
+) -> Result | None:
+    """The workspaces as a table (or a List); with --watch it is printed first, then a row per change."""
     all_ns = namespace is None
     wide = fmt == "wide"
     # follows limit/continue: one paginated LIST, no GET per workspace
@@ -180,22 +187,23 @@ def _show_list(cluster: Resources, namespace: str | None, fmt: str | None, watch
     if events:
         headers = ["EVENT", *headers]
     widths: list[int] | None = None
+    if not items:
+        console.info("No workspaces found." if all_ns else f"No workspaces found in {namespace} namespace.")
+    if fmt in ("json", "yaml") and not watch:
+        return Document(core.as_list(items, f"kaito.sh/{cluster.workspace_version()}"))
     if fmt in ("json", "yaml"):
-        if watch:
-            for w in core.sort_workspaces(items):
-                _emit_stream(_with_kind(w, cluster), fmt)
-        else:
-            output.emit(core.as_list(items, f"kaito.sh/{cluster.workspace_version()}"), fmt)
+        for w in core.sort_workspaces(items):
+            _emit_stream(console, _with_kind(w, cluster), fmt)
     elif items:
         rows = core.list_rows(items, all_namespaces=all_ns, wide=wide)
         if events:
             rows = [["ADDED", *r] for r in rows]
-        widths = core.watch_widths(headers, rows) if watch else core.column_widths(headers, rows)
-        output.result("\n".join(core.format_row(r, widths) for r in [headers, *rows]))
-    if not items:
-        output.info("No workspaces found." if all_ns else f"No workspaces found in {namespace} namespace.")
+        if not watch:
+            return Table(headers, rows)
+        widths = core.watch_widths(headers, rows)
+        console.result(output.table(headers, rows, widths=widths))
     if not watch:
-        return
+        return None
 
     # A row per visible change, kubectl get -w style; a MODIFIED that changes nothing shown is skipped.
     age_col = headers.index("AGE")
@@ -205,7 +213,7 @@ def _show_list(cluster: Resources, namespace: str | None, fmt: str | None, watch
         if etype not in WATCHED:
             continue
         if fmt in ("json", "yaml"):
-            _emit_stream(_with_kind(obj, cluster), fmt)
+            _emit_stream(console, _with_kind(obj, cluster), fmt)
             continue
         meta = obj.get("metadata") or {}
         key = (str(meta.get("namespace")), str(meta.get("name")))
@@ -221,8 +229,9 @@ def _show_list(cluster: Resources, namespace: str | None, fmt: str | None, watch
             last[key] = shown
         if widths is None:  # the list was empty: the first change prints the headers
             widths = core.watch_widths(headers, [row])
-            output.result(core.format_row(headers, widths))
-        output.result(core.format_row(row, widths))
+            console.result(output.table_row(headers, widths))
+        console.result(output.table_row(row, widths))
+    return None
 
 
 def _with_kind(ws: dict[str, Any], cluster: Resources) -> dict[str, Any]:
@@ -231,11 +240,11 @@ def _with_kind(ws: dict[str, Any], cluster: Resources) -> dict[str, Any]:
     return {"apiVersion": f"kaito.sh/{cluster.workspace_version()}", "kind": "Workspace", **ws}
 
 
-def _emit_stream(obj: dict[str, Any], fmt: str) -> None:
+def _emit_stream(console: Console, obj: dict[str, Any], fmt: str) -> None:
     """Watch output in json/yaml: one compact JSON object per line (JSON Lines), or YAML documents."""
     if fmt == "json":
         import json
 
-        output.result(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+        console.result(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
     else:
-        output.result("---\n" + output.to_yaml(obj).rstrip("\n"))
+        console.result("---\n" + output.to_yaml(obj).rstrip("\n"))

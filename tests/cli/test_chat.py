@@ -173,20 +173,18 @@ class FlippingStdin(io.StringIO):
         return line
 
 
-def test_session_survives_an_error_mid_stream(sim: Any, ws: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
+def test_session_survives_an_error_mid_stream(sim: Any, ws: str) -> None:
+    import os
+
+    from kubectl_kaito import cli
+    from kubectl_kaito.console import Console
 
     def set_mode(mode: str) -> Any:
         return lambda: setattr(sim.openai, "mode", mode)
 
     stdin = FlippingStdin([("one\n", set_mode("fail_midstream")), ("two\n", set_mode("normal"))])
     out, err = io.StringIO(), io.StringIO()
-    monkeypatch.setattr(sys, "stdin", stdin)
-    monkeypatch.setattr(sys, "stdout", out)
-    monkeypatch.setattr(sys, "stderr", err)
-    from kubectl_kaito import cli
-
-    code = cli.main(["chat", "--workspace-name", ws])
+    code = cli.main(["chat", "--workspace-name", ws], console=Console(stdin, out, err, env=dict(os.environ)))
     assert code == 0
     assert "error: the model server reported an error mid-answer: Internal server error" in err.getvalue()
     # the failed turn is not in the history: the next question is turn 1 again

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from kubectl_kaito import completion
-from tests.helpers import VENV_BIN, subprocess_env
+from tests.helpers import VENV_BIN, fake_console, subprocess_env
 
 COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat"]
 
@@ -21,9 +21,11 @@ def values(stdout: str) -> list[str]:
 
 
 def run_main(capsys, *words: str) -> str:
-    completion.main(list(words))
-    out, err = capsys.readouterr()
+    console = fake_console()
+    completion.main(list(words), console=console)
+    out, err = console.stdout.getvalue(), console.stderr.getvalue()
     assert err == ""  # kubectl shows the plugin's stderr in the middle of the user's prompt
+    assert capsys.readouterr() == ("", "")  # and nothing went around the console
     return out
 
 

@@ -394,11 +394,11 @@ def test_status_installed_and_ready_exits_0(fake: FakeHelm, sim: Any) -> None:
     r = run_cli("install-provider", "--status")
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "KAITO:      installed, ready"
-    assert "CRD:        workspaces.kaito.sh (served: v1alpha1, v1beta1)" in lines
-    assert "Operator:   deployment kaito-workspace/kaito-workspace, 1/1 ready" in lines
-    assert "Workspaces: 1" in lines
-    assert "Helm:       v3.17.3" in lines
+    assert lines[0] == "KAITO:       installed, ready"
+    assert "CRD:         workspaces.kaito.sh (served: v1alpha1, v1beta1)" in lines
+    assert "Operator:    deployment kaito-workspace/kaito-workspace, 1/1 ready" in lines
+    assert "Workspaces:  1" in lines
+    assert "Helm:        v3.17.3" in lines
     assert r.stderr == ""
 
 
@@ -431,16 +431,16 @@ def test_status_after_kaito_is_removed_exits_3(fake: FakeHelm, sim: Any) -> None
     sim.set_kaito_installed(False)
     r = run_cli("install-provider", "--status")
     assert r.exit_code == 3
-    assert r.stdout.splitlines()[0] == "KAITO:      not installed"
-    assert "CRD:        workspaces.kaito.sh not found" in r.stdout
+    assert r.stdout.splitlines()[0] == "KAITO:       not installed"
+    assert "CRD:         workspaces.kaito.sh not found" in r.stdout
 
 
 def test_status_without_the_operator_exits_4(fake: FakeHelm, sim_factory: Any) -> None:
     sim_factory(operator=False)
     r = run_cli("install-provider", "--status")
     assert r.exit_code == 4
-    assert r.stdout.splitlines()[0] == "KAITO:      CRD installed, operator missing"
-    assert "Operator:   deployment kaito-workspace/kaito-workspace not found" in r.stdout
+    assert r.stdout.splitlines()[0] == "KAITO:       CRD installed, operator missing"
+    assert "Operator:    deployment kaito-workspace/kaito-workspace not found" in r.stdout
     assert r.stderr.startswith(
         "error: the workspaces.kaito.sh CRD is installed but the KAITO operator Deployment "
         "kaito-workspace/kaito-workspace was not found\n"

@@ -139,9 +139,9 @@ def test_unreachable_cluster_is_a_warning_not_a_failure(tmp_path: Path, monkeypa
 def test_describe_short_name(no_kubeconfig: None) -> None:
     r = run_cli("models", "describe", "phi-4-mini-instruct")
     assert r.exit_code == 0
-    assert "Hugging Face ID: microsoft/Phi-4-mini-instruct" in r.stdout
-    assert "GPU memory:      8Gi (weights 7.15Gi" in r.stdout
-    assert "Tuning:          yes (qlora, lora)" in r.stdout
+    assert "Hugging Face ID:  microsoft/Phi-4-mini-instruct" in r.stdout
+    assert "GPU memory:       8Gi (weights 7.15Gi" in r.stdout
+    assert "Tuning:           yes (qlora, lora)" in r.stdout
     assert "kubectl kaito deploy --workspace-name phi-4-mini-instruct --model phi-4-mini-instruct" in r.stdout
 
 
@@ -154,7 +154,7 @@ def test_describe_hf_id_json(no_kubeconfig: None) -> None:
 
 def test_describe_gated_model_mentions_the_secret(no_kubeconfig: None) -> None:
     r = run_cli("models", "describe", "llama-3.1-8b-instruct")
-    assert "HF token needed: yes" in r.stdout
+    assert "HF token needed:  yes" in r.stdout
     assert "--model-access-secret <secret>" in r.stdout
 
 

@@ -50,5 +50,5 @@ def test_status_through_kubectl(helm_env: dict[str, str], sim: Any) -> None:
     sim.set_kaito_installed(False)
     r = run_kubectl("kaito", "install-provider", "status", env=helm_env)
     assert r.exit_code == 3
-    assert r.stdout.splitlines()[0] == "KAITO:      not installed"
+    assert r.stdout.splitlines()[0] == "KAITO:       not installed"
     assert r.stderr.startswith("error: KAITO is not installed")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from kubectl_kaito.chat import PROMPT, Session, stream_reader
+from kubectl_kaito.console import Console
 from kubectl_kaito.errors import ExitCode, InvalidError, ServerError
 from kubectl_kaito.inference import Params
 
@@ -59,11 +60,12 @@ class FakeBackend:
 
 def _session(backend: FakeBackend, **kw: Any) -> tuple[Session, io.StringIO, io.StringIO]:
     out, err = io.StringIO(), io.StringIO()
-    return Session(backend, "phi", out=out, err=err, where="workspace default/ws", **kw), out, err
+    console = Console(stdin=io.StringIO(), stdout=out, stderr=err, env={})
+    return Session(backend, "phi", console, where="workspace default/ws", **kw), out, err
 
 
 def _run(session: Session, text: str) -> int:
-    return session.run(stream_reader(io.StringIO(text), session.err), banner="Connected.")
+    return session.run(stream_reader(io.StringIO(text), session.console.stderr), banner="Connected.")
 
 
 def test_history_is_kept_and_sent_every_turn() -> None:

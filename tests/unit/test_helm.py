@@ -276,12 +276,12 @@ def test_installed_and_ready_has_no_error_and_the_seed_shape() -> None:
         "namespace": "kaito-workspace", "deployment": "kaito-workspace", "workspaces": 2,
     }
     assert provider.render_text(st).splitlines() == [
-        "KAITO:      installed, ready",
-        "Version:    0.12.0",
-        "CRD:        workspaces.kaito.sh (served: v1alpha1, v1beta1)",
-        "Operator:   deployment kaito-workspace/kaito-workspace, 1/1 ready",
-        "Workspaces: 2",
-        "Helm:       v3.17.3",
+        "KAITO:       installed, ready",
+        "Version:     0.12.0",
+        "CRD:         workspaces.kaito.sh (served: v1alpha1, v1beta1)",
+        "Operator:    deployment kaito-workspace/kaito-workspace, 1/1 ready",
+        "Workspaces:  2",
+        "Helm:        v3.17.3",
     ]
 
 
@@ -292,8 +292,8 @@ def test_not_installed_is_exit_3() -> None:
     assert err is not None and err.exit_code == ExitCode.NOT_FOUND and err.code == "PROVIDER_NOT_INSTALLED"
     assert st.to_dict()["installed"] is False
     text = provider.render_text(st)
-    assert "KAITO:      not installed" in text
-    assert "Helm:       not found on PATH (install: https://helm.sh/docs/intro/install/)" in text
+    assert "KAITO:       not installed" in text
+    assert "Helm:        not found on PATH (install: https://helm.sh/docs/intro/install/)" in text
 
 
 def test_operator_missing_or_not_ready_is_exit_4() -> None:

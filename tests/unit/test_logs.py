@@ -347,13 +347,15 @@ def test_ordered_mode_writes_pod_by_pod_even_when_later_pods_answer_first() -> N
     assert sink.text == "f1\ns1\ns2\n"
 
 
-def test_stdout_writer_writes_bytes_to_a_binary_buffer_and_text_to_a_stringio() -> None:
+def test_console_bytes_writer_writes_bytes_to_a_binary_buffer_and_text_to_a_stringio() -> None:
+    from kubectl_kaito.console import Console
+
     raw = io.BytesIO()
     wrapper = io.TextIOWrapper(raw, encoding="utf-8")
-    logs.stdout_writer(wrapper)(b"caf\xc3\xa9 \xff\n")
+    Console(stdin=io.StringIO(), stdout=wrapper, stderr=io.StringIO()).bytes_writer()(b"caf\xc3\xa9 \xff\n")
     assert raw.getvalue() == b"caf\xc3\xa9 \xff\n"  # passed through untouched
     text = io.StringIO()
-    logs.stdout_writer(text)(b"caf\xc3\xa9 \xff\n")
+    Console(stdin=io.StringIO(), stdout=text, stderr=io.StringIO()).bytes_writer()(b"caf\xc3\xa9 \xff\n")
     assert text.getvalue() == "café \ufffd\n"
 
 

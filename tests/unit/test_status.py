@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kubectl_kaito import output
 from kubectl_kaito import status as core
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -110,9 +111,9 @@ def test_watch_widths_leave_room_for_rows_that_arrive_later() -> None:
     assert widths[-1] == 3  # AGE: as wide as its header
 
 
-def test_format_row_pads_to_the_given_widths() -> None:
-    widths = core.column_widths(["NAME", "AGE"], [["a-long-name", "5m"]])
-    assert core.format_row(["x", "1s"], widths) == "x             1s"
+def test_table_row_pads_to_the_given_widths() -> None:
+    widths = output.column_widths(["NAME", "AGE"], [["a-long-name", "5m"]])
+    assert output.table_row(["x", "1s"], widths) == "x             1s"
 
 
 def test_tuning_workspace_row_shows_job_started() -> None:
