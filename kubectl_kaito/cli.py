@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
-from kubectl_kaito import __version__, output
+from kubectl_kaito import __version__, flags, output
+from kubectl_kaito.commands.registry import KaitoGroup
 from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
-from kubectl_kaito.settings import AppContext, Settings
+from kubectl_kaito.settings import AppContext, Invocation, Settings
 
 PROG = "kubectl kaito"
 GLOBAL_PANEL = "Global options"
@@ -73,44 +74,9 @@ VerboseOpt = Annotated[
 ]
 
 _GLOBAL_PARAMS = ("kubeconfig", "context", "namespace", "request_timeout", "verbose")
-_LAST_APP: list[AppContext] = []  # the AppContext of the running command (one per invocation)
-
-
-def parse_duration(value: str | None, flag: str = "--request-timeout") -> float | None:
-    """Parse kubectl-style durations: `30`, `30s`, `5m`, `1h`, `1m30s`, `250ms` -> seconds."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        raise UsageError(f"invalid {flag} value: empty")
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    total, number = 0.0, ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if text.startswith("ms", i) else ch
-        if unit not in units or not number:
-            raise UsageError(
-                f"invalid {flag} value {value!r}", hint="use a number of seconds or a duration such as 30s, 5m, 1h"
-            )
-        total += float(number) * units[unit]
-        number = ""
-        i += len(unit)
-    if number:
-        raise UsageError(f"invalid {flag} value {value!r}", hint="add a unit, for example 30s or 5m")
-    return total
-
-
-def _merge_globals(ctx: typer.Context, given: dict[str, Any]) -> AppContext:
-    """Combine global flags given before the subcommand (root) with those after it (these win)."""
+def _merge_globals(ctx: typer.Context, given: dict[str, Any], output_value: str | None) -> AppContext:
+    """Combine global flags given before the subcommand (root) with those after it (these win),
+    check them (flags.py) and record the Settings on the run's Invocation, before the command runs."""
     root = ctx.find_root()
     base: dict[str, Any] = dict(root.meta.get("kaito.globals", {}))
     for key, value in given.items():
@@ -122,13 +88,14 @@ def _merge_globals(ctx: typer.Context, given: dict[str, Any]) -> AppContext:
     settings = Settings(
         kubeconfig=base.get("kubeconfig"),
         context=base.get("context"),
-        namespace=base.get("namespace"),
-        request_timeout=parse_duration(timeout) if isinstance(timeout, str) else timeout,
+        namespace=flags.check_namespace(base.get("namespace")),
+        request_timeout=flags.parse_timeout(timeout, "--request-timeout") if isinstance(timeout, str) else timeout,
         verbose=int(base.get("verbose") or 0),
+        output=output_value,
     )
-    app = AppContext(settings)
-    _LAST_APP.append(app)  # main() reads it to decide whether errors also go out as JSON
-    return app
+    if isinstance(root.obj, Invocation):
+        root.obj.settings = settings  # main() reads it to decide whether errors also go out as JSON
+    return AppContext(settings)
 
 
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -146,6 +113,8 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
         "request_timeout": RequestTimeoutOpt,
         "verbose": VerboseOpt,
     }
+    # The command's -o parameter, marked with flags.Formats: checked here, before the command runs.
+    fmt_param = next(((p.name, f) for p in own if (f := flags.formats_of(p.annotation)) is not None), None)
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
     params += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
     for name, ann in extra.items():
@@ -155,7 +124,10 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(**kwargs: Any) -> Any:
         ctx = kwargs.pop("ctx")
         given = {name: kwargs.pop(name) for name in _GLOBAL_PARAMS}
-        app = _merge_globals(ctx, given)
+        fmt: str | None = None
+        if fmt_param is not None:
+            fmt = kwargs[fmt_param[0]] = flags.output_format(kwargs[fmt_param[0]], fmt_param[1].allowed)
+        app = _merge_globals(ctx, given, fmt)
         try:
             return fn(app, **kwargs)
         except BrokenPipeError:
@@ -184,6 +156,7 @@ app = typer.Typer(
         "  kubectl kaito status -A\n\n"
         + EXIT_CODES_HELP
     ),
+    cls=KaitoGroup,
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,  # never a traceback (it could show a token in locals)
@@ -233,28 +206,16 @@ _register()
 # ---- the error boundary ----------------------------------------------------------------
 
 
-def _argv_wants_json(argv: Sequence[str]) -> bool:
-    """For usage errors raised before any command ran: did the user ask for JSON?"""
-    args = list(argv)
-    for i, a in enumerate(args):
-        if a in ("-o", "--output", "--format") and i + 1 < len(args) and args[i + 1] == "json":
-            return True
-        if a in ("-ojson", "--output=json", "--format=json", "-o=json"):
-            return True
-    return False
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code. The only place errors become messages."""
     args = list(sys.argv[1:] if argv is None else argv)
     click_cmd = typer.main.get_command(app)
-    _LAST_APP.clear()
+    inv = Invocation()  # this run's state; the command wrapper fills in the Settings
     try:
-        rv = click_cmd.main(args=args, prog_name=PROG, standalone_mode=False)
+        rv = click_cmd.main(args=args, prog_name=PROG, standalone_mode=False, obj=inv)
         return rv if isinstance(rv, int) else 0
     except KaitoError as err:
-        app_ctx = _last_app()
-        output.error(err, as_json=(app_ctx.wants_json if app_ctx else False) or _argv_wants_json(args))
+        output.error(err, as_json=inv.wants_json)
         return int(err.exit_code)
     except typer.Exit as e:
         return int(e.exit_code)
@@ -267,15 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.discard_stdout()
         return 0
     except typer.TyperException as e:  # click usage errors: one line, kubectl style
-        return _usage_error(e, args)
+        return _usage_error(e, inv)
 
 
-def _last_app() -> AppContext | None:
-    return _LAST_APP[-1] if _LAST_APP else None
+def _usage_error(e: typer.TyperException, inv: Invocation) -> int:
+    """Print a click usage error as `error:` + `hint:` (exit 2); help-on-no-args prints help.
 
-
-def _usage_error(e: typer.TyperException, args: Sequence[str]) -> int:
-    """Print a click usage error as `error:` + `hint:` (exit 2); help-on-no-args prints help."""
+    Click refuses before the command wrapper ran, so the output format is usually not known yet:
+    the error is then a plain `error:` line."""
     name = type(e).__name__
     if name == "NoArgsIsHelpError":
         e_ctx = getattr(e, "ctx", None)
@@ -285,9 +245,8 @@ def _usage_error(e: typer.TyperException, args: Sequence[str]) -> int:
     path = e_ctx.command_path if e_ctx is not None else PROG
     msg = e.format_message().strip().replace("\n", " ")
     err = UsageError(msg[:1].lower() + msg[1:], hint=f"see '{path} --help'")
-    output.error(err, as_json=_argv_wants_json(args))
+    output.error(err, as_json=inv.wants_json)
     return int(getattr(e, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
-
 
 
 def run() -> None:

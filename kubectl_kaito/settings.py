@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the cluster module is heavy-ish; import it only when a command needs it
@@ -22,6 +22,20 @@ class Settings:
     output: str | None = None
 
 
+@dataclass
+class Invocation:
+    """One run of the CLI, handed to click as `obj=`: `main` creates it, the command wrapper stores
+    the resolved Settings (with the checked `-o`) before the command runs, and `main` reads them
+    to decide whether an error also goes out as JSON."""
+
+    settings: Settings | None = None
+
+    @property
+    def wants_json(self) -> bool:
+        """True when the running command's -o is json."""
+        return self.settings is not None and self.settings.output == "json"
+
+
 class AppContext:
     """Per-invocation state handed to every command: settings and a lazily built cluster."""
 
@@ -29,10 +43,6 @@ class AppContext:
         self.settings = settings
         self._cluster: Cluster | None = None
         self._config: ClusterConfig | None = None
-
-    def set_output(self, output: str | None) -> None:
-        """Record the command's output format, so errors can be rendered as JSON too."""
-        self.settings = replace(self.settings, output=output)
 
     @property
     def wants_json(self) -> bool:
