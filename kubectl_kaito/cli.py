@@ -84,6 +84,8 @@ def _merge_globals(ctx: typer.Context, given: dict[str, Any], output_value: str 
             base[key] = max(int(base.get(key) or 0), int(value or 0))
         elif value is not None:
             base[key] = value
+    root_obj = root.obj if isinstance(root.obj, Invocation) else Invocation()
+    root_obj.settings = Settings(output=output_value)  # known first: a bad -n below is a JSON error too
     timeout = base.get("request_timeout")
     settings = Settings(
         kubeconfig=base.get("kubeconfig"),
@@ -93,8 +95,7 @@ def _merge_globals(ctx: typer.Context, given: dict[str, Any], output_value: str 
         verbose=int(base.get("verbose") or 0),
         output=output_value,
     )
-    if isinstance(root.obj, Invocation):
-        root.obj.settings = settings  # main() reads it to decide whether errors also go out as JSON
+    root_obj.settings = settings  # main() reads it to decide whether errors also go out as JSON
     return AppContext(settings)
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kubectl_kaito import endpoints, flags, kaito, output
-from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError, UsageError
+from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import typer
 
 from kubectl_kaito import flags, kaito, output
 from kubectl_kaito import logs as core
-from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, UsageError
+from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError
 from kubectl_kaito.settings import AppContext
 
 
