@@ -142,11 +142,13 @@ def output_format(value: str | None, allowed: Sequence[str]) -> str | None:
     return fmt
 
 
-def output_option(*allowed: str, help: str, decls: Sequence[str] = ("--output", "-o")) -> Any:
+def output_option(
+    *allowed: str, help: str, decls: Sequence[str] = ("--output", "-o"), metavar: str | None = None
+) -> Any:
     """The `-o/--output FORMAT` option of a command that allows `allowed`."""
     return Annotated[
         str | None,
-        typer.Option(*decls, help=help, metavar="|".join(allowed), show_default=False),
+        typer.Option(*decls, help=help, metavar=metavar or "|".join(allowed), show_default=False),
         Formats(tuple(allowed)),
     ]
 
@@ -243,7 +245,7 @@ def workspace_name(name: str | None, option: str | None, *, required: bool, exam
     value = name if name is not None else option
     if value is None:
         if required:
-            raise UsageError("a workspace name is required", hint=example)
+            raise UsageError("a workspace name is required", hint=f"give it as NAME or with --workspace-name: {example}")
         return None
     return check_workspace_name(value)
 

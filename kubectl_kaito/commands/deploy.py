@@ -186,7 +186,7 @@ def deploy(
     """
     # fmt: checked and lower-cased by the command wrapper (flags.Formats)
     workspace_name = flags.workspace_name(
-        name, workspace_name, required=True, example="kubectl kaito deploy NAME --model MODEL"
+        name, workspace_name, required=True, example="kubectl kaito deploy my-llm --model phi-4-mini-instruct"
     )
     if model is None:
         raise UsageError("--model is required", hint="for example --model phi-4-mini-instruct")

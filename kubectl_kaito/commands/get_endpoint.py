@@ -86,7 +86,7 @@ def get_endpoint(
     found; 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
     """
     fmt = fmt or "url"  # checked and lower-cased by the command wrapper (flags.Formats)
-    name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito get-endpoint NAME")
+    name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito get-endpoint my-llm")
     wait_seconds = (flags.parse_timeout(timeout) or flags.NO_LIMIT) if wait else None
 
     cluster = app.cluster()

@@ -80,7 +80,8 @@ def install_provider(
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Uninstall without asking for confirmation.")] = False,
     fmt: flags.output_option(
-        *FORMATS, help="Output format: text (default), json or yaml.", decls=("--output", "-o", "--format")
+        *FORMATS, help="Output format: text (default), json or yaml.", decls=("--output", "-o", "--format"),
+        metavar="FMT",
     ) = None,
 ) -> None:
     """Install KAITO (the workspace operator and its CRDs) into the cluster with Helm, report on it, or remove it.

@@ -94,7 +94,7 @@ def logs(
     read; 2 bad flags; 3 workspace, pod or container not found; 4 no pods yet, or the container
     has not started; 5 cannot reach the cluster; 130 interrupted (Ctrl-C).
     """
-    ws_name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito logs NAME")
+    ws_name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito logs my-llm")
     # Flags first: a bad value is a usage error before any request.
     tail_lines = core.tail_lines(tail)
     core.check_since(since, since_time)
