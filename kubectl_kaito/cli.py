@@ -57,7 +57,8 @@ RequestTimeoutOpt = Annotated[
     str | None,
     typer.Option(
         "--request-timeout",
-        help="How long to wait for a single server request (e.g. 30s, 1m; 0 = no timeout).",
+        help="How long to wait for a single server request (e.g. 30s, 1m; 0 = no limit). "
+        "Default 0, as kubectl: waits have their own --timeout.",
         rich_help_panel=GLOBAL_PANEL,
         show_default=False,
     ),

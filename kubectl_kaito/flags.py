@@ -24,12 +24,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # how Python carries non-UTF-8 argv bytes (surrogateescape)
 
 
-def _check_text(value: str, what: str) -> None:
+def _check_text(value: str, what: str, hint: str | None = None) -> None:
     """Refuse control characters and bytes that are not UTF-8; the message shows them escaped."""
     if _SURROGATE.search(value):
-        raise UsageError(f"invalid {what} {value!r}: it is not valid UTF-8")
+        raise UsageError(f"invalid {what} {value!r}: it is not valid UTF-8", hint=hint)
     if _CONTROL.search(value):
-        raise UsageError(f"invalid {what} {value!r}: it contains a control character")
+        raise UsageError(f"invalid {what} {value!r}: it contains a control character", hint=hint)
 
 
 # ---- durations -------------------------------------------------------------------------------------
@@ -52,7 +52,7 @@ def parse_duration(value: str, flag: str) -> float:
     Go's maximum Duration, control characters, bytes that are not UTF-8.
     """
     what = f"{flag} value"
-    _check_text(value, what)
+    _check_text(value, what, DURATION_HINT)
     text = value.strip()
     if not text:
         raise UsageError(f"invalid {what} {value!r}: it is empty", hint=DURATION_HINT)
@@ -165,12 +165,14 @@ def formats_of(annotation: Any) -> Formats | None:
 
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 DNS1123_MAX = 63
-_LABEL_HINT = "a {what} is a DNS-1123 label: lowercase letters, digits and '-', starting and ending " \
-    "with a letter or digit, at most 63 characters"
+_LABEL_HINT = (
+    "a {what} is a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, "
+    "at most 63 characters"
+)
 
 
 def _dns_label(value: str, what: str) -> str:
-    _check_text(value, what)
+    _check_text(value, what, _LABEL_HINT.format(what=what))
     if not value:
         raise UsageError(f"invalid {what} '': it is empty", hint=_LABEL_HINT.format(what=what))
     if len(value) > DNS1123_MAX:
@@ -245,7 +247,8 @@ def workspace_name(name: str | None, option: str | None, *, required: bool, exam
     value = name if name is not None else option
     if value is None:
         if required:
-            raise UsageError("a workspace name is required", hint=f"give it as NAME or with --workspace-name: {example}")
+            hint = f"give it as NAME or with --workspace-name: {example}"
+            raise UsageError("a workspace name is required", hint=hint)
         return None
     return check_workspace_name(value)
 

@@ -47,9 +47,13 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
 
     app.command("deploy", help=deploy.deploy.__doc__, cls=KaitoCommand)(wrap(deploy.deploy))
     app.command("status", help=status.status.__doc__, cls=KaitoCommand)(wrap(status.status))
-    app.command("get-endpoint", help=get_endpoint.get_endpoint.__doc__, cls=KaitoCommand)(wrap(get_endpoint.get_endpoint))
+    app.command("get-endpoint", help=get_endpoint.get_endpoint.__doc__, cls=KaitoCommand)(
+        wrap(get_endpoint.get_endpoint)
+    )
     app.command("logs", help=logs.logs.__doc__, cls=KaitoCommand)(wrap(logs.logs))
     app.command("chat", help=chat.chat.__doc__, cls=KaitoCommand)(wrap(chat.chat))
     app.command("delete", help=delete.delete.__doc__, cls=KaitoCommand)(wrap(delete.delete))
     app.add_typer(models.make_app(wrap), name="models")
-    app.command("install-provider", help=install_provider.install_provider.__doc__, cls=KaitoCommand)(install_provider.command(wrap))
+    app.command("install-provider", help=install_provider.install_provider.__doc__, cls=KaitoCommand)(
+        install_provider.command(wrap)
+    )

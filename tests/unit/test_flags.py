@@ -72,7 +72,8 @@ def test_timeout_help_states_the_default_its_reason_and_zero() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "mode"), [(None, None), ("none", None), ("client", "client"), ("Server", "server"), (" client ", "client")]
+    ("value", "mode"),
+    [(None, None), ("none", None), ("client", "client"), ("Server", "server"), (" client ", "client")],
 )
 def test_dry_run_modes(value: str | None, mode: str | None) -> None:
     assert flags.dry_run_mode(value) == mode
