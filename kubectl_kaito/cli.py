@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rv = click_cmd.main(args=args, prog_name=PROG, standalone_mode=False, obj=inv)
         return rv if isinstance(rv, int) else 0
     except KaitoError as err:
-        output.error(err, as_json=inv.wants_json)
+        output.error(err, as_json=_wants_json(inv))
         return int(err.exit_code)
     except typer.Exit as e:
         return int(e.exit_code)
@@ -231,6 +231,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except typer.TyperException as e:  # click usage errors: one line, kubectl style
         return _usage_error(e, inv)
+
+
+def _wants_json(inv: Invocation) -> bool:
+    """Errors also go out as JSON when the running command's checked -o is json."""
+    return inv.settings is not None and inv.settings.output == "json"
 
 
 def _usage_error(e: typer.TyperException, inv: Invocation) -> int:
@@ -247,7 +252,7 @@ def _usage_error(e: typer.TyperException, inv: Invocation) -> int:
     path = e_ctx.command_path if e_ctx is not None else PROG
     msg = e.format_message().strip().replace("\n", " ")
     err = UsageError(msg[:1].lower() + msg[1:], hint=f"see '{path} --help'")
-    output.error(err, as_json=inv.wants_json)
+    output.error(err, as_json=_wants_json(inv))
     return int(getattr(e, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
 
 

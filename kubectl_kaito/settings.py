@@ -30,11 +30,6 @@ class Invocation:
 
     settings: Settings | None = None
 
-    @property
-    def wants_json(self) -> bool:
-        """True when the running command's -o is json."""
-        return self.settings is not None and self.settings.output == "json"
-
 
 class AppContext:
     """Per-invocation state handed to every command: settings and a lazily built cluster."""
