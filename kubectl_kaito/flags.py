@@ -95,6 +95,7 @@ def timeout_option(default: str, reason: str, what: str = "How long --wait waits
             "--timeout",
             help=f"{what} (e.g. 90s, 10m, 1h; {TIMEOUT_ZERO}). Default {default}: {reason}.",
             metavar="DURATION",
+            show_default=False,  # the help says it, with its reason
         ),
     ]
 
