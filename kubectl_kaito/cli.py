@@ -15,7 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from kubectl_kaito import __version__, output
+from kubectl_kaito import __version__, flags, output
+from kubectl_kaito.commands.registry import KaitoGroup
 from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
 from kubectl_kaito.console import Console
 from kubectl_kaito.settings import AppContext, Invocation, Settings
@@ -58,7 +59,8 @@ RequestTimeoutOpt = Annotated[
     str | None,
     typer.Option(
         "--request-timeout",
-        help="How long to wait for a single server request (e.g. 30s, 1m; 0 = no timeout).",
+        help="How long to wait for a single server request (e.g. 30s, 1m; 0 = no limit). "
+        "Default 0, as kubectl: waits have their own --timeout.",
         rich_help_panel=GLOBAL_PANEL,
         show_default=False,
     ),
@@ -75,44 +77,9 @@ VerboseOpt = Annotated[
 ]
 
 _GLOBAL_PARAMS = ("kubeconfig", "context", "namespace", "request_timeout", "verbose")
-_LAST_APP: list[AppContext] = []  # the AppContext of the running command (one per invocation)
-
-
-def parse_duration(value: str | None, flag: str = "--request-timeout") -> float | None:
-    """Parse kubectl-style durations: `30`, `30s`, `5m`, `1h`, `1m30s`, `250ms` -> seconds."""
-    if value is None:
-        return None
-    text = value.strip()
-    if not text:
-        raise UsageError(f"invalid {flag} value: empty")
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    total, number = 0.0, ""
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if text.startswith("ms", i) else ch
-        if unit not in units or not number:
-            raise UsageError(
-                f"invalid {flag} value {value!r}", hint="use a number of seconds or a duration such as 30s, 5m, 1h"
-            )
-        total += float(number) * units[unit]
-        number = ""
-        i += len(unit)
-    if number:
-        raise UsageError(f"invalid {flag} value {value!r}", hint="add a unit, for example 30s or 5m")
-    return total
-
-
-def _merge_globals(ctx: typer.Context, given: dict[str, Any]) -> AppContext:
-    """Combine global flags given before the subcommand (root) with those after it (these win)."""
+def _merge_globals(ctx: typer.Context, given: dict[str, Any], output_value: str | None) -> AppContext:
+    """Combine global flags given before the subcommand (root) with those after it (these win),
+    check them (flags.py) and record the Settings on the run's Invocation, before the command runs."""
     root = ctx.find_root()
     base: dict[str, Any] = dict(root.meta.get("kaito.globals", {}))
     for key, value in given.items():
@@ -120,17 +87,19 @@ def _merge_globals(ctx: typer.Context, given: dict[str, Any]) -> AppContext:
             base[key] = max(int(base.get(key) or 0), int(value or 0))
         elif value is not None:
             base[key] = value
+    root_obj = root.obj if isinstance(root.obj, Invocation) else Invocation(Console.from_sys())
+    root_obj.settings = Settings(output=output_value)  # known first: a bad -n below is a JSON error too
     timeout = base.get("request_timeout")
     settings = Settings(
         kubeconfig=base.get("kubeconfig"),
         context=base.get("context"),
-        namespace=base.get("namespace"),
-        request_timeout=parse_duration(timeout) if isinstance(timeout, str) else timeout,
+        namespace=flags.check_namespace(base.get("namespace")),
+        request_timeout=flags.parse_timeout(timeout, "--request-timeout") if isinstance(timeout, str) else timeout,
         verbose=int(base.get("verbose") or 0),
+        output=output_value,
     )
-    app = AppContext(settings, root.obj.console)
-    _LAST_APP.append(app)  # main() reads it to decide whether errors also go out as JSON
-    return app
+    root_obj.settings = settings  # main() reads it to decide whether errors also go out as JSON
+    return AppContext(settings, root_obj.console)
 
 
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -148,6 +117,8 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
         "request_timeout": RequestTimeoutOpt,
         "verbose": VerboseOpt,
     }
+    # The command's -o parameter, marked with flags.Formats: checked here, before the command runs.
+    fmt_param = next(((p.name, f) for p in own if (f := flags.formats_of(p.annotation)) is not None), None)
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
     params += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
     for name, ann in extra.items():
@@ -157,7 +128,10 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(**kwargs: Any) -> Any:
         ctx = kwargs.pop("ctx")
         given = {name: kwargs.pop(name) for name in _GLOBAL_PARAMS}
-        app = _merge_globals(ctx, given)
+        fmt: str | None = None
+        if fmt_param is not None:
+            fmt = kwargs[fmt_param[0]] = flags.output_format(kwargs[fmt_param[0]], fmt_param[1].allowed)
+        app = _merge_globals(ctx, given, fmt)
         try:
             # The command returns its result (or None when it streamed its lines already);
             # the one renderer draws it in the run's output format.
@@ -188,6 +162,7 @@ app = typer.Typer(
         "  kubectl kaito status -A\n\n"
         + EXIT_CODES_HELP
     ),
+    cls=KaitoGroup,
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,  # never a traceback (it could show a token in locals)
@@ -239,17 +214,6 @@ _register()
 # ---- the error boundary ----------------------------------------------------------------
 
 
-def _argv_wants_json(argv: Sequence[str]) -> bool:
-    """For usage errors raised before any command ran: did the user ask for JSON?"""
-    args = list(argv)
-    for i, a in enumerate(args):
-        if a in ("-o", "--output", "--format") and i + 1 < len(args) and args[i + 1] == "json":
-            return True
-        if a in ("-ojson", "--output=json", "--format=json", "-o=json"):
-            return True
-    return False
-
-
 def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
     """Run the CLI and return its exit code. The only place errors become messages.
 
@@ -257,9 +221,8 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
     process's own.
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    inv = Invocation(console=console or Console.from_sys())
+    inv = Invocation(console=console or Console.from_sys())  # the wrapper fills in the Settings
     click_cmd = typer.main.get_command(app)
-    _LAST_APP.clear()
     try:
         # click writes its own help and --show-completion text with click.echo to sys.stdout:
         # for this run, that is the console's stdout (a no-op for a real run).
@@ -267,8 +230,7 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
             rv = click_cmd.main(args=args, prog_name=PROG, standalone_mode=False, obj=inv)
         return rv if isinstance(rv, int) else 0
     except KaitoError as err:
-        app_ctx = _last_app()
-        inv.console.error(err, as_json=(app_ctx.wants_json if app_ctx else False) or _argv_wants_json(args))
+        inv.console.error(err, as_json=_wants_json(inv))
         return int(err.exit_code)
     except typer.Exit as e:
         return int(e.exit_code)
@@ -281,27 +243,30 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
         inv.console.discard_stdout()
         return 0
     except typer.TyperException as e:  # click usage errors: one line, kubectl style
-        return _usage_error(e, args, inv.console)
+        return _usage_error(e, inv)
 
 
-def _last_app() -> AppContext | None:
-    return _LAST_APP[-1] if _LAST_APP else None
+def _wants_json(inv: Invocation) -> bool:
+    """Errors also go out as JSON when the running command's checked -o is json."""
+    return inv.settings is not None and inv.settings.output == "json"
 
 
-def _usage_error(e: typer.TyperException, args: Sequence[str], console: Console) -> int:
-    """Print a click usage error as `error:` + `hint:` (exit 2); help-on-no-args prints help."""
+def _usage_error(e: typer.TyperException, inv: Invocation) -> int:
+    """Print a click usage error as `error:` + `hint:` (exit 2); help-on-no-args prints help.
+
+    Click refuses before the command wrapper ran, so the output format is usually not known yet:
+    the error is then a plain `error:` line."""
     name = type(e).__name__
     if name == "NoArgsIsHelpError":
         e_ctx = getattr(e, "ctx", None)
-        console.info(e_ctx.get_help() if e_ctx else e.format_message())
+        inv.console.info(e_ctx.get_help() if e_ctx else e.format_message())
         return int(ExitCode.USAGE)
     e_ctx = getattr(e, "ctx", None)
     path = e_ctx.command_path if e_ctx is not None else PROG
     msg = e.format_message().strip().replace("\n", " ")
     err = UsageError(msg[:1].lower() + msg[1:], hint=f"see '{path} --help'")
-    console.error(err, as_json=_argv_wants_json(args))
+    inv.console.error(err, as_json=_wants_json(inv))
     return int(getattr(e, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
-
 
 
 def run() -> None:

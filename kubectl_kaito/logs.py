@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kubectl_kaito import kaito
+from kubectl_kaito import flags, kaito
 from kubectl_kaito.errors import KaitoError, NotFoundError, NotReadyError, UsageError
 
 CRASH_LOOP = "CrashLoopBackOff"
@@ -41,13 +41,9 @@ def since_seconds(since: str | None) -> int | None:
     """`--since 10m` -> whole seconds, rounded up like kubectl; 0 means no limit."""
     if since is None:
         return None
-    from kubectl_kaito.cli import parse_duration  # noqa: PLC0415  (cli imports the commands, so not at module level)
-
-    seconds = parse_duration(since, "--since")
-    if seconds is None or seconds == 0:
+    seconds = flags.parse_duration(since, "--since")
+    if seconds == 0:
         return None
-    if seconds < 0:
-        raise UsageError(f"invalid --since value {since!r}", hint="use a positive duration such as 10m or 1h")
     whole = int(seconds)
     return whole if whole == seconds else whole + 1
 

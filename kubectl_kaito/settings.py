@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the cluster client is heavy-ish; import it only when a command needs it
@@ -25,8 +25,9 @@ class Settings:
 
 @dataclass
 class Invocation:
-    """One run of the CLI, made by `cli.main` and handed to click as `obj`: its console, and the
-    settings the command wrapper resolves before the command runs."""
+    """One run of the CLI, handed to click as `obj=`: `main` creates it with its console, the command
+    wrapper stores the resolved Settings (with the checked `-o`) before the command runs, and `main`
+    reads them to decide whether an error also goes out as JSON."""
 
     console: Console
     settings: Settings | None = None
@@ -40,10 +41,6 @@ class AppContext:
         self.console = console
         self._resources: Resources | None = None
         self._config: ClusterConfig | None = None
-
-    def set_output(self, output: str | None) -> None:
-        """Record the command's output format, so errors can be rendered as JSON too."""
-        self.settings = replace(self.settings, output=output)
 
     @property
     def wants_json(self) -> bool:

@@ -6,7 +6,6 @@ The list path is written for thousands of rows: one pass per workspace, no per-r
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -363,23 +362,6 @@ def deleted_line(name: str, dry_run: str | None = None) -> str:
     """kubectl's wording: `workspace.kaito.sh "X" deleted` (+ ` (dry run)` / ` (server dry run)`)."""
     suffix = {None: "", "client": " (dry run)", "server": " (server dry run)"}[dry_run]
     return f'{kaito.PLURAL[:-1]}.{kaito.GROUP} "{name}" deleted{suffix}'
-
-
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def invalid_name(name: str) -> str | None:
-    """Why `name` cannot be a Workspace name (a DNS-1123 label), or None when it can."""
-    if not name:
-        return "a workspace name must not be empty"
-    if len(name) > 63:
-        return f"{name[:20]}...: a workspace name has at most 63 characters"
-    if not _DNS1123_LABEL.match(name):
-        return (
-            f"{name!r} is not a valid workspace name "
-            "(lowercase letters, digits and '-', starting and ending with a letter or digit)"
-        )
-    return None
 
 
 def confirm_prompt(names: Sequence[str], namespace: str) -> str:

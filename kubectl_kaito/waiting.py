@@ -12,23 +12,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kubectl_kaito import kaito
+from kubectl_kaito import flags, kaito
 from kubectl_kaito.errors import KaitoError, NotFoundError, NotReadyError, ServerError, WaitTimeoutError
 
 if TYPE_CHECKING:
     from kubectl_kaito.resources import Resources
 
-DEFAULT_TIMEOUT = "10m"
-
-
-def parse_timeout(value: str | float | None, flag: str = "--timeout") -> float:
-    """`10m` -> 600.0 (kubectl durations, via `cli.parse_duration`); None -> the 10m default."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    from kubectl_kaito.cli import parse_duration  # here, not at the top: cli imports the commands
-
-    seconds = parse_duration(value if value is not None else DEFAULT_TIMEOUT, flag)
-    return float(seconds or 0.0)
+NO_LIMIT = flags.NO_LIMIT
 
 
 def format_seconds(seconds: float) -> str:
@@ -91,7 +81,7 @@ def wait_for_workspace(
     name: str,
     namespace: str,
     *,
-    timeout: float,
+    timeout: float | None,
     until: Callable[[dict[str, Any]], bool],
     on_change: Callable[[dict[str, Any]], None] | None = None,
     fail_on: Callable[[dict[str, Any]], KaitoError | None] | None = None,
@@ -101,9 +91,9 @@ def wait_for_workspace(
     GET first (NotFoundError propagates), then watch from the GET's resourceVersion with
     `fieldSelector=metadata.name=<name>`. `on_change` sees every version (the first GET
     included); what `fail_on` returns is raised; at `timeout` seconds a WaitTimeoutError
-    (exit 4) names the conditions still pending. `timeout <= 0` checks once.
+    (exit 4) names the conditions still pending. `timeout` None: no limit.
     """
-    deadline = time.monotonic() + max(timeout, 0.0)
+    deadline = time.monotonic() + (NO_LIMIT if timeout is None else max(timeout, 0.0))
     ws = cluster.get_workspace(name, namespace)
 
     def settled(current: dict[str, Any]) -> bool:
@@ -133,7 +123,7 @@ def wait_for_workspace(
             pass  # a read timeout on the stream (e.g. --request-timeout): reopen while our deadline allows
         # a watch that ended early (the server closed it) is simply opened again
     raise WaitTimeoutError(
-        f"timed out after {format_seconds(timeout)} waiting for workspace {namespace}/{name}: "
+        f"timed out after {format_seconds(timeout or NO_LIMIT)} waiting for workspace {namespace}/{name}: "
         f"{kaito.describe_pending(ws)}",
         hint=f"see `kubectl kaito status --workspace-name {name} -n {namespace}`; raise --timeout to wait longer",
         details={
@@ -148,13 +138,13 @@ def wait_for_workspace(
     )
 
 
-def wait_for_deletion(cluster: Resources, name: str, namespace: str, *, timeout: float) -> None:
+def wait_for_deletion(cluster: Resources, name: str, namespace: str, *, timeout: float | None) -> None:
     """Return once the Workspace is gone: a DELETED event, or a GET answering 404.
 
     After each watch stream ends (or would outlast the deadline) a GET settles the
     question, so a deletion that happened while no watch was open is not missed.
     """
-    deadline = time.monotonic() + max(timeout, 0.0)
+    deadline = time.monotonic() + (NO_LIMIT if timeout is None else max(timeout, 0.0))
     ws: dict[str, Any] = {}
     while True:
         try:
@@ -180,7 +170,7 @@ def wait_for_deletion(cluster: Resources, name: str, namespace: str, *, timeout:
             pass
     finalizers = (ws.get("metadata") or {}).get("finalizers") or []
     raise WaitTimeoutError(
-        f"timed out after {format_seconds(timeout)} waiting for workspace {namespace}/{name} to be deleted"
+        f"timed out after {format_seconds(timeout or NO_LIMIT)} waiting for workspace {namespace}/{name} to be deleted"
         + (f" (finalizers: {', '.join(finalizers)})" if finalizers else ""),
         hint="the KAITO controller removes its finalizer once the workspace's resources are cleaned up; "
         "check that it is running (`kubectl get deploy -n kaito-workspace`)",

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kubectl_kaito import completers
+from kubectl_kaito import flags
 from kubectl_kaito.errors import UsageError
 from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
@@ -20,21 +20,8 @@ FORMATS = ("json", "yaml")
 
 def chat(
     app: AppContext,
-    name: Annotated[
-        str | None,
-        typer.Argument(autocompletion=completers.workspaces,
-            help="The workspace to talk to (same as --workspace-name).", metavar="NAME", show_default=False
-        ),
-    ] = None,
-    workspace_name: Annotated[
-        str | None,
-        typer.Option(
-            "--workspace-name", autocompletion=completers.workspaces,
-            help="The inference workspace to talk to (through the API server).",
-            metavar="NAME",
-            show_default=False,
-        ),
-    ] = None,
+    name: flags.NameArg = None,
+    workspace_name: flags.WorkspaceNameOpt = None,
     endpoint: Annotated[
         str | None,
         typer.Option(
@@ -72,15 +59,11 @@ def chat(
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Wait for the whole answer instead of printing tokens as they arrive.")
     ] = False,
-    timeout: Annotated[
-        str,
-        typer.Option(
-            "--timeout",
-            help="How long to wait for the model to send something (e.g. 90s, 10m; 0 = forever). "
-            "Connecting is limited to 10s.",
-            metavar="DURATION",
-        ),
-    ] = "5m",
+    timeout: flags.timeout_option(
+        "5m",
+        "a large model on a busy server can take minutes before its first token; connecting is limited to 10s",
+        what="How long to wait for the model to send something",
+    ) = "5m",
     model: Annotated[
         str | None,
         typer.Option(
@@ -90,16 +73,9 @@ def chat(
             show_default=False,
         ),
     ] = None,
-    output_format: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="json|yaml: print the whole chat.completion object instead of the text (one-shot only).",
-            metavar="FORMAT",
-            show_default=False,
-        ),
-    ] = None,
+    output_format: flags.output_option(
+        *FORMATS, help="json|yaml: print the whole chat.completion object instead of the text (one-shot only)."
+    ) = None,
 ) -> Result | None:
     """Talk to a deployed model: an interactive session, or one question from a script.
 
@@ -131,21 +107,13 @@ def chat(
     """
     from kubectl_kaito import inference  # noqa: PLC0415
 
-    if output_format is not None and output_format not in FORMATS:
-        raise UsageError(f"invalid --output {output_format!r}", hint="use -o json or -o yaml")
-    app.set_output(output_format)
     params = inference.validate_params(
         inference.Params(
             temperature=temperature, max_tokens=max_tokens, top_p=top_p, system_prompt=system_prompt or None
         )
     )
-    wait = _parse_timeout(timeout)
-    if name and workspace_name and name != workspace_name:
-        raise UsageError(
-            f"two different workspace names given: {name!r} and --workspace-name {workspace_name!r}",
-            hint="give the name once, as an argument or with --workspace-name",
-        )
-    workspace_name = workspace_name or name
+    wait = flags.parse_timeout(timeout)
+    workspace_name = flags.workspace_name(name, workspace_name, required=False, example="")
     if bool(workspace_name) == bool(endpoint):
         raise UsageError(
             "give --workspace-name or --endpoint, not both" if endpoint else "no workspace given",
@@ -194,15 +162,6 @@ def _run(
     if code:
         raise typer.Exit(code)
     return None
-
-
-def _parse_timeout(value: str) -> float | None:
-    from kubectl_kaito.cli import parse_duration  # noqa: PLC0415  (cli is loaded by now; no cycle at import)
-
-    seconds = parse_duration(value, "--timeout")
-    if seconds is None or seconds <= 0:
-        return None  # 0 = wait forever (kubectl's meaning of a zero timeout)
-    return seconds
 
 
 def _one_shot_message(console: Console, message: str | None, output_format: str | None) -> str | None:

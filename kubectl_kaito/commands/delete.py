@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import completers
+from kubectl_kaito import flags
 from kubectl_kaito import status as core
 from kubectl_kaito.errors import KaitoError, NotFoundError, UsageError
 from kubectl_kaito.settings import AppContext
@@ -22,32 +22,24 @@ CASCADE_NOTE = (
     "(owner references), and releases its GPU nodes."
 )
 _FATAL = (5,)  # exit codes where trying the next workspace is pointless (cluster unreachable, auth)
-DRY_RUN_MODES = ("none", "client", "server")
 
 
 
 def delete(
     app: AppContext,
-    names: Annotated[
-        list[str] | None,
-        typer.Argument(autocompletion=completers.workspaces,
-            help="Workspaces to delete (same as --workspace-name).", metavar="NAME...", show_default=False),
-    ] = None,
-    workspace_name: Annotated[
-        list[str] | None,
-        typer.Option("--workspace-name", autocompletion=completers.workspaces,
-            help="A workspace to delete (repeatable).", metavar="NAME",
-                     show_default=False),
-    ] = None,
+    names: flags.NamesArg = None,
+    workspace_name: flags.WorkspaceNamesOpt = None,
     all_: Annotated[bool, typer.Option("--all", help="Delete every workspace in the namespace.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     ignore_not_found: Annotated[
         bool, typer.Option("--ignore-not-found", help="Treat a workspace that does not exist as deleted (exit 0).")
     ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until each workspace is gone.")] = False,
-    timeout: Annotated[
-        str, typer.Option("--timeout", help="How long --wait waits in all (e.g. 90s, 5m).", metavar="DURATION")
-    ] = DEFAULT_TIMEOUT,
+    timeout: flags.timeout_option(
+        DEFAULT_TIMEOUT,
+        "KAITO's finalizer usually ends within a minute; releasing GPU nodes can take a few",
+        what="How long --wait waits in all",
+    ) = DEFAULT_TIMEOUT,
     dry_run: Annotated[
         str | None,
         typer.Option(
@@ -75,7 +67,7 @@ def delete(
 
       kubectl kaito delete my-llm --dry-run=server
     """
-    targets = list(dict.fromkeys([*(names or []), *(workspace_name or [])]))  # keep order, drop repeats
+    targets = flags.workspace_names(names, workspace_name)  # checked, in order, repeats dropped
     if all_ and targets:
         raise UsageError("give workspace names or --all, not both")
     if not all_ and not targets:
@@ -83,19 +75,10 @@ def delete(
             "no workspace to delete",
             hint="name one with --workspace-name NAME (or as an argument), or use --all",
         )
-    for n in targets:
-        reason = core.invalid_name(n)
-        if reason:
-            raise UsageError(reason)
-    mode = (dry_run or "none").strip().lower()
-    if mode not in DRY_RUN_MODES:
-        raise UsageError(f"invalid --dry-run value {dry_run!r}", hint="use --dry-run (client) or --dry-run=server")
-    dry = None if mode == "none" else mode
+    dry = flags.dry_run_mode(dry_run)
     if dry and wait:
         raise UsageError("--wait cannot be used with --dry-run", hint="a dry run deletes nothing to wait for")
-    from kubectl_kaito.waiting import parse_timeout
-
-    seconds = parse_timeout(timeout, "--timeout")
+    seconds = flags.parse_timeout(timeout) or flags.NO_LIMIT
     console = app.console
     interactive = console.stdin_is_terminal
     if not (dry or yes or interactive):

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import completers, kaito, output
+from kubectl_kaito import completers, flags, kaito, output
 from kubectl_kaito import workspace as wsp
 from kubectl_kaito.errors import (
     ConflictError,
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from kubectl_kaito.resources import Resources
 
 FORMATS = ("json", "yaml")
-DRY_RUN_MODES = ("none", "client", "server")
 DEFAULT_TIMEOUT = "30m"
 INFERENCE = "Inference (with --tuning: refused)"
 TUNING = "Tuning (need --tuning)"
@@ -33,16 +32,14 @@ TUNING = "Tuning (need --tuning)"
 
 def deploy(
     app: AppContext,
-    workspace_name: Annotated[
-        str, typer.Option("--workspace-name", help="Name of the workspace (DNS-1123 label, at most 52 characters).",
-                          show_default=False)
-    ],
+    name: flags.NameArg = None,
+    workspace_name: flags.WorkspaceNameOpt = None,
     model: Annotated[
-        str,
+        str | None,
         typer.Option("--model", autocompletion=completers.models,
             help="Preset: a short name (phi-4-mini-instruct) or a Hugging Face ID (org/name). "
                      "See `kubectl kaito models list`.", show_default=False),
-    ],
+    ] = None,
     instance_type: Annotated[
         str | None,
         typer.Option("--instance-type", help="GPU node type, e.g. Standard_NC24ads_A100_v4 (omit with your own "
@@ -139,18 +136,17 @@ def deploy(
                      "server: let the API server and KAITO's webhook validate it, create nothing.",
                      metavar="[=client|server]", show_default=False),
     ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="Print the created (or, with --wait, the ready) object as json or "
-                     "yaml instead of the one-line result.", metavar="json|yaml", show_default=False),
-    ] = None,
+    fmt: flags.output_option(
+        *FORMATS, help="Print the created (or, with --wait, the ready) object as json or yaml instead of the "
+        "one-line result."
+    ) = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Watch the workspace until it is ready, then print its endpoint URL "
                            "(tuning: until it succeeded).")
     ] = False,
-    timeout: Annotated[str, typer.Option("--timeout", help="How long --wait waits (e.g. 90s, 30m, 1h).")] = (
-        DEFAULT_TIMEOUT
-    ),
+    timeout: flags.timeout_option(
+        DEFAULT_TIMEOUT, "a new GPU node and the model download often take 10 to 20 minutes"
+    ) = DEFAULT_TIMEOUT,
 ) -> Result | None:
     """Deploy a model: create a KAITO Workspace from flags, no YAML needed.
 
@@ -190,15 +186,16 @@ def deploy(
     or the workspace failed while waiting; 2 invalid flags (nothing sent); 4 --wait timed out;
     5 cluster unreachable; 130 interrupted (the workspace is left in place).
     """
-    if fmt is not None:
-        fmt = fmt.strip().lower()
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown output format {fmt!r}", hint="use -o json or -o yaml")
-    app.set_output(fmt)
-    mode = _dry_run_mode(dry_run)
+    # fmt: checked and lower-cased by the command wrapper (flags.Formats)
+    workspace_name = flags.workspace_name(
+        name, workspace_name, required=True, example="kubectl kaito deploy my-llm --model phi-4-mini-instruct"
+    )
+    if model is None:
+        raise UsageError("--model is required", hint="for example --model phi-4-mini-instruct")
+    mode = flags.dry_run_mode(dry_run)
     if mode and wait:
         raise UsageError("--wait cannot be used with --dry-run", hint="drop --dry-run to create and wait")
-    wait_seconds = _timeout(timeout) if wait else None
+    wait_seconds = (flags.parse_timeout(timeout) or flags.NO_LIMIT) if wait else None
 
     opts, config_file = _options(
         app.console, workspace_name=workspace_name, model=model, instance_type=instance_type, count=count,
@@ -259,25 +256,6 @@ def deploy(
 
 
 # ---- flags -> options ----------------------------------------------------------------------------
-
-
-def _dry_run_mode(value: str | None) -> str | None:
-    if value is None:
-        return None
-    v = value.strip().lower()
-    if v not in DRY_RUN_MODES:
-        raise UsageError(f"invalid --dry-run value {value!r}", hint="use --dry-run (client), --dry-run=client or "
-                         "--dry-run=server")
-    return None if v == "none" else v
-
-
-def _timeout(value: str) -> float:
-    from kubectl_kaito.waiting import parse_timeout  # noqa: PLC0415
-
-    seconds = parse_timeout(value)
-    if seconds <= 0:
-        raise UsageError(f"invalid --timeout {value!r}: it must be more than 0", hint="e.g. --timeout 30m")
-    return seconds
 
 
 def _opt(value: str | None, check: Any, flag: str, *args: str) -> str | None:

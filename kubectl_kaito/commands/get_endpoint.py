@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import completers, endpoints, kaito
-from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError, UsageError
+from kubectl_kaito import endpoints, flags, kaito
+from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError
 from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
 
@@ -20,19 +19,15 @@ if TYPE_CHECKING:
     from kubectl_kaito.resources import Resources
 
 FORMATS = ("url", "json", "yaml")
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def get_endpoint(
     app: AppContext,
-    workspace_name: Annotated[
-        str, typer.Option("--workspace-name", autocompletion=completers.workspaces,
-            help="Name of the workspace (required).", show_default=False)
-    ],
-    fmt: Annotated[
-        str,
-        typer.Option("--format", "-o", "--output", help="Output format: url (one line), json or yaml.", metavar="FMT"),
-    ] = "url",
+    name: flags.NameArg = None,
+    workspace_name: flags.WorkspaceNameOpt = None,
+    fmt: flags.output_option(
+        *FORMATS, help="Output format: url (one line, the default), json or yaml.", decls=("--output", "-o", "--format")
+    ) = None,
     external: Annotated[
         bool,
         typer.Option(
@@ -49,7 +44,9 @@ def get_endpoint(
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait until the workspace is ready (watches it; see --timeout).")
     ] = False,
-    timeout: Annotated[str, typer.Option("--timeout", help="How long --wait waits (e.g. 90s, 10m).")] = "10m",
+    timeout: flags.timeout_option(
+        "30m", "as deploy --wait: a new GPU node and the model download often take 10 to 20 minutes"
+    ) = "30m",
     check: Annotated[
         bool,
         typer.Option(
@@ -92,22 +89,9 @@ def get_endpoint(
     Exit codes: 0 ok; 1 tuning workspace (no endpoint); 2 usage; 3 workspace, Service or external route not
     found; 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
     """
-    fmt = fmt.strip().lower()
-    if fmt not in FORMATS:
-        app.set_output(None)
-        raise UsageError(f"unknown output format {fmt!r}", hint="use --format url, json or yaml (-o json)")
-    app.set_output(fmt)
-    name = workspace_name.strip()
-    if len(name) > 63 or not _DNS1123_LABEL.match(name):
-        raise UsageError(
-            f"invalid workspace name {workspace_name!r}",
-            hint="a workspace name is a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters",
-        )
-    wait_seconds: float | None = None
-    if wait:
-        from kubectl_kaito.waiting import parse_timeout  # noqa: PLC0415
-
-        wait_seconds = parse_timeout(timeout)
+    fmt = fmt or "url"  # checked and lower-cased by the command wrapper (flags.Formats)
+    name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito get-endpoint my-llm")
+    wait_seconds = (flags.parse_timeout(timeout) or flags.NO_LIMIT) if wait else None
 
     cluster = app.resources()
     namespace = app.namespace

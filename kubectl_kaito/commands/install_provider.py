@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import helm, output
+from kubectl_kaito import flags, helm, output
 from kubectl_kaito.errors import ForbiddenError, UsageError
 from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
@@ -82,11 +82,10 @@ def install_provider(
         typer.Option("--uninstall", help="Uninstall KAITO (deletes its CRDs and every Workspace; asks first)."),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Uninstall without asking for confirmation.")] = False,
-    fmt: Annotated[
-        str | None,
-        typer.Option("--output", "-o", "--format", help="Output format: text (default), json or yaml.",
-                     metavar="FMT", show_default=False),
-    ] = None,
+    fmt: flags.output_option(
+        *FORMATS, help="Output format: text (default), json or yaml.", decls=("--output", "-o", "--format"),
+        metavar="FMT",
+    ) = None,
 ) -> Result | None:
     """Install KAITO (the workspace operator and its CRDs) into the cluster with Helm, report on it, or remove it.
 
@@ -133,10 +132,7 @@ def install_provider(
       # Remove it (and every Workspace) without a question
       kubectl kaito install-provider --uninstall --yes
     """
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise UsageError(f"invalid --output {fmt!r}", hint="use one of: " + ", ".join(FORMATS))
-        app.set_output(fmt)
+    # fmt: checked and lower-cased by the command wrapper (flags.Formats)
     mode = _mode(action, status, uninstall)
     install_only = {
         "--version": chart_version,

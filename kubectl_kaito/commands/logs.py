@@ -7,24 +7,16 @@ from typing import Annotated
 
 import typer
 
-from kubectl_kaito import completers, kaito
+from kubectl_kaito import flags, kaito
 from kubectl_kaito import logs as core
-from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, UsageError
+from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError
 from kubectl_kaito.settings import AppContext
 
 
 def logs(
     app: AppContext,
-    name: Annotated[
-        str | None,
-        typer.Argument(autocompletion=completers.workspaces,
-            help="The workspace (same as --workspace-name).", metavar="NAME", show_default=False),
-    ] = None,
-    workspace_name: Annotated[
-        str | None,
-        typer.Option("--workspace-name", autocompletion=completers.workspaces,
-            help="The workspace whose pods to show.", metavar="NAME", show_default=False),
-    ] = None,
+    name: flags.NameArg = None,
+    workspace_name: flags.WorkspaceNameOpt = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep streaming new lines until every pod's log ends.")
     ] = False,
@@ -102,14 +94,7 @@ def logs(
     read; 2 bad flags; 3 workspace, pod or container not found; 4 no pods yet, or the container
     has not started; 5 cannot reach the cluster; 130 interrupted (Ctrl-C).
     """
-    if name and workspace_name and name != workspace_name:
-        raise UsageError(
-            f"two different workspace names given: {name!r} and --workspace-name {workspace_name!r}",
-            hint="give the name once, as an argument or with --workspace-name",
-        )
-    ws_name = name or workspace_name
-    if not ws_name:
-        raise UsageError("a workspace name is required", hint="kubectl kaito logs --workspace-name NAME")
+    ws_name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito logs my-llm")
     # Flags first: a bad value is a usage error before any request.
     tail_lines = core.tail_lines(tail)
     core.check_since(since, since_time)

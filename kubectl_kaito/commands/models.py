@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import kaito, output
+from kubectl_kaito import flags, kaito, output
+from kubectl_kaito.commands.registry import KaitoCommand, KaitoGroup
 from kubectl_kaito.errors import (
     ClusterUnavailableError,
     ForbiddenError,
@@ -37,9 +38,10 @@ def make_app(wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> typer.
         help="List and describe the models KAITO can deploy (bundled catalog, merged with the cluster's).",
         no_args_is_help=True,
         rich_markup_mode=None,
+        cls=KaitoGroup,
     )
-    sub.command("list", help=list_models.__doc__)(wrap(list_models))
-    sub.command("describe", help=describe_model.__doc__)(wrap(describe_model))
+    sub.command("list", help=list_models.__doc__, cls=KaitoCommand)(wrap(list_models))
+    sub.command("describe", help=describe_model.__doc__, cls=KaitoCommand)(wrap(describe_model))
     return sub
 
 
@@ -54,11 +56,9 @@ def list_models(
         typer.Option("--runtime", help="Only models this runtime can serve: vllm or transformers.",
                      metavar="vllm|transformers", show_default=False),
     ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="json, yaml, or wide (adds HF ID, token limit, architecture, tag, notes).",
-                     metavar="json|yaml|wide", show_default=False),
-    ] = None,
+    fmt: flags.output_option(
+        *LIST_FORMATS, help="json, yaml, or wide (adds HF ID, token limit, architecture, tag, notes)."
+    ) = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="Also list deprecated names and names KAITO v0.11+ no longer accepts.")
     ] = False,
@@ -77,7 +77,6 @@ def list_models(
       kubectl kaito models list --runtime transformers -o wide
       kubectl kaito models list --type text-generation -o json | jq -r '.[].name'
     """
-    fmt = _format(app, fmt, LIST_FORMATS)
     if runtime is not None and runtime.strip().lower() not in ("vllm", "transformers"):
         raise UsageError(f"invalid --runtime {runtime!r}", hint="use --runtime vllm or --runtime transformers")
     cat = load_catalog(app, offline=offline)
@@ -104,11 +103,7 @@ def list_models(
 def describe_model(
     app: AppContext,
     name: Annotated[str, typer.Argument(help="A short preset name or a Hugging Face ID.", show_default=False)],
-    fmt: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="json or yaml instead of the text view.", metavar="json|yaml",
-                     show_default=False),
-    ] = None,
+    fmt: flags.output_option(*DESCRIBE_FORMATS, help="json or yaml instead of the text view.") = None,
     offline: OfflineOpt = False,
 ) -> Result:
     """Show everything the catalog knows about one model, and how to deploy it.
@@ -121,7 +116,6 @@ def describe_model(
     \b
     Exit codes: 0 ok; 3 not in the catalog (similar names are suggested).
     """
-    fmt = _format(app, fmt, DESCRIBE_FORMATS)
     cat = load_catalog(app, offline=offline)
     try:
         model = cat.get(name)
@@ -188,16 +182,6 @@ def _notes(m: Model) -> str:
     if "cluster" in m.sources:
         notes.append("cluster")
     return ",".join(notes) or "-"
-
-
-def _format(app: AppContext, fmt: str | None, allowed: tuple[str, ...]) -> str | None:
-    if fmt is None:
-        return None
-    value = fmt.strip().lower()
-    if value not in allowed:
-        raise UsageError(f"unknown output format {fmt!r}", hint="use -o " + ", -o ".join(allowed))
-    app.set_output(value)
-    return value
 
 
 # ---- the catalog, with the cluster's view when there is one ----------------------------------------

@@ -10,24 +10,26 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 
 
-class DryRunCommand(TyperCommand):
-    """kubectl's `--dry-run` takes an optional value: a bare `--dry-run` means `--dry-run=client`.
-
-    The option itself takes a value (`--dry-run=server`); a bare `--dry-run` is rewritten before
-    parsing, so `--dry-run --model x` or `--dry-run my-llm` does not swallow the next word.
-    """
+class KaitoCommand(TyperCommand):
+    """Every command's class: argv is read as kubectl (pflag) reads it before click parses it
+    (`-n=x`, and a bare `--dry-run` meaning `--dry-run=client`); see `flags.preprocess_argv`."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        rewritten: list[str] = []
-        for i, a in enumerate(args):
-            if a == "--":
-                rewritten += args[i:]
-                break
-            rewritten.append("--dry-run=client" if a == "--dry-run" else a)
-        return super().parse_args(ctx, rewritten)
+        from kubectl_kaito import flags
+
+        return super().parse_args(ctx, flags.preprocess_argv(self.params, args))
+
+
+class KaitoGroup(TyperGroup):
+    """The root and `models` groups: the same pflag reading for options given before the subcommand."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from kubectl_kaito import flags
+
+        return super().parse_args(ctx, flags.preprocess_argv(self.params, args, stop_at_positional=True))
 
 
 def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
@@ -43,11 +45,15 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
         status,
     )
 
-    app.command("deploy", help=deploy.deploy.__doc__, cls=DryRunCommand)(wrap(deploy.deploy))
-    app.command("status", help=status.status.__doc__)(wrap(status.status))
-    app.command("get-endpoint", help=get_endpoint.get_endpoint.__doc__)(wrap(get_endpoint.get_endpoint))
-    app.command("logs", help=logs.logs.__doc__)(wrap(logs.logs))
-    app.command("chat", help=chat.chat.__doc__)(wrap(chat.chat))
-    app.command("delete", help=delete.delete.__doc__, cls=DryRunCommand)(wrap(delete.delete))
+    app.command("deploy", help=deploy.deploy.__doc__, cls=KaitoCommand)(wrap(deploy.deploy))
+    app.command("status", help=status.status.__doc__, cls=KaitoCommand)(wrap(status.status))
+    app.command("get-endpoint", help=get_endpoint.get_endpoint.__doc__, cls=KaitoCommand)(
+        wrap(get_endpoint.get_endpoint)
+    )
+    app.command("logs", help=logs.logs.__doc__, cls=KaitoCommand)(wrap(logs.logs))
+    app.command("chat", help=chat.chat.__doc__, cls=KaitoCommand)(wrap(chat.chat))
+    app.command("delete", help=delete.delete.__doc__, cls=KaitoCommand)(wrap(delete.delete))
     app.add_typer(models.make_app(wrap), name="models")
-    app.command("install-provider", help=install_provider.install_provider.__doc__)(install_provider.command(wrap))
+    app.command("install-provider", help=install_provider.install_provider.__doc__, cls=KaitoCommand)(
+        install_provider.command(wrap)
+    )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from kubectl_kaito import completers, output
+from kubectl_kaito import flags, output
 from kubectl_kaito import status as core
 from kubectl_kaito.errors import NotFoundError, UsageError
 from kubectl_kaito.output import Document, Result, Table, Text
@@ -22,24 +22,12 @@ WATCHED = ("ADDED", "MODIFIED", "DELETED")  # BOOKMARK/ERROR carry no workspace 
 
 def status(
     app: AppContext,
-    name: Annotated[
-        str | None,
-        typer.Argument(autocompletion=completers.workspaces,
-            help="The workspace to show (same as --workspace-name).", metavar="NAME", show_default=False),
-    ] = None,
-    workspace_name: Annotated[
-        str | None,
-        typer.Option("--workspace-name", autocompletion=completers.workspaces,
-            help="The workspace to show; omit to list them.", metavar="NAME",
-                     show_default=False),
-    ] = None,
+    name: flags.NameArg = None,
+    workspace_name: flags.WorkspaceNameOpt = None,
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="List the workspaces of every namespace.")
     ] = False,
-    output_format: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="Output format: json, yaml or wide.", metavar="FORMAT", show_default=False),
-    ] = None,
+    output_format: flags.output_option(*FORMATS, help="Output format: json, yaml or wide.") = None,
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="After the first answer, print each change until Ctrl-C.")
     ] = False,
@@ -65,25 +53,13 @@ def status(
 
       kubectl kaito status -w
     """
-    fmt = (output_format or "").strip().lower() or None
-    app.set_output(fmt)
-    if fmt is not None and fmt not in FORMATS:
-        raise UsageError(f"unknown output format {output_format!r}", hint="use -o json, -o yaml or -o wide")
-    if name and workspace_name and name != workspace_name:
-        raise UsageError(
-            f"two different workspace names given: {name!r} and --workspace-name {workspace_name!r}",
-            hint="give the name once, as an argument or with --workspace-name",
-        )
-    ws_name = name or workspace_name
+    fmt = output_format  # checked and lower-cased by the command wrapper (flags.Formats)
+    ws_name = flags.workspace_name(name, workspace_name, required=False, example="")
     if ws_name and all_namespaces:
         raise UsageError(
             "a workspace cannot be shown by name across all namespaces",
             hint="drop -A and pick the namespace with -n",
         )
-    if ws_name:
-        reason = core.invalid_name(ws_name)
-        if reason:
-            raise UsageError(reason)
     if output_watch_events and not watch:
         raise UsageError("--output-watch-events needs --watch")
 

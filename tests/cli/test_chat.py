@@ -277,7 +277,7 @@ def test_model_lookup_that_never_answers_times_out_with_exit_4(sim: Any, ws: str
         (("--top-p", "0"), "invalid --top-p 0"),
         (("--max-tokens", "0"), "invalid --max-tokens 0"),
         (("--timeout", "soon"), "invalid --timeout value"),
-        (("-o", "table"), "invalid --output 'table'"),
+        (("-o", "table"), "unknown output format 'table'"),
         (("--endpoint", "http://x"), "not both"),
     ],
 )

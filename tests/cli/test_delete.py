@@ -169,7 +169,7 @@ def test_dry_run_of_a_missing_workspace_is_still_not_found(sim: Any) -> None:
     [
         (("delete", "--yes"), "no workspace to delete"),
         (("delete", "a", "--all", "--yes"), "not both"),
-        (("delete", "Not_Valid", "--yes"), "not a valid workspace name"),
+        (("delete", "Not_Valid", "--yes"), "invalid workspace name"),
         (("delete", "a", "--yes", "--wait", "--timeout", "soon"), "invalid --timeout"),
         (("delete", "a", "--dry-run=maybe"), "invalid --dry-run value"),
         (("delete", "a", "--dry-run", "--wait"), "--wait cannot be used with --dry-run"),

@@ -182,7 +182,7 @@ def test_missing_values_file_is_a_usage_error_and_runs_nothing(fake: FakeHelm, t
     [
         (["--set", "novalue"], "error: invalid --set value 'novalue': expected key=value"),
         (["--cluster-name", "a b"], "error: invalid --cluster-name 'a b'"),
-        (["-o", "table"], "error: invalid --output 'table'"),
+        (["-o", "table"], "error: unknown output format 'table'"),
         (["--status", "--uninstall"], "error: choose one of install, --status or --uninstall"),
         (["status", "--set", "a=b"], "error: --set only applies when installing, not with status"),
         (["--uninstall", "--byo-nodes"], "error: --byo-nodes only applies when installing, not with uninstall"),

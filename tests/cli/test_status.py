@@ -297,7 +297,7 @@ def test_status_list_is_one_paginated_list_without_a_get_per_workspace(sim: Any)
         (("status", "-o", "table"), "unknown output format"),
         (("status", "x", "-A"), "across all namespaces"),
         (("status", "a", "--workspace-name", "b"), "two different workspace names"),
-        (("status", "Bad_Name"), "not a valid workspace name"),
+        (("status", "Bad_Name"), "invalid workspace name"),
         (("status", "--output-watch-events"), "needs --watch"),
     ],
 )

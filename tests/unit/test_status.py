@@ -302,16 +302,6 @@ def test_deleted_line_is_kubectl_wording(dry_run: str | None, expected: str) -> 
     assert core.deleted_line("x", dry_run) == expected
 
 
-@pytest.mark.parametrize("name", ["my-llm", "a", "x" * 63, "phi4"])
-def test_valid_names(name: str) -> None:
-    assert core.invalid_name(name) is None
-
-
-@pytest.mark.parametrize("name", ["", "My-LLM", "-x", "x-", "a_b", "a.b", "x" * 64])
-def test_invalid_names(name: str) -> None:
-    assert core.invalid_name(name)
-
-
 def test_confirm_prompt_names_the_workspaces_and_namespace() -> None:
     assert core.confirm_prompt(["a"], "ns") == 'Delete workspace "a" in namespace "ns"?'
     assert core.confirm_prompt(["a", "b"], "ns") == 'Delete 2 workspaces (a, b) in namespace "ns"?'

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kubectl_kaito import waiting
-from kubectl_kaito.errors import NotFoundError, NotReadyError, UsageError, WaitTimeoutError
+from kubectl_kaito.errors import NotFoundError, NotReadyError, WaitTimeoutError
 from kubectl_kaito.kaito import is_ready
 
 
@@ -54,14 +54,6 @@ class FakeCluster:
         if isinstance(script, Exception):
             raise script
         yield from script
-
-
-def test_parse_timeout_reuses_kubectl_durations() -> None:
-    assert waiting.parse_timeout("10m") == 600.0
-    assert waiting.parse_timeout("1m30s") == 90.0
-    assert waiting.parse_timeout(None) == 600.0
-    with pytest.raises(UsageError, match="--timeout"):
-        waiting.parse_timeout("soon")
 
 
 def test_format_seconds() -> None:
