@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kaito_sim import certs
 
 from kubectl_kaito import kubeconfig as kc
 from kubectl_kaito.cluster import Cluster
@@ -27,7 +28,6 @@ from kubectl_kaito.errors import (
     UnauthorizedError,
     WaitTimeoutError,
 )
-from kubectl_kaito.sim import certs
 from tests.fixtures.kube import ConnectProxy, b64, exec_user, kubeconfig, plugin_runs, write
 
 WS = "/apis/kaito.sh/v1beta1/namespaces/default/workspaces"
