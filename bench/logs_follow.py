@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print every run as JSON too")
     args = ap.parse_args(argv)
 
-    from kubectl_kaito.sim import SimCluster
+    from kaito_sim import SimCluster
 
     modes = ("live", "backlog") if args.mode == "both" else (args.mode,)
     runs: list[dict[str, Any]] = []

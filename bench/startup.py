@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = ap.parse_args(argv)
 
-    from kubectl_kaito.sim import SimCluster
+    from kaito_sim import SimCluster
 
     w = args.workspace
     with tempfile.TemporaryDirectory(prefix="kaito-bench-") as tmp, SimCluster(ready_after=0.1) as sim:

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
 
-    from kubectl_kaito.sim import SimCluster
+    from kaito_sim import SimCluster
 
     tmp = Path(tempfile.mkdtemp(prefix="kaito-bench-"))
     # operator=False: the simulated controller leaves the loaded workspaces exactly as written

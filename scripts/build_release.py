@@ -119,11 +119,9 @@ def stage(tmp: Path) -> Path:
     target = tmp / "stage"
     _pip("install", "--no-deps", "--no-compile", "--target", str(target), "-r", str(REQUIREMENTS))
     # Our own package from the source tree (copied, not pip-installed, so no absolute path leaks in).
-    shutil.copytree(
-        ROOT / "kubectl_kaito",
-        target / "kubectl_kaito",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "sim"),  # the simulator needs compiled deps
-    )
+    # Only kubectl_kaito/: the simulated cluster (sim/kaito_sim) is a separate distribution for tests.
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "kubectl_kaito", target / "kubectl_kaito", ignore=skip)
     for path in sorted(target.rglob("*"), reverse=True):
         rel = path.relative_to(target)
         drop = (

@@ -25,7 +25,7 @@ def sim_factory(tmp_path, monkeypatch):
     leave the environment alone). HOME, KUBECACHEDIR and NO_COLOR are set for the test either way.
     All clusters are stopped at teardown.
     """
-    from kubectl_kaito.sim import SimCluster
+    from kaito_sim import SimCluster
 
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)

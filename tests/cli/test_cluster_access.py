@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kaito_sim import certs
 
 from kubectl_kaito import credentials as cr
 from kubectl_kaito import kubeconfig as kc
@@ -30,7 +31,6 @@ from kubectl_kaito.errors import (
     WaitTimeoutError,
 )
 from kubectl_kaito.resources import Resources
-from kubectl_kaito.sim import certs
 from tests.fixtures.kube import ConnectProxy, b64, exec_user, kubeconfig, plugin_runs, write
 
 WS = "/apis/kaito.sh/v1beta1/namespaces/default/workspaces"

@@ -97,7 +97,7 @@ def test_through_kubectl_commands(tmp_path):
     """`kubectl __complete kaito ""` is what the shell asks kubectl on `kubectl kaito <TAB>`."""
     proc = kubectl_complete(tmp_path, "")
     assert proc.returncode == 0, proc.stderr
-    assert set(COMMANDS) <= set(values(proc.stdout))  # (plus `sim`: kubectl-kaito-sim is a plugin too)
+    assert set(COMMANDS) <= set(values(proc.stdout))  # (plus `sim`: the test install's kubectl-kaito-sim)
 
 
 @pytest.mark.e2e

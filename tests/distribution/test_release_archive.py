@@ -1,4 +1,4 @@
-"""The release archive krew downloads, installed the way krew installs it; and a plain pip install.
+"""The release archive krew downloads, installed the way krew installs it; and the pip wheels (plugin, simulator).
 
 One build per module (`scripts/build_release.py --out TMP --no-manifest`, about 2 s with pip's
 cache warm; pip needs PyPI, or PIP_NO_INDEX=1 with PIP_FIND_LINKS=<wheelhouse>: see
@@ -210,7 +210,7 @@ def test_zipapp_contents(release):
     assert names[0] == "__main__.py"
     assert "kubectl_kaito/cli.py" in names and "kubectl_kaito/completion.py" in names
     assert "kubectl_kaito/data/LICENSE-KAITO" in names
-    assert not [n for n in names if n.startswith("kubectl_kaito/sim/")]
+    assert not [n for n in names if n.startswith(("kubectl_kaito/sim/", "kaito_sim/", "sim/"))]
     assert not [n for n in names if n.endswith((".so", ".pyd", ".dylib", ".pyc")) or "__pycache__" in n]
     for top in ("typer", "rich", "httpx", "httpcore", "h11", "anyio", "idna", "certifi", "yaml", "pygments"):
         assert f"{top}/__init__.py" in names, top
@@ -364,27 +364,65 @@ def test_other_python_versions(krew, tmp_path):
 # ---- pip ---------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pip_venv(tmp_path_factory) -> Path:
-    """A fresh venv (from the base interpreter) with `pip install <a copy of the repo>`.
+@dataclass
+class Wheels:
+    plugin: Path  # kubectl_kaito-<version>-py3-none-any.whl, built from the repository root
+    sim: Path  # kubectl_kaito_sim-...whl, built from sim/
 
-    The copy keeps setuptools' build/ folder out of the working tree.
-    """
-    tmp = tmp_path_factory.mktemp("pip")
-    src = tmp / "src"
-    src.mkdir()
+
+def _checkout_copy(dest: Path) -> Path:
+    """A copy of the checkout's sources (sim/, tests/, bench/ included, as in a clone), so a package
+    discovery that picks up more than kubectl_kaito shows; the copy keeps setuptools' build/ out of the tree."""
+    dest.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
-        shutil.copy(ROOT / name, src / name)
-    shutil.copytree(ROOT / "kubectl_kaito", src / "kubectl_kaito", ignore=shutil.ignore_patterns("__pycache__"))
-    venv = tmp / "venv"
+        shutil.copy(ROOT / name, dest / name)
+    skip = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist")
+    for name in ("kubectl_kaito", "sim", "tests", "bench", "scripts"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, dest / name, ignore=skip)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory) -> Wheels:
+    """`pip wheel` of the repository root and of sim/, in one pip run (build isolation: setuptools>=77)."""
+    tmp = tmp_path_factory.mktemp("wheels")
+    src = _checkout_copy(tmp / "src")
+    out = tmp / "out"
+    sim = [str(src / "sim")] if (src / "sim" / "pyproject.toml").exists() else []
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps", "-w", str(out),
+         str(src), *sim],
+        capture_output=True, text=True, timeout=600,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"pip wheel failed (it needs PyPI or a wheelhouse for setuptools):\n{proc.stderr[-3000:]}")
+    [plugin] = out.glob("kubectl_kaito-*.whl")
+    found = list(out.glob("kubectl_kaito_sim-*.whl"))
+    return Wheels(plugin, found[0] if found else out / "no-kubectl_kaito_sim.whl")
+
+
+@pytest.fixture(scope="module")
+def pip_venv(wheels, tmp_path_factory) -> Path:
+    """A fresh venv (from the base interpreter) with `pip install` of the plugin's wheel: what
+    `pip install kubectl-kaito` (or `pip install .` from a checkout) gives a user."""
+    venv = tmp_path_factory.mktemp("pip") / "venv"
     subprocess.run([str(base_python()), "-m", "venv", str(venv)], check=True, timeout=120)
     proc = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(src)],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+         str(wheels.plugin)],
         capture_output=True, text=True, timeout=600,
     )
     if proc.returncode != 0:
         pytest.fail(f"pip install failed (it needs PyPI or a wheelhouse):\n{proc.stderr[-3000:]}")
     return venv
+
+
+def _wheel_text(wheel: Path, suffix: str) -> str:
+    """The text of the one member of `wheel` whose name ends with `suffix` ("" if none)."""
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n.endswith(suffix)]
+        return zf.read(names[0]).decode() if names else ""
 
 
 def _venv_env(venv: Path, tmp_path: Path) -> dict[str, str]:
@@ -418,3 +456,52 @@ def test_pip_install_completes_through_kubectl(pip_venv, tmp_path):
                           env=_venv_env(pip_venv, tmp_path), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["deploy", "delete", ":4"]
+
+
+# ---- the simulator is not part of the plugin --------------------------------------------------
+
+
+def test_plugin_wheel_has_no_simulator(wheels):
+    """`pip install kubectl-kaito` installs the plugin only: the simulated cluster is sim/, its own distribution."""
+    with zipfile.ZipFile(wheels.plugin) as zf:
+        names = zf.namelist()
+    assert "kubectl_kaito/cli.py" in names and "kubectl_kaito/data/model_catalog.yaml" in names
+    tops = {n.split("/")[0] for n in names}
+    assert tops <= {"kubectl_kaito", wheels.plugin.name.split("-py3")[0] + ".dist-info"}, sorted(tops)
+    assert not [n for n in names if "sim" in n.split("/")[:-1] or "kaito_sim" in n], names
+    scripts = _wheel_text(wheels.plugin, ".dist-info/entry_points.txt")
+    assert "kubectl-kaito = kubectl_kaito.cli:run" in scripts
+    assert "sim" not in scripts, scripts
+    assert "Provides-Extra: sim" not in _wheel_text(wheels.plugin, ".dist-info/METADATA")
+
+
+def test_pip_install_lists_and_completes_no_sim_plugin(pip_venv, tmp_path):
+    """No `kubectl-kaito-sim` on PATH, so kubectl lists no such plugin and `kubectl kaito <TAB>` offers no `sim`."""
+    env = _venv_env(pip_venv, tmp_path)
+    assert not (pip_venv / "bin" / "kubectl-kaito-sim").exists()
+    proc = subprocess.run([kubectl_bin(), "plugin", "list"], capture_output=True, text=True, env=env, timeout=60)
+    assert "kubectl-kaito-sim" not in proc.stdout, proc.stdout
+    proc = subprocess.run([kubectl_bin(), "__complete", "kaito", ""], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    offered = [line.split("\t")[0] for line in proc.stdout.splitlines() if not line.startswith(":")]
+    assert "deploy" in offered and "sim" not in offered, offered
+    proc = subprocess.run([str(pip_venv / "bin" / "python"), "-c", "import kaito_sim"], capture_output=True,
+                          text=True, env=env, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 1 and "No module named 'kaito_sim'" in proc.stderr
+
+
+def test_sim_wheel_is_self_contained(wheels):
+    """`pip install ./sim` gives kubectl-kaito-sim with its own KAITO data and licence, and nothing of the plugin."""
+    assert wheels.sim.exists(), "sim/pyproject.toml should build kubectl_kaito_sim-*.whl"
+    with zipfile.ZipFile(wheels.sim) as zf:
+        names = zf.namelist()
+    assert {n.split("/")[0] for n in names if not n.startswith("kubectl_kaito_sim-")} == {"kaito_sim"}
+    for data in ("kaito.sh_workspaces.yaml", "kaito.sh_inferencesets.yaml", "supported_models.yaml",
+                 "model_catalog.yaml", "LICENSE-KAITO"):
+        assert f"kaito_sim/data/{data}" in names, data
+    assert "kubectl-kaito-sim = kaito_sim.__main__:main" in _wheel_text(wheels.sim, ".dist-info/entry_points.txt")
+    metadata = _wheel_text(wheels.sim, ".dist-info/METADATA")
+    assert "License-Expression: Apache-2.0" in metadata
+    assert {line.split(";")[0].replace(" ", "") for line in metadata.splitlines() if line.startswith("Requires-Dist")} \
+        == {"Requires-Dist:cryptography>=42", "Requires-Dist:pyyaml>=6"}

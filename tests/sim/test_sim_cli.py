@@ -1,4 +1,4 @@
-"""The `kubectl-kaito-sim` console script (run as `python -m kubectl_kaito.sim`)."""
+"""The `kubectl-kaito-sim` console script (run as `python -m kaito_sim`), from the checkout's sim/."""
 
 from __future__ import annotations
 
@@ -8,16 +8,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+SIM_SRC = ROOT / "sim"  # the simulator's own distribution: its import package is sim/kaito_sim
 
 
 def _cli(*args: str, env: dict, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kubectl_kaito.sim", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kaito_sim", *args], capture_output=True, text=True,
                           timeout=timeout, env=env, cwd=str(ROOT))
 
 
 def _env(tmp_path) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(SIM_SRC) + os.pathsep + env.get("PYTHONPATH", "")
     env["KAITO_SIM_HOME"] = str(tmp_path / "simhome")
     env["HOME"] = str(tmp_path / "home")
     env["KUBECACHEDIR"] = str(tmp_path / "kcache")
@@ -58,3 +59,35 @@ def test_start_status_stop(tmp_path, kubectl):
         stop = _cli("stop", env=env)
     assert stop.returncode == 0
     assert _cli("status", env=env).returncode == 3
+
+
+WORKSPACE = """apiVersion: kaito.sh/v1beta1
+kind: Workspace
+metadata:
+  name: {name}
+resource:
+  instanceType: Standard_NC24ads_A100_v4
+  labelSelector:
+    matchLabels:
+      apps: {name}
+inference:
+  preset:
+    name: {preset}
+"""
+
+
+def test_runs_without_the_plugin_package(tmp_path, kubectl):
+    """The simulator is its own distribution: with `kubectl_kaito` unimportable it still serves KAITO's CRDs,
+    and its webhook still reads KAITO's model catalog (its own copy in kaito_sim/data)."""
+    env = _env(tmp_path)
+    (tmp_path / "ok.yaml").write_text(WORKSPACE.format(name="ok", preset="Qwen/Qwen3-0.6B"))
+    (tmp_path / "bad.yaml").write_text(WORKSPACE.format(name="bad", preset="gpt-9000"))
+    script = (f"{kubectl.binary} apply -f ok.yaml && {kubectl.binary} get wk ok -o name"
+              f" && ! {kubectl.binary} apply -f bad.yaml")
+    blocked = ("import sys; sys.modules['kubectl_kaito'] = None  # any `import kubectl_kaito...` fails\n"
+               "from kaito_sim.__main__ import main; sys.exit(main(sys.argv[1:]))")
+    r = subprocess.run([sys.executable, "-c", blocked, "run", "--ready-after", "0.1", "--", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.split() == ["workspace.kaito.sh/ok", "created", "workspace.kaito.sh/ok"]
+    assert "Unsupported inference preset name gpt-9000" in r.stderr

@@ -161,7 +161,7 @@ def test_direct_openai_url(sim):
 
 
 def test_custom_proxy_handler(sim, http):
-    from kubectl_kaito.sim import Response
+    from kaito_sim import Response
 
     sim.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo"}, "spec": {"ports": [{"port": 80}]}})
     sim.proxy_handlers[("default", "echo")] = lambda method, path, headers, body: Response(

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kaito_sim import certs
 
 from kubectl_kaito import credentials as cr
 from kubectl_kaito import kubeconfig as kc
 from kubectl_kaito.errors import ClusterUnavailableError, UnauthorizedError, UsageError
-from kubectl_kaito.sim import certs
 from kubectl_kaito.transport import proxy_for
 from tests.fixtures.kube import b64, exec_user, kubeconfig, plugin_runs, write
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# The simulator's own copy of KAITO's CRDs and catalogs: it runs without the kubectl-kaito package.
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 META_FIELDS = {"metadata.name", "metadata.namespace"}

@@ -152,7 +152,9 @@ class SimCluster:
     def start(self) -> SimCluster:
         if self._started:
             return self
-        self._tmp = tempfile.mkdtemp(prefix="kaito-sim-")
+        # Not "kaito-": that is the plugin's prefix for key files, which a test checks never stay in /tmp
+        # (a simulator started meanwhile by another test run would look like a leak).
+        self._tmp = tempfile.mkdtemp(prefix="kaito_sim-")
         server = certs.server_pair(self.extra_sans)
         cert_file = os.path.join(self._tmp, "server.crt")
         key_file = os.path.join(self._tmp, "server.key")

@@ -125,7 +125,7 @@ def _is_sim_process(pid: int) -> bool:
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.exists():
         try:
-            return b"kubectl_kaito.sim" in cmdline.read_bytes()
+            return b"kaito_sim" in cmdline.read_bytes()
         except OSError:
             return False
     return True
@@ -171,7 +171,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         _state_file(d).unlink()
     except OSError:
         pass
-    argv = [sys.executable, "-m", "kubectl_kaito.sim", "serve", "--state-dir", str(d),
+    argv = [sys.executable, "-m", "kaito_sim", "serve", "--state-dir", str(d),
             "--port", str(args.port), "--ready-after", str(args.ready_after), "--namespace", args.namespace]
     if args.kubeconfig:
         argv += ["--kubeconfig", str(Path(args.kubeconfig).resolve())]
@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         import cryptography  # noqa: F401  (the sim mints its own CA and certificates)
     except ImportError:
         print("error: the simulated cluster needs the 'cryptography' package\n"
-              "hint: pip install 'kubectl-kaito[sim]'", file=sys.stderr)
+              "hint: pip install kubectl-kaito-sim (from a kubectl-kaito checkout: pip install ./sim)", file=sys.stderr)
         return 1
     return int(args.func(args) or 0)
 

@@ -1,6 +1,6 @@
 """A simulated Kubernetes cluster with KAITO installed, for tests, demos and benchmarks.
 
-    from kubectl_kaito.sim import SimCluster
+    from kaito_sim import SimCluster
     with SimCluster(ready_after=0.3) as sim:
         sim.write_kubeconfig("/tmp/kubeconfig")
 
