@@ -16,9 +16,9 @@ from typing import Annotated, Any
 import typer
 
 from kubectl_kaito import __version__, flags, output
-from kubectl_kaito.commands.registry import KaitoGroup
-from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
 from kubectl_kaito.console import Console
+from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
+from kubectl_kaito.flags import KaitoGroup
 from kubectl_kaito.settings import AppContext, Invocation, Settings
 
 PROG = "kubectl kaito"

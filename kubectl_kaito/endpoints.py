@@ -3,7 +3,7 @@
 KAITO names the inference Service after the Workspace (port `http` 80 -> 5000) and
 its runtimes (vLLM, transformers since v0.9) serve the OpenAI API under `/v1`.
 Nothing here talks to the cluster; `commands/get_endpoint.py` fetches the objects
-and `probe.py` does the optional `/v1/models` check.
+and `inference.served_models` does the optional `/v1/models` check.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from kubectl_kaito import completers
 from kubectl_kaito.errors import UsageError
@@ -307,3 +308,21 @@ def preprocess_argv(params: Sequence[Any], args: list[str], *, stop_at_positiona
                 i += 1
         i += 1
     return out
+
+
+# ---- the command classes that apply it -----------------------------------------------------------
+
+
+class KaitoCommand(TyperCommand):
+    """Every command's class: argv is read as kubectl (pflag) reads it before click parses it
+    (`-n=x`, and a bare `--dry-run` meaning `--dry-run=client`); see `preprocess_argv`."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, preprocess_argv(self.params, args))
+
+
+class KaitoGroup(TyperGroup):
+    """The root and `models` groups: the same pflag reading for options given before the subcommand."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, preprocess_argv(self.params, args, stop_at_positional=True))

@@ -453,8 +453,6 @@ class ChatClient:
         """The model ids of GET /v1/models (the served name to send as `model`)."""
         import httpx  # noqa: PLC0415
 
-        from kubectl_kaito.probe import model_ids  # noqa: PLC0415
-
         try:
             # /v1/models answers at once when the server is up, so it never waits the whole --timeout
             limit = min(self.timeout or MODELS_TIMEOUT, MODELS_TIMEOUT)
@@ -581,3 +579,20 @@ def open_service(
     http = cluster.http_client()
     http.timeout = _timeout(timeout)  # --timeout, not --request-timeout: answers take longer than API calls
     return ChatClient(http, target, timeout)
+
+
+def model_ids(body: Any) -> list[str]:
+    """The ids in an OpenAI `/v1/models` answer (`{"object": "list", "data": [{"id": ...}]}`)."""
+    if not isinstance(body, dict):
+        return []
+    return [str(m["id"]) for m in body.get("data") or [] if isinstance(m, dict) and m.get("id")]
+
+
+def served_models(
+    cluster: Resources, namespace: str, service: str, port: str | int, *, timeout: float | None = 10.0
+) -> list[str]:
+    """`get-endpoint --check`: the model ids behind `service:port`, asked by chat's own client, so both
+    fail alike. No answer (502/503, no byte in time) -> NotReadyError/WaitTimeoutError (exit 4)."""
+    where = f"GET {API_ROOT}{MODELS_SUFFIX} of service {namespace}/{service} port {port}"
+    with open_service(cluster, namespace, service, port, timeout, where=where) as client:
+        return client.models()

@@ -111,10 +111,10 @@ def get_endpoint(
 
     served: list[str] | None = None
     if check:
-        from kubectl_kaito import probe  # noqa: PLC0415
+        from kubectl_kaito import inference  # noqa: PLC0415
 
         port = endpoints.port_ref(endpoints.http_port(service))
-        served = probe.served_models(
+        served = inference.served_models(
             cluster, namespace, str(service["metadata"]["name"]), port, timeout=app.settings.request_timeout or 10.0
         )
 

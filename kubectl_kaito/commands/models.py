@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kubectl_kaito import flags, kaito, output
-from kubectl_kaito.commands.registry import KaitoCommand, KaitoGroup
 from kubectl_kaito.errors import (
     ClusterUnavailableError,
     ForbiddenError,
@@ -16,6 +15,7 @@ from kubectl_kaito.errors import (
     NotFoundError,
     UsageError,
 )
+from kubectl_kaito.flags import KaitoCommand, KaitoGroup
 from kubectl_kaito.output import Document, Result, Table, Text
 from kubectl_kaito.settings import AppContext
 

@@ -10,26 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from typer.core import TyperCommand, TyperGroup
 
-
-class KaitoCommand(TyperCommand):
-    """Every command's class: argv is read as kubectl (pflag) reads it before click parses it
-    (`-n=x`, and a bare `--dry-run` meaning `--dry-run=client`); see `flags.preprocess_argv`."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        from kubectl_kaito import flags
-
-        return super().parse_args(ctx, flags.preprocess_argv(self.params, args))
-
-
-class KaitoGroup(TyperGroup):
-    """The root and `models` groups: the same pflag reading for options given before the subcommand."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        from kubectl_kaito import flags
-
-        return super().parse_args(ctx, flags.preprocess_argv(self.params, args, stop_at_positional=True))
+from kubectl_kaito.flags import KaitoCommand
 
 
 def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:

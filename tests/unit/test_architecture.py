@@ -1,7 +1,9 @@
-"""The cluster access layers hold: only resources.py builds API paths, only client.py uses the transport.
+"""The house rules of docs/design.md, read from the source (ast), so a break fails here, not in review:
 
-Read from the source (ast), so a new module that formats `/api/v1/...` itself or opens sockets
-around the client fails here, not in review.
+- the product's modules form no import cycle (a function-local import counts: a lazy import is
+  still a dependency; only `if TYPE_CHECKING:` blocks are left out);
+- only resources.py builds API paths, only client.py uses the transport, and no command builds a
+  client or imports the transport.
 """
 
 from __future__ import annotations
@@ -137,3 +139,85 @@ def test_every_path_segment_is_quoted() -> None:
     for path in rec.paths:
         assert "a/b" not in path and "?" not in path and "#" not in path and " " not in path, path
         assert "a%2Fb%3Fc%23d" in path or "n%20s%2Fx" in path, path
+
+
+# ---- no import cycle ------------------------------------------------------------------------------
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node but those inside `if TYPE_CHECKING:` (type-only imports are no dependency)."""
+    out, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                stack.extend(child.orelse)
+            else:
+                stack.append(child)
+    return out
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """module -> the product modules it imports at run time (module level or inside functions)."""
+    paths = {_module_name(p): p for p in _product_modules()}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        targets: set[str] = set()
+        for node in _runtime_nodes(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets.add(node.module)
+                targets.update(f"{node.module}.{a.name}" for a in node.names)
+        # `pkg` importing `pkg.sub` is containment, not a cycle
+        graph[name] = {t for t in targets if t in paths and t != name and not t.startswith(name + ".")}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as [a, b, ..., a], or None (depth-first search)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(m: str) -> list[str] | None:
+        state[m] = 1
+        path.append(m)
+        for t in sorted(graph.get(m, ())):
+            if state.get(t) == 1:
+                return path[path.index(t):] + [t]
+            if t not in state and (found := visit(t)):
+                return found
+        path.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state and (found := visit(m)):
+            return found
+    return None
+
+
+def test_the_product_has_no_import_cycle() -> None:
+    graph = _import_graph()
+    assert len(graph) > 20 and "kubectl_kaito.cli" in graph  # the scan sees the package
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_a_cycle_is_found_when_there_is_one() -> None:
+    graph = _import_graph()
+    graph["kubectl_kaito.errors"] = graph["kubectl_kaito.errors"] | {"kubectl_kaito.cli"}  # cli imports errors
+    assert find_cycle(graph) is not None
