@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from kubectl_kaito import kaito
+from kubectl_kaito import flags, kaito
 from kubectl_kaito.errors import UsageError
 
 MAX_NAME = 52  # the StatefulSet's controller-revision-hash label is <name>-<10 chars> (kaito-facts §1)
@@ -32,7 +32,6 @@ RESERVED_SELECTOR_KEYS = frozenset(
 )
 RESERVED_SELECTOR_PREFIXES = ("karpenter.kaito.sh/",)
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -92,15 +91,15 @@ class DeployOptions:
 
 
 def validate_name(name: str) -> str:
-    """A workspace name: DNS-1123 label, at most 52 characters, starting with a letter."""
+    """A workspace name to create: the one DNS-1123 check (flags), plus what KAITO needs on top:
+    at most 52 characters and a letter first."""
     value = name.strip()
     if not value:
         raise UsageError("--workspace-name is required", hint="for example --workspace-name my-llm")
+    flags.check_workspace_name(value)
     why = None
     if len(value) > MAX_NAME:
         why = f"it is {len(value)} characters long, at most {MAX_NAME} are allowed"
-    elif not _DNS1123_LABEL.match(value):
-        why = "use lowercase letters, digits and '-', starting and ending with a letter or digit"
     elif not value[0].isalpha():
         why = "it must start with a letter (KAITO names a Service <name>-headless, a DNS-1035 label)"
     if why:

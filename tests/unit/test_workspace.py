@@ -29,11 +29,12 @@ def test_valid_names(name: str) -> None:
     [
         ("", "required"),
         ("a" * 53, "53 characters"),
-        ("My-LLM", "lowercase"),
-        ("my_llm", "lowercase"),
-        ("-llm", "lowercase"),
-        ("llm-", "lowercase"),
-        ("my.llm", "lowercase"),
+        # the one DNS-1123 check every command uses (flags.check_workspace_name), same words
+        ("My-LLM", "not a DNS-1123 label"),
+        ("my_llm", "not a DNS-1123 label"),
+        ("-llm", "not a DNS-1123 label"),
+        ("llm-", "not a DNS-1123 label"),
+        ("my.llm", "not a DNS-1123 label"),
         ("1llm", "start with a letter"),
     ],
 )
