@@ -77,8 +77,9 @@ def deploy(
     ] = False,
     adapter: Annotated[
         list[str] | None,
-        typer.Option("--adapter", "--adapters", help="LoRA adapter NAME=IMAGE[,strength=0.8] (repeatable, at most "
-                     "10).", metavar="NAME=IMAGE[,strength=S]", show_default=False, rich_help_panel=INFERENCE),
+        typer.Option("--adapter", "--adapters", help="LoRA adapter NAME=IMAGE, NAME=pvc:CLAIM or NAME=volume:FILE, "
+                     "with ,strength=0.8 (needs --runtime transformers) and ,pull-secret=S (repeatable, at most 10).",
+                     metavar="NAME=SOURCE[,strength=S]", show_default=False, rich_help_panel=INFERENCE),
     ] = None,
     inference_config: Annotated[
         str | None,
@@ -273,6 +274,12 @@ def deploy(
       # See the manifest, or let KAITO's webhook validate it without creating anything
       kubectl kaito deploy --workspace-name my-llm --model phi-4 --dry-run | kubectl apply -f -
       kubectl kaito deploy --workspace-name my-llm --model phi-4 --dry-run=server
+
+    \b
+      # Your own container (inference.template), and a MIG slice on your own GPU nodes
+      kubectl kaito deploy aikit --image ghcr.io/kaito-project/aikit/llama3.2:3b --args "run --address=:5000"
+      kubectl kaito deploy phi-mig --model microsoft/Phi-4-mini-instruct --partition mode=mig,profile=2g.24gb \\
+          --label-selector kaito-workspace=phi-4-mini
 
     \b
       # Fine-tune with QLoRA and push the adapter image
