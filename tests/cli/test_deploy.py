@@ -506,3 +506,26 @@ def test_a_v1alpha1_only_kaito_gets_a_v1alpha1_workspace(sim_factory: Any) -> No
     assert sim.get("kaito.sh/v1alpha1", "Workspace", "my-llm") is not None
     refused = deploy("--model-access-secret", "hf", name="gated")
     assert refused.exit_code == 1 and "v1alpha1" in refused.stderr and "modelAccessSecret" in refused.stderr
+
+
+def test_own_container_and_new_fields_are_stored_as_sent(sim: Any, tmp_path: Path) -> None:
+    """The API server (the CRD's pruning) keeps what the issue-13 flags write: template, volume adapters, labels."""
+    r = run_cli("deploy", "aikit", "--image", "ghcr.io/kaito-project/aikit/llama3.2:3b", "--args",
+                "run --address=:5000", "--instance-type", SKU, "--label", "team=nlp", "--annotation",
+                "example.com/owner=a")
+    assert r.exit_code == 0, r.stderr
+    ws = stored(sim, "aikit")
+    assert ws["inference"] == {"template": {"spec": {"containers": [
+        {"name": "aikit", "image": "ghcr.io/kaito-project/aikit/llama3.2:3b", "args": ["run", "--address=:5000"]}]}}}
+    assert ws["metadata"]["labels"]["team"] == "nlp"
+    assert ws["metadata"]["annotations"]["example.com/owner"] == "a"
+
+    r = deploy("--adapter", "vol=pvc:adapter-claim", "--disable-benchmark", "--performance-mode", "throughput",
+               name="phi-vol")
+    assert r.exit_code == 0, r.stderr
+    ws = stored(sim, "phi-vol")
+    assert ws["inference"]["adapters"] == [
+        {"source": {"name": "vol", "volumeSource": {"persistentVolumeClaim": {"claimName": "adapter-claim"}}}}]
+    annotations = ws["metadata"]["annotations"]  # the controller adds workspace.kaito.io/hash and /revision
+    assert annotations["kaito.sh/disable-benchmark"] == "true"
+    assert annotations["kaito.sh/performance-mode"] == "throughput"
