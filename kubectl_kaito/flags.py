@@ -326,3 +326,106 @@ class KaitoGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, preprocess_argv(self.params, args, stop_at_positional=True))
+
+
+# ---- key=value flags (deploy's --label, --annotation, --partition) ---------------------------------
+
+_QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+KEY_HINT = "a key is [prefix/]name: a DNS subdomain prefix, then at most 63 letters, digits, '-', '_', '.'"
+#: Kubernetes' limit on all of an object's annotations together (TotalAnnotationSizeLimitB).
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+
+
+def check_text(value: str, what: str, hint: str | None = None) -> str:
+    """Refuse control characters and bytes that are not UTF-8 in any flag value (exit 2)."""
+    _check_text(value, what, hint)
+    return value
+
+
+def qualified_name(key: str) -> bool:
+    """A Kubernetes label or annotation key: optional DNS-subdomain prefix, then a name of at most 63."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix)):
+        return False
+    return 0 < len(name) <= 63 and bool(_QUALIFIED_NAME.fullmatch(name))
+
+
+def key_value(item: str, flag: str, example: str) -> tuple[str, str]:
+    """`KEY=VALUE` -> (key, value); the key is a qualified name. The value is kept as given."""
+    check_text(item, f"{flag} value")
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise UsageError(f"invalid {flag} {item!r}: expected KEY=VALUE", hint=f"for example {flag} {example}")
+    if not qualified_name(key):
+        raise UsageError(f"invalid {flag} key {key!r}", hint=KEY_HINT)
+    return key, value
+
+
+def labels(values: Iterable[str] | None, flag: str = "--label") -> dict[str, str]:
+    """`--label K=V` (repeatable, comma-separated: a label value has no comma) -> a label map."""
+    out: dict[str, str] = {}
+    for raw in values or ():
+        for item in (p.strip() for p in str(raw).split(",")):
+            if not item:
+                continue
+            key, value = key_value(item, flag, "team=nlp")
+            value = value.strip()
+            if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
+                raise UsageError(
+                    f"invalid {flag} value {value!r} for {key}",
+                    hint="a label value is at most 63 letters, digits, '-', '_', '.', starting and ending with a "
+                    "letter or digit",
+                )
+            if key in out and out[key] != value:
+                raise UsageError(f"{flag} sets {key} twice ({out[key]!r} and {value!r})")
+            out[key] = value
+    return out
+
+
+def annotations(values: Iterable[str] | None, flag: str = "--annotation") -> dict[str, str]:
+    """`--annotation K=V` (repeatable; not split at commas, an annotation value may hold one) -> a map."""
+    out: dict[str, str] = {}
+    for item in values or ():
+        key, value = key_value(str(item), flag, "example.com/owner=team-a")
+        if key in out and out[key] != value:
+            raise UsageError(f"{flag} sets {key} twice ({out[key]!r} and {value!r})")
+        out[key] = value
+    if sum(len(k.encode()) + len(v.encode()) for k, v in out.items()) > ANNOTATIONS_MAX_BYTES:
+        raise UsageError(f"{flag}: the annotations are larger than Kubernetes allows (256 KiB in all)")
+    return out
+
+
+def key_values(value: str, flag: str, keys: Sequence[str], example: str) -> dict[str, str]:
+    """`a=1,b=2` with only the given keys, each at most once (e.g. --partition mode=mig,profile=1g.10gb)."""
+    check_text(value, f"{flag} value")
+    out: dict[str, str] = {}
+    hint = f"for example {flag} {example} (keys: {', '.join(keys)})"
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        k, sep, v = part.partition("=")
+        k, v = k.strip().lower(), v.strip()
+        if not sep or not k or not v:
+            raise UsageError(f"invalid {flag} {value!r}: {part!r} is not KEY=VALUE", hint=hint)
+        if k not in keys:
+            raise UsageError(f"invalid {flag} {value!r}: unknown key {k!r}", hint=hint)
+        if k in out:
+            raise UsageError(f"invalid {flag} {value!r}: {k} given twice", hint=hint)
+        out[k] = v
+    if not out:
+        raise UsageError(f"invalid {flag} {value!r}: it is empty", hint=hint)
+    return out
+
+
+def positive_int(value: str, flag: str, maximum: int = 2**31 - 1) -> int:
+    """A whole number from 1 to `maximum` (digits only: no inf, nan, 1e3, -1 or 0x10)."""
+    check_text(value, f"{flag} value")
+    text = value.strip()
+    if not text.isascii() or not text.isdigit():
+        raise UsageError(f"invalid {flag} value {value!r}: not a whole number")
+    if len(text) > len(str(maximum)) or int(text) < 1 or int(text) > maximum:
+        raise UsageError(f"invalid {flag} value {value!r}: it must be from 1 to {maximum}")
+    return int(text)

@@ -27,6 +27,8 @@ FORMATS = ("json", "yaml")
 DEFAULT_TIMEOUT = "30m"
 INFERENCE = "Inference (with --tuning: refused)"
 TUNING = "Tuning (need --tuning)"
+CUSTOM = "Your own container (instead of --model)"
+KAITO_ANNOTATIONS = "KAITO annotations (read by KAITO v0.12)"
 
 
 
@@ -38,7 +40,7 @@ def deploy(
         str | None,
         typer.Option("--model", autocompletion=completers.models,
             help="Preset: a short name (phi-4-mini-instruct) or a Hugging Face ID (org/name). "
-                     "See `kubectl kaito models list`.", show_default=False),
+                     "See `kubectl kaito models list`. Required unless --template or --image.", show_default=False),
     ] = None,
     instance_type: Annotated[
         str | None,
@@ -75,8 +77,9 @@ def deploy(
     ] = False,
     adapter: Annotated[
         list[str] | None,
-        typer.Option("--adapter", "--adapters", help="LoRA adapter NAME=IMAGE[,strength=0.8] (repeatable, at most "
-                     "10).", metavar="NAME=IMAGE[,strength=S]", show_default=False, rich_help_panel=INFERENCE),
+        typer.Option("--adapter", "--adapters", help="LoRA adapter NAME=IMAGE, NAME=pvc:CLAIM or NAME=volume:FILE, "
+                     "with ,strength=0.8 (needs --runtime transformers) and ,pull-secret=S (repeatable, at most 10).",
+                     metavar="NAME=SOURCE[,strength=S]", show_default=False, rich_help_panel=INFERENCE),
     ] = None,
     inference_config: Annotated[
         str | None,
@@ -130,6 +133,103 @@ def deploy(
         str | None, typer.Option("--tuning-config", help="ConfigMap with tuning parameters.", show_default=False,
                                  rich_help_panel=TUNING)
     ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", help="Workspace label KEY=VALUE (metadata.labels; repeatable or comma-separated).",
+                     metavar="KEY=VALUE", show_default=False),
+    ] = None,
+    annotation: Annotated[
+        list[str] | None,
+        typer.Option("--annotation", help="Workspace annotation KEY=VALUE (metadata.annotations; repeatable).",
+                     metavar="KEY=VALUE", show_default=False),
+    ] = None,
+    partition: Annotated[
+        str | None,
+        typer.Option("--partition", help="GPU partition on your own nodes (resource.partition): "
+                     "mode=mig,profile=1g.10gb or mode=accelerator,count=N.", metavar="mode=M[,profile=P][,count=N]",
+                     show_default=False),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", help="A pod template YAML file for inference.template (your own container).",
+                     metavar="FILE", show_default=False, rich_help_panel=CUSTOM),
+    ] = None,
+    image: Annotated[
+        str | None,
+        typer.Option("--image", help="Your own container image: a one-container inference.template.",
+                     show_default=False, rich_help_panel=CUSTOM),
+    ] = None,
+    port: Annotated[
+        str | None,
+        typer.Option("--port", help="With --image: the container port (KAITO's Service sends traffic to 5000).",
+                     metavar="N", show_default=False, rich_help_panel=CUSTOM),
+    ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option("--command", help="With --image: the container command, as shell words.", metavar="CMD",
+                     show_default=False, rich_help_panel=CUSTOM),
+    ] = None,
+    args: Annotated[
+        str | None,
+        typer.Option("--args", help="With --image: the container args, as shell words.", metavar="ARGS",
+                     show_default=False, rich_help_panel=CUSTOM),
+    ] = None,
+    performance_mode: Annotated[
+        str | None,
+        typer.Option("--performance-mode", help="vLLM tuning: balanced, interactivity or throughput "
+                     "(kaito.sh/performance-mode; KAITO v0.10+).", metavar="MODE", show_default=False,
+                     rich_help_panel=KAITO_ANNOTATIONS),
+    ] = None,
+    disable_benchmark: Annotated[
+        bool, typer.Option("--disable-benchmark", help="Skip KAITO's post-load benchmark "
+                           "(kaito.sh/disable-benchmark: \"true\"; KAITO v0.11+).", rich_help_panel=KAITO_ANNOTATIONS)
+    ] = False,
+    use_local_weights: Annotated[
+        bool, typer.Option("--use-local-weights", help="Load the weights already on the node under /opt/kaito/models "
+                           "(kaito.sh/use-local-weights: \"true\"; KAITO v0.12+).", rich_help_panel=KAITO_ANNOTATIONS)
+    ] = False,
+    disable_model_streaming: Annotated[
+        bool, typer.Option("--disable-model-streaming", help="Opt out of model streaming "
+                           "(kaito.sh/model-streaming: disabled; KAITO v0.11+).", rich_help_panel=KAITO_ANNOTATIONS)
+    ] = False,
+    model_mirror_storage_class: Annotated[
+        str | None,
+        typer.Option("--model-mirror-storage-class", help="StorageClass for the model mirror "
+                     "(kaito.sh/model-mirror-storage-class; KAITO v0.11+).", metavar="NAME", show_default=False,
+                     rich_help_panel=KAITO_ANNOTATIONS),
+    ] = None,
+    streaming_service_account: Annotated[
+        str | None,
+        typer.Option("--streaming-service-account", help="ServiceAccount of the streaming pod "
+                     "(kaito.sh/streaming-service-account; KAITO v0.11+).", metavar="NAME", show_default=False,
+                     rich_help_panel=KAITO_ANNOTATIONS),
+    ] = None,
+    node_class_name: Annotated[
+        str | None,
+        typer.Option("--node-class-name", help="Karpenter NodeClass for new nodes (kaito.sh/node-class-name; "
+                     "KAITO v0.11+).", metavar="NAME", show_default=False, rich_help_panel=KAITO_ANNOTATIONS),
+    ] = None,
+    node_image_family: Annotated[
+        str | None,
+        typer.Option("--node-image-family", help="ubuntu or azurelinux for gpu-provisioner nodes "
+                     "(kaito.sh/node-image-family; KAITO v0.9+).", metavar="FAMILY", show_default=False,
+                     rich_help_panel=KAITO_ANNOTATIONS),
+    ] = None,
+    input_pull_secret: Annotated[
+        list[str] | None,
+        typer.Option("--input-pull-secret", help="Secret for pulling --input-image (tuning.input.imagePullSecrets; "
+                     "repeatable).", metavar="SECRET", show_default=False, rich_help_panel=TUNING),
+    ] = None,
+    input_volume: Annotated[
+        str | None,
+        typer.Option("--input-volume", help="A YAML file with the volume holding the dataset (a VolumeSource, "
+                     "e.g. azureFile).", metavar="FILE", show_default=False, rich_help_panel=TUNING),
+    ] = None,
+    output_volume: Annotated[
+        str | None,
+        typer.Option("--output-volume", help="A YAML file with the volume to write the adapter to (a VolumeSource).",
+                     metavar="FILE", show_default=False, rich_help_panel=TUNING),
+    ] = None,
     dry_run: Annotated[
         str | None,
         typer.Option("--dry-run", help="client (same as a bare --dry-run): print the manifest, send nothing. "
@@ -176,6 +276,12 @@ def deploy(
       kubectl kaito deploy --workspace-name my-llm --model phi-4 --dry-run=server
 
     \b
+      # Your own container (inference.template), and a MIG slice on your own GPU nodes
+      kubectl kaito deploy aikit --image ghcr.io/kaito-project/aikit/llama3.2:3b --args "run --address=:5000"
+      kubectl kaito deploy phi-mig --model microsoft/Phi-4-mini-instruct --partition mode=mig,profile=2g.24gb \\
+          --label-selector kaito-workspace=phi-4-mini
+
+    \b
       # Fine-tune with QLoRA and push the adapter image
       kubectl kaito deploy --workspace-name tune-phi --model phi-4-mini-instruct --tuning \\
           --input-urls https://example.com/data.parquet --output-image myacr.azurecr.io/adapter:1 \\
@@ -190,8 +296,6 @@ def deploy(
     workspace_name = flags.workspace_name(
         name, workspace_name, required=True, example="kubectl kaito deploy my-llm --model phi-4-mini-instruct"
     )
-    if model is None:
-        raise UsageError("--model is required", hint="for example --model phi-4-mini-instruct")
     mode = flags.dry_run_mode(dry_run)
     if mode and wait:
         raise UsageError("--wait cannot be used with --dry-run", hint="drop --dry-run to create and wait")
@@ -204,7 +308,13 @@ def deploy(
         inference_config=inference_config, runtime=runtime, enable_load_balancer=enable_load_balancer,
         tuning=tuning, tuning_method=tuning_method, input_urls=input_urls, input_pvc=input_pvc,
         input_image=input_image, output_image=output_image, output_image_push_secret=output_image_push_secret,
-        output_pvc=output_pvc, tuning_config=tuning_config,
+        output_pvc=output_pvc, tuning_config=tuning_config, label=label, annotation=annotation,
+        partition=partition, template=template, image=image, port=port, command=command, args=args,
+        performance_mode=performance_mode, disable_benchmark=disable_benchmark, use_local_weights=use_local_weights,
+        disable_model_streaming=disable_model_streaming, model_mirror_storage_class=model_mirror_storage_class,
+        streaming_service_account=streaming_service_account, node_class_name=node_class_name,
+        node_image_family=node_image_family, input_pull_secret=input_pull_secret, input_volume=input_volume,
+        output_volume=output_volume,
     )
 
     if mode == "client":
@@ -219,6 +329,9 @@ def deploy(
             "this cluster's KAITO serves only kaito.sh/v1alpha1, which has no presetOptions.modelAccessSecret",
             hint="upgrade KAITO (v0.5+ serves v1beta1), or drop --model-access-secret",
         )
+    if version == "v1alpha1" and opts.partition:
+        raise InvalidError("this cluster's KAITO serves only kaito.sh/v1alpha1, which has no resource.partition",
+                           hint="upgrade KAITO (v0.12 has partition), or drop --partition")
     api_version = f"{kaito.GROUP}/{version}"
     if mode == "server":
         try:
@@ -276,7 +389,7 @@ def _options(console: Console, **f: Any) -> tuple[wsp.DeployOptions, str | None]
     instance = _opt(f["instance_type"], wsp.validate_instance_type, "--instance-type")
     opts = wsp.DeployOptions(
         name=name,
-        model=f["model"],
+        model=f["model"] if f["model"] is None else flags.check_text(f["model"], "--model value"),
         instance_type=instance,
         count=f["count"],
         label_selector=wsp.parse_label_selector(f["label_selector"]),
@@ -300,11 +413,45 @@ def _options(console: Console, **f: Any) -> tuple[wsp.DeployOptions, str | None]
                                       "--output-image-push-secret", "Secret"),
         output_pvc=_opt(f["output_pvc"], wsp.validate_object_name, "--output-pvc", "PersistentVolumeClaim"),
         tuning_config=_opt(f["tuning_config"], wsp.validate_object_name, "--tuning-config", "ConfigMap"),
+        labels=flags.labels(f["label"]),
+        annotations=flags.annotations(f["annotation"]),
+        partition=None if f["partition"] is None else wsp.parse_partition(f["partition"]),
+        image=_opt(f["image"], wsp.validate_image, "--image"),
+        port=None if f["port"] is None else flags.positive_int(f["port"], "--port", 65535),
+        command=[] if f["command"] is None else wsp.split_command(f["command"], "--command"),
+        args=[] if f["args"] is None else wsp.split_command(f["args"], "--args"),
+        performance_mode=_choice(f["performance_mode"], "--performance-mode", wsp.PERFORMANCE_MODES),
+        disable_benchmark=bool(f["disable_benchmark"]),
+        use_local_weights=bool(f["use_local_weights"]),
+        disable_model_streaming=bool(f["disable_model_streaming"]),
+        model_mirror_storage_class=_opt(f["model_mirror_storage_class"], wsp.validate_object_name,
+                                        "--model-mirror-storage-class", "StorageClass"),
+        streaming_service_account=_opt(f["streaming_service_account"], wsp.validate_object_name,
+                                       "--streaming-service-account", "ServiceAccount"),
+        node_class_name=_opt(f["node_class_name"], wsp.validate_object_name, "--node-class-name", "NodeClass"),
+        node_image_family=_choice(f["node_image_family"], "--node-image-family", wsp.NODE_IMAGE_FAMILIES),
+        input_pull_secrets=[wsp.validate_object_name(s, "--input-pull-secret", "Secret")
+                            for s in wsp.dedupe(wsp.split_list(f["input_pull_secret"]))],
     )
+    if f["template"] is not None:
+        opts.template = {}  # marks it given for the mode check below; the file is read after it
+    if f["input_volume"] is not None:
+        opts.input_volume = {"given": {}}
+    if f["output_volume"] is not None:
+        opts.output_volume = {"given": {}}
     config_file = None
     if f["inference_config"] is not None:
         opts.inference_config = f["inference_config"]  # marks it given for the mode check below
     wsp.validate_modes(opts)  # wrong-mode flags first: they explain more than a model or file error
+    if f["template"] is not None:
+        opts.template = wsp.read_pod_template(f["template"])
+    if f["input_volume"] is not None:
+        opts.input_volume = wsp.read_volume_source(f["input_volume"], "--input-volume")
+    if f["output_volume"] is not None:
+        opts.output_volume = wsp.read_volume_source(f["output_volume"], "--output-volume")
+    if opts.port is not None and opts.port != wsp.INFERENCE_PORT:
+        console.warn(f"KAITO's Service sends traffic to container port {wsp.INFERENCE_PORT}, not {opts.port}: "
+                     "get-endpoint and chat reach the container only if it also listens on 5000")
     if f["inference_config"] is not None:
         kind, value = wsp.inference_config_source(f["inference_config"])
         if kind == "file":
@@ -312,20 +459,36 @@ def _options(console: Console, **f: Any) -> tuple[wsp.DeployOptions, str | None]
             opts.inference_config = wsp.inference_configmap_name(name)
         else:
             opts.inference_config = value
-    check = catalog.check_model(f["model"], catalog.load_bundled(), tuning=tuning)
+    if opts.model is None:  # your own container: no preset to check
+        wsp.kaito_annotations(opts)  # annotation conflicts and KAITO-refused values
+        return opts, config_file
+    check = catalog.check_model(opts.model, catalog.load_bundled(), tuning=tuning)
     opts.model = check.preset
     if check.model is not None and check.model.hf_token and not opts.model_access_secret:
-        raise UsageError(
-            f"model {check.preset} is gated on Hugging Face: --model-access-secret is required",
-            hint="kubectl create secret generic hf-token --from-literal=HF_TOKEN=<token>, then "
-            "--model-access-secret hf-token",
+        # KAITO v0.12 accepts it (its catalog entries never require auth at admission), but the
+        # download fails without a token: warn, do not refuse (docs/deploy.md, "Model names").
+        console.warn(
+            f"model {check.preset} is gated on Hugging Face: without --model-access-secret its download will fail "
+            "(kubectl create secret generic hf-token --from-literal=HF_TOKEN=<token>, then "
+            "--model-access-secret hf-token)"
         )
     if check.warning:
         console.warn(check.warning)
     if runtime == "transformers" and check.model is not None and "transformers" not in check.model.runtimes:
         console.warn(f"KAITO has no transformers parameters for {check.preset}; it may not start with "
                      "--runtime transformers (vllm is the tested runtime for catalog models)")
+    wsp.kaito_annotations(opts)  # annotation conflicts and KAITO-refused values
     return opts, config_file
+
+
+def _choice(value: str | None, flag: str, choices: tuple[str, ...]) -> str | None:
+    """One of a flag's fixed values, case-insensitive (None stays None)."""
+    if value is None:
+        return None
+    v = flags.check_text(value, f"{flag} value").strip().lower()
+    if v not in choices:
+        raise UsageError(f"invalid {flag} {value!r}", hint=f"use one of: {', '.join(choices)}")
+    return v
 
 
 def _objects(opts: wsp.DeployOptions, config_file: str | None, api_version: str = wsp.API_VERSION) -> list[dict]:

@@ -91,13 +91,13 @@ def test_every_inference_flag_is_stored_where_kaito_reads_it(sim: Any) -> None:
         "--inference-config", "my-config",
         "--enable-load-balancer",
         "--bypass-resource-checks",
-        "--runtime", "vllm",
+        "--runtime", "transformers",  # adapter strength needs it: KAITO's vLLM runtime refuses strength
     )
     assert r.exit_code == 0, r.stderr
     ws = stored(sim)
     assert ws["metadata"]["annotations"]["kaito.sh/enablelb"] == "True"
     assert ws["metadata"]["annotations"]["kaito.sh/bypass-resource-checks"] == "True"
-    assert ws["metadata"]["annotations"]["kaito.sh/runtime"] == "vllm"
+    assert ws["metadata"]["annotations"]["kaito.sh/runtime"] == "transformers"
     res = ws["resource"]
     assert res["count"] == 2
     assert res["labelSelector"] == {"matchLabels": {"apps": "phi", "tier": "gpu", "pool": "a"}}
@@ -178,7 +178,60 @@ def test_tuning_flags_are_stored_as_tuning_input_output(sim: Any, args: list[str
         (["--workspace-name", "x", "--model", "phi-4-mini"], "unknown model 'phi-4-mini'"),
         (["--workspace-name", "x", "--model", "falcon-7b"], "no longer accepted by KAITO v0.11+"),
         (["--workspace-name", "x", "--model", "org/name/extra"], "a Hugging Face ID has the form org/name"),
-        (["--workspace-name", "x", "--model", "llama-3.1-8b-instruct"], "--model-access-secret is required"),
+        # KAITO v0.12's webhook: "Runtime validation: vLLM does not support adapter strength"
+        (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=0.5"],
+         "vLLM does not support adapter strength"),
+        (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=0.5", "--runtime", "vllm"],
+         "vLLM does not support adapter strength"),
+        (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=0.5", "--annotation",
+          "kaito.sh/runtime=vllm"], "vLLM does not support adapter strength"),
+        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,profile=1g.10gb", "--instance-type",
+          "Standard_NC24ads_A100_v4"], "GPU partitioning is only supported with BYO nodes"),
+        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=gpu"], 'unsupported partition mode "gpu"'),
+        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,profile=1g.10gb,count=2"],
+         "count is only valid for accelerator mode"),
+        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,profile=big"],
+         "invalid MIG profile format 'big'"),
+        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator"],
+         "missing field(s): resource.partition.count"),
+        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator,count=2,profile=1g.10gb"],
+         "profile is not valid for accelerator mode"),
+        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator,count=inf"],
+         "invalid --partition count value 'inf': not a whole number"),
+        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator,count=0"],
+         "it must be from 1 to"),
+        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,size=1"], "unknown key 'size'"),
+        (["--workspace-name", "x", "--model", "phi-4", "--tuning", "--partition", "mode=accelerator,count=1",
+          "--input-pvc", "d", "--output-pvc", "o"], "GPU partitioning is not supported for tuning workloads"),
+        (["--workspace-name", "x", "--model", "phi-4", "--image", "nginx"],
+         "--model and --image cannot be used together"),
+        (["--workspace-name", "x"], "--model is required (or --template FILE / --image IMAGE"),
+        (["--workspace-name", "x", "--image", "nginx", "--adapter", "a=img"], "--adapter cannot be used with --image"),
+        (["--workspace-name", "x", "--image", "nginx", "--disable-benchmark"],
+         "--disable-benchmark cannot be used with --image"),
+        (["--workspace-name", "x", "--model", "phi-4", "--port", "80"], "--port only go(es) with --image"),
+        (["--workspace-name", "x", "--image", "nginx", "--port", "70000"], "it must be from 1 to 65535"),
+        (["--workspace-name", "x", "--image", "nginx", "--command", "'unclosed"], "invalid --command"),
+        (["--workspace-name", "x", "--template", "/no/such/template.yaml"], "cannot read --template"),
+        (["--workspace-name", "x", "--model", "phi-4", "--performance-mode", "fast"], "invalid --performance-mode"),
+        (["--workspace-name", "x", "--model", "phi-4", "--annotation", "kaito.sh/performance-mode=fast"],
+         "is not a valid performance mode; choose one of: balanced, interactivity, throughput"),
+        (["--workspace-name", "x", "--model", "phi-4", "--annotation", "kaito.sh/use-local-weights=yes"],
+         'must be "true" or "false"'),
+        (["--workspace-name", "x", "--model", "phi-4", "--annotation", "kaito.sh/node-image-family=windows"],
+         "unsupported node image family"),
+        (["--workspace-name", "x", "--model", "phi-4", "--performance-mode", "throughput", "--annotation",
+          "kaito.sh/performance-mode=balanced"], "--performance-mode writes kaito.sh/performance-mode"),
+        (["--workspace-name", "x", "--model", "phi-4", "--annotation", "novalue"], "expected KEY=VALUE"),
+        (["--workspace-name", "x", "--model", "phi-4", "--annotation", "bad key=1"], "invalid --annotation key"),
+        (["--workspace-name", "x", "--model", "phi-4", "--annotation", "a=line\nbreak"], "control character"),
+        (["--workspace-name", "x", "--model", "phi-4", "--label", "team=a b"], "invalid --label value"),
+        (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=pvc:Bad_Claim"], "invalid --adapter pvc"),
+        (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=pvc:c,pull-secret=s"],
+         "pull-secret only goes with an image source"),
+        (["--workspace-name", "x", "--model", "phi-4", "--tuning", "--input-urls", "https://e.com/d",
+          "--input-pull-secret", "s", "--output-pvc", "o"], "--input-pull-secret only goes with --input-image"),
+        (["--workspace-name", "x", "--model", "phi-4", "--input-volume", "v.yaml"], "--input-volume needs --tuning"),
         (["--workspace-name", "x", "--model", "phi-4", "--adapter", "Bad_Name=img"], "invalid --adapter name"),
         (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=2"], "invalid --adapter strength"),
         (["--workspace-name", "x", "--model", "phi-4", "--label-selector", "novalue"], "expected key=value"),
@@ -228,12 +281,13 @@ def test_refusal_in_json_mode_is_one_json_object_on_stderr(sim: Any) -> None:
 
 def test_dry_run_prints_only_yaml_that_kubectl_applies(sim: Any) -> None:
     before = len(sim.requests)
-    r = deploy("--dry-run", "--adapter", "ad=reg.io/ad:1,strength=0.5")
+    r = deploy("--dry-run", "--adapter", "ad=reg.io/ad:1,strength=0.5", "--runtime", "transformers")
     assert r.exit_code == 0, r.stderr
     assert r.stderr == ""
     assert len(sim.requests) == before
     doc = yaml.safe_load(r.stdout)
-    assert doc["kind"] == "Workspace" and doc["metadata"] == {"name": "my-llm", "namespace": "default"}
+    assert doc["kind"] == "Workspace" and doc["metadata"] == {
+        "name": "my-llm", "namespace": "default", "annotations": {"kaito.sh/runtime": "transformers"}}
     assert doc["inference"]["adapters"][0]["strength"] == "0.5"
     assert sim.get(WS, "Workspace", "my-llm") is None
 
@@ -452,3 +506,26 @@ def test_a_v1alpha1_only_kaito_gets_a_v1alpha1_workspace(sim_factory: Any) -> No
     assert sim.get("kaito.sh/v1alpha1", "Workspace", "my-llm") is not None
     refused = deploy("--model-access-secret", "hf", name="gated")
     assert refused.exit_code == 1 and "v1alpha1" in refused.stderr and "modelAccessSecret" in refused.stderr
+
+
+def test_own_container_and_new_fields_are_stored_as_sent(sim: Any, tmp_path: Path) -> None:
+    """The API server (the CRD's pruning) keeps what the issue-13 flags write: template, volume adapters, labels."""
+    r = run_cli("deploy", "aikit", "--image", "ghcr.io/kaito-project/aikit/llama3.2:3b", "--args",
+                "run --address=:5000", "--instance-type", SKU, "--label", "team=nlp", "--annotation",
+                "example.com/owner=a")
+    assert r.exit_code == 0, r.stderr
+    ws = stored(sim, "aikit")
+    assert ws["inference"] == {"template": {"spec": {"containers": [
+        {"name": "aikit", "image": "ghcr.io/kaito-project/aikit/llama3.2:3b", "args": ["run", "--address=:5000"]}]}}}
+    assert ws["metadata"]["labels"]["team"] == "nlp"
+    assert ws["metadata"]["annotations"]["example.com/owner"] == "a"
+
+    r = deploy("--adapter", "vol=pvc:adapter-claim", "--disable-benchmark", "--performance-mode", "throughput",
+               name="phi-vol")
+    assert r.exit_code == 0, r.stderr
+    ws = stored(sim, "phi-vol")
+    assert ws["inference"]["adapters"] == [
+        {"source": {"name": "vol", "volumeSource": {"persistentVolumeClaim": {"claimName": "adapter-claim"}}}}]
+    annotations = ws["metadata"]["annotations"]  # the controller adds workspace.kaito.io/hash and /revision
+    assert annotations["kaito.sh/disable-benchmark"] == "true"
+    assert annotations["kaito.sh/performance-mode"] == "throughput"

@@ -324,3 +324,211 @@ def test_output_destination() -> None:
 def test_suggest_workspace_name(model: str, name: str) -> None:
     assert wsp.suggest_workspace_name(model) == name
     assert wsp.validate_name(wsp.suggest_workspace_name(model))
+
+
+# ---- issue 13: partition, adapters from volumes, your own container, KAITO's annotations ----------------
+
+
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        ("mode=mig,profile=1g.10gb", {"mode": "mig", "profile": "1g.10gb"}),
+        ("MODE=MIG,profile=7g.141gb", {"mode": "mig", "profile": "7g.141gb"}),
+        ("mode=accelerator,count=2", {"mode": "accelerator", "count": 2}),
+        (" mode=accelerator , count=8 ,", {"mode": "accelerator", "count": 8}),
+    ],
+)
+def test_partition(value: str, want: dict[str, object]) -> None:
+    assert wsp.parse_partition(value) == want
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("profile=1g.10gb", "mode is required"),
+        ("mode=gpu", 'unsupported partition mode "gpu", supported modes are "mig" and "accelerator"'),
+        ("mode=mig", "invalid MIG profile format ''"),
+        ("mode=mig,profile=10gb", "invalid MIG profile format '10gb'"),
+        ("mode=mig,profile=1g.10gb,count=1", "count is only valid for accelerator mode"),
+        ("mode=accelerator", "missing field(s): resource.partition.count"),
+        ("mode=accelerator,count=2,profile=1g.10gb", "profile is not valid for accelerator mode"),
+        ("mode=accelerator,count=-1", "not a whole number"),
+        ("mode=accelerator,count=99999999999999999999", "it must be from 1 to"),
+        ("mode=mig,mode=accelerator", "mode given twice"),
+        ("mode", "is not KEY=VALUE"),
+        ("", "it is empty"),
+    ],
+)
+def test_partition_refused(value: str, why: str) -> None:
+    with pytest.raises(UsageError) as e:
+        wsp.parse_partition(value)
+    assert why in e.value.message
+
+
+def test_partition_rules_with_other_flags() -> None:
+    part = {"mode": "accelerator", "count": 1}
+    with pytest.raises(UsageError, match="only supported with BYO nodes"):
+        wsp.build_workspace(opts(partition=part, instance_type="Standard_NC24ads_A100_v4"))
+    with pytest.raises(UsageError, match="not supported for tuning workloads"):
+        wsp.build_workspace(opts(partition=part, tuning=True, input_pvc="a", output_pvc="b"))
+    ws = wsp.build_workspace(opts(partition=part))
+    assert ws["resource"]["partition"] == part and "instanceType" not in ws["resource"]
+
+
+def test_adapter_sources(tmp_path: Path) -> None:
+    vol = tmp_path / "v.yaml"
+    vol.write_text("azureFile:\n  shareName: s\n  secretName: x\n")
+    assert wsp.parse_adapter("a=pvc:claim-1,strength=0.5") == {
+        "source": {"name": "a", "volumeSource": {"persistentVolumeClaim": {"claimName": "claim-1"}}},
+        "strength": "0.5"}
+    assert wsp.parse_adapter(f"a=volume:{vol}") == {
+        "source": {"name": "a", "volumeSource": {"azureFile": {"shareName": "s", "secretName": "x"}}}}
+    assert wsp.parse_adapter("a=r.io/a:1,pull-secret=p1,pull-secret=p2") == {
+        "source": {"name": "a", "image": "r.io/a:1", "imagePullSecrets": ["p1", "p2"]}}
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("a=pvc:", "invalid --adapter pvc"),
+        ("a=volume:/no/such.yaml", "cannot read --adapter volume"),
+        ("a=pvc:c,pull-secret=s", "pull-secret only goes with an image source"),
+        ("a=r.io/a:1,pull-secret=Bad_Secret", "invalid --adapter pull-secret"),
+        ("a=r.io/a:1,weight=1", "unknown part"),
+    ],
+)
+def test_adapter_sources_refused(value: str, why: str) -> None:
+    with pytest.raises(UsageError) as e:
+        wsp.parse_adapter(value)
+    assert why in e.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("- a\n", "must hold one volume source"),
+        ("{}\n", "must hold one volume source"),
+        ("nfs: {server: a}\nazureFile: {shareName: b}\n", "must hold one volume source"),
+        ("nfs: [1]\n", "must hold one volume source"),
+        ("a: [\n", "is not valid YAML"),
+    ],
+)
+def test_volume_source_file_refused(tmp_path: Path, text: str, why: str) -> None:
+    f = tmp_path / "v.yaml"
+    f.write_text(text)
+    with pytest.raises(UsageError) as e:
+        wsp.read_volume_source(str(f), "--input-volume")
+    assert why in e.value.message and "--input-volume" in e.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("spec:\n  containers: [{name: c, image: i}]\n", {"spec": {"containers": [{"name": "c", "image": "i"}]}}),
+        ("containers: [{name: c, image: i}]\n", {"spec": {"containers": [{"name": "c", "image": "i"}]}}),
+        ("kind: PodTemplate\ntemplate:\n  metadata: {labels: {a: b}}\n  spec: {containers: [{name: c, image: i}]}\n",
+         {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}),
+        ("kind: Pod\nmetadata: {name: p, namespace: n}\nspec: {containers: [{name: c, image: i}]}\n",
+         {"spec": {"containers": [{"name": "c", "image": "i"}]}}),
+    ],
+)
+def test_pod_template_file(tmp_path: Path, text: str, want: dict[str, object]) -> None:
+    f = tmp_path / "t.yaml"
+    f.write_text(text)
+    assert wsp.read_pod_template(str(f)) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("spec: {}\n", "spec.containers must list at least one container"),
+        ("spec: {containers: [{name: c}]}\n", "spec.containers[0] needs a name and an image"),
+        ("apiVersion: v1\nspec: {containers: [{name: c, image: i}]}\n", "unknown field(s) apiVersion"),
+        ("- 1\n", "must hold a pod template"),
+        ("", "must hold a pod template"),
+    ],
+)
+def test_pod_template_file_refused(tmp_path: Path, text: str, why: str) -> None:
+    f = tmp_path / "t.yaml"
+    f.write_text(text)
+    with pytest.raises(UsageError) as e:
+        wsp.read_pod_template(str(f))
+    assert why in e.value.message
+
+
+def test_own_container_workspace() -> None:
+    ws = wsp.build_workspace(opts(model=None, image="r.io/app:1", port=5000, command=["serve"], args=["--x"]))
+    assert ws["inference"] == {"template": {"spec": {"containers": [
+        {"name": "my-llm", "image": "r.io/app:1", "command": ["serve"], "args": ["--x"],
+         "ports": [{"containerPort": 5000}]}]}}}
+    tpl = {"spec": {"containers": [{"name": "c", "image": "i"}]}}
+    assert wsp.build_workspace(opts(model=None, template=tpl))["inference"] == {"template": tpl}
+
+
+@pytest.mark.parametrize(
+    ("kw", "why"),
+    [
+        ({"image": "i"}, "--model and --image cannot be used together"),
+        ({"model": None}, "--model is required (or --template FILE / --image IMAGE"),
+        ({"model": None, "image": "i", "template": {}}, "--template and --image cannot be used together"),
+        ({"model": None, "image": "i", "adapters": [{"source": {"name": "a", "image": "i"}}]},
+         "--adapter cannot be used with --image"),
+        ({"model": None, "template": {}, "use_local_weights": True}, "--use-local-weights cannot be used with --template"),
+        ({"port": 80}, "--port only go(es) with --image"),
+        ({"model": None, "image": "i", "tuning": True}, "--image cannot be used with --tuning"),
+        ({"model": None, "tuning": True, "input_pvc": "a", "output_pvc": "b"}, "--model is required: the preset"),
+        ({"adapters": [{"source": {"name": "a", "image": "i"}, "strength": "1.0"}]},
+         "vLLM does not support adapter strength"),
+        ({"tuning": True, "input_urls": ["https://e.com/d"], "input_pull_secrets": ["s"], "output_pvc": "o"},
+         "--input-pull-secret only goes with --input-image"),
+    ],
+)
+def test_mode_rules_of_issue_13(kw: dict[str, object], why: str) -> None:
+    with pytest.raises(UsageError) as e:
+        wsp.build_workspace(opts(**kw))
+    assert why in e.value.message
+
+
+def test_strength_is_fine_with_transformers_either_way() -> None:
+    adapter = [{"source": {"name": "a", "image": "i"}, "strength": "1.0"}]
+    assert wsp.build_workspace(opts(adapters=adapter, runtime="transformers"))["inference"]["adapters"] == adapter
+    ws = wsp.build_workspace(opts(adapters=adapter, annotations={"kaito.sh/runtime": "transformers"}))
+    assert ws["metadata"]["annotations"] == {"kaito.sh/runtime": "transformers"}
+
+
+def test_named_annotations_and_generic_ones() -> None:
+    ws = wsp.build_workspace(opts(
+        performance_mode="throughput", disable_benchmark=True, use_local_weights=True, disable_model_streaming=True,
+        model_mirror_storage_class="blob", streaming_service_account="sa", node_class_name="nc",
+        node_image_family="ubuntu", labels={"team": "a"}, annotations={"example.com/x": "1",
+                                                                        "kaito.sh/disable-benchmark": "true"}))
+    assert ws["metadata"]["labels"] == {"team": "a"}
+    assert ws["metadata"]["annotations"] == {
+        "kaito.sh/performance-mode": "throughput", "kaito.sh/disable-benchmark": "true",
+        "kaito.sh/use-local-weights": "true", "kaito.sh/model-streaming": "disabled",
+        "kaito.sh/model-mirror-storage-class": "blob", "kaito.sh/streaming-service-account": "sa",
+        "kaito.sh/node-class-name": "nc", "kaito.sh/node-image-family": "ubuntu", "example.com/x": "1"}
+
+
+@pytest.mark.parametrize(
+    ("kw", "why"),
+    [
+        ({"enable_load_balancer": True, "annotations": {"kaito.sh/enablelb": "true"}},
+         "--enable-load-balancer writes kaito.sh/enablelb: 'True', but --annotation sets it to 'true'"),
+        ({"annotations": {"kaito.sh/performance-mode": "max"}}, "'max' is not a valid performance mode"),
+        ({"annotations": {"kaito.sh/use-local-weights": "True"}}, "'True' must be \"true\" or \"false\""),
+        ({"annotations": {"kaito.sh/node-image-family": "windows"}}, "unsupported node image family 'windows'"),
+    ],
+)
+def test_annotations_refused(kw: dict[str, object], why: str) -> None:
+    with pytest.raises(UsageError) as e:
+        wsp.build_workspace(opts(**kw))
+    assert why in e.value.message
+
+
+def test_split_command() -> None:
+    assert wsp.split_command("accelerate launch 'tfs/inference api.py' --x=1", "--command") == [
+        "accelerate", "launch", "tfs/inference api.py", "--x=1"]
+    for bad in ("", "   ", "'open"):
+        with pytest.raises(UsageError):
+            wsp.split_command(bad, "--command")
