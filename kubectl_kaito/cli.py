@@ -233,16 +233,17 @@ def _help(
       kubectl kaito help
       kubectl kaito help deploy
     """
-    import click  # noqa: PLC0415
+    from typer._click.core import Context  # noqa: PLC0415  (the click Typer vendors)
+    from typer._click.globals import get_current_context  # noqa: PLC0415
 
-    root_ctx = click.get_current_context().find_root()
+    root_ctx = get_current_context().find_root()
     cmd: Any = root_ctx.command
     ctx = root_ctx
     for word in command or []:
-        sub = cmd.get_command(ctx, word) if isinstance(cmd, click.Group) else None
+        sub = cmd.get_command(ctx, word) if hasattr(cmd, "get_command") else None
         if sub is None:
             raise UsageError(f"unknown command {word!r} for {ctx.command_path!r}", hint=f"see '{PROG} --help'")
-        ctx = click.Context(sub, info_name=word, parent=ctx)
+        ctx = Context(sub, info_name=word, parent=ctx)
         cmd = sub
     return output.Text(ctx.get_help())
 

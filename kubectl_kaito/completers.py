@@ -110,7 +110,11 @@ def _workspace_pods(ctx: typer.Context) -> list[dict[str, Any]]:
     """The pods of the workspace named on the line (kaito.sh/workspace=NAME), else none."""
     from kubectl_kaito import kaito
 
-    name = _flag(ctx, "name") or _flag(ctx, "workspace_name")
+    # While a flag's value is being typed click has not assigned the NAME argument yet: it is
+    # still the first plain word of ctx.args.
+    name = _flag(ctx, "name") or _flag(ctx, "workspace_name") or next(
+        (a for a in ctx.args or [] if not a.startswith("-")), None
+    )
     if not name:
         return []
     app = _app(ctx)
