@@ -18,7 +18,8 @@ import typer
 from kubectl_kaito import __version__, flags, output
 from kubectl_kaito.console import Console
 from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
-from kubectl_kaito.flags import KaitoGroup
+from kubectl_kaito.flags import KaitoCommand, KaitoGroup
+from kubectl_kaito.output import Result
 from kubectl_kaito.settings import AppContext, Invocation, Settings
 
 PROG = "kubectl kaito"
@@ -61,18 +62,23 @@ RequestTimeoutOpt = Annotated[
         "--request-timeout",
         help="How long to wait for a single server request (e.g. 30s, 1m; 0 = no limit). "
         "Default 0, as kubectl: waits have their own --timeout.",
+        metavar="duration",
         rich_help_panel=GLOBAL_PANEL,
         show_default=False,
     ),
 ]
 VerboseOpt = Annotated[
-    int,
+    str | None,
     typer.Option(
-        "--verbose",
+        "--v",
         "-v",
-        count=True,
-        help="Print API requests to stderr (-vv: also headers, tokens redacted).",
+        "--verbose",
+        help="Log level, as kubectl's -v: 6 prints every API request (method, URL, status, time); "
+        "7 also headers; 8 also bodies (trimmed); 9 untrimmed. Tokens are always masked. "
+        "-v alone is 6, -vv 7.",
+        metavar="int",
         rich_help_panel=GLOBAL_PANEL,
+        show_default=False,
     ),
 ]
 
@@ -84,7 +90,7 @@ def _merge_globals(ctx: typer.Context, given: dict[str, Any], output_value: str 
     base: dict[str, Any] = dict(root.meta.get("kaito.globals", {}))
     for key, value in given.items():
         if key == "verbose":
-            base[key] = max(int(base.get(key) or 0), int(value or 0))
+            base[key] = max(int(base.get(key) or 0), flags.parse_verbosity(value))
         elif value is not None:
             base[key] = value
     root_obj = root.obj if isinstance(root.obj, Invocation) else Invocation(Console.from_sys())
@@ -122,8 +128,7 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
     params += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
     for name, ann in extra.items():
-        default: Any = 0 if name == "verbose" else None
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann, default=default))
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=ann, default=None))
 
     def wrapper(**kwargs: Any) -> Any:
         ctx = kwargs.pop("ctx")
@@ -163,8 +168,10 @@ app = typer.Typer(
         + EXIT_CODES_HELP
     ),
     cls=KaitoGroup,
-    no_args_is_help=True,
-    add_completion=True,
+    no_args_is_help=True,  # plain `kubectl kaito` prints help, exit 0 (as plain kubectl: see _usage_error)
+    # Typer's --install-completion would write a completion for `kubectl-kaito` that replaces
+    # kubectl's own; completion for `kubectl kaito` is kubectl_complete-kaito (completion.py).
+    add_completion=False,
     pretty_exceptions_enable=False,  # never a traceback (it could show a token in locals)
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
@@ -186,7 +193,7 @@ def root(
     context: ContextOpt = None,
     namespace: NamespaceOpt = None,
     request_timeout: RequestTimeoutOpt = None,
-    verbose: VerboseOpt = 0,
+    verbose: VerboseOpt = None,
     version: Annotated[
         bool,
         typer.Option("--version", help="Print the plugin version and exit.", callback=_version_callback, is_eager=True),
@@ -198,7 +205,7 @@ def root(
         "context": context,
         "namespace": namespace,
         "request_timeout": request_timeout,
-        "verbose": verbose,
+        "verbose": flags.parse_verbosity(verbose),
     }
 
 
@@ -210,6 +217,46 @@ def _register() -> None:
 
 
 _register()
+
+
+def _help(
+    app: AppContext,
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(help="The command (e.g. deploy, models list).", metavar="[COMMAND]", show_default=False),
+    ] = None,
+) -> Result:
+    """Help about any command, as `kubectl help [COMMAND]`.
+
+    \b
+    Examples:
+      kubectl kaito help
+      kubectl kaito help deploy
+    """
+    from typer._click.core import Context  # noqa: PLC0415  (the click Typer vendors)
+    from typer._click.globals import get_current_context  # noqa: PLC0415
+
+    root_ctx = get_current_context().find_root()
+    cmd: Any = root_ctx.command
+    ctx = root_ctx
+    for word in command or []:
+        sub = cmd.get_command(ctx, word) if hasattr(cmd, "get_command") else None
+        if sub is None:
+            raise UsageError(f"unknown command {word!r} for {ctx.command_path!r}", hint=f"see '{PROG} --help'")
+        ctx = Context(sub, info_name=word, parent=ctx)
+        cmd = sub
+    return output.Text(ctx.get_help())
+
+
+def _register_own() -> None:
+    """`help` and `version`, after the commands a user meets first."""
+    from kubectl_kaito.commands import version
+
+    app.command("version", help=version.version.__doc__, cls=KaitoCommand)(command(version.version))
+    app.command("help", help=_help.__doc__, cls=KaitoCommand)(command(_help))
+
+
+_register_own()
 
 # ---- the error boundary ----------------------------------------------------------------
 
@@ -258,9 +305,11 @@ def _usage_error(e: typer.TyperException, inv: Invocation) -> int:
     the error is then a plain `error:` line."""
     name = type(e).__name__
     if name == "NoArgsIsHelpError":
+        # Plain `kubectl kaito` (or `kubectl kaito models`) asks for help: on stdout, exit 0, as
+        # kubectl 1.37.1 does for plain `kubectl` and for `kubectl rollout`.
         e_ctx = getattr(e, "ctx", None)
-        inv.console.info(e_ctx.get_help() if e_ctx else e.format_message())
-        return int(ExitCode.USAGE)
+        inv.console.result(e_ctx.get_help() if e_ctx else e.format_message())
+        return int(ExitCode.OK)
     e_ctx = getattr(e, "ctx", None)
     path = e_ctx.command_path if e_ctx is not None else PROG
     msg = e.format_message().strip().replace("\n", " ")

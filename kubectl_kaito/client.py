@@ -320,15 +320,20 @@ class Client:
         return headers
 
     def _log_request(self, method: str, url: str, status: int | str, t0: float, headers: Mapping[str, str]) -> None:
-        if self.verbose < 1:
+        """kubectl's -v levels (kubectl 1.37.1 prints the same facts through klog): 6 the method, URL,
+        status and time; 7 also the request headers, Authorization masked."""
+        if self.verbose < V_REQUESTS:
             return
         ms = (time.monotonic() - t0) * 1000
-        self._log(f"{method} {self.server}{url} {status} {ms:.0f}ms")
-        if self.verbose >= 2:
-            for k, v in headers.items():
-                if k.lower() == "authorization":
-                    v = v.split(" ", 1)[0] + " <redacted>"
-                self._log(f"  {k}: {v}")
+        self._log(request_line(method, f"{self.server}{url}", status, ms))
+        if self.verbose >= V_HEADERS:
+            for line in header_lines(headers):
+                self._log(line)
+
+    def _log_body(self, what: str, data: bytes | None) -> None:
+        """-v=8: a request or response body, trimmed as kubectl trims it; -v=9: whole."""
+        if self.verbose >= V_BODIES and data:
+            self._log(body_line(what, data, self.verbose))
 
     def _send(
         self,
@@ -368,6 +373,9 @@ class Client:
                 self._log_request(method, url, "ERROR", t0, headers)
                 raise self._read_error(e, method, url) from None
             self._log_request(method, url, resp.status, t0, headers)
+            if self.verbose >= V_BODIES:  # kubectl 1.37.1 shows the response headers from -v=8
+                for line in header_lines(dict(resp.getheaders()), "Response header"):
+                    self._log(line)
             return conn, resp
         raise AssertionError("unreachable")
 
@@ -400,6 +408,7 @@ class Client:
         while True:
             auth = self.credentials.authorization() if self._use_credentials else None
             headers = self._headers(accept, content_type if data is not None else None, auth)
+            self._log_body("Request body", data)
             conn, resp = self._send(method, url, data, headers, stream=stream, stream_timeout=stream_timeout)
             status = resp.status
             if stream and 200 <= status < 300:
@@ -409,6 +418,7 @@ class Client:
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 raise self._read_error(e, method, url) from None
+            self._log_body("Response body", payload)
             if resp.will_close or stream:
                 conn.close()
             else:
@@ -768,9 +778,28 @@ class Client:
                         request.headers["Authorization"] = value
                     yield request
 
+        def _log_request(request: httpx.Request) -> None:
+            request.extensions["kaito.t0"] = time.monotonic()
+            if verbose >= V_BODIES and not isinstance(request.stream, httpx.AsyncByteStream):
+                body = request.read() if request.stream is not None else b""
+                if body:
+                    log(body_line("Request body", body, verbose))
+
         def _log_response(response: httpx.Response) -> None:
+            # The same -v lines as the client's own requests (the service proxy: chat, --check).
             req = response.request
-            log(f"{req.method} {req.url} {response.status_code}")
+            t0 = req.extensions.get("kaito.t0", time.monotonic())
+            log(request_line(req.method, str(req.url), response.status_code, (time.monotonic() - t0) * 1000))
+            if verbose >= V_HEADERS:
+                for line in header_lines(req.headers):
+                    log(line)
+            if verbose >= V_BODIES:
+                for line in header_lines(response.headers, "Response header"):
+                    log(line)
+                if not response.is_stream_consumed and response.headers.get("content-type", "").startswith(
+                    "application/json"
+                ):
+                    log(body_line("Response body", response.read(), verbose))
 
         ctx = self.ssl_context() if self.pool.tls or self.pool.proxy_tls else None
         proxy: httpx.Proxy | None = None
@@ -789,7 +818,9 @@ class Client:
             trust_env=False,  # the proxy decision was made above, as kubectl makes it
             timeout=httpx.Timeout(t, connect=self.pool.connect_timeout),
             headers={"User-Agent": USER_AGENT},
-            event_hooks={"response": [_log_response]} if verbose else None,
+            event_hooks={"request": [_log_request], "response": [_log_response]}
+            if verbose >= V_REQUESTS
+            else None,
         )
 
 
@@ -797,3 +828,41 @@ class Client:
 def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
     meta = obj.get("metadata") or {}
     return str(meta.get("namespace") or ""), str(meta.get("name") or meta.get("uid") or "")
+
+
+# ---- -v lines (kubectl's levels) ---------------------------------------------------------------------
+
+#: kubectl's (klog's) levels for API requests: 6 method, URL, status and time of every request;
+#: 7 also the request headers (Authorization masked); 8 also request and response bodies, trimmed
+#: to BODY_TRIM characters; 9 untrimmed.
+V_REQUESTS, V_HEADERS, V_BODIES, V_FULL_BODIES = 6, 7, 8, 9
+BODY_TRIM = 1024  # kubectl 1.37.1 (client-go's truncateBody) trims bodies to 1024 characters at -v=8
+
+
+def request_line(method: str, url: str, status: int | str, ms: float) -> str:
+    """-v=6: `GET https://host/api/v1/namespaces 200 OK in 2 milliseconds`, as kubectl printed it
+    before klog's structured form (kubectl 1.37.1: "Response" verb= url= status="200 OK" milliseconds=)."""
+    if isinstance(status, int):
+        status = f"{status} {http.client.responses.get(status, '')}".rstrip()
+    return f"{method} {url} {status} in {ms:.0f} milliseconds"
+
+
+def header_lines(headers: Mapping[str, str] | Any, what: str = "Request header") -> list[str]:
+    """-v=7: one `  Request header: Name: value` line per header; credentials masked as kubectl
+    1.37.1 masks them (`Authorization: Bearer <masked>`)."""
+    out = []
+    for k, v in headers.items():
+        if k.lower() in ("authorization", "proxy-authorization", "cookie", "set-cookie"):
+            scheme = v.split(" ", 1)[0] if " " in v else ""
+            v = f"{scheme} <masked>".strip()
+        out.append(f"  {what}: {k}: {v}")
+    return out
+
+
+def body_line(what: str, data: bytes | str, level: int) -> str:
+    """-v=8: `Response body: {...}` trimmed to flags.BODY_TRIM characters (kubectl's
+    ` [truncated N chars]`); -v=9 and above: whole."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    if level < V_FULL_BODIES and len(text) > BODY_TRIM:
+        text = f"{text[:BODY_TRIM]} [truncated {len(text) - BODY_TRIM} chars]"
+    return f"{what}: {text}"

@@ -3,7 +3,8 @@
 kubectl completes plugin arguments by running `kubectl_complete-kaito ARGS... INCOMPLETE` (older
 cobra-based callers prefix `__complete`) and reading cobra's format: one candidate per line
 (`value<TAB>description`), then `:<directive>`. This adapts Typer's own completion engine to that
-format. (`kubectl-kaito --install-completion` remains for shells that call the plugin directly.)
+format. (The plugin has no `--install-completion`: kubectl's own completion script covers
+`kubectl kaito`, and a completion for `kubectl-kaito` could only replace kubectl's.)
 
 kubectl passes the plugin's stderr straight to the terminal while the user presses TAB, and
 reads every stdout line as a candidate, so nothing but candidates may be written: eager option
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from kubectl_kaito import completers
 from kubectl_kaito.console import Console
 
 NO_FILE_COMPLETION = 4  # cobra.ShellCompDirectiveNoFileComp
@@ -51,7 +54,9 @@ def complete(words: Sequence[str]) -> list[tuple[str, str]]:
         def format_completion(self, item: Any) -> str:
             return str(item.value)
 
-    engine = _Kubectl(typer.main.get_command(app), {}, PROG, "_KUBECTL_KAITO_COMPLETE")
+    root = typer.main.get_command(app)
+    attach(root)
+    engine = _Kubectl(root, {}, PROG, "_KUBECTL_KAITO_COMPLETE")
     # Click parses the words resiliently but still runs eager callbacks (--version prints and
     # raises Exit, which it swallows): keep whatever they write out of the candidate list.
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -75,3 +80,55 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
     for value, help_text in candidates:
         console.result(f"{value}\t{help_text}" if help_text and descriptions else value)
     console.result(f":{NO_FILE_COMPLETION}")
+
+
+# ---- value completers, attached by flag name -------------------------------------------------------
+
+_SIMPLE_CHOICES = re.compile(r"\[?=?([a-z0-9-]+(?:\|[a-z0-9-]+)+)\]?")
+
+
+def _by_flag(command_path: str, param: Any) -> Callable[..., Any] | None:
+    """The completer for one flag: by its name (every command's -n, --context, -o), by command
+    (deploy --instance-type, logs --pod/-c), or from a `a|b|c` metavar (--runtime, actions)."""
+    opts = set(getattr(param, "opts", ()))
+    if "--namespace" in opts:
+        return completers.namespaces
+    if "--context" in opts:
+        return completers.contexts
+    if "--instance-type" in opts:
+        return completers.instance_types
+    if command_path.endswith(" logs") and "--pod" in opts:
+        return completers.pods
+    if command_path.endswith(" logs") and "--container" in opts:
+        return completers.containers
+    if command_path.endswith(" models describe") and param.name == "name":
+        return completers.models
+    m = _SIMPLE_CHOICES.fullmatch(str(getattr(param, "metavar", "") or ""))
+    if m and "--dry-run" not in opts:
+        return completers.choices(tuple(m.group(1).split("|")))
+    return None
+
+
+def attach(group: Any, path: str = "kubectl kaito") -> None:
+    """Give every parameter without a completer the one `_by_flag` names (click calls it with
+    (ctx, param, incomplete); Typer-style completers take (ctx, incomplete) or (incomplete))."""
+    import inspect
+
+    from typer._click.shell_completion import CompletionItem
+
+    for param in getattr(group, "params", []):
+        if getattr(param, "_custom_shell_complete", None) is not None:
+            continue
+        fn = _by_flag(path, param)
+        if fn is None:
+            continue
+        takes_ctx = len(inspect.signature(fn).parameters) == 2
+
+        def complete(ctx: Any, _param: Any, incomplete: str, fn: Callable[..., Any] = fn,
+                     takes_ctx: bool = takes_ctx) -> list[Any]:
+            values = fn(ctx, incomplete) if takes_ctx else fn(incomplete)
+            return [CompletionItem(v[0], help=v[1]) if isinstance(v, tuple) else CompletionItem(v) for v in values]
+
+        param._custom_shell_complete = complete
+    for name, sub in (getattr(group, "commands", None) or {}).items():
+        attach(sub, f"{path} {name}")

@@ -285,6 +285,7 @@ def preprocess_argv(params: Sequence[Any], args: list[str], *, stop_at_positiona
         takes_value.update(p.secondary_opts)
         if "--dry-run" in p.opts:
             dry_run_value = True
+    args = verbosity_argv(args, stop_at_positional=stop_at_positional, takes_value=takes_value)
     out: list[str] = []
     i = 0
     while i < len(args):
@@ -320,12 +321,29 @@ class KaitoCommand(TyperCommand):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, preprocess_argv(self.params, args))
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        kubectl_help_params(self.params)
+        super().format_help(ctx, formatter)
+
+    def format_help_text(self, ctx: Any, formatter: Any) -> None:
+        kubectl_format_help_text(self, ctx, formatter)
+
 
 class KaitoGroup(TyperGroup):
     """The root and `models` groups: the same pflag reading for options given before the subcommand."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, preprocess_argv(self.params, args, stop_at_positional=True))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        kubectl_help_params(self.params)
+        super().format_help(ctx, formatter)
+
+    def format_help_text(self, ctx: Any, formatter: Any) -> None:
+        kubectl_format_help_text(self, ctx, formatter)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        kubectl_format_commands(self, ctx, formatter)
 
 
 # ---- key=value flags (deploy's --label, --annotation, --partition) ---------------------------------
@@ -429,3 +447,184 @@ def positive_int(value: str, flag: str, maximum: int = 2**31 - 1) -> int:
     if len(text) > len(str(maximum)) or int(text) < 1 or int(text) > maximum:
         raise UsageError(f"invalid {flag} value {value!r}: it must be from 1 to {maximum}")
     return int(text)
+
+
+# ---- -v: kubectl's log levels ----------------------------------------------------------------------
+
+#: A bare -v is level 6 (every request: client.V_REQUESTS), -vv 7, -vvv 8: this plugin's shorthand,
+#: kept from before (kubectl itself requires a number). What each level shows: client.py.
+V_BARE = 6
+_V_MAX = 2**31 - 1  # klog's Level is an int32
+_V_HINT = "give a log level such as -v=6 (requests), -v=7 (headers), -v=8 (bodies)"
+_DIGITS = re.compile(r"\d+")
+
+
+def verbosity_argv(args: list[str], *, stop_at_positional: bool, takes_value: set[str]) -> list[str]:
+    """Rewrite every -v form to `--v=LEVEL` (or `--v=WORD` for a bad value, refused by `parse_verbosity`):
+
+    `-v N`, `-v=N`, `-vN`, `--v N`, `--v=N` are kubectl's; a bare `-v` (not followed by a number) is 6,
+    `-vv` 7, `-vvv` 8; `--verbose` is 6. So `status -v 3` is level 3, never a workspace named `3`.
+    Values of other options and everything after `--` are left alone."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        if a == "--":
+            out += args[i:]
+            break
+        if not a.startswith("-") or a == "-":
+            if stop_at_positional:
+                out += args[i:]
+                break
+            out.append(a)
+        elif a in ("-v", "--v") and nxt is not None and _DIGITS.fullmatch(nxt):
+            out.append(f"--v={nxt}")
+            i += 1
+        elif a == "--v" and nxt is not None and not nxt.startswith("-"):
+            out.append(f"--v={nxt}")  # `--v abc`: refused with the value named
+            i += 1
+        elif a in ("-v", "--verbose"):
+            out.append(f"--v={V_BARE}")
+        elif re.fullmatch(r"-v+", a):
+            out.append(f"--v={V_BARE + len(a) - 2}")
+        elif a.startswith("-v=") or (a.startswith("-v") and not a.startswith("--")):
+            out.append("--v=" + a[3:] if a.startswith("-v=") else "--v=" + a[2:])
+        else:
+            out.append(a)
+            if a in takes_value and nxt is not None:  # the next word is this option's value
+                out.append(nxt)
+                i += 1
+        i += 1
+    return out
+
+
+def parse_verbosity(value: str | int | None) -> int:
+    """The `--v` value (after `verbosity_argv`) -> a log level 0..2^31-1; None is 0."""
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        return value
+    _check_text(value, "-v value", _V_HINT)
+    text = value.strip()
+    if not _DIGITS.fullmatch(text):
+        raise UsageError(f"invalid -v value {value!r}: not a log level (a whole number, 0 or more)", hint=_V_HINT)
+    if len(text) > 10 or int(text) > _V_MAX:
+        raise UsageError(f"invalid -v value {value!r}: larger than the largest log level ({_V_MAX})", hint=_V_HINT)
+    return int(text)
+
+
+# ---- --help as kubectl shows it -----------------------------------------------------------------
+
+#: click's type name -> the metavar pflag (kubectl) prints for it.
+_KUBECTL_METAVARS = {"text": "string", "str": "string", "integer": "int", "int": "int", "float": "float"}
+_GENERIC_METAVARS = {"DURATION": "duration", "FLOAT": "float", "INT": "int", "TEXT": "string", "STRING": "string"}
+_EXAMPLE_START = re.compile(r"^\s*(kubectl |#|[A-Z_]+=\$\(kubectl |\$ |curl |\\b$)")
+
+
+def kubectl_help_params(params: Sequence[Any]) -> None:
+    """Metavars read like kubectl's (`string`, `int`, `strings`, `duration`), and a flag or counter
+    shows no `[default: False]`/`[default: 0]` (kubectl 1.37.1's --help shows neither)."""
+    for p in params:
+        if getattr(p, "param_type_name", "") != "option":
+            continue
+        if p.is_flag or p.count:
+            p.show_default = False
+            continue
+        if p.metavar in _GENERIC_METAVARS:
+            p.metavar = _GENERIC_METAVARS[p.metavar]
+        elif p.metavar is None:
+            name = _KUBECTL_METAVARS.get(getattr(p.type, "name", ""), None)
+            if name is not None:
+                p.metavar = name + ("s" if p.multiple and name == "string" else "")
+
+
+def _split_command_line(line: str, width: int) -> list[str]:
+    """A long example command, cut before a flag (a flag keeps its value) with `\\` continuations
+    indented four more spaces, as kubectl's own examples are."""
+    indent = line[: len(line) - len(line.lstrip())]
+    words = line.strip().split()
+    units: list[str] = []  # a flag and its value stay on one line; so does a pipeline's next command
+    for i, word in enumerate(words):
+        if word in ("|", "&&"):
+            units.append(" ".join(words[i:]))
+            break
+        if units and (not word.startswith("-") or word == "-") and units[-1].startswith("-") \
+                and " " not in units[-1] and "=" not in units[-1]:
+            units[-1] += " " + word
+        else:
+            units.append(word)
+    out: list[str] = []
+    current = indent + units[0]
+    for unit in units[1:]:
+        if len(current) + 1 + len(unit) + 2 > width and unit.startswith(("-", "|", "&&")):
+            out.append(current + " \\")
+            current = indent + "    " + unit
+        else:
+            current += " " + unit
+    out.append(current)
+    return out
+
+
+def kubectl_help_text(text: str, width: int) -> str:
+    """A command's help with its examples kept as written: an example paragraph (lines that start
+    with `kubectl `, `# ` or `VAR=$(kubectl`) is never re-wrapped (click's `\\b`); a command longer
+    than `width` is cut before a flag with a `\\` continuation, a long comment wraps as a comment.
+    A `\\b` block of prose only that does not fit is wrapped as ordinary text."""
+    import textwrap  # noqa: PLC0415
+
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        lines = para.split("\n")
+        marked = bool(lines) and lines[0].strip() == "\b"
+        body = lines[1:] if marked else lines
+        example = any(_EXAMPLE_START.match(ln) for ln in body if ln.strip())
+        if not example:
+            if marked and any(len(ln) > width for ln in body):
+                out.append("\n".join(body))  # prose: let click wrap it
+            else:
+                out.append(para)
+            continue
+        logical: list[list[str]] = []  # physical lines grouped by `\\` continuation
+        for ln in body:
+            if logical and logical[-1][-1].rstrip().endswith("\\"):
+                logical[-1].append(ln)
+            else:
+                logical.append([ln])
+        kept: list[str] = []
+        for group in logical:
+            if all(len(ln) <= width for ln in group):
+                kept += group
+                continue
+            first = group[0]
+            indent = first[: len(first) - len(first.lstrip())]
+            joined = indent + " ".join(ln.strip().rstrip("\\").strip() for ln in group)
+            if joined.lstrip().startswith("#"):
+                kept += textwrap.wrap(joined, width, subsequent_indent=indent + "# ") or [joined]
+            else:
+                kept += _split_command_line(joined, width)
+        out.append("\b\n" + "\n".join(kept))
+    return "\n\n".join(out)
+
+
+def kubectl_format_help_text(cmd: Any, ctx: Any, formatter: Any) -> None:
+    """click's format_help_text with `kubectl_help_text`'s example handling."""
+    import inspect  # noqa: PLC0415
+
+    text = inspect.cleandoc(cmd.help).partition("\f")[0] if cmd.help else ""
+    if text:
+        formatter.write_paragraph()
+        with formatter.indentation():
+            formatter.write_text(kubectl_help_text(text, formatter.width - formatter.current_indent))
+
+
+def kubectl_format_commands(group: Any, ctx: Any, formatter: Any) -> None:
+    """The command list with each command's whole first sentence (click cuts it to fit one line)."""
+    rows = []
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if cmd is not None and not cmd.hidden:
+            rows.append((name, cmd.get_short_help_str(limit=1000)))
+    if rows:
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)

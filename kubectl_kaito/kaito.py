@@ -167,3 +167,64 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
     if secs < 48 * 3600:
         return f"{secs // 3600}h"
     return f"{secs // 86400}d"
+
+
+# ---- what KAITO knows: GPU SKUs, runtimes, and which version brought a feature --------------------
+
+#: The Azure GPU SKUs KAITO v0.12's SKU table knows (pkg/sku/azure_sku_handler.go; the simulator's
+#: webhook accepts the same list). Offered by `deploy --instance-type <TAB>`; any other SKU may still
+#: be given (BYO nodes, other clouds).
+KNOWN_INSTANCE_TYPES = (
+    "Standard_NC6s_v3", "Standard_NC12s_v3", "Standard_NC24s_v3", "Standard_NC24rs_v3",
+    "Standard_NC4as_T4_v3", "Standard_NC8as_T4_v3", "Standard_NC16as_T4_v3", "Standard_NC64as_T4_v3",
+    "Standard_NC24ads_A100_v4", "Standard_NC48ads_A100_v4", "Standard_NC96ads_A100_v4",
+    "Standard_ND96asr_v4", "Standard_ND96amsr_A100_v4", "Standard_NC40ads_H100_v5",
+    "Standard_NC80adis_H100_v5", "Standard_ND96isr_H100_v5", "Standard_NV36ads_A10_v5",
+    "Standard_NV72ads_A10_v5", "Standard_NG32ads_V620_v1",
+)  # fmt: skip
+
+#: Inference runtimes (annotation kaito.sh/runtime): vllm is KAITO's default.
+RUNTIMES = ("vllm", "transformers")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A KAITO feature a flag relies on, and the first KAITO release that has it (kaito-facts)."""
+
+    name: str
+    since: str  # "0.11"
+    flags: tuple[str, ...] = ()
+
+
+#: feature -> minimum KAITO version; `version` warns for the flags in use, other commands may ask too.
+FEATURES = (
+    Feature("v1beta1 Workspace", "0.5", ("--model-access-secret",)),
+    Feature("status.state (Ready/Failed)", "0.9"),
+    Feature("OpenAI API in the transformers runtime (/v1/chat/completions)", "0.9", ("--runtime",)),
+    Feature("InferenceSet (beta, on by default)", "0.11"),
+    Feature("resource.partition (MIG, accelerator)", "0.12"),
+)
+
+
+def version_tuple(version: str | None) -> tuple[int, ...] | None:
+    """`v0.12.0`, `0.12`, `0.13.0-rc.1` -> (0, 12, 0) / (0, 12) / (0, 13, 0); None when not a version."""
+    if not version:
+        return None
+    text = version.strip().lstrip("vV").split("-", 1)[0].split("+", 1)[0]
+    parts = text.split(".")
+    if not parts or not all(p.isdigit() for p in parts):
+        return None
+    return tuple(int(p) for p in parts)
+
+
+def features_missing(kaito_version: str | None, flags_in_use: list[str] | tuple[str, ...]) -> list[Feature]:
+    """The features behind `flags_in_use` that `kaito_version` predates (none when the version is unknown)."""
+    have = version_tuple(kaito_version)
+    if have is None:
+        return []
+    out = []
+    for f in FEATURES:
+        need = version_tuple(f.since) or ()
+        if any(flag in f.flags for flag in flags_in_use) and have < need:
+            out.append(f)
+    return out

@@ -424,3 +424,11 @@ def proxy_credentials(url: str) -> str | None:
         return None
     raw = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
     return base64.b64encode(raw).decode("ascii")
+
+
+def context_names(kubeconfig: str | None = None, *, env: Mapping[str, str] | None = None) -> list[str]:
+    """The context names of the merged kubeconfig (for `--context <TAB>`); no network, no exec plugin."""
+    env = os.environ if env is None else env
+    paths, explicit = kubeconfig_paths(kubeconfig, env)
+    _, _, contexts, _ = _merge(_read_files(paths, explicit))
+    return sorted(contexts)

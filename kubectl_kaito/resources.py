@@ -308,3 +308,7 @@ class Resources:
     def http_client(self, timeout: float | None = None) -> httpx.Client:
         """An httpx.Client for service-proxy requests (see `Client.http_client`)."""
         return self.client.http_client(timeout)
+
+    def list_namespaces(self) -> list[dict[str, Any]]:
+        """Every Namespace (cluster-scoped; `-n <TAB>`)."""
+        return list(self.client.list("/api/v1/namespaces").get("items") or [])

@@ -10,7 +10,8 @@ import pytest
 from kubectl_kaito import completion
 from tests.helpers import VENV_BIN, fake_console, subprocess_env
 
-COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat"]
+COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat", "version",
+            "help"]
 
 
 def values(stdout: str) -> list[str]:
@@ -152,3 +153,129 @@ def test_workspace_names_through_kubectl(sim):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "my-llm"
+
+
+# ---- every value a kubectl user TABs for (issue 12) ------------------------------------------------
+
+
+def test_output_formats_complete_per_command(capsys):
+    assert values(run_main(capsys, "status", "-o", "")) == ["json", "yaml", "wide"]
+    assert values(run_main(capsys, "get-endpoint", "--output", "j")) == ["json"]
+    assert values(run_main(capsys, "version", "-o", "")) == ["text", "json", "yaml"]
+
+
+def test_instance_types_are_the_skus_kaito_knows(capsys):
+    from kubectl_kaito import kaito
+
+    got = values(run_main(capsys, "deploy", "--instance-type", "Standard_NC24"))
+    assert got == ["Standard_NC24s_v3", "Standard_NC24rs_v3", "Standard_NC24ads_A100_v4"]
+    assert len(values(run_main(capsys, "deploy", "--instance-type", ""))) == len(kaito.KNOWN_INSTANCE_TYPES)
+
+
+def test_runtime_and_install_provider_actions(capsys):
+    assert values(run_main(capsys, "deploy", "--runtime", "")) == ["vllm", "transformers"]
+    assert values(run_main(capsys, "install-provider", "")) == ["install", "status", "uninstall"]
+    assert values(run_main(capsys, "install-provider", "un")) == ["uninstall"]
+
+
+def test_models_describe_completes_model_names(capsys):
+    got = values(run_main(capsys, "models", "describe", "phi-4-m"))
+    assert "phi-4-mini-instruct" in got and all(v.startswith("phi-4-m") for v in got)
+
+
+def test_namespaces_come_from_the_cluster(sim, capsys):
+    sim.seed_workspace("a", namespace="team-a")
+    sim.seed_workspace("b", namespace="team-b")
+    assert values(run_main(capsys, "status", "-n", "team-")) == ["team-a", "team-b"]
+    assert values(run_main(capsys, "--namespace", "team-a")) == ["team-a"]
+
+
+def test_contexts_come_from_the_kubeconfig_given_on_the_line(tmp_path, capsys):
+    kc = tmp_path / "other"
+    kc.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\nusers: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: prod, context: {cluster: c, user: u}}, {name: dev, context: {cluster: c, user: u}}]\n"
+    )
+    assert values(run_main(capsys, "--kubeconfig", str(kc), "status", "--context", "")) == ["dev", "prod"]
+    assert values(run_main(capsys, "status", "--kubeconfig", str(kc), "--context", "p")) == ["prod"]
+
+
+def test_logs_pod_and_container_come_from_the_workspace(sim, capsys):
+    sim.seed_workspace("my-llm", count=2)
+    pods = values(run_main(capsys, "logs", "my-llm", "--pod", ""))
+    assert pods and all(p.startswith("my-llm") for p in pods)
+    containers = values(run_main(capsys, "logs", "my-llm", "--pod", pods[0], "-c", ""))
+    assert containers == ["my-llm"]  # KAITO names the inference container after the workspace
+    assert values(run_main(capsys, "logs", "--pod", "")) == []  # no workspace named yet: nothing to list
+
+
+def test_cluster_values_respect_context_and_namespace_typed_earlier(sim_factory, tmp_path, capsys):
+    first = sim_factory()
+    first.seed_workspace("in-first", namespace="only-first")
+    second = sim_factory(env=False)
+    second.seed_workspace("in-second", namespace="only-second")
+    kc2 = tmp_path / "kubeconfig-2"
+    assert "only-second" in values(run_main(capsys, "--kubeconfig", str(kc2), "status", "-n", "only-"))
+    assert "only-first" not in values(run_main(capsys, "--kubeconfig", str(kc2), "status", "-n", "only-"))
+    assert values(run_main(capsys, "status", "--kubeconfig", str(kc2), "-n", "only-second", "")) == ["in-second"]
+
+
+def test_value_completers_are_quiet_and_fast_on_a_dead_cluster(tmp_path, monkeypatch, capsys):
+    import socket
+    import time
+
+    listener = socket.socket()  # accepts, never answers: a hung API server
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+        f"clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:{port}', insecure-skip-tls-verify: true}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    try:
+        for words in (("status", "-n", ""), ("logs", "w", "--pod", ""), ("logs", "w", "-c", "")):
+            t0 = time.monotonic()
+            assert values(run_main(capsys, *words)) == []  # run_main asserts stderr is empty
+            assert time.monotonic() - t0 < 8
+    finally:
+        listener.close()
+
+
+def test_kubectl_offers_no_sim_without_the_simulator_on_path(tmp_path):
+    """kubectl 1.37.1 lists `kubectl-kaito-*` binaries on PATH as subcommands of `kubectl kaito`; our own
+    candidates never include `sim` (the simulator is its own distribution, kubectl-kaito-sim)."""
+    import os
+
+    kubectl = shutil.which("kubectl", path=VENV_BIN)
+    if not kubectl:
+        pytest.skip("kubectl not found")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("kubectl", "kubectl-kaito", "kubectl_complete-kaito"):
+        os.symlink(os.path.join(VENV_BIN, name), bin_dir / name)
+    env = subprocess_env({"HOME": str(tmp_path), "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"})
+    proc = subprocess.run([str(bin_dir / "kubectl"), "__complete", "kaito", ""], capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    got = values(proc.stdout)
+    assert "sim" not in got
+    assert set(COMMANDS) <= set(got)
+    direct = completion.complete([""])
+    assert "sim" not in [v for v, _ in direct]
+
+
+@pytest.mark.e2e
+def test_through_kubectl_values(sim, tmp_path):
+    """`kubectl kaito deploy --instance-type Standard_ND<TAB>` and `-n <TAB>` through kubectl 1.37.1."""
+    sim.seed_workspace("x", namespace="team-z")
+    proc = subprocess.run([shutil.which("kubectl", path=VENV_BIN) or "kubectl", "__complete", "kaito", "deploy",
+                           "--instance-type", "Standard_ND"], capture_output=True, text=True, env=subprocess_env(),
+                          timeout=60)
+    assert values(proc.stdout) == ["Standard_ND96asr_v4", "Standard_ND96amsr_A100_v4", "Standard_ND96isr_H100_v5"]
+    proc = subprocess.run([shutil.which("kubectl", path=VENV_BIN) or "kubectl", "__complete", "kaito", "status",
+                           "-n", "team-"], capture_output=True, text=True, env=subprocess_env(), timeout=60)
+    assert values(proc.stdout) == ["team-z"]

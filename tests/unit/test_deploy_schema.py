@@ -102,7 +102,7 @@ def test_the_table_uses_every_manifest_flag() -> None:
     cmd = typer.main.get_command(cli.app).commands["deploy"]  # type: ignore[attr-defined]
     declared = {p.opts[0] for p in cmd.params if getattr(p, "param_type_name", "") == "option"}
     not_manifest = {"--workspace-name", "--dry-run", "--output", "--wait", "--timeout",  # and the global options:
-                    "--kubeconfig", "--context", "--request-timeout", "--verbose"}
+                    "--kubeconfig", "--context", "--request-timeout", "--verbose", "--v"}
     used = {f for _, flags in ROWS for f in flags if f.startswith("--")}
     assert declared - not_manifest - used == set()
     assert len(ROWS) >= 25

@@ -192,7 +192,13 @@ def _params(dry_run_is_flag: bool = False) -> list[Any]:
         (["-n=a=b"], ["-n", "a=b"]),
         (["-m", "-n=x"], ["-m", "-n=x"]),  # the message's text is not an option
         (["--", "-n=x"], ["--", "-n=x"]),
-        (["-v=6"], ["-v=6"]),  # a counter takes no value
+        (["-v=6"], ["--v=6"]),  # -v is kubectl's log level (every form becomes --v=N)
+        (["-v", "3", "a"], ["--v=3", "a"]),  # `status -v 3`: level 3, not a workspace named 3
+        (["-v6"], ["--v=6"]),
+        (["--v", "7"], ["--v=7"]),
+        (["-v", "a"], ["--v=6", "a"]),  # a bare -v is 6 (this plugin's shorthand)
+        (["-vv"], ["--v=7"]),
+        (["-m", "-v"], ["-m", "-v"]),  # the message's text is not an option
         (["-y=1"], ["-y=1"]),
         (["--dry-run", "a"], ["--dry-run=client", "a"]),
         (["--dry-run=server"], ["--dry-run=server"]),
