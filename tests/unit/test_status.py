@@ -65,7 +65,9 @@ READY = [
 
 def test_list_row_reads_conditions_instance_model_and_age() -> None:
     row = core.list_row(workspace(conditions=READY), now=NOW)
-    assert row == ["my-llm", "phi-4-mini-instruct", "Standard_NC24ads_A100_v4", "True", "True", "-", "True", "5m"]
+    assert row == [
+        "my-llm", "phi-4-mini-instruct", "Standard_NC24ads_A100_v4", "True", "True", "-", "True", "Ready", "5m"
+    ]
     assert len(row) == len(core.list_headers())
 
 
@@ -86,7 +88,7 @@ def test_list_row_all_namespaces_puts_namespace_first_and_wide_adds_state_nodes_
     row = core.list_row(ws, all_namespaces=True, wide=True, now=NOW)
     assert headers[0] == "NAMESPACE" and headers[-3:] == ["STATE", "NODES", "RUNTIME"]
     assert row[0] == "team-a" and row[-3:] == ["Ready", "2", "transformers"]
-    assert len(headers) == len(row) == 12
+    assert len(headers) == len(row) == 13
 
 
 def test_list_rows_sorted_by_namespace_then_name() -> None:
