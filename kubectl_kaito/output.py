@@ -165,7 +165,8 @@ def object_name(obj: Mapping[str, Any]) -> str:
     """kubectl's `-o name`: `workspace.kaito.sh/NAME` (kind.group/name; core kinds have no group)."""
     group = str(obj.get("apiVersion", "")).rpartition("/")[0]
     kind = str(obj.get("kind", "")).lower()
-    return f"{kind}.{group}/{(obj.get('metadata') or {}).get('name', '')}" if group else f"{kind}/{(obj.get('metadata') or {}).get('name', '')}"
+    name = (obj.get("metadata") or {}).get("name", "")
+    return f"{kind}.{group}/{name}" if group else f"{kind}/{name}"
 
 
 def format_objects(data: Any, fmt: str, *, headers: bool = True) -> str:

@@ -236,7 +236,7 @@ def _many(
     if fmt == "url":
         headers = ["NAMESPACE", "NAME", "URL", "READY"] if not names else ["NAME", "URL", "READY"]
         rows = [
-            ([i["namespace"]] if not names else []) + [i["workspace"], i["endpoint"] or "<none>", str(i["ready"]).lower()]
+            [i["namespace"], i["workspace"], i["endpoint"] or "<none>", str(i["ready"]).lower()][1 if names else 0 :]
             for i in infos
         ]
         result: Result | None = Table(headers, rows) if rows else None

@@ -322,7 +322,8 @@ def _show_list(
         items = list(listing.get("items") or [])
         rv = (listing.get("metadata") or {}).get("resourceVersion")
         if not items and not view.watch_only:
-            console.info("No workspaces found." if namespace is None else f"No workspaces found in {namespace} namespace.")
+            where = "." if namespace is None else f" in {namespace} namespace."
+            console.info(f"No workspaces found{where}")
     if not watch:
         return _items_result(console, cluster, items, view)
 
@@ -395,7 +396,8 @@ class _WatchPrinter:
         obj = _with_kind(obj, self.cluster)
         fmt = str(self.view.fmt)
         if fmt == "json" and self.view.events:
-            self.console.result(json.dumps({"type": etype, "object": obj}, ensure_ascii=False, separators=(",", ":")))
+            event = {"type": etype, "object": obj}
+            self.console.result(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
         elif fmt == "json":
             self.console.result(output.to_json(obj))
         elif fmt == "yaml":

@@ -371,7 +371,8 @@ def test_watch_json_with_output_watch_events_tells_deleted_from_modified(sim: An
     proc = Plugin("status", "-w", "-o", "json", "--output-watch-events")
     try:
         added = [json.loads(proc.wait_for(lambda ln: ln.startswith("{"))) for _ in range(2)]
-        assert [(e["type"], e["object"]["metadata"]["name"]) for e in added] == [("ADDED", "first"), ("ADDED", "second")]
+        seen = [(e["type"], e["object"]["metadata"]["name"]) for e in added]
+        assert seen == [("ADDED", "first"), ("ADDED", "second")]
         sim.delete("kaito.sh/v1beta1", "Workspace", "second", "default")
         events = []
         while not events or events[-1]["type"] != "DELETED":

@@ -331,7 +331,8 @@ def test_status_reason_says_what_is_wrong_or_happening() -> None:
     assert core.status_reason(workspace(conditions=loading)) == "Starting"
     pulling = [cond("ResourceReady", "True"), cond("InferenceReady", "False", "ImagePullError")]
     assert core.status_reason(workspace(conditions=pulling)) == "ImagePullError"
-    assert core.list_row(workspace(conditions=pulling), now=NOW)[core.list_headers().index("STATUS")] == "ImagePullError"
+    row = core.list_row(workspace(conditions=pulling), now=NOW)
+    assert row[core.list_headers().index("STATUS")] == "ImagePullError"
 
 
 def test_render_details_keeps_long_messages_whole_and_wraps_them_to_a_width() -> None:
