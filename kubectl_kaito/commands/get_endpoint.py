@@ -92,8 +92,13 @@ def get_endpoint(
       kubectl kaito get-endpoint --workspace-name my-llm --path /v1
 
     \b
+      # Several workspaces, or every namespace's: a table NAME URL READY (-o json: a JSON array)
+      kubectl kaito get-endpoint my-llm other-llm
+      kubectl kaito get-endpoint -A -o jsonpath='{range [*]}{.workspace}{"\\t"}{.base_url}{"\\n"}{end}'
+
+    \b
     Exit codes: 0 ok; 1 tuning workspace (no endpoint); 2 usage; 3 workspace, Service or external route not
-    found; 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
+    found (several names: the others are printed first); 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
     """
     fmt = fmt or "url"  # checked and lower-cased by the command wrapper (flags.Formats)
     targets = flags.workspace_names(names, workspace_name)

@@ -90,18 +90,13 @@ def status(
     LIST. -o json|yaml print the Workspace objects exactly as `kubectl get workspace -o json|yaml`
     (one object for one name, a List otherwise), so they can go back to `kubectl apply -f -`.
 
+    \b
     Examples:
-
       kubectl kaito status my-llm
-
       kubectl kaito status my-llm other-llm
-
       kubectl kaito status -A -o wide --sort-by .metadata.creationTimestamp
-
       kubectl kaito status -l team=search -o name
-
       kubectl kaito status -o jsonpath='{range .items[*]}{.metadata.name}{"\\n"}{end}'
-
       kubectl kaito status -w -o json --output-watch-events
     """
     fmt = output_format  # checked and lower-cased by the command wrapper (flags.Formats)
