@@ -359,6 +359,12 @@ class Template:
         return "".join(out)
 
 
+def values(template: Template, obj: Any) -> list[Any]:
+    """The values the template's first path finds in `obj` (for --sort-by); [] when it has no path."""
+    node = next((n for n in template.nodes if n.kind == "paths"), None)
+    return _eval(node.paths[0], obj) if node is not None else []
+
+
 def compile(template: str) -> Template:  # noqa: A001 - the usual name for "parse once, apply many times"
     """Parse `template`; JsonPathError (kubectl's wording) when it does not parse."""
     try:

@@ -415,8 +415,7 @@ def sort_by(items: Sequence[dict[str, Any]], path: str) -> list[dict[str, Any]]:
     template = jsonpath.compile(tpl if tpl.startswith("{") else "{" + tpl + "}")
 
     def key(w: dict[str, Any]) -> tuple[int, float, str]:
-        node = template.nodes[0] if template.nodes else None
-        vals = jsonpath._eval(node.paths[0], w) if node is not None and node.paths else []  # noqa: SLF001
+        vals = jsonpath.values(template, w)
         if not vals:
             return (0, 0.0, "")
         v = vals[0]
