@@ -138,6 +138,8 @@ def output_format(value: str | None, allowed: Sequence[str]) -> str | None:
     if value is None:
         return None
     _check_text(value, "output format")
+    if value.strip().lower().split("=", 1)[0] in TEMPLATE_FORMATS:  # jsonpath=..., custom-columns=...
+        return template_format(value, allowed)
     fmt = value.strip().lower()
     if fmt not in allowed:
         raise UsageError(f"unknown output format {value!r}", hint="use " + ", ".join(f"-o {a}" for a in allowed))
@@ -147,10 +149,13 @@ def output_format(value: str | None, allowed: Sequence[str]) -> str | None:
 def output_option(
     *allowed: str, help: str, decls: Sequence[str] = ("--output", "-o"), metavar: str | None = None
 ) -> Any:
-    """The `-o/--output FORMAT` option of a command that allows `allowed`."""
+    """The `-o/--output FORMAT` option of a command that allows `allowed`; TAB offers the same values
+    (a template format as `jsonpath=`, as kubectl 1.37.1 completes it)."""
+    offered = tuple(f"{a}=" if a in TEMPLATE_FORMATS else a for a in allowed)
     return Annotated[
         str | None,
-        typer.Option(*decls, help=help, metavar=metavar or "|".join(allowed), show_default=False),
+        typer.Option(*decls, help=help, metavar=metavar or "|".join(allowed), show_default=False,
+                     autocompletion=completers.choices(offered)),
         Formats(tuple(allowed)),
     ]
 
@@ -628,3 +633,56 @@ def kubectl_format_commands(group: Any, ctx: Any, formatter: Any) -> None:
     if rows:
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+# ---- object output forms: -o name, -o jsonpath=..., -o custom-columns=... ------------------------
+
+#: The -o formats that carry a template after `=`; the template is kept as typed (not lower-cased).
+TEMPLATE_FORMATS = ("jsonpath", "custom-columns")
+#: What a command that prints Kubernetes objects offers besides its own formats (kubectl's get).
+OBJECT_FORMATS = ("name", *TEMPLATE_FORMATS)
+
+
+def template_format(value: str, allowed: Sequence[str]) -> str:
+    """`jsonpath=TEMPLATE` / `custom-columns=SPEC` -> the same, the kind lower-cased and the template
+    checked once here (kubectl's JSONPath, see jsonpath.py): a bad one is exit 2 before any request."""
+    from kubectl_kaito import jsonpath  # noqa: PLC0415  (only runs for these formats)
+
+    kind, _, template = value.strip().partition("=")
+    kind = kind.lower()
+    if kind not in allowed:
+        raise UsageError(f"unknown output format {value!r}", hint="use " + ", ".join(f"-o {a}" for a in allowed))
+    hint = (
+        "e.g. -o jsonpath='{.items[*].metadata.name}' or -o jsonpath='{range .items[*]}{.metadata.name}{\"\\n\"}{end}'"
+        if kind == "jsonpath"
+        else "e.g. -o custom-columns=NAME:.metadata.name,MODEL:.inference.preset.name"
+    )
+    if not template:
+        raise UsageError(f"{kind} format specified but no template given", hint=hint)
+    try:
+        jsonpath.compile(template) if kind == "jsonpath" else jsonpath.columns(template)
+    except jsonpath.JsonPathError as e:
+        raise UsageError(str(e), hint=hint) from None
+    return f"{kind}={template}"
+
+
+def label_selector(value: str | None) -> str | None:
+    """`-l/--selector`: handed to the API server's LIST as it is (kubectl 1.37.1 does not parse it
+    either; a malformed selector is the server's 400, exit 1). Only hostile text is refused here,
+    with exit 2: control characters (a newline) and bytes that are not UTF-8. Empty means none."""
+    if value is None:
+        return None
+    _check_text(value, "label selector", "e.g. -l app=my-llm or -l 'tier in (gpu,cpu),!test'")
+    return value.strip() or None
+
+
+SelectorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--selector",
+        "-l",
+        help="Label selector, as kubectl's (e.g. -l app=llm, -l 'tier in (a,b)', -l '!test'); sent to the server.",
+        metavar="string",
+        show_default=False,
+    ),
+]

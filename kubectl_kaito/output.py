@@ -61,7 +61,9 @@ def render(console: Console, result: Result | None, fmt: str | None = None) -> N
     """Draw a command's result on stdout; `fmt` is the run's validated -o value (or None)."""
     if result is None:
         return
-    if isinstance(result, Document):
+    if isinstance(result, Document) and is_object_format(fmt):
+        write_objects(console, result.data, str(fmt))
+    elif isinstance(result, Document):
         console.result(format_document(result.data, fmt if fmt in ("json", "yaml") else result.default))
     elif isinstance(result, Table):
         console.result(table(result.headers, result.rows))
@@ -149,3 +151,42 @@ def to_yaml(data: Any) -> str:
     if isinstance(data, list) and data and all(isinstance(d, dict) and "kind" in d for d in data):
         return "---\n".join(yaml.dump(d, Dumper=_Dumper, sort_keys=False) for d in data)
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+
+
+# ---- objects as kubectl's get prints them: -o name, -o jsonpath=..., -o custom-columns=... -----
+
+
+def is_object_format(fmt: str | None) -> bool:
+    """-o name, jsonpath=... or custom-columns=... (checked by flags.template_format)."""
+    return fmt is not None and (fmt == "name" or fmt.startswith(("jsonpath=", "custom-columns=")))
+
+
+def object_name(obj: Mapping[str, Any]) -> str:
+    """kubectl's `-o name`: `workspace.kaito.sh/NAME` (kind.group/name; core kinds have no group)."""
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    kind = str(obj.get("kind", "")).lower()
+    name = (obj.get("metadata") or {}).get("name", "")
+    return f"{kind}.{group}/{name}" if group else f"{kind}/{name}"
+
+
+def format_objects(data: Any, fmt: str, *, headers: bool = True) -> str:
+    """`data` (one object, a List or an array) in an object format, exactly as kubectl 1.37.1 prints it:
+    names one a line; a JSONPath template's text as it is (no newline added); custom columns as a table
+    with the headers as given."""
+    from kubectl_kaito import jsonpath  # noqa: PLC0415
+
+    if fmt == "name":
+        return "".join(object_name(o) + "\n" for o in jsonpath.items_of(data))
+    kind, _, template = fmt.partition("=")
+    if kind == "jsonpath":
+        return jsonpath.compile(template).render(data)
+    cols = jsonpath.columns(template)
+    rows = [cols.row(o) for o in jsonpath.items_of(data)]
+    head = [list(cols.headers)] if headers else []
+    widths = column_widths(cols.headers, rows)
+    return "".join(table_row(r, widths) + "\n" for r in [*head, *rows])
+
+
+def write_objects(console: Console, data: Any, fmt: str, *, headers: bool = True) -> None:
+    """Write `format_objects` on stdout as it is: a JSONPath template decides its own newlines."""
+    console.write(format_objects(data, fmt, headers=headers))

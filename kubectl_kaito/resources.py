@@ -198,10 +198,13 @@ class Resources:
         name: str | None = None,
         resource_version: str | None = None,
         timeout: float | None = None,
+        label_selector: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Watch Workspaces in `namespace` (None = all), or the one called `name` (a fieldSelector);
-        see `Client.watch` for resume, 410 and `timeout`."""
+        """Watch Workspaces in `namespace` (None = all), or the one called `name` (a fieldSelector),
+        or those matching `label_selector`; see `Client.watch` for resume, 410 and `timeout`."""
         query = {"fieldSelector": f"metadata.name={name}"} if name else None
+        if label_selector:
+            query = {**(query or {}), "labelSelector": label_selector}
         return self.client.watch(
             self._workspace_path(namespace), query, resource_version=resource_version, timeout=timeout
         )

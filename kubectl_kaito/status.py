@@ -12,7 +12,9 @@ from typing import Any
 
 from kubectl_kaito import kaito, output
 
-LIST_HEADERS = ("NAME", "MODEL", "INSTANCE", "RESOURCEREADY", "INFERENCEREADY", "JOBSTARTED", "SUCCEEDED", "AGE")
+LIST_HEADERS = (
+    "NAME", "MODEL", "INSTANCE", "RESOURCEREADY", "INFERENCEREADY", "JOBSTARTED", "SUCCEEDED", "STATUS", "AGE"
+)
 WIDE_HEADERS = ("STATE", "NODES", "RUNTIME")
 CONDITION_HEADERS = ("TYPE", "STATUS", "REASON", "MESSAGE", "AGE")
 POD_HEADERS = ("NAME", "PHASE", "READY", "RESTARTS", "AGE")
@@ -21,7 +23,6 @@ EVENT_HEADERS = ("LAST SEEN", "REASON", "OBJECT", "MESSAGE")
 NONE = "<none>"  # kubectl's word for an unset field
 ABSENT = "-"  # a condition the controller has not reported (blank cells break `awk`)
 MAX_EVENTS = 10
-MAX_MESSAGE = 80  # conditions and events can carry long messages; the table stays readable
 
 # The order conditions are shown in: the lifecycle order first, anything else after, by name.
 _CONDITION_ORDER = (
@@ -75,11 +76,6 @@ def sorted_conditions(ws: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda c: (rank.get(str(c.get("type")), len(rank)), str(c.get("type"))))
 
 
-def _short(text: str, limit: int = MAX_MESSAGE) -> str:
-    one = " ".join(str(text).split())  # one line per row
-    return one if len(one) <= limit else one[: limit - 3] + "..."
-
-
 # ---- the list (status without a name) -------------------------------------------------------
 
 
@@ -105,6 +101,7 @@ def list_row(
         cs.get(kaito.INFERENCE_READY, ABSENT),
         cs.get(kaito.JOB_STARTED, ABSENT),
         cs.get(kaito.WORKSPACE_SUCCEEDED, ABSENT),
+        status_reason(ws),
         kaito.age(meta.get("creationTimestamp"), now),
     ]
     if wide:
@@ -262,8 +259,11 @@ def details(
     }
 
 
-def render_details(d: dict[str, Any], now: datetime | None = None) -> str:
-    """The human-readable block `status NAME` prints on stdout."""
+def render_details(d: dict[str, Any], now: datetime | None = None, *, width: int | None = None) -> str:
+    """The human-readable block `status NAME` prints on stdout.
+
+    Messages are never cut: without `width` (stdout is not a terminal) each is whole on its row;
+    with the terminal's `width` a long one is wrapped onto continuation rows of its column."""
     now = now or datetime.now(timezone.utc)
     state = d["state"]
     if d.get("failure"):
@@ -293,12 +293,12 @@ def render_details(d: dict[str, Any], now: datetime | None = None) -> str:
                 str(c["type"]),
                 str(c["status"]),
                 str(c.get("reason") or ""),
-                _short(c.get("message") or ""),
+                _one_line(c.get("message") or ""),
                 kaito.age(c.get("lastTransitionTime"), now),
             ]
             for c in d["conditions"]
         ]
-        lines.append(output.table(CONDITION_HEADERS, rows, indent="  "))
+        lines.append(output.table(CONDITION_HEADERS, wrap_column(CONDITION_HEADERS, rows, 3, width, "  "), indent="  "))
     else:
         lines.append("  <none reported yet>")
 
@@ -324,10 +324,10 @@ def render_details(d: dict[str, Any], now: datetime | None = None) -> str:
     lines += ["", "Warning events:"]
     if d["events"]:
         rows = [
-            [kaito.age(e.get("lastTimestamp"), now), e["reason"], e["object"], _short(e["message"])]
+            [kaito.age(e.get("lastTimestamp"), now), e["reason"], e["object"], _one_line(e["message"])]
             for e in d["events"]
         ]
-        lines.append(output.table(EVENT_HEADERS, rows, indent="  "))
+        lines.append(output.table(EVENT_HEADERS, wrap_column(EVENT_HEADERS, rows, 3, width, "  "), indent="  "))
     else:
         lines.append(f"  {NONE}")
     return "\n".join(lines)
@@ -368,3 +368,82 @@ def confirm_prompt(names: Sequence[str], namespace: str) -> str:
     """The question asked on a terminal before deleting: what goes, and what it costs to get back."""
     what = f'workspace "{names[0]}"' if len(names) == 1 else f"{len(names)} workspaces ({', '.join(names)})"
     return f'Delete {what} in namespace "{namespace}"?'
+
+
+# ---- the list's STATUS, labels, sorting; wrapping long messages ------------------------------------
+
+#: Conditions that say the GPU nodes are being made ready (KAITO's lifecycle order).
+_PROVISIONING = ("NodeClaimReady", "NodesReady", kaito.RESOURCE_READY)
+
+
+def status_reason(ws: dict[str, Any]) -> str:
+    """The list's STATUS: what is wrong or what is happening, as `kubectl get pods` shows
+    `ImagePullBackOff`: `Deleting` (deletionTimestamp set), the failure reason (`ImagePullError`,
+    `ContainerCrashLoopBackOff`, ... see kaito.FAILURE_REASONS; `Failed` for a Failed state),
+    `Ready` (`Succeeded` for a finished tuning job), `Running` (a tuning job started),
+    `Provisioning` (nodes not ready yet), `Starting` (nodes ready, the model server not yet),
+    `Pending` (nothing reported yet)."""
+    if _meta(ws).get("deletionTimestamp"):
+        return "Deleting"
+    fail = kaito.failure(ws)
+    if fail:
+        return fail.reason
+    if kaito.is_done(ws):
+        return "Succeeded" if kaito.is_tuning(ws) else "Ready"
+    cs = _conds(ws)
+    if not cs:
+        return "Pending"
+    if kaito.is_tuning(ws) and cs.get(kaito.JOB_STARTED) == "True":
+        return "Running"
+    if any(cs.get(t, "True") != "True" for t in _PROVISIONING) or kaito.RESOURCE_READY not in cs:
+        return "Provisioning"
+    return "Starting"
+
+
+def labels_cell(ws: dict[str, Any]) -> str:
+    """kubectl's --show-labels cell: `k=v,k2=v2` sorted by key, `<none>` without labels."""
+    labels = _meta(ws).get("labels") or {}
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or NONE
+
+
+def sort_by(items: Sequence[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+    """kubectl's --sort-by: by the first value the JSONPath finds (`.metadata.creationTimestamp` or
+    `{.metadata.name}`); numbers by value, others as text; objects without a value first (stable)."""
+    from kubectl_kaito import jsonpath  # noqa: PLC0415
+
+    tpl = path.strip()
+    template = jsonpath.compile(tpl if tpl.startswith("{") else "{" + tpl + "}")
+
+    def key(w: dict[str, Any]) -> tuple[int, float, str]:
+        vals = jsonpath.values(template, w)
+        if not vals:
+            return (0, 0.0, "")
+        v = vals[0]
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return (1, float(v), "")
+        return (2, 0.0, v if isinstance(v, str) else str(v))
+
+    return sorted(items, key=key)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def wrap_column(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], col: int, width: int | None, indent: str = ""
+) -> list[list[str]]:
+    """Rows whose column `col` is wrapped to fit `width` (the terminal), on continuation rows with the
+    other cells empty; nothing is ever cut. Without `width` (not a terminal) the rows stay as they are."""
+    if width is None:
+        return [list(r) for r in rows]
+    import textwrap  # noqa: PLC0415
+
+    others = [w for i, w in enumerate(output.column_widths(headers, rows)) if i != col]
+    room = max(20, width - len(indent) - sum(others) - len(output.COLUMN_GAP) * (len(headers) - 1))
+    out: list[list[str]] = []
+    for r in rows:
+        parts = textwrap.wrap(r[col], room, break_long_words=True, break_on_hyphens=False) or [""]
+        out.append([*r[:col], parts[0], *r[col + 1 :]])
+        out += [["" if i != col else p for i in range(len(r))] for p in parts[1:]]
+    return out

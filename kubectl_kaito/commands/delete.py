@@ -30,6 +30,7 @@ def delete(
     names: flags.NamesArg = None,
     workspace_name: flags.WorkspaceNamesOpt = None,
     all_: Annotated[bool, typer.Option("--all", help="Delete every workspace in the namespace.")] = False,
+    selector: flags.SelectorOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     ignore_not_found: Annotated[
         bool, typer.Option("--ignore-not-found", help="Treat a workspace that does not exist as deleted (exit 0).")
@@ -65,15 +66,20 @@ def delete(
 
       kubectl kaito delete --all -n team-a --dry-run
 
+      kubectl kaito delete -l team=search --yes
+
       kubectl kaito delete my-llm --dry-run=server
     """
     targets = flags.workspace_names(names, workspace_name)  # checked, in order, repeats dropped
+    label_selector = flags.label_selector(selector)
     if all_ and targets:
         raise UsageError("give workspace names or --all, not both")
-    if not all_ and not targets:
+    if label_selector and targets:
+        raise UsageError("give workspace names or -l/--selector, not both")
+    if not all_ and not targets and not label_selector:
         raise UsageError(
             "no workspace to delete",
-            hint="name one with --workspace-name NAME (or as an argument), or use --all",
+            hint="name one with --workspace-name NAME (or as an argument), or use --all or -l SELECTOR",
         )
     dry = flags.dry_run_mode(dry_run)
     if dry and wait:
@@ -91,8 +97,8 @@ def delete(
     cluster = app.resources()
     namespace = app.namespace
     failures: list[KaitoError] = []
-    if all_:
-        listing = cluster.workspace_listing(namespace)
+    if all_ or label_selector:  # -l: those whose labels match (the server's LIST selects them)
+        listing = cluster.workspace_listing(namespace, label_selector=label_selector)
         existing = sorted(str((w.get("metadata") or {}).get("name")) for w in listing.get("items") or [])
         if not existing:
             console.info(f"No workspaces found in {namespace} namespace.")

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kubectl_kaito import endpoints, flags, kaito
-from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError
-from kubectl_kaito.output import Document, Result, Text
+from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError, UsageError
+from kubectl_kaito.output import Document, Result, Table, Text
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
@@ -18,16 +18,22 @@ if TYPE_CHECKING:
     from kubectl_kaito.console import Console, Progress
     from kubectl_kaito.resources import Resources
 
-FORMATS = ("url", "json", "yaml")
+FORMATS = ("url", "json", "yaml", *flags.TEMPLATE_FORMATS)
 
 
 def get_endpoint(
     app: AppContext,
-    name: flags.NameArg = None,
-    workspace_name: flags.WorkspaceNameOpt = None,
+    names: flags.NamesArg = None,
+    workspace_name: flags.WorkspaceNamesOpt = None,
     fmt: flags.output_option(
-        *FORMATS, help="Output format: url (one line, the default), json or yaml.", decls=("--output", "-o", "--format")
+        *FORMATS,
+        help="Output format: url (one line, the default), json, yaml, jsonpath=TEMPLATE or custom-columns=SPEC.",
+        decls=("--output", "-o", "--format"),
+        metavar="FORMAT",
     ) = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Every workspace's endpoint, in every namespace.")
+    ] = False,
     external: Annotated[
         bool,
         typer.Option(
@@ -86,11 +92,28 @@ def get_endpoint(
       kubectl kaito get-endpoint --workspace-name my-llm --path /v1
 
     \b
+      # Several workspaces, or every namespace's: a table NAME URL READY (-o json: a JSON array)
+      kubectl kaito get-endpoint my-llm other-llm
+      kubectl kaito get-endpoint -A \\
+        -o jsonpath='{range [*]}{.workspace}{"\\t"}{.base_url}{"\\n"}{end}'
+
+    \b
     Exit codes: 0 ok; 1 tuning workspace (no endpoint); 2 usage; 3 workspace, Service or external route not
-    found; 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
+    found (several names: the others are printed first); 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
     """
     fmt = fmt or "url"  # checked and lower-cased by the command wrapper (flags.Formats)
-    name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito get-endpoint my-llm")
+    targets = flags.workspace_names(names, workspace_name)
+    if all_namespaces or len(targets) > 1:
+        if all_namespaces and targets:
+            raise UsageError("give workspace names or -A, not both", hint="-A lists every workspace's endpoint")
+        if wait or check:
+            raise UsageError(
+                f"{'--wait' if wait else '--check'} takes one workspace", hint="give one NAME, or drop the flag"
+            )
+        return _many(app, targets, fmt, external=external, path=path, cluster_domain=cluster_domain)
+    name = flags.workspace_name(
+        targets[0] if targets else None, None, required=True, example="kubectl kaito get-endpoint my-llm"
+    )
     wait_seconds = (flags.parse_timeout(timeout) or flags.NO_LIMIT) if wait else None
 
     cluster = app.resources()
@@ -188,3 +211,69 @@ def _external(
         # without --external the external address is extra information: none (or no right to list
         # nodes/ingresses) just leaves external_endpoint out
         return None
+
+
+# ---- several workspaces: get-endpoint a b, get-endpoint -A -----------------------------------------
+
+
+def _many(
+    app: AppContext, names: list[str], fmt: str, *, external: bool, path: str, cluster_domain: str
+) -> Result | None:
+    """Several endpoints: a table NAME URL READY (NAMESPACE first with -A) in url format, else a JSON
+    (YAML) array of the one-workspace objects, in the order asked (-A: by namespace, then name).
+    A workspace without an endpoint yet (no Service) has `endpoint: null` / URL `<none>`; tuning
+    workspaces serve none and are left out of -A. Named workspaces that do not exist: the others
+    are printed, then exit 3."""
+    cluster = app.resources()
+    missing: list[NotFoundError] = []
+    if names:
+        found: list[dict[str, Any]] = []
+        for n in names:
+            try:
+                found.append(cluster.get_workspace(n, app.namespace))
+            except NotFoundError as e:
+                missing.append(e)
+    else:
+        found = sorted(
+            (w for w in cluster.list_workspaces(all_namespaces=True) if not kaito.is_tuning(w)),
+            key=lambda w: ((w.get("metadata") or {}).get("namespace", ""), (w.get("metadata") or {}).get("name", "")),
+        )
+    infos = [_info(cluster, w, external=external, path=path, cluster_domain=cluster_domain) for w in found]
+    if fmt == "url":
+        headers = ["NAMESPACE", "NAME", "URL", "READY"] if not names else ["NAME", "URL", "READY"]
+        rows = [
+            [i["namespace"], i["workspace"], i["endpoint"] or "<none>", str(i["ready"]).lower()][1 if names else 0 :]
+            for i in infos
+        ]
+        result: Result | None = Table(headers, rows) if rows else None
+        if not rows and not names:
+            app.console.info("No workspaces found.")
+    else:
+        result = Document(infos)
+    if missing:
+        from kubectl_kaito import output  # noqa: PLC0415
+
+        output.render(app.console, result, app.settings.output)
+        raise missing[0]
+    return result
+
+
+def _info(cluster: Resources, ws: dict[str, Any], *, external: bool, path: str, cluster_domain: str) -> dict[str, Any]:
+    """One workspace's endpoint object (as `get-endpoint NAME -o json`), best effort: no Service
+    (yet) or a tuning workspace gives `endpoint: null`; a missing external route is left out."""
+    meta = ws.get("metadata") or {}
+    name, namespace = str(meta.get("name")), str(meta.get("namespace"))
+    try:
+        if kaito.is_tuning(ws):
+            raise NotFoundError("a tuning workspace serves no endpoint")
+        service = cluster.workspace_service(name, namespace)
+    except NotFoundError:
+        return {
+            "workspace": name, "namespace": namespace, "endpoint": None, "type": None, "port": None,
+            "ready": kaito.is_ready(ws), "model": kaito.model_name(ws), "base_url": None, "service": None,
+        }
+    internal = endpoints.internal_origin(service, namespace, cluster_domain)
+    external_origin = _external(cluster, service, name, namespace, required=False, wanted=True)
+    return endpoints.endpoint_info(
+        ws, service, namespace, internal, external_origin, use_external=external, path=path
+    )

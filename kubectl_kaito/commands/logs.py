@@ -56,6 +56,7 @@ def logs(
         str | None,
         typer.Option("--pod", help="Show only this one of the workspace's pods.", metavar="POD", show_default=False),
     ] = None,
+    selector: flags.SelectorOpt = None,
     prefix: Annotated[
         bool | None,
         typer.Option(
@@ -95,6 +96,7 @@ def logs(
     has not started; 5 cannot reach the cluster; 130 interrupted (Ctrl-C).
     """
     ws_name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito logs my-llm")
+    label_selector = flags.label_selector(selector)
     # Flags first: a bad value is a usage error before any request.
     tail_lines = core.tail_lines(tail)
     core.check_since(since, since_time)
@@ -104,7 +106,10 @@ def logs(
     cluster = app.resources()
     namespace = app.namespace
     ws = cluster.get_workspace(ws_name, namespace)  # missing -> NotFoundError, exit 3
-    pods = cluster.list_pods(namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={ws_name}")
+    pod_selector = f"{kaito.LABEL_WORKSPACE}={ws_name}"
+    if label_selector:  # -l narrows the workspace's pods (the server ANDs the requirements)
+        pod_selector += f",{label_selector}"
+    pods = cluster.list_pods(namespace, label_selector=pod_selector)
     if not pods:
         raise core.no_pods_error(ws, ws_name, namespace)
     targets = core.select_targets(pods, ws_name, pod=pod, container=container)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -16,57 +17,131 @@ if TYPE_CHECKING:
     from kubectl_kaito.console import Console
     from kubectl_kaito.resources import Resources
 
-FORMATS = ("json", "yaml", "wide")
+FORMATS = ("json", "yaml", "wide", *flags.OBJECT_FORMATS)
 WATCHED = ("ADDED", "MODIFIED", "DELETED")  # BOOKMARK/ERROR carry no workspace to show
+STRUCTURED = ("json", "yaml")
+
+
+@dataclass(frozen=True)
+class _View:
+    """How the list is drawn (the table options), and how watched objects are printed."""
+
+    fmt: str | None
+    all_namespaces: bool = False
+    no_headers: bool = False
+    show_labels: bool = False
+    sort_by: str | None = None
+    events: bool = False
+    watch_only: bool = False
+
+    @property
+    def table(self) -> bool:
+        return self.fmt in (None, "wide")
 
 
 def status(
     app: AppContext,
-    name: flags.NameArg = None,
-    workspace_name: flags.WorkspaceNameOpt = None,
+    names: flags.NamesArg = None,
+    workspace_name: flags.WorkspaceNamesOpt = None,
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="List the workspaces of every namespace.")
     ] = False,
-    output_format: flags.output_option(*FORMATS, help="Output format: json, yaml or wide.") = None,
+    output_format: flags.output_option(
+        *FORMATS,
+        help="Output format: json, yaml (the Workspace objects, as kubectl get), wide, name, "
+        "jsonpath=TEMPLATE, custom-columns=SPEC.",
+        metavar="FORMAT",
+    ) = None,
+    selector: flags.SelectorOpt = None,
+    no_headers: Annotated[bool, typer.Option("--no-headers", help="Print the table without its header row.")] = False,
+    show_labels: Annotated[
+        bool, typer.Option("--show-labels", help="Add a LABELS column to the table (the last one).")
+    ] = False,
+    sort_by: Annotated[
+        str | None,
+        typer.Option(
+            "--sort-by",
+            help="Sort the list by a JSONPath, as kubectl (e.g. .metadata.creationTimestamp).",
+            metavar="string",
+            show_default=False,
+        ),
+    ] = None,
     watch: Annotated[
         bool, typer.Option("--watch", "-w", help="After the first answer, print each change until Ctrl-C.")
     ] = False,
+    watch_only: Annotated[
+        bool, typer.Option("--watch-only", help="Watch without printing the first answer (implies -w).")
+    ] = False,
     output_watch_events: Annotated[
         bool,
-        typer.Option("--output-watch-events", help="With -w on a list: an EVENT column (ADDED, MODIFIED, DELETED)."),
+        typer.Option(
+            "--output-watch-events",
+            help="With -w: name each change's event (ADDED, MODIFIED, DELETED): an EVENT column, or "
+            '{"type": ..., "object": ...} per line with -o json (as kubectl).',
+        ),
     ] = False,
 ) -> Result | None:
     """Show a workspace's state, conditions, pods, endpoint and warnings, or list the workspaces.
 
-    With a name: model, runtime, instance type and node count, state, the conditions table,
+    With one name: model, runtime, instance type and node count, state, the conditions table,
     worker nodes, pods, the endpoint once ready, and the recent Warning events of the workspace
-    and its pods. Without a name: one row per workspace in the namespace (-A: all namespaces),
-    read with one paginated LIST.
+    and its pods. With several names, or none: one row per workspace (none: every workspace in
+    the namespace, -A: in all namespaces, -l: those whose labels match), read with one paginated
+    LIST. -o json|yaml print the Workspace objects exactly as `kubectl get workspace -o json|yaml`
+    (one object for one name, a List otherwise), so they can go back to `kubectl apply -f -`.
 
+    \b
     Examples:
-
-      kubectl kaito status --workspace-name my-llm
-
-      kubectl kaito status my-llm -o json
-
-      kubectl kaito status -A -o wide
-
-      kubectl kaito status -w
+      kubectl kaito status my-llm
+      kubectl kaito status my-llm other-llm
+      kubectl kaito status -A -o wide --sort-by .metadata.creationTimestamp
+      kubectl kaito status -l team=search -o name
+      kubectl kaito status \\
+        -o jsonpath='{range .items[*]}{.metadata.name}{"\\n"}{end}'
+      kubectl kaito status -w -o json --output-watch-events
     """
     fmt = output_format  # checked and lower-cased by the command wrapper (flags.Formats)
-    ws_name = flags.workspace_name(name, workspace_name, required=False, example="")
-    if ws_name and all_namespaces:
+    targets = flags.workspace_names(names, workspace_name)  # checked, in order, repeats dropped
+    label_selector = flags.label_selector(selector)
+    if sort_by is not None:
+        _check_sort_by(sort_by)
+    watch = watch or watch_only
+    if targets and all_namespaces:
         raise UsageError(
             "a workspace cannot be shown by name across all namespaces",
             hint="drop -A and pick the namespace with -n",
         )
+    if targets and label_selector:
+        raise UsageError("give workspace names or -l/--selector, not both")
     if output_watch_events and not watch:
         raise UsageError("--output-watch-events needs --watch")
+    if watch and len(targets) > 1:
+        raise UsageError(
+            f"watch is only supported on one workspace or the whole list, but {len(targets)} names were given",
+            hint="watch the list (optionally with -l) or one workspace",
+        )
+    view = _View(fmt, all_namespaces, no_headers, show_labels, sort_by, output_watch_events, watch_only)
 
     cluster = app.resources()
-    if ws_name:
-        return _show_one(app.console, cluster, ws_name, app.namespace, fmt, watch)
-    return _show_list(app.console, cluster, None if all_namespaces else app.namespace, fmt, watch, output_watch_events)
+    if len(targets) == 1 and fmt is None:
+        return _show_one(app.console, cluster, targets[0], app.namespace, watch, watch_only)
+    if targets and not watch:
+        return _show_named(app, cluster, targets, view)
+    if targets:  # one name, watched in an object format: kubectl get wk NAME -w -o ...
+        return _show_list(
+            app.console, cluster, app.namespace, view, watch, name=targets[0]
+        )
+    return _show_list(app.console, cluster, None if all_namespaces else app.namespace, view, watch, label_selector)
+
+
+def _check_sort_by(path: str) -> None:
+    from kubectl_kaito import jsonpath  # noqa: PLC0415
+
+    text = path.strip()
+    try:
+        jsonpath.compile(text if text.startswith("{") else "{" + text + "}")
+    except jsonpath.JsonPathError as e:
+        raise UsageError(f"invalid --sort-by value: {e}", hint="e.g. --sort-by .metadata.creationTimestamp") from None
 
 
 # ---- one workspace ------------------------------------------------------------------------------
@@ -113,30 +188,22 @@ def collect(cluster: Resources, ws: dict[str, Any], namespace: str) -> dict[str,
 
 
 def _show_one(
-    console: Console, cluster: Resources, name: str, namespace: str, fmt: str | None, watch: bool
+    console: Console, cluster: Resources, name: str, namespace: str, watch: bool, watch_only: bool
 ) -> Result | None:
-    """The workspace's details; with --watch they are printed first, then a line per change."""
+    """The workspace's details (text); with --watch they are printed first, then a line per change."""
     ws = cluster.get_workspace(name, namespace)
-    d = collect(cluster, ws, namespace)
-    first: Result = Document(d) if fmt in ("json", "yaml") else Text(core.render_details(d))
+    width = _terminal_width(console)
     if not watch:
-        return first
-    if fmt in ("json", "yaml"):
-        _emit_stream(console, d, fmt)
-    else:
-        output.render(console, first)
+        return Text(core.render_details(collect(cluster, ws, namespace), width=width))
+    if not watch_only:
+        console.result(core.render_details(collect(cluster, ws, namespace), width=width))
+        console.result("")
 
     rv = (ws.get("metadata") or {}).get("resourceVersion")
-    if fmt not in ("json", "yaml"):
-        console.result("")
     last = None  # the previous line's content: changes the table does not show are not repeated
     for event in cluster.watch_workspaces(namespace, name=name, resource_version=rv):
         etype, obj = event.get("type"), event.get("object") or {}
         if etype not in WATCHED or (obj.get("metadata") or {}).get("name") != name:
-            continue
-        if fmt in ("json", "yaml"):
-            d = core.details(obj) if etype == "DELETED" else collect(cluster, obj, namespace)
-            _emit_stream(console, {"event": etype, **d}, fmt)
             continue
         seen = (etype == "DELETED", core.watch_line(str(etype), obj).split("  ", 1)[1])
         if seen != last:
@@ -145,82 +212,206 @@ def _show_one(
     return None
 
 
+def _terminal_width(console: Console) -> int | None:
+    """The terminal's width when stdout is one (long messages are wrapped to it), else None (never cut)."""
+    if not console.stdout_is_terminal:
+        return None
+    columns = str(console.env.get("COLUMNS", ""))
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    import shutil  # noqa: PLC0415
+
+    return shutil.get_terminal_size().columns
+
+
+# ---- several names ---------------------------------------------------------------------------------
+
+
+def _show_named(app: AppContext, cluster: Resources, names: list[str], view: _View) -> Result | None:
+    """`status a b` (or one name with -o): those workspaces, as kubectl get shows named objects.
+    The ones found are printed; a missing one is then exit 3 (as kubectl prints what it found)."""
+    found: list[dict[str, Any]] = []
+    missing: list[NotFoundError] = []
+    for n in names:
+        try:
+            found.append(_with_kind(cluster.get_workspace(n, app.namespace), cluster))
+        except NotFoundError as e:
+            missing.append(e)
+    if found:
+        one = len(names) == 1 and view.fmt not in (None, "wide")
+        result = _items_result(app.console, cluster, found, view, single=one, keep_order=True)
+        output.render(app.console, result, app.settings.output)
+    if missing:
+        raise missing[0]
+    return None
+
+
 # ---- the list --------------------------------------------------------------------------------------
 
 
-def _show_list(
-    console: Console, cluster: Resources, namespace: str | None, fmt: str | None, watch: bool, events: bool
-) -> Result | None:
-    """The workspaces as a table (or a List); with --watch it is printed first, then a row per change."""
-    all_ns = namespace is None
-    wide = fmt == "wide"
-    # follows limit/continue: one paginated LIST, no GET per workspace
-    listing = cluster.workspace_listing(namespace, all_namespaces=namespace is None)
-    items = list(listing.get("items") or [])
-    rv = (listing.get("metadata") or {}).get("resourceVersion")
-
-    headers = core.list_headers(all_namespaces=all_ns, wide=wide)
-    if events:
+def _table(items: list[dict[str, Any]], view: _View, *, events: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the workspace table, with the view's extra columns."""
+    wide = view.fmt == "wide"
+    headers = core.list_headers(all_namespaces=view.all_namespaces, wide=wide)
+    rows = [core.list_row(w, all_namespaces=view.all_namespaces, wide=wide) for w in items]
+    if view.show_labels:
+        headers.append("LABELS")
+        rows = [[*r, core.labels_cell(w)] for r, w in zip(rows, items)]
+    if view.events:
         headers = ["EVENT", *headers]
-    widths: list[int] | None = None
-    if not items:
-        console.info("No workspaces found." if all_ns else f"No workspaces found in {namespace} namespace.")
-    if fmt in ("json", "yaml") and not watch:
-        return Document(core.as_list(items, f"kaito.sh/{cluster.workspace_version()}"))
-    if fmt in ("json", "yaml"):
-        for w in core.sort_workspaces(items):
-            _emit_stream(console, _with_kind(w, cluster), fmt)
-    elif items:
-        rows = core.list_rows(items, all_namespaces=all_ns, wide=wide)
-        if events:
-            rows = [["ADDED", *r] for r in rows]
-        if not watch:
-            return Table(headers, rows)
-        widths = core.watch_widths(headers, rows)
-        console.result(output.table(headers, rows, widths=widths))
-    if not watch:
-        return None
+        rows = [[events or "ADDED", *r] for r in rows]
+    return headers, rows
 
-    # A row per visible change, kubectl get -w style; a MODIFIED that changes nothing shown is skipped.
-    age_col = headers.index("AGE")
-    last: dict[tuple[str, str], list[str]] = {}
-    for event in cluster.watch_workspaces(namespace, resource_version=rv):
+
+def _ordered(items: list[dict[str, Any]], view: _View, *, keep_order: bool = False) -> list[dict[str, Any]]:
+    out = list(items) if keep_order else core.sort_workspaces(items)
+    return core.sort_by(out, view.sort_by) if view.sort_by else out
+
+
+def _items_result(
+    console: Console,
+    cluster: Resources,
+    items: list[dict[str, Any]],
+    view: _View,
+    *,
+    single: bool = False,
+    keep_order: bool = False,
+) -> Result | None:
+    """The workspaces in the view's format: one object (`single`) or a List for json, yaml and the
+    object formats (what `kubectl get` prints), else the table."""
+    items = _ordered([_with_kind(w, cluster) for w in items], view, keep_order=keep_order)
+    if not view.table:
+        data = items[0] if single else core.as_list(items, f"kaito.sh/{cluster.workspace_version()}")
+        if view.fmt and view.fmt.startswith("custom-columns="):
+            output.write_objects(console, data, view.fmt, headers=not view.no_headers)
+            return None
+        if not single:
+            data["items"] = items  # as_list sorts by name again: keep --sort-by's order
+        return Document(data)
+    headers, rows = _table(items, view)
+    if not rows:
+        return None
+    if view.no_headers:
+        widths = output.column_widths(headers, rows)
+        return Text("\n".join(output.table_row(r, widths) for r in rows))
+    return Table(headers, rows)
+
+
+def _show_list(
+    console: Console,
+    cluster: Resources,
+    namespace: str | None,
+    view: _View,
+    watch: bool,
+    label_selector: str | None = None,
+    *,
+    name: str | None = None,
+) -> Result | None:
+    """The workspaces as a table (or a List); with --watch it is printed first, then a row per change.
+    `name`: one workspace watched in an object format (`kubectl get wk NAME -w -o json`)."""
+    if name is not None:
+        ws = cluster.get_workspace(name, namespace)
+        items, rv = [ws], (ws.get("metadata") or {}).get("resourceVersion")
+    else:
+        # follows limit/continue: one paginated LIST, no GET per workspace
+        listing = cluster.workspace_listing(namespace, all_namespaces=namespace is None, label_selector=label_selector)
+        items = list(listing.get("items") or [])
+        rv = (listing.get("metadata") or {}).get("resourceVersion")
+        if not items and not view.watch_only:
+            where = "." if namespace is None else f" in {namespace} namespace."
+            console.info(f"No workspaces found{where}")
+    if not watch:
+        return _items_result(console, cluster, items, view)
+
+    printer = _WatchPrinter(console, cluster, view)
+    if not view.watch_only:
+        printer.first(_ordered(items, view))
+    if name is not None:
+        stream = cluster.watch_workspaces(namespace, name=name, resource_version=rv)
+    else:
+        stream = cluster.watch_workspaces(namespace, resource_version=rv, label_selector=label_selector)
+    for event in stream:
         etype, obj = event.get("type"), event.get("object") or {}
-        if etype not in WATCHED:
-            continue
-        if fmt in ("json", "yaml"):
-            _emit_stream(console, _with_kind(obj, cluster), fmt)
-            continue
-        meta = obj.get("metadata") or {}
-        key = (str(meta.get("namespace")), str(meta.get("name")))
-        row = core.list_row(obj, all_namespaces=all_ns, wide=wide)
-        if events:
-            row = [str(etype), *row]
-        shown = [c for i, c in enumerate(row) if i != age_col and not (events and i == 0)]
-        if etype == "DELETED":
-            last.pop(key, None)
-        elif last.get(key) == shown:
-            continue
-        else:
-            last[key] = shown
-        if widths is None:  # the list was empty: the first change prints the headers
-            widths = core.watch_widths(headers, [row])
-            console.result(output.table_row(headers, widths))
-        console.result(output.table_row(row, widths))
+        if etype in WATCHED and (name is None or (obj.get("metadata") or {}).get("name") == name):
+            printer.event(str(etype), obj)
     return None
+
+
+class _WatchPrinter:
+    """Prints a watched list as kubectl get -w does, in the view's format:
+    table: a row per visible change (a MODIFIED that changes nothing shown is skipped);
+    json: each object, indented, one after another; with --output-watch-events one compact line
+    {"type": ..., "object": ...} per event (kubectl 1.37.1); yaml: documents separated by `---`
+    ({object, type} with the events); name / jsonpath / custom-columns: each object."""
+
+    def __init__(self, console: Console, cluster: Resources, view: _View) -> None:
+        self.console, self.cluster, self.view = console, cluster, view
+        self.widths: list[int] | None = None
+        self.last: dict[tuple[str, str], list[str]] = {}
+        self.documents = 0
+
+    def first(self, items: list[dict[str, Any]]) -> None:
+        if self.view.table:
+            headers, rows = _table(items, self.view)
+            if rows:
+                self.widths = core.watch_widths(headers, rows)
+                shown = rows if self.view.no_headers else [headers, *rows]
+                self.console.result("\n".join(output.table_row(r, self.widths) for r in shown))
+                for w, r in zip(items, rows):
+                    self.last[_key(w)] = self._shown(headers, r)
+            return
+        for w in items:
+            self._object("ADDED", w)
+
+    def event(self, etype: str, obj: dict[str, Any]) -> None:
+        if not self.view.table:
+            self._object(etype, obj)
+            return
+        headers, rows = _table([obj], self.view, events=etype)
+        row, shown = rows[0], self._shown(headers, rows[0])
+        if etype == "DELETED":
+            self.last.pop(_key(obj), None)
+        elif self.last.get(_key(obj)) == shown:
+            return
+        else:
+            self.last[_key(obj)] = shown
+        if self.widths is None:  # the list was empty: the first change prints the headers
+            self.widths = core.watch_widths(headers, [row])
+            if not self.view.no_headers:
+                self.console.result(output.table_row(headers, self.widths))
+        self.console.result(output.table_row(row, self.widths))
+
+    def _shown(self, headers: list[str], row: list[str]) -> list[str]:
+        """The cells that tell a change: all but AGE (and EVENT)."""
+        age = headers.index("AGE")
+        return [c for i, c in enumerate(row) if i != age and not (self.view.events and i == 0)]
+
+    def _object(self, etype: str, obj: dict[str, Any]) -> None:
+        import json  # noqa: PLC0415
+
+        obj = _with_kind(obj, self.cluster)
+        fmt = str(self.view.fmt)
+        if fmt == "json" and self.view.events:
+            event = {"type": etype, "object": obj}
+            self.console.result(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+        elif fmt == "json":
+            self.console.result(output.to_json(obj))
+        elif fmt == "yaml":
+            doc = {"object": obj, "type": etype} if self.view.events else obj
+            text = output.to_yaml(doc).rstrip("\n")
+            self.console.result(text if not self.documents else "---\n" + text)
+        else:
+            headers = not self.view.no_headers and not self.documents
+            output.write_objects(self.console, obj, fmt, headers=headers)
+        self.documents += 1
+
+
+def _key(ws: dict[str, Any]) -> tuple[str, str]:
+    meta = ws.get("metadata") or {}
+    return (str(meta.get("namespace")), str(meta.get("name")))
 
 
 def _with_kind(ws: dict[str, Any], cluster: Resources) -> dict[str, Any]:
     if "kind" in ws and "apiVersion" in ws:
         return ws
     return {"apiVersion": f"kaito.sh/{cluster.workspace_version()}", "kind": "Workspace", **ws}
-
-
-def _emit_stream(console: Console, obj: dict[str, Any], fmt: str) -> None:
-    """Watch output in json/yaml: one compact JSON object per line (JSON Lines), or YAML documents."""
-    if fmt == "json":
-        import json
-
-        console.result(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
-    else:
-        console.result("---\n" + output.to_yaml(obj).rstrip("\n"))

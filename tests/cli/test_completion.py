@@ -159,8 +159,10 @@ def test_workspace_names_through_kubectl(sim):
 
 
 def test_output_formats_complete_per_command(capsys):
-    assert values(run_main(capsys, "status", "-o", "")) == ["json", "yaml", "wide"]
-    assert values(run_main(capsys, "get-endpoint", "--output", "j")) == ["json"]
+    assert values(run_main(capsys, "status", "-o", "")) == [
+        "json", "yaml", "wide", "name", "jsonpath=", "custom-columns="]
+    assert values(run_main(capsys, "status", "-o", "w")) == ["wide"]
+    assert values(run_main(capsys, "get-endpoint", "--output", "j")) == ["json", "jsonpath="]
     assert values(run_main(capsys, "version", "-o", "")) == ["text", "json", "yaml"]
 
 

@@ -23,9 +23,10 @@ def test_status_list_and_one_through_kubectl(sim: Any) -> None:
 
     one = run_kubectl("kaito", "status", "--workspace-name", "my-llm", "-o", "json")
     assert one.exit_code == 0, one.stderr
-    d = json.loads(one.stdout)
-    assert d["name"] == "my-llm" and d["ready"] is True
-    assert d["endpoint"] == "http://my-llm.default.svc.cluster.local/v1/chat/completions"
+    d = json.loads(one.stdout)  # the Workspace, as kubectl get prints it
+    assert d["kind"] == "Workspace" and d["metadata"]["name"] == "my-llm" and d["status"]["state"] == "Ready"
+    text = run_kubectl("kaito", "status", "my-llm").stdout.splitlines()
+    assert "Endpoint:       http://my-llm.default.svc.cluster.local/v1/chat/completions" in text
 
     missing = run_kubectl("kaito", "status", "nope")
     assert missing.exit_code == 3 and missing.stdout == ""

@@ -65,7 +65,9 @@ READY = [
 
 def test_list_row_reads_conditions_instance_model_and_age() -> None:
     row = core.list_row(workspace(conditions=READY), now=NOW)
-    assert row == ["my-llm", "phi-4-mini-instruct", "Standard_NC24ads_A100_v4", "True", "True", "-", "True", "5m"]
+    assert row == [
+        "my-llm", "phi-4-mini-instruct", "Standard_NC24ads_A100_v4", "True", "True", "-", "True", "Ready", "5m"
+    ]
     assert len(row) == len(core.list_headers())
 
 
@@ -86,7 +88,7 @@ def test_list_row_all_namespaces_puts_namespace_first_and_wide_adds_state_nodes_
     row = core.list_row(ws, all_namespaces=True, wide=True, now=NOW)
     assert headers[0] == "NAMESPACE" and headers[-3:] == ["STATE", "NODES", "RUNTIME"]
     assert row[0] == "team-a" and row[-3:] == ["Ready", "2", "transformers"]
-    assert len(headers) == len(row) == 12
+    assert len(headers) == len(row) == 13
 
 
 def test_list_rows_sorted_by_namespace_then_name() -> None:
@@ -312,3 +314,32 @@ def test_list_rows_for_5000_workspaces_is_one_pass() -> None:
     items = [workspace(f"ws-{i:05d}", conditions=READY) for i in range(5000)]
     rows = core.list_rows(items, now=NOW)
     assert len(rows) == 5000 and rows[0][0] == "ws-00000" and rows[-1][0] == "ws-04999"
+
+
+# ---- the list's STATUS column and long messages ------------------------------------------------------
+
+
+def test_status_reason_says_what_is_wrong_or_happening() -> None:
+    deleting = workspace(conditions=READY)
+    deleting["metadata"]["deletionTimestamp"] = "2025-06-01T11:59:00Z"
+    assert core.status_reason(deleting) == "Deleting"
+    assert core.status_reason(workspace(conditions=READY)) == "Ready"
+    assert core.status_reason(workspace(conditions=[])) == "Pending"
+    nodes = [cond("NodeClaimReady", "False", "NodeClaimNotReady"), cond("ResourceReady", "False", "x")]
+    assert core.status_reason(workspace(conditions=nodes)) == "Provisioning"
+    loading = [cond("ResourceReady", "True"), cond("InferenceReady", "False", "WorkspaceInferenceStatusPending")]
+    assert core.status_reason(workspace(conditions=loading)) == "Starting"
+    pulling = [cond("ResourceReady", "True"), cond("InferenceReady", "False", "ImagePullError")]
+    assert core.status_reason(workspace(conditions=pulling)) == "ImagePullError"
+    row = core.list_row(workspace(conditions=pulling), now=NOW)
+    assert row[core.list_headers().index("STATUS")] == "ImagePullError"
+
+
+def test_render_details_keeps_long_messages_whole_and_wraps_them_to_a_width() -> None:
+    long = "word " * 60 + "END"
+    d = core.details(workspace(conditions=[cond("InferenceReady", "False", "ImagePullError", long)]))
+    piped = core.render_details(d, now=NOW)
+    assert " ".join(long.split()) in piped
+    wrapped = core.render_details(d, now=NOW, width=100).splitlines()
+    assert all(len(ln) <= 100 for ln in wrapped)
+    assert sum(ln.count("word") for ln in wrapped) == 60 and any(ln.rstrip().endswith("END") for ln in wrapped)
