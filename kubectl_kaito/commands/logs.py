@@ -9,7 +9,7 @@ import typer
 
 from kubectl_kaito import flags, kaito
 from kubectl_kaito import logs as core
-from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError
+from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, StreamCutError
 from kubectl_kaito.settings import AppContext
 
 
@@ -91,7 +91,7 @@ def logs(
       kubectl kaito logs my-llm --previous
 
     Exit codes: 0 ok (also when the output pipe closes, e.g. | head); 1 no pod's log could be
-    read; 2 bad flags; 3 workspace, pod or container not found; 4 no pods yet, or the container
+    read, or a log stream broke off (unexpected EOF); 2 bad flags; 3 workspace, pod or container not found; 4 no pods yet, or the container
     has not started; 5 cannot reach the cluster; 130 interrupted (Ctrl-C).
     """
     ws_name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito logs my-llm")
@@ -144,7 +144,9 @@ def logs(
     several = len(sources) > 1
 
     def on_fail(name: str, err: BaseException) -> None:
-        if several:  # a single stream's failure is the command's error, printed once below
+        if several and isinstance(err, StreamCutError):  # never a normal end: say which pod's broke, at once
+            app.console.info(f"error: {name}: {_message(err)}")
+        elif several:  # a single stream's failure is the command's error, printed once below
             app.console.warn(f"{name}: {_message(err)}")
 
     def on_end(name: str) -> None:
@@ -154,7 +156,8 @@ def logs(
     # A closed pipe (`| head`) raises BrokenPipeError, which the command wrapper ends quietly (exit 0).
     result = mux.run(app.console.bytes_writer(), on_end=on_end if follow else None, on_fail=on_fail)
     if len(result.failed) == len(sources):
-        raise _all_failed(list(result.failed.values()), ws_name)
+        raise _all_failed([_named(n, e) for n, e in result.failed.items()], ws_name)
+    _raise_cut(result.failed)
 
 
 def _message(err: BaseException) -> str:
@@ -177,3 +180,22 @@ def _all_failed(errors: list[BaseException], workspace: str) -> KaitoError:
         hint=hint,
         details={"errors": [_message(e) for e in errors]},
     )
+
+
+def _named(name: str, err: BaseException) -> BaseException:
+    """A cut stream's error names its pod (the client only knows the URL)."""
+    if isinstance(err, StreamCutError) and not err.message.startswith(name):
+        return StreamCutError(f"{name}: {err.message}", hint=err.hint, details={"pod": name.removeprefix("pod/")})
+    return err
+
+
+def _raise_cut(failed: dict[str, BaseException]) -> None:
+    """A stream that broke off is not a normal end: after the other pods' lines, exit 1 (kubectl 1.37.1 exits 1
+    on `unexpected EOF`), naming the pods whose log was cut."""
+    cut = [name for name, err in failed.items() if isinstance(err, StreamCutError)]
+    if cut:
+        raise StreamCutError(
+            f"the log stream of {', '.join(cut)} broke off (unexpected EOF); the other pods' lines were shown",
+            hint="the connection to the API server (or the node's kubelet) dropped; run the command again",
+            details={"pods": [n.removeprefix("pod/") for n in cut]},
+        )

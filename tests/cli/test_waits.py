@@ -1,0 +1,56 @@
+"""Issue 12, waits and wrong answers: cut log streams, --path encoding, one failure code for every wait,
+the wait display and its heartbeat, LoadBalancer waits, logs -f waiting for pods, --check messages,
+private NodePort addresses."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from tests.helpers import Result, poll, run_cli
+
+NS = "default"
+
+
+def run_in_thread(*args: str, env: dict[str, str] | None = None) -> tuple[threading.Thread, dict[str, Result]]:
+    box: dict[str, Result] = {}
+    t = threading.Thread(target=lambda: box.setdefault("r", run_cli(*args, env=env)), daemon=True)
+    t.start()
+    return t, box
+
+
+# ---- a cut log stream is not a normal end -----------------------------------------------------------
+
+
+def test_a_cut_log_stream_is_exit_1_naming_the_pod_as_kubectl(sim: Any, kubectl: Any) -> None:
+    sim.seed_workspace("ws", logs=False)
+    sim.append_logs(NS, "ws-0", ["one", "two"])
+    sim.cut_logs(NS, "ws-0")
+    # kubectl 1.37.1 on the same stream: the lines, then `error: unexpected EOF`, exit 1
+    k = kubectl("logs", "ws-0")
+    assert (k.returncode, k.stdout, k.stderr) == (1, "one\ntwo\n", "error: unexpected EOF\n")
+    for follow in ((), ("-f",)):
+        r = run_cli("logs", "ws", *follow)
+        assert r.exit_code == 1, r.stderr
+        assert r.stdout == "one\ntwo\n"
+        assert r.stderr.startswith("error: pod/ws-0: the log stream broke off: unexpected EOF\n"), r.stderr
+        assert "ended" not in r.stderr
+
+
+def test_follow_a_cut_stream_keeps_the_other_pods_lines_and_exits_1(sim: Any) -> None:
+    sim.seed_workspace("ws", count=2, logs=False)
+    t, box = run_in_thread("logs", "ws", "-f")
+    poll(lambda: len([q for q in sim.requests if q.path.endswith("/log")]) == 2)
+    sim.append_logs(NS, "ws-0", ["zero"])
+    sim.append_logs(NS, "ws-1", ["one"])
+    sim.cut_logs(NS, "ws-0")
+    sim.append_logs(NS, "ws-1", ["one after the cut"])
+    sim.close_logs(NS, "ws-1")
+    t.join(30)
+    r = box["r"]
+    assert r.exit_code == 1, r.stderr
+    assert sorted(r.stdout.splitlines()) == ["[ws-0/ws] zero", "[ws-1/ws] one", "[ws-1/ws] one after the cut"]
+    assert "error: pod/ws-0: the log stream broke off: unexpected EOF" in r.stderr
+    assert "pod/ws-0 ended" not in r.stderr
+    assert "pod/ws-1 ended" in r.stderr
+    assert "error: the log stream of pod/ws-0 broke off (unexpected EOF)" in r.stderr
