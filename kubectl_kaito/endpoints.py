@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from kubectl_kaito import kaito
 from kubectl_kaito.errors import NotFoundError, NotReadyError
@@ -59,11 +60,19 @@ class Origin:
         return self.url(API_PREFIX)
 
 
+# What may stay as it is in a URL path (RFC 3986: unreserved and reserved characters, and `%` so that a path
+# already encoded is not encoded twice); anything else (space, `"`, `<`, `>`, `\\`, `^`, `{`, `|`, `}`, `[`, `]`,
+# control characters, non-ASCII as UTF-8) is percent-encoded.
+_PATH_SAFE = "/:@!$&'()*+,;=?#%"
+
+
 def normalize_path(path: str | None) -> str:
-    """`v1/models` -> `/v1/models`; `""`, `"/"` and None -> `""` (the root, no trailing slash)."""
+    """`v1/models` -> `/v1/models`; `""`, `"/"` and None -> `""` (the root, no trailing slash); what a URL
+    path cannot carry is percent-encoded (`/v1/my model` -> `/v1/my%20model`)."""
     p = (path or "").strip()
     if not p or p == "/":
         return ""
+    p = quote(p, safe=_PATH_SAFE)
     return p if p.startswith("/") else "/" + p
 
 

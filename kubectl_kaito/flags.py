@@ -326,3 +326,13 @@ class KaitoGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, preprocess_argv(self.params, args, stop_at_positional=True))
+
+
+# ---- URL paths ---------------------------------------------------------------------------------------
+
+
+def url_path(value: str, flag: str = "--path") -> str:
+    """An API path given on the command line (get-endpoint --path): control characters (a newline would
+    make the one-line URL two) and non-UTF-8 bytes are usage errors; encoding is endpoints.normalize_path's."""
+    _check_text(value, f"{flag} value", hint="give a URL path such as /v1/chat/completions (spaces are encoded)")
+    return value

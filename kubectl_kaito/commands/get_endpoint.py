@@ -92,6 +92,7 @@ def get_endpoint(
     fmt = fmt or "url"  # checked and lower-cased by the command wrapper (flags.Formats)
     name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito get-endpoint my-llm")
     wait_seconds = (flags.parse_timeout(timeout) or flags.NO_LIMIT) if wait else None
+    path = flags.url_path(path)
 
     cluster = app.resources()
     namespace = app.namespace

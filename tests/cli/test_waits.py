@@ -54,3 +54,26 @@ def test_follow_a_cut_stream_keeps_the_other_pods_lines_and_exits_1(sim: Any) ->
     assert "pod/ws-0 ended" not in r.stderr
     assert "pod/ws-1 ended" in r.stderr
     assert "error: the log stream of pod/ws-0 broke off (unexpected EOF)" in r.stderr
+
+
+# ---- get-endpoint --path: one line, encoded ----------------------------------------------------------
+
+
+def test_path_with_a_newline_or_control_character_is_a_usage_error(sim: Any) -> None:
+    sim.seed_workspace("ws")
+    for bad in ("/v1/chat\n/evil", "/v1/\tx", "/v1/\x1b[31m"):
+        r = run_cli("get-endpoint", "ws", "--path", bad)
+        assert r.exit_code == 2, r
+        assert r.stdout == ""
+        assert r.stderr.startswith("error: invalid --path value ") and "control character" in r.stderr
+        assert len(r.stderr.splitlines()) == 2  # error + hint, the newline shown escaped
+    assert not [q for q in sim.requests if "workspaces" in q.path]  # refused before any request
+
+
+def test_path_with_a_space_is_percent_encoded_and_slashes_kept(sim: Any) -> None:
+    sim.seed_workspace("ws")
+    r = run_cli("get-endpoint", "ws", "--path", "v1/my model/<x>")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "http://ws.default.svc.cluster.local/v1/my%20model/%3Cx%3E\n"
+    r = run_cli("get-endpoint", "ws", "--path", "/v1/a%20b", "-o", "json")
+    assert '"endpoint": "http://ws.default.svc.cluster.local/v1/a%20b"' in r.stdout  # not encoded twice
