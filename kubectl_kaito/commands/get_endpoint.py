@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -15,7 +14,7 @@ from kubectl_kaito.settings import AppContext
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from kubectl_kaito.console import Console, Progress
+    from kubectl_kaito.console import Console
     from kubectl_kaito.resources import Resources
 
 FORMATS = ("url", "json", "yaml")
@@ -86,7 +85,7 @@ def get_endpoint(
       kubectl kaito get-endpoint --workspace-name my-llm --path /v1
 
     \b
-    Exit codes: 0 ok; 1 tuning workspace (no endpoint); 2 usage; 3 workspace, Service or external route not
+    Exit codes: 0 ok; 1 tuning workspace (no endpoint) or the workspace failed while waited on; 2 usage; 3 workspace, Service or external route not
     found; 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
     """
     fmt = fmt or "url"  # checked and lower-cased by the command wrapper (flags.Formats)
@@ -136,29 +135,13 @@ def _workspace(
     """GET the workspace; with --wait, block until ready (a spinner only once there is something to wait for)."""
     if wait_seconds is None:
         return cluster.get_workspace(name, namespace)
-    from kubectl_kaito.waiting import failure_error, wait_for_workspace  # noqa: PLC0415
+    from kubectl_kaito.waiting import await_workspace  # noqa: PLC0415
 
-    with ExitStack() as stack:
-        shown: list[Progress] = []
-
-        def on_change(ws: dict[str, Any]) -> None:
-            if kaito.is_ready(ws) or kaito.is_tuning(ws):
-                return
-            text = f"waiting for workspace {namespace}/{name}: {kaito.describe_pending(ws)}"
-            if not shown:
-                shown.append(stack.enter_context(console.progress(text)))
-            shown[0].update(text)
-
-        # a tuning workspace never gets InferenceReady: stop at once and let the caller say why
-        return wait_for_workspace(
-            cluster,
-            name,
-            namespace,
-            timeout=wait_seconds,
-            until=lambda ws: kaito.is_ready(ws) or kaito.is_tuning(ws),
-            on_change=on_change,
-            fail_on=failure_error,
-        )
+    # a tuning workspace never gets InferenceReady: stop at once and let the caller say why
+    return await_workspace(
+        console, cluster, name, namespace, timeout=wait_seconds,
+        until=lambda ws: kaito.is_ready(ws) or kaito.is_tuning(ws),
+    )
 
 
 def _list_items(list_them: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -286,7 +286,7 @@ def test_wait_on_a_ready_workspace_prints_nothing_but_the_url(sim: Any) -> None:
 def test_wait_stops_on_a_failure_reason(sim: Any) -> None:
     sim.seed_workspace(WS, ready=False)
     sim.controller.fail_workspace(WS, reason="ImagePullError", message="pull access denied")
-    err = failed(ge("--wait", "--timeout", "60s"), 4)
+    err = failed(ge("--wait", "--timeout", "60s"), 1)  # WORKSPACE_FAILED, as deploy --wait
     assert "ImagePullError" in err
 
 
@@ -397,6 +397,6 @@ def test_wait_on_a_terminal_shows_a_spinner_on_stderr_only(sim: Any, monkeypatch
     sim.seed_workspace(WS, ready=False)
     sim.controller.fail_workspace(WS, reason="ImagePullError")  # ends the wait without any timing
     r = run_cli("get-endpoint", "--workspace-name", WS, "--wait", stderr_tty=True)
-    assert r.exit_code == 4 and r.stdout == ""
+    assert r.exit_code == 1 and r.stdout == ""  # WORKSPACE_FAILED, as deploy --wait
     assert "\x1b[?25l" in r.stderr  # rich's live display hides the cursor: a spinner, not plain lines
     assert "ImagePullError" in r.stderr

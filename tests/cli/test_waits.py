@@ -4,6 +4,7 @@ private NodePort addresses."""
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -77,3 +78,69 @@ def test_path_with_a_space_is_percent_encoded_and_slashes_kept(sim: Any) -> None
     assert r.stdout == "http://ws.default.svc.cluster.local/v1/my%20model/%3Cx%3E\n"
     r = run_cli("get-endpoint", "ws", "--path", "/v1/a%20b", "-o", "json")
     assert '"endpoint": "http://ws.default.svc.cluster.local/v1/a%20b"' in r.stdout  # not encoded twice
+
+
+# ---- every wait: one failure code, one display ------------------------------------------------------
+
+SKU = "Standard_NC24ads_A100_v4"
+FAST_BEAT = {"KUBECTL_KAITO_HEARTBEAT": "0.2"}  # the 30 s heartbeat, shortened (read once per wait)
+
+
+def test_a_workspace_failing_while_waited_on_is_exit_1_workspace_failed_in_every_wait(sim: Any) -> None:
+    sim.seed_workspace("ws", ready=False)
+    sim.controller.fail_workspace("ws", reason="ImagePullError", message="pull access denied")
+    for args in (("get-endpoint", "ws", "--wait", "--timeout", "60s", "-o", "json"),
+                 ("get-endpoint", "ws", "--wait", "--timeout", "60s", "--check")):
+        r = run_cli(*args)
+        assert r.exit_code == 1, r.stderr
+        assert r.stdout == ""
+        assert "error: workspace default/ws failed: InferenceReady is False (ImagePullError): pull access denied" \
+            in r.stderr
+    assert '"code": "WORKSPACE_FAILED"' in run_cli("get-endpoint", "ws", "--wait", "-o", "json").stderr
+    # deploy --wait of a workspace that fails: the same code and message
+    t, box = run_in_thread("deploy", "--workspace-name", "new", "--model", "phi-4-mini-instruct", "--instance-type",
+                           SKU, "--wait", "--timeout", "60s", "-o", "json")
+    poll(lambda: sim.get("kaito.sh/v1beta1", "Workspace", "new") is not None)
+    sim.controller.fail_workspace("new", reason="ImagePullError", message="pull access denied")
+    t.join(60)
+    r = box["r"]
+    assert r.exit_code == 1 and r.stdout == ""
+    assert "error: workspace default/new failed: InferenceReady is False (ImagePullError)" in r.stderr
+    assert '"code": "WORKSPACE_FAILED"' in r.stderr
+
+
+def test_an_unchanging_wait_off_a_terminal_repeats_its_line_with_the_elapsed_time(sim_factory: Any) -> None:
+    sim_factory(ready_after=120)  # never ready during the test
+    t, box = run_in_thread("deploy", "--workspace-name", "slow", "--model", "phi-4-mini-instruct",
+                           "--instance-type", SKU, "--wait", "--timeout", "1.5s", env=FAST_BEAT)
+    t.join(30)
+    r = box["r"]
+    assert r.exit_code == 4, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("waiting for workspace default/slow")]
+    assert len(lines) >= 4, r.stderr  # a line per change and a heartbeat every 0.2 s: never silent
+    assert lines[-1].endswith("[1s]"), lines  # `<text> [<elapsed>]`
+    # get-endpoint --wait looks alike
+    r = run_cli("get-endpoint", "slow", "--wait", "--timeout", "1s", env=FAST_BEAT)
+    assert r.exit_code == 4
+    waits = [ln for ln in r.stderr.splitlines() if ln.startswith("waiting for workspace default/slow: ")]
+    assert len(waits) >= 3 and waits[0].endswith("[0s]"), r.stderr
+    shape = re.compile(r"waiting for workspace default/slow: \w+: ResourceReady=.* \[\d+s\]")
+    assert all(shape.fullmatch(ln) for ln in lines[1:] + waits), (lines, waits)
+
+
+def test_delete_wait_uses_the_same_display_and_heartbeat(sim: Any) -> None:
+    sim.seed_workspace("ws")
+    sim.set_operator(False)  # nobody removes KAITO's finalizer
+    r = run_cli("delete", "ws", "--yes", "--wait", "--timeout", "1s", env=FAST_BEAT)
+    assert r.exit_code == 4
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("waiting for workspace default/ws to be deleted [")]
+    assert len(lines) >= 3, r.stderr
+
+
+def test_a_wait_on_a_terminal_shows_the_elapsed_time(sim_factory: Any) -> None:
+    sim_factory(ready_after=120)
+    r = run_cli("deploy", "--workspace-name", "slow", "--model", "phi-4-mini-instruct", "--instance-type", SKU,
+                "--wait", "--timeout", "1.2s", stderr_tty=True, env={"NO_COLOR": "", "TERM": "xterm-256color"})
+    assert r.exit_code == 4
+    assert "\x1b[?25l" in r.stderr  # the live spinner
+    assert "waiting for workspace default/slow: " in r.stderr and "[1s]" in r.stderr  # redrawn with the time
