@@ -41,6 +41,7 @@ class Origin:
     host: str
     port: int
     prefix: str = ""  # "" or "/something" (never a trailing slash)
+    internal_node: str | None = None  # NodePort on this node's InternalIP: a private address
 
     @property
     def origin(self) -> str:
@@ -233,7 +234,8 @@ def node_port_origin(service: dict[str, Any], nodes: Iterable[dict[str, Any]]) -
         for node in ready:
             addr = _node_address(node, kind)
             if addr:
-                return Origin(NODE_PORT, "http", addr, int(node_port))
+                internal = str((node.get("metadata") or {}).get("name")) if kind == "InternalIP" else None
+                return Origin(NODE_PORT, "http", addr, int(node_port), internal_node=internal)
     name = (service.get("metadata") or {}).get("name")
     raise NotReadyError(
         f"service {name} is a NodePort (port {node_port}) but no Ready node has an address",
@@ -341,3 +343,13 @@ def endpoint_info(
     info["base_url"] = chosen.base_url
     info["service"] = (service.get("metadata") or {}).get("name")
     return info
+
+
+def private_address_warning(origin: Origin | None) -> str | None:
+    """The stderr warning for a NodePort endpoint on a node's InternalIP (no node has an ExternalIP)."""
+    if origin is None or origin.internal_node is None:
+        return None
+    return (
+        f"{origin.host} is node {origin.internal_node}'s InternalIP, a private address (no Ready node has an "
+        "ExternalIP): the NodePort endpoint is reachable only from the nodes' network, not from outside it"
+    )

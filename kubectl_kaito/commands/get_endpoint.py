@@ -85,8 +85,9 @@ def get_endpoint(
       kubectl kaito get-endpoint --workspace-name my-llm --path /v1
 
     \b
-    Exit codes: 0 ok; 1 tuning workspace (no endpoint) or the workspace failed while waited on; 2 usage; 3 workspace, Service or external route not
-    found; 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
+    Exit codes: 0 ok; 1 tuning workspace (no endpoint), or the workspace failed while waited on; 2 usage;
+    3 workspace, Service or external route not found; 4 not ready, LoadBalancer pending, --check failed or
+    --wait timed out; 5 cluster unreachable.
     """
     fmt = fmt or "url"  # checked and lower-cased by the command wrapper (flags.Formats)
     name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito get-endpoint my-llm")
@@ -108,6 +109,8 @@ def get_endpoint(
     service = cluster.workspace_service(name, namespace)
     internal = endpoints.internal_origin(service, namespace, cluster_domain)
     external_origin = _external(cluster, service, name, namespace, required=external, wanted=fmt != "url")
+    if (private := endpoints.private_address_warning(external_origin)) is not None:
+        app.console.warn(private)
 
     served: list[str] | None = None
     if check:

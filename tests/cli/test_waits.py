@@ -144,3 +144,25 @@ def test_a_wait_on_a_terminal_shows_the_elapsed_time(sim_factory: Any) -> None:
     assert r.exit_code == 4
     assert "\x1b[?25l" in r.stderr  # the live spinner
     assert "waiting for workspace default/slow: " in r.stderr and "[1s]" in r.stderr  # redrawn with the time
+
+
+# ---- a NodePort on a node's InternalIP is said to be private ----------------------------------------
+
+
+def test_node_port_on_an_internal_ip_warns_on_stderr_that_it_is_private(sim: Any) -> None:
+    sim.seed_workspace("ws")
+    svc = sim.get("v1", "Service", "ws", NS)
+    svc["spec"]["type"] = "NodePort"
+    svc["spec"]["ports"] = [{"name": "http", "port": 80, "targetPort": 5000, "protocol": "TCP", "nodePort": 31000}]
+    sim.apply(svc)
+    for node in sim.list("v1", "Node"):
+        sim.delete("v1", "Node", node["metadata"]["name"], force=True)
+    sim.add_node("a-node", internal_ip="10.0.0.11")
+    r = run_cli("get-endpoint", "ws", "--external")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "http://10.0.0.11:31000/v1/chat/completions\n"  # stdout unchanged
+    assert r.stderr.startswith("warning: 10.0.0.11 is node a-node's InternalIP, a private address")
+    assert len(r.stderr.splitlines()) == 1
+    sim.add_node("b-node", internal_ip="10.0.0.12", external_ip="40.0.0.12")
+    r = run_cli("get-endpoint", "ws", "--external")
+    assert (r.stdout, r.stderr) == ("http://40.0.0.12:31000/v1/chat/completions\n", "")  # an ExternalIP: no warning
