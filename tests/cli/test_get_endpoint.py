@@ -198,7 +198,9 @@ def test_node_port_on_internal_ip_when_no_node_has_an_external_one(sim: Any) -> 
     sim.add_node("b-node", internal_ip="10.0.0.12")
     sim.add_node("a-node", internal_ip="10.0.0.11")
     sim.add_node("down", internal_ip="10.0.0.10", external_ip="40.0.0.10", ready=False)
-    assert ok_url(ge("--external")) == "http://10.0.0.11:31000/v1/chat/completions"
+    r = ge("--external")
+    assert (r.exit_code, r.stdout) == (0, "http://10.0.0.11:31000/v1/chat/completions\n")
+    assert r.stderr.startswith("warning: 10.0.0.11 is node a-node's InternalIP, a private address")
 
 
 # ---- Ingress --------------------------------------------------------------------------------
