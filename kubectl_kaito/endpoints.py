@@ -299,9 +299,16 @@ def not_ready_error(ws: dict[str, Any], namespace: str) -> NotReadyError:
     name = (ws.get("metadata") or {}).get("name")
     fail = kaito.failure(ws)
     why = f"{fail.condition} failed ({fail.reason}: {fail.message})" if fail else kaito.describe_pending(ws)
+    # a failure is not a start-up: never suggest waiting for it
+    hint = (
+        f"see `kubectl kaito status --workspace-name {name} -n {namespace}` and `kubectl kaito logs {name} -n "
+        f"{namespace}`; waiting will not fix it"
+        if fail
+        else f"see `kubectl kaito status --workspace-name {name} -n {namespace}`, or add --wait"
+    )
     return NotReadyError(
-        f"workspace {namespace}/{name} is not ready: {why}",
-        hint=f"see `kubectl kaito status --workspace-name {name} -n {namespace}`, or add --wait",
+        f"workspace {namespace}/{name} " + ("has failed" if fail else "is not ready") + f": {why}",
+        hint=hint,
         details={
             "workspace": name,
             "namespace": namespace,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kubectl_kaito import endpoints, flags, kaito
-from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError
+from kubectl_kaito.errors import ForbiddenError, InvalidError, KaitoError, NotFoundError, NotReadyError, WaitTimeoutError
 from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
 
@@ -117,9 +117,13 @@ def get_endpoint(
         from kubectl_kaito import inference  # noqa: PLC0415
 
         port = endpoints.port_ref(endpoints.http_port(service))
-        served = inference.served_models(
-            cluster, namespace, str(service["metadata"]["name"]), port, timeout=app.settings.request_timeout or 10.0
-        )
+        try:
+            served = inference.served_models(
+                cluster, namespace, str(service["metadata"]["name"]), port,
+                timeout=app.settings.request_timeout or 10.0,
+            )
+        except (NotReadyError, WaitTimeoutError) as err:
+            raise _check_failed(ws, namespace, err) from None
 
     if fmt == "url":
         chosen = external_origin if external and external_origin is not None else internal
@@ -175,3 +179,14 @@ def _external(
         # without --external the external address is extra information: none (or no right to list
         # nodes/ingresses) just leaves external_endpoint out
         return None
+
+
+def _check_failed(ws: dict[str, Any], namespace: str, err: KaitoError) -> KaitoError:
+    """--check got no answer: on a workspace that is not ready (or has failed), say so first, with its
+    conditions' reason and message, and then what the server said; a ready one keeps the server's error."""
+    if kaito.is_ready(ws):
+        return err
+    state = endpoints.not_ready_error(ws, namespace)
+    return NotReadyError(
+        f"{state.message}; {err.message}", hint=state.hint, details={**(state.details or {}), "check": err.message}
+    )

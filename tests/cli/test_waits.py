@@ -166,3 +166,27 @@ def test_node_port_on_an_internal_ip_warns_on_stderr_that_it_is_private(sim: Any
     sim.add_node("b-node", internal_ip="10.0.0.12", external_ip="40.0.0.12")
     r = run_cli("get-endpoint", "ws", "--external")
     assert (r.stdout, r.stderr) == ("http://40.0.0.12:31000/v1/chat/completions\n", "")  # an ExternalIP: no warning
+
+
+# ---- get-endpoint --check on a workspace that is not ready or has failed -----------------------------
+
+
+def test_check_on_a_failed_workspace_gives_the_conditions_message_and_no_wait_hint(sim_factory: Any) -> None:
+    sim = sim_factory(ready_after=100)
+    sim.seed_workspace("bad", ready=False)
+    sim.controller.fail_workspace("bad", reason="ImagePullError", message="pull access denied for x")
+    sim.seed_workspace("pend", ready=False)
+    for fmt in ("url", "json"):
+        r = run_cli("get-endpoint", "bad", "--check", "-o", fmt)
+        assert r.exit_code == 4 and r.stdout == ""
+        first, hint = r.stderr.splitlines()[:2]
+        assert first.startswith("error: workspace default/bad has failed: InferenceReady failed (ImagePullError: "
+                                "pull access denied for x)"), first
+        assert "wait" in hint and "--wait" not in hint and "starting" not in r.stderr  # waiting will not fix it
+        assert '{"kind"' not in r.stderr and '"apiVersion"' not in r.stderr  # no raw Status object
+    r = run_cli("get-endpoint", "pend", "--check", "-o", "json")
+    assert r.exit_code == 4
+    first = r.stderr.splitlines()[0]
+    # the workspace's own state first, then the API server's Status message (not its JSON)
+    assert first.startswith("error: workspace default/pend is not ready: InferenceReady=False"), first
+    assert first.endswith('(503): no endpoints available for service "pend"'), first
