@@ -262,7 +262,8 @@ def resolve_external(
     lb = load_balancer_origin(service)
     if lb is not None:
         return lb
-    ing = ingress_origin(list_ingresses(), service)
+    ingresses = list_ingresses()
+    ing = ingress_origin(ingresses, service)
     if ing is not None:
         return ing
     if service_type(service) == NODE_PORT:
@@ -278,6 +279,16 @@ def resolve_external(
                 f"`kubectl get service {name} -n {namespace} -w`"
             ),
             details={"workspace": workspace, "namespace": namespace, "service": name},
+        )
+    waiting_ingress = ingress_pending(ingresses, service)
+    if waiting_ingress is not None:
+        raise NotReadyError(
+            f"the Ingress {namespace}/{waiting_ingress} routes to service {name} but has no address yet",
+            hint=(
+                f"its controller is still assigning one; retry shortly, or watch "
+                f"`kubectl get ingress {waiting_ingress} -n {namespace} -w`"
+            ),
+            details={"workspace": workspace, "namespace": namespace, "service": name, "ingress": waiting_ingress},
         )
     raise NotFoundError(
         f"workspace {namespace}/{workspace} has no external endpoint "
@@ -360,3 +371,22 @@ def private_address_warning(origin: Origin | None) -> str | None:
         f"{origin.host} is node {origin.internal_node}'s InternalIP, a private address (no Ready node has an "
         "ExternalIP): the NodePort endpoint is reachable only from the nodes' network, not from outside it"
     )
+
+
+def ingress_pending(ingresses: Iterable[dict[str, Any]], service: dict[str, Any]) -> str | None:
+    """The name of an Ingress that routes to the Service without a host, whose controller has not given it an
+    address yet (so `ingress_origin` has no URL from it); None when there is none."""
+    name = str((service.get("metadata") or {}).get("name"))
+    port = http_port(service)
+    for ing in sorted(ingresses, key=lambda i: str((i.get("metadata") or {}).get("name"))):
+        spec = ing.get("spec") or {}
+        hostless = [
+            p
+            for rule in spec.get("rules") or []
+            if not rule.get("host")
+            for p in (rule.get("http") or {}).get("paths") or []
+            if _backend_matches(p.get("backend"), name, port)
+        ]
+        if (hostless or _backend_matches(spec.get("defaultBackend"), name, port)) and _status_address(ing) is None:
+            return str((ing.get("metadata") or {}).get("name"))
+    return None

@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubectl_kaito import flags, kaito
 from kubectl_kaito.errors import (
     KaitoError,
     NotFoundError,
+    NotReadyError,
     ServerError,
     WaitTimeoutError,
     WorkspaceFailedError,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from kubectl_kaito.resources import Resources
 
 NO_LIMIT = flags.NO_LIMIT
+T = TypeVar("T")
 
 
 def format_seconds(seconds: float) -> str:
@@ -249,3 +251,33 @@ def await_deletion(console: Console, cluster: Resources, name: str, namespace: s
     """wait_for_deletion on the one wait display (elapsed time, heartbeat)."""
     with console.progress(f"waiting for workspace {namespace}/{name} to be deleted"):
         wait_for_deletion(cluster, name, namespace, timeout=timeout)
+
+
+def await_value(
+    console: Console,
+    what: str,
+    attempt: Callable[[], T],
+    *,
+    timeout: float | None,
+    interval: float = 1.0,
+) -> T:
+    """Ask `attempt()` again every `interval` seconds while it raises NotReadyError (something the cluster
+    is still assigning, e.g. a LoadBalancer's address), on the one wait display: `waiting for WHAT: <why>`.
+    At `timeout` a WaitTimeoutError (exit 4) carries the last reason. Used where there is nothing to watch."""
+    deadline = time.monotonic() + (NO_LIMIT if timeout is None else max(timeout, 0.0))
+    try:
+        return attempt()
+    except NotReadyError as first:
+        last = first
+    with console.progress(f"waiting for {what}: {last.message}") as progress:
+        while (remaining := deadline - time.monotonic()) > 0:
+            time.sleep(min(interval, remaining))
+            try:
+                return attempt()
+            except NotReadyError as err:
+                last = err
+                progress.update(f"waiting for {what}: {err.message}")
+    raise WaitTimeoutError(
+        f"timed out after {format_seconds(timeout or NO_LIMIT)} waiting for {what}: {last.message}",
+        hint=last.hint, details=last.details,
+    )

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kubectl_kaito import endpoints, flags, kaito
-from kubectl_kaito.errors import ForbiddenError, InvalidError, KaitoError, NotFoundError, NotReadyError, WaitTimeoutError
+from kubectl_kaito.errors import (
+    ForbiddenError,
+    InvalidError,
+    KaitoError,
+    NotFoundError,
+    NotReadyError,
+    WaitTimeoutError,
+)
 from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
 
@@ -96,6 +104,7 @@ def get_endpoint(
 
     cluster = app.resources()
     namespace = app.namespace
+    started = time.monotonic()
     ws = _workspace(app.console, cluster, name, namespace, wait_seconds)
     if kaito.is_tuning(ws):
         raise InvalidError(
@@ -108,7 +117,11 @@ def get_endpoint(
 
     service = cluster.workspace_service(name, namespace)
     internal = endpoints.internal_origin(service, namespace, cluster_domain)
-    external_origin = _external(cluster, service, name, namespace, required=external, wanted=fmt != "url")
+    if external and wait_seconds is not None:  # --wait covers the cloud assigning the external address too
+        left = round(max(0.0, wait_seconds - (time.monotonic() - started)), 1)
+        service, external_origin = _await_external(app.console, cluster, name, namespace, left)
+    else:
+        external_origin = _external(cluster, service, name, namespace, required=external, wanted=fmt != "url")
     if (private := endpoints.private_address_warning(external_origin)) is not None:
         app.console.warn(private)
 
@@ -190,3 +203,16 @@ def _check_failed(ws: dict[str, Any], namespace: str, err: KaitoError) -> KaitoE
     return NotReadyError(
         f"{state.message}; {err.message}", hint=state.hint, details={**(state.details or {}), "check": err.message}
     )
+
+
+def _await_external(
+    console: Console, cluster: Resources, name: str, namespace: str, seconds: float
+) -> tuple[dict[str, Any], endpoints.Origin | None]:
+    """--external --wait: ask again while the LoadBalancer (or a host-less Ingress) has no address yet."""
+    from kubectl_kaito.waiting import await_value  # noqa: PLC0415
+
+    def attempt() -> tuple[dict[str, Any], endpoints.Origin | None]:
+        service = cluster.workspace_service(name, namespace)
+        return service, _external(cluster, service, name, namespace, required=True, wanted=True)
+
+    return await_value(console, f"the external address of workspace {namespace}/{name}", attempt, timeout=seconds)

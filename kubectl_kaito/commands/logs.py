@@ -91,8 +91,8 @@ def logs(
       kubectl kaito logs my-llm --previous
 
     Exit codes: 0 ok (also when the output pipe closes, e.g. | head); 1 no pod's log could be
-    read, or a log stream broke off (unexpected EOF); 2 bad flags; 3 workspace, pod or container not found; 4 no pods yet, or the container
-    has not started; 5 cannot reach the cluster; 130 interrupted (Ctrl-C).
+    read, or a log stream broke off (unexpected EOF); 2 bad flags; 3 workspace, pod or container
+    not found; 4 no pods yet, or the container has not started; 5 cannot reach the cluster; 130 interrupted (Ctrl-C).
     """
     ws_name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito logs my-llm")
     # Flags first: a bad value is a usage error before any request.

@@ -190,3 +190,51 @@ def test_check_on_a_failed_workspace_gives_the_conditions_message_and_no_wait_hi
     # the workspace's own state first, then the API server's Status message (not its JSON)
     assert first.startswith("error: workspace default/pend is not ready: InferenceReady=False"), first
     assert first.endswith('(503): no endpoints available for service "pend"'), first
+
+
+# ---- get-endpoint --external --wait waits for the address -------------------------------------------
+
+
+def test_external_wait_waits_for_the_load_balancer_address(sim_factory: Any) -> None:
+    sim = sim_factory(lb_pending=True)  # the cloud has not assigned the address yet
+    sim.seed_workspace("ws", service_type="LoadBalancer")
+    t, box = run_in_thread("get-endpoint", "ws", "--external", "--wait", "--timeout", "30s", env=FAST_BEAT)
+    poll(lambda: len([q for q in sim.requests if q.path.endswith("/services/ws")]) >= 2)  # asked again
+    assert t.is_alive()
+    sim.lb_pending = False  # the cloud assigns it
+    t.join(30)
+    r = box["r"]
+    assert r.exit_code == 0, r.stderr
+    lb = sim.get("v1", "Service", "ws", NS)["status"]["loadBalancer"]["ingress"][0]
+    assert r.stdout == f"http://{lb.get('ip') or lb.get('hostname')}/v1/chat/completions\n"
+    assert "waiting for the external address of workspace default/ws: the LoadBalancer service default/ws " \
+           "has no external address yet [" in r.stderr
+    # still pending at --timeout: exit 4, TIMEOUT
+    sim.seed_workspace("other", service_type="LoadBalancer")
+    sim.lb_pending = True
+    svc = sim.get("v1", "Service", "other", NS)
+    svc["status"] = {"loadBalancer": {}}
+    sim.apply(svc)
+    r = run_cli("get-endpoint", "other", "--external", "--wait", "--timeout", "1s", "-o", "json")
+    assert r.exit_code == 4 and r.stdout == ""
+    assert "error: timed out after 1s waiting for the external address of workspace default/other" in r.stderr
+    assert '"code": "TIMEOUT"' in r.stderr
+
+
+def test_external_wait_waits_for_an_ingress_address(sim: Any) -> None:
+    sim.seed_workspace("ws")
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "llm", "namespace": NS},
+               "spec": {"ingressClassName": "nginx", "rules": [{"http": {"paths": [
+                   {"path": "/", "pathType": "Prefix",
+                    "backend": {"service": {"name": "ws", "port": {"number": 80}}}}]}}]}}
+    sim.apply(ingress)
+    r = run_cli("get-endpoint", "ws", "--external")  # without --wait: not ready yet, exit 4 (not "no route")
+    assert r.exit_code == 4 and "the Ingress default/llm routes to service ws but has no address yet" in r.stderr
+    t, box = run_in_thread("get-endpoint", "ws", "--external", "--wait", "--timeout", "30s")
+    poll(lambda: len([q for q in sim.requests if q.path.endswith("/ingresses")]) >= 3)
+    ing = sim.get("networking.k8s.io/v1", "Ingress", "llm", NS)
+    ing["status"] = {"loadBalancer": {"ingress": [{"ip": "52.1.2.3"}]}}
+    sim.apply(ing)
+    t.join(30)
+    r = box["r"]
+    assert (r.exit_code, r.stdout) == (0, "http://52.1.2.3/v1/chat/completions\n"), r.stderr
