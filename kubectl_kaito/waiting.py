@@ -260,18 +260,26 @@ def await_value(
     *,
     timeout: float | None,
     interval: float = 1.0,
+    extend_while: Callable[[], bool] | None = None,
 ) -> T:
     """Ask `attempt()` again every `interval` seconds while it raises NotReadyError (something the cluster
     is still assigning, e.g. a LoadBalancer's address), on the one wait display: `waiting for WHAT: <why>`.
-    At `timeout` a WaitTimeoutError (exit 4) carries the last reason. Used where there is nothing to watch."""
-    deadline = time.monotonic() + (NO_LIMIT if timeout is None else max(timeout, 0.0))
+    At `timeout` a WaitTimeoutError (exit 4) carries the last reason; while `extend_while()` holds the
+    deadline stays `timeout` ahead (logs -f: a node still being provisioned). Any other error ends the wait
+    (a WorkspaceFailedError raised by `attempt` is the wait's one failure path). Used where there is nothing
+    to watch."""
+    span = NO_LIMIT if timeout is None else max(timeout, 0.0)
+    deadline = time.monotonic() + span
     try:
         return attempt()
     except NotReadyError as first:
         last = first
     with console.progress(f"waiting for {what}: {last.message}") as progress:
-        while (remaining := deadline - time.monotonic()) > 0:
-            time.sleep(min(interval, remaining))
+        while (remaining := deadline - time.monotonic()) > 0 or (extend_while is not None and extend_while()):
+            if extend_while is not None and extend_while():
+                deadline = max(deadline, time.monotonic() + span)
+                remaining = deadline - time.monotonic()
+            time.sleep(max(0.0, min(interval, remaining)))
             try:
                 return attempt()
             except NotReadyError as err:
@@ -279,5 +287,5 @@ def await_value(
                 progress.update(f"waiting for {what}: {err.message}")
     raise WaitTimeoutError(
         f"timed out after {format_seconds(timeout or NO_LIMIT)} waiting for {what}: {last.message}",
-        hint=last.hint, details=last.details,
+        hint=last.hint, details={**(last.details or {}), "timeout_seconds": timeout},
     )

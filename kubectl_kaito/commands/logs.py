@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,6 +11,10 @@ from kubectl_kaito import flags, kaito
 from kubectl_kaito import logs as core
 from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, StreamCutError
 from kubectl_kaito.settings import AppContext
+
+if TYPE_CHECKING:
+    from kubectl_kaito.console import Console
+    from kubectl_kaito.resources import Resources
 
 
 def logs(
@@ -64,6 +68,7 @@ def logs(
             show_default=False,
         ),
     ] = None,
+    pod_running_timeout: flags.PodRunningTimeoutOpt = flags.POD_RUNNING_TIMEOUT,
 ) -> None:
     """Print the logs of a workspace's pods (inference and tuning pods alike).
 
@@ -100,11 +105,14 @@ def logs(
     core.check_since(since, since_time)
     since_seconds = core.since_seconds(since)
     since_time_value = core.since_time(since_time)
+    running_timeout = flags.parse_pod_running_timeout(pod_running_timeout)
 
     cluster = app.resources()
     namespace = app.namespace
     ws = cluster.get_workspace(ws_name, namespace)  # missing -> NotFoundError, exit 3
     pods = cluster.list_pods(namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={ws_name}")
+    if follow:  # as kubectl logs -f: wait for a pod to run (then the model download is shown as it happens)
+        ws, pods = _await_running(app.console, cluster, ws, pods, ws_name, namespace, pod, container, running_timeout)
     if not pods:
         raise core.no_pods_error(ws, ws_name, namespace)
     targets = core.select_targets(pods, ws_name, pod=pod, container=container)
@@ -199,3 +207,41 @@ def _raise_cut(failed: dict[str, BaseException]) -> None:
             hint="the connection to the API server (or the node's kubelet) dropped; run the command again",
             details={"pods": [n.removeprefix("pod/") for n in cut]},
         )
+
+
+def _await_running(
+    console: Console,
+    cluster: Resources,
+    ws: dict[str, Any],
+    pods: list[dict[str, Any]],
+    name: str,
+    namespace: str,
+    pod: str | None,
+    container: str | None,
+    timeout: float,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """logs -f: until one chosen pod's container runs (--pod-running-timeout, counted once the workspace's
+    nodes are provisioned), on the one wait display; a workspace that fails meanwhile is exit 1."""
+    from kubectl_kaito import waiting  # noqa: PLC0415
+
+    seen = {"ws": ws, "pods": pods, "fresh": True}
+
+    def attempt() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        if not seen["fresh"]:
+            seen["ws"] = cluster.get_workspace(name, namespace)
+            seen["pods"] = cluster.list_pods(namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={name}")
+        seen["fresh"] = False
+        current, current_pods = seen["ws"], seen["pods"]
+        why = core.not_running(current, current_pods, name, pod=pod, container=container)
+        if why is None:
+            return current, current_pods
+        failed = waiting.failure_error(current)
+        if failed is not None:
+            raise failed
+        raise NotReadyError(why, hint="raise --pod-running-timeout to wait longer; see `kubectl kaito status "
+                            f"--workspace-name {name} -n {namespace}`")
+
+    return waiting.await_value(
+        console, f"the pods of workspace {namespace}/{name}", attempt, timeout=timeout,
+        extend_while=lambda: core.provisioning(seen["ws"]),
+    )

@@ -238,3 +238,57 @@ def test_external_wait_waits_for_an_ingress_address(sim: Any) -> None:
     t.join(30)
     r = box["r"]
     assert (r.exit_code, r.stdout) == (0, "http://52.1.2.3/v1/chat/completions\n"), r.stderr
+
+
+# ---- logs -f waits for the pods (kubectl's --pod-running-timeout) -------------------------------------
+
+
+def test_deploy_then_logs_follow_waits_for_the_pods_and_shows_the_model_download(sim_factory: Any) -> None:
+    sim = sim_factory(ready_after=3)
+    r = run_cli("deploy", "--workspace-name", "new", "--model", "phi-4-mini-instruct", "--instance-type", SKU)
+    assert r.exit_code == 0, r.stderr
+    # no pods yet: the old logs -f failed at once with exit 4
+    t, box = run_in_thread("logs", "new", "-f", env=FAST_BEAT)
+    poll(lambda: kaito_ready(sim, "new"), timeout=30)
+    poll(lambda: len([q for q in sim.requests if q.path.endswith("/pods/new-0/log")]) >= 1)
+    sim.close_logs(NS, "new-0")
+    t.join(30)
+    r = box["r"]
+    assert r.exit_code == 0, r.stderr
+    assert "Starting to load model phi-4-mini-instruct" in r.stdout  # the model download, as it happened
+    assert "Application startup complete." in r.stdout
+    waits = [ln for ln in r.stderr.splitlines() if ln.startswith("waiting for the pods of workspace default/new: ")]
+    assert waits and waits[0].startswith("waiting for the pods of workspace default/new: no pods yet ("), r.stderr
+    assert waits[0].endswith("[0s]")
+
+
+def kaito_ready(sim: Any, name: str) -> bool:
+    ws = sim.get("kaito.sh/v1beta1", "Workspace", name, NS) or {}
+    return any(c.get("type") == "InferenceReady" and c.get("status") == "True"
+               for c in (ws.get("status") or {}).get("conditions") or [])
+
+
+def test_logs_follow_gives_up_after_the_pod_running_timeout(sim: Any) -> None:
+    sim.seed_workspace("ws", logs=False)
+    pod = sim.get("v1", "Pod", "ws-0", NS)
+    pod["status"]["containerStatuses"][0]["state"] = {"waiting": {"reason": "ContainerCreating"}}
+    sim.apply(pod)
+    r = run_cli("logs", "ws", "-f", "--pod-running-timeout=1s")
+    assert r.exit_code == 4, r.stderr
+    assert r.stdout == ""
+    assert "error: timed out after 1s waiting for the pods of workspace default/ws: pod/ws-0 ContainerCreating" \
+        in r.stderr
+    assert "raise --pod-running-timeout" in r.stderr
+    for bad in ("0", "-1s", "soon"):
+        r = run_cli("logs", "ws", "-f", "--pod-running-timeout", bad)
+        assert r.exit_code == 2 and r.stderr.startswith("error: invalid --pod-running-timeout value"), r.stderr
+
+
+def test_logs_follow_on_a_workspace_that_fails_while_waited_on_is_workspace_failed(sim: Any) -> None:
+    sim.seed_workspace("ws", ready=False, logs=False)
+    sim.controller.fail_workspace("ws", reason="ImagePullError", message="pull access denied")
+    poll(lambda: "ImagePullBackOff" in str(sim.get("v1", "Pod", "ws-0", NS)["status"]))
+    r = run_cli("logs", "ws", "-f")
+    assert r.exit_code == 1, r.stderr
+    assert "error: workspace default/ws failed: InferenceReady is False (ImagePullError): pull access denied" \
+        in r.stderr
