@@ -224,14 +224,15 @@ def _await_running(
     nodes are provisioned), on the one wait display; a workspace that fails meanwhile is exit 1."""
     from kubectl_kaito import waiting  # noqa: PLC0415
 
-    seen = {"ws": ws, "pods": pods, "fresh": True}
+    latest: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []  # what the last attempt saw
 
     def attempt() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        if not seen["fresh"]:
-            seen["ws"] = cluster.get_workspace(name, namespace)
-            seen["pods"] = cluster.list_pods(namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={name}")
-        seen["fresh"] = False
-        current, current_pods = seen["ws"], seen["pods"]
+        if latest:  # the first attempt uses what the command already read
+            current = cluster.get_workspace(name, namespace)
+            current_pods = cluster.list_pods(namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={name}")
+        else:
+            current, current_pods = ws, pods
+        latest[:] = [(current, current_pods)]
         why = core.not_running(current, current_pods, name, pod=pod, container=container)
         if why is None:
             return current, current_pods
@@ -243,5 +244,5 @@ def _await_running(
 
     return waiting.await_value(
         console, f"the pods of workspace {namespace}/{name}", attempt, timeout=timeout,
-        extend_while=lambda: core.provisioning(seen["ws"]),
+        extend_while=lambda: core.provisioning(latest[0][0]),
     )
