@@ -38,6 +38,7 @@ from kubectl_kaito.errors import (
     NotFoundError,
     NotReadyError,
     ServerError,
+    StreamCutError,
     UnauthorizedError,
     UsageError,
     WaitTimeoutError,
@@ -76,6 +77,7 @@ class Response:
         self._resp = resp
         self._conn = conn
         self._on_error = on_error
+        self.cut = False  # the body ended before its end (no chunked terminator, or short of Content-Length)
 
     def readline(self) -> bytes:
         """One line including its b"\\n" (the last may lack it); b"" when the server is done."""
@@ -89,8 +91,12 @@ class Response:
     def read1(self, size: int = 65536) -> bytes:
         """What is available now (at least one byte, waiting only if nothing is); b"" at the end."""
         try:
-            return self._resp.read1(size)
+            data = self._resp.read1(size)
+            if not data and self._resp.length:  # closed short of its Content-Length
+                self.cut = True
+            return data
         except http.client.IncompleteRead as e:
+            self.cut = True
             return bytes(e.partial)
         except (OSError, http.client.HTTPException) as e:
             raise self._on_error(e) from None
@@ -746,6 +752,11 @@ class Client:
                     yield line + b"\n"
             if pending:
                 yield pending + b"\n"
+            if stream.cut:  # not the end of the log: the connection dropped mid-body
+                raise StreamCutError(
+                    "the log stream broke off: unexpected EOF",
+                    hint="the connection to the API server (or the node's kubelet) dropped; run the command again",
+                )
         finally:
             stream.close()
 

@@ -11,8 +11,11 @@ for live displays on a terminal.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -166,32 +169,109 @@ class Console:
 
     @contextmanager
     def progress(self, initial: str) -> Iterator[Progress]:
-        """For waits: a rich spinner on a live stderr, plain lines (each change once) otherwise."""
+        """THE wait display (every wait uses it): a rich spinner with the elapsed time on a live stderr;
+        otherwise plain lines, one per change and a repeat at least every heartbeat (30 s), so CI logs
+        are never silent."""
         if self.live:
             from rich.console import Console as RichConsole  # noqa: PLC0415  (only terminals pay for rich)
 
-            with RichConsole(file=self.stderr).status(initial) as status:
-                yield Progress(self, status)
+            p = Progress(self, None)
+            with RichConsole(file=self.stderr).status(_Elapsed(p)) as status:
+                p._live = status
+                p.update(initial)
+                yield p
         else:
             p = Progress(self, None)
             p.update(initial)
-            yield p
+            p.start_heartbeat(heartbeat_seconds(self.env))
+            try:
+                yield p
+            finally:
+                p.stop_heartbeat()
+
+
+HEARTBEAT_ENV = "KUBECTL_KAITO_HEARTBEAT"  # seconds between repeated wait lines off a terminal (tests set it small)
+HEARTBEAT_SECONDS = 30.0
+
+
+def heartbeat_seconds(env: Mapping[str, str]) -> float:
+    """The heartbeat interval: $KUBECTL_KAITO_HEARTBEAT when it is a positive number, else 30 s."""
+    try:
+        value = float(env.get(HEARTBEAT_ENV) or HEARTBEAT_SECONDS)
+    except ValueError:
+        return HEARTBEAT_SECONDS
+    return value if math.isfinite(value) and value > 0 else HEARTBEAT_SECONDS
+
+
+def elapsed_text(seconds: float) -> str:
+    """4 -> `4s`, 75 -> `1m15s`, 3725 -> `1h2m5s` (whole seconds, as kubectl's ages)."""
+    total = int(max(seconds, 0.0))
+    h, rest = divmod(total, 3600)
+    m, sec = divmod(rest, 60)
+    if h:
+        return f"{h}h{m}m{sec}s"
+    return f"{m}m{sec}s" if m else f"{sec}s"
 
 
 class Progress:
-    """A one-line status on stderr: a spinner on a terminal, plain lines otherwise."""
+    """A wait's one-line status on stderr, `<text> [<elapsed>]`: a spinner redrawn in place on a terminal,
+    plain lines otherwise (a line per change, repeated at least every heartbeat while nothing changes)."""
 
-    def __init__(self, console: Console, live: Any | None) -> None:
+    def __init__(self, console: Console, live: Any | None, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._console = console
         self._live = live
+        self._clock = clock
+        self._start = clock()
         self._last: str | None = None
+        self._printed_at = self._start
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def elapsed(self) -> str:
+        return elapsed_text(self._clock() - self._start)
+
+    def line(self) -> str:
+        return f"{self._last or ''} [{self.elapsed()}]"
 
     def update(self, text: str) -> None:
-        """Show text; plain mode prints only when it changed (logs stay readable)."""
-        if text == self._last:
-            return
-        self._last = text
-        if self._live is not None:
-            self._live.update(text)
-        else:
-            self._console.info(text)
+        """Show text; plain mode prints only when it changed (the heartbeat repeats it)."""
+        with self._lock:
+            if text == self._last:
+                return
+            self._last = text
+            if self._live is not None:
+                self._live.update(_Elapsed(self))
+            else:
+                self._print()
+
+    def _print(self) -> None:  # with the lock held
+        self._console.info(self.line())
+        self._printed_at = self._clock()
+
+    def start_heartbeat(self, interval: float) -> None:
+        """Off a terminal: a daemon thread repeats the line when `interval` seconds passed without one."""
+
+        def beat() -> None:
+            while not self._stop.wait(interval / 4):
+                with self._lock:
+                    if not self._stop.is_set() and self._clock() - self._printed_at >= interval:
+                        self._print()
+
+        self._thread = threading.Thread(target=beat, name="wait-heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop_heartbeat(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(1.0)
+
+
+class _Elapsed:
+    """What the live spinner shows: the text and the elapsed time, re-read at every refresh."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def __rich__(self) -> str:
+        return self._progress.line()

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from kubectl_kaito import kaito
 from kubectl_kaito.errors import NotFoundError, NotReadyError
@@ -40,6 +41,7 @@ class Origin:
     host: str
     port: int
     prefix: str = ""  # "" or "/something" (never a trailing slash)
+    internal_node: str | None = None  # NodePort on this node's InternalIP: a private address
 
     @property
     def origin(self) -> str:
@@ -59,11 +61,19 @@ class Origin:
         return self.url(API_PREFIX)
 
 
+# What may stay as it is in a URL path (RFC 3986: unreserved and reserved characters, and `%` so that a path
+# already encoded is not encoded twice); anything else (space, `"`, `<`, `>`, `\\`, `^`, `{`, `|`, `}`, `[`, `]`,
+# control characters, non-ASCII as UTF-8) is percent-encoded.
+_PATH_SAFE = "/:@!$&'()*+,;=?#%"
+
+
 def normalize_path(path: str | None) -> str:
-    """`v1/models` -> `/v1/models`; `""`, `"/"` and None -> `""` (the root, no trailing slash)."""
+    """`v1/models` -> `/v1/models`; `""`, `"/"` and None -> `""` (the root, no trailing slash); what a URL
+    path cannot carry is percent-encoded (`/v1/my model` -> `/v1/my%20model`)."""
     p = (path or "").strip()
     if not p or p == "/":
         return ""
+    p = quote(p, safe=_PATH_SAFE)
     return p if p.startswith("/") else "/" + p
 
 
@@ -224,7 +234,8 @@ def node_port_origin(service: dict[str, Any], nodes: Iterable[dict[str, Any]]) -
         for node in ready:
             addr = _node_address(node, kind)
             if addr:
-                return Origin(NODE_PORT, "http", addr, int(node_port))
+                internal = str((node.get("metadata") or {}).get("name")) if kind == "InternalIP" else None
+                return Origin(NODE_PORT, "http", addr, int(node_port), internal_node=internal)
     name = (service.get("metadata") or {}).get("name")
     raise NotReadyError(
         f"service {name} is a NodePort (port {node_port}) but no Ready node has an address",
@@ -251,7 +262,8 @@ def resolve_external(
     lb = load_balancer_origin(service)
     if lb is not None:
         return lb
-    ing = ingress_origin(list_ingresses(), service)
+    ingresses = list_ingresses()
+    ing = ingress_origin(ingresses, service)
     if ing is not None:
         return ing
     if service_type(service) == NODE_PORT:
@@ -267,6 +279,16 @@ def resolve_external(
                 f"`kubectl get service {name} -n {namespace} -w`"
             ),
             details={"workspace": workspace, "namespace": namespace, "service": name},
+        )
+    waiting_ingress = ingress_pending(ingresses, service)
+    if waiting_ingress is not None:
+        raise NotReadyError(
+            f"the Ingress {namespace}/{waiting_ingress} routes to service {name} but has no address yet",
+            hint=(
+                f"its controller is still assigning one; retry shortly, or watch "
+                f"`kubectl get ingress {waiting_ingress} -n {namespace} -w`"
+            ),
+            details={"workspace": workspace, "namespace": namespace, "service": name, "ingress": waiting_ingress},
         )
     raise NotFoundError(
         f"workspace {namespace}/{workspace} has no external endpoint "
@@ -288,9 +310,16 @@ def not_ready_error(ws: dict[str, Any], namespace: str) -> NotReadyError:
     name = (ws.get("metadata") or {}).get("name")
     fail = kaito.failure(ws)
     why = f"{fail.condition} failed ({fail.reason}: {fail.message})" if fail else kaito.describe_pending(ws)
+    # a failure is not a start-up: never suggest waiting for it
+    hint = (
+        f"see `kubectl kaito status --workspace-name {name} -n {namespace}` and `kubectl kaito logs {name} -n "
+        f"{namespace}`; waiting will not fix it"
+        if fail
+        else f"see `kubectl kaito status --workspace-name {name} -n {namespace}`, or add --wait"
+    )
     return NotReadyError(
-        f"workspace {namespace}/{name} is not ready: {why}",
-        hint=f"see `kubectl kaito status --workspace-name {name} -n {namespace}`, or add --wait",
+        f"workspace {namespace}/{name} " + ("has failed" if fail else "is not ready") + f": {why}",
+        hint=hint,
         details={
             "workspace": name,
             "namespace": namespace,
@@ -332,3 +361,32 @@ def endpoint_info(
     info["base_url"] = chosen.base_url
     info["service"] = (service.get("metadata") or {}).get("name")
     return info
+
+
+def private_address_warning(origin: Origin | None) -> str | None:
+    """The stderr warning for a NodePort endpoint on a node's InternalIP (no node has an ExternalIP)."""
+    if origin is None or origin.internal_node is None:
+        return None
+    return (
+        f"{origin.host} is node {origin.internal_node}'s InternalIP, a private address (no Ready node has an "
+        "ExternalIP): the NodePort endpoint is reachable only from the nodes' network, not from outside it"
+    )
+
+
+def ingress_pending(ingresses: Iterable[dict[str, Any]], service: dict[str, Any]) -> str | None:
+    """The name of an Ingress that routes to the Service without a host, whose controller has not given it an
+    address yet (so `ingress_origin` has no URL from it); None when there is none."""
+    name = str((service.get("metadata") or {}).get("name"))
+    port = http_port(service)
+    for ing in sorted(ingresses, key=lambda i: str((i.get("metadata") or {}).get("name"))):
+        spec = ing.get("spec") or {}
+        hostless = [
+            p
+            for rule in spec.get("rules") or []
+            if not rule.get("host")
+            for p in (rule.get("http") or {}).get("paths") or []
+            if _backend_matches(p.get("backend"), name, port)
+        ]
+        if (hostless or _backend_matches(spec.get("defaultBackend"), name, port)) and _status_address(ing) is None:
+            return str((ing.get("metadata") or {}).get("name"))
+    return None

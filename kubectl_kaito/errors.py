@@ -149,3 +149,10 @@ class HelmFailedError(KaitoError):
     """A helm command exited non-zero; its stderr was shown as it came (exit 1)."""
 
     code = "HELM_FAILED"
+
+
+class StreamCutError(ServerError):
+    """A log stream that broke off mid-body: the connection ended without the chunked terminator
+    (kubectl 1.37.1 says `error: unexpected EOF` and exits 1). Exit 1, code STREAM_CUT."""
+
+    code = "STREAM_CUT"

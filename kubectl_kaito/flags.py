@@ -686,3 +686,38 @@ SelectorOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+# ---- URL paths ---------------------------------------------------------------------------------------
+
+
+def url_path(value: str, flag: str = "--path") -> str:
+    """An API path given on the command line (get-endpoint --path): control characters (a newline would
+    make the one-line URL two) and non-UTF-8 bytes are usage errors; encoding is endpoints.normalize_path's."""
+    _check_text(value, f"{flag} value", hint="give a URL path such as /v1/chat/completions (spaces are encoded)")
+    return value
+
+
+# ---- kubectl's --pod-running-timeout -----------------------------------------------------------------
+
+POD_RUNNING_TIMEOUT = "20s"  # kubectl 1.37.1's default for `kubectl logs --pod-running-timeout`
+
+PodRunningTimeoutOpt = Annotated[
+    str,
+    typer.Option(
+        "--pod-running-timeout",
+        help="With -f, how long to wait for a pod to be running (e.g. 20s, 5m; more than zero), counted from "
+        "when the workspace's nodes are provisioned. Default 20s, as kubectl.",
+        metavar="duration",
+    ),
+]
+
+
+def parse_pod_running_timeout(value: str) -> float:
+    """`--pod-running-timeout` -> seconds; as kubectl, it must be more than zero."""
+    seconds = parse_duration(value, "--pod-running-timeout")
+    if seconds <= 0:
+        raise UsageError(
+            f"invalid --pod-running-timeout value {value!r}: it must be more than zero", hint=DURATION_HINT
+        )
+    return seconds

@@ -393,3 +393,45 @@ class Multiplexer:
             if out:
                 write(b"".join(out))
         return result
+
+
+# ---- logs -f: waiting for a pod to run ------------------------------------------------------------------
+
+
+def log_readable(pod: dict[str, Any], container: str) -> bool:
+    """The container has a log to stream: it runs or has run (a crash-looping one keeps its last log)."""
+    status = pod.get("status") or {}
+    for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        if cs.get("name") == container:
+            state = cs.get("state") or {}
+            if state.get("running") is not None or state.get("terminated") is not None:
+                return True
+            return (state.get("waiting") or {}).get("reason") == CRASH_LOOP or bool(
+                (cs.get("lastState") or {}).get("terminated")
+            )
+    return False
+
+
+def not_running(
+    ws: dict[str, Any], pods: Sequence[dict[str, Any]], workspace: str, *, pod: str | None, container: str | None
+) -> str | None:
+    """Why there is nothing to follow yet (for the wait display), or None once a chosen pod's container runs."""
+    if not pods:
+        state = kaito.state(ws)
+        pending = kaito.describe_pending(ws)
+        return f"no pods yet ({state}: {pending})" if pending else f"no pods yet ({state})"
+    if pod is not None and pod not in {pod_name(p) for p in pods}:
+        return f"no pod {pod} yet"
+    targets = select_targets(pods, workspace, pod=pod, container=container)
+    by_name = {pod_name(p): p for p in pods}
+    if any(log_readable(by_name[t.pod], t.container) for t in targets):
+        return None
+    if not targets:
+        return "the pods have no containers yet"
+    return ", ".join(f"{t.label} {t.waiting_reason or 'Pending'}" for t in targets)
+
+
+def provisioning(ws: dict[str, Any]) -> bool:
+    """The workspace's nodes are still being provisioned (ResourceReady not True, no failure): a new GPU node
+    takes minutes, so `--pod-running-timeout` counts from when this ends."""
+    return kaito.failure(ws) is None and kaito.condition_status(ws, kaito.RESOURCE_READY) != "True"

@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubectl_kaito import flags, kaito
-from kubectl_kaito.errors import KaitoError, NotFoundError, NotReadyError, ServerError, WaitTimeoutError
+from kubectl_kaito.errors import (
+    KaitoError,
+    NotFoundError,
+    NotReadyError,
+    ServerError,
+    WaitTimeoutError,
+    WorkspaceFailedError,
+)
 
 if TYPE_CHECKING:
+    from kubectl_kaito.console import Console, Progress
     from kubectl_kaito.resources import Resources
 
 NO_LIMIT = flags.NO_LIMIT
+T = TypeVar("T")
 
 
 def format_seconds(seconds: float) -> str:
@@ -33,11 +43,12 @@ def format_seconds(seconds: float) -> str:
 
 
 def failure_error(
-    ws: dict[str, Any], error_cls: type[KaitoError] = NotReadyError, *, note: str = ""
+    ws: dict[str, Any], error_cls: type[KaitoError] = WorkspaceFailedError, *, note: str = ""
 ) -> KaitoError | None:
-    """A `fail_on` for waits on readiness: a condition False with a reason waiting will not fix.
+    """THE failure of a wait on a workspace: a condition False with a reason waiting will not fix.
 
-    get-endpoint reports it as not ready (exit 4); deploy passes its own class (exit 1) and a note.
+    Every wait (deploy --wait, get-endpoint --wait, logs' wait for pods) reports it the same way:
+    exit 1, WORKSPACE_FAILED, the condition's reason and message.
     """
     fail = kaito.failure(ws)
     if fail is None:
@@ -175,4 +186,106 @@ def wait_for_deletion(cluster: Resources, name: str, namespace: str, *, timeout:
         hint="the KAITO controller removes its finalizer once the workspace's resources are cleaned up; "
         "check that it is running (`kubectl get deploy -n kaito-workspace`)",
         details={"workspace": name, "namespace": namespace, "timeout_seconds": timeout, "finalizers": finalizers},
+    )
+
+
+# ---- the one wait with its display ---------------------------------------------------------------------
+
+
+def progress_line(ws: dict[str, Any]) -> str:
+    """`Pending: ResourceReady=True, InferenceReady=False (WorkspaceInferenceStatusPending)`."""
+    cs = kaito.conditions(ws)
+    order = [kaito.RESOURCE_READY, kaito.JOB_STARTED if kaito.is_tuning(ws) else kaito.INFERENCE_READY,
+             kaito.WORKSPACE_SUCCEEDED]
+    parts = []
+    for ctype in order + [t for t in cs if t not in order]:
+        c = cs.get(ctype)
+        if c is None:
+            if ctype in order:
+                parts.append(f"{ctype}=Unknown")
+            continue
+        reason = c.get("reason")
+        parts.append(f"{ctype}={c.get('status')}" + (f" ({reason})" if reason and c.get("status") != "True" else ""))
+    return f"{kaito.state(ws)}: " + ", ".join(parts)
+
+
+def await_workspace(
+    console: Console,
+    cluster: Resources,
+    name: str,
+    namespace: str,
+    *,
+    timeout: float | None,
+    until: Callable[[dict[str, Any]], bool],
+    note: str = "",
+    always_show: bool = False,
+) -> dict[str, Any]:
+    """THE wait on a workspace as every command shows it: `waiting for workspace NS/NAME: <state>` on the one
+    wait display (`console.progress`: elapsed time, heartbeat), shown once there is something to wait for
+    (from the start with `always_show`); a failure is WorkspaceFailedError (exit 1), `note` added to its hint."""
+    with ExitStack() as stack:
+        shown: list[Progress] = []
+
+        def show(text: str) -> None:
+            if not shown:
+                shown.append(stack.enter_context(console.progress(text)))
+            else:
+                shown[0].update(text)
+
+        if always_show:
+            show(f"waiting for workspace {namespace}/{name}")
+
+        def on_change(ws: dict[str, Any]) -> None:
+            if not until(ws):
+                show(f"waiting for workspace {namespace}/{name}: {progress_line(ws)}")
+            elif shown:  # the end of a wait that was shown: its final state
+                show(f"workspace {namespace}/{name}: {progress_line(ws)}")
+
+        return wait_for_workspace(
+            cluster, name, namespace, timeout=timeout, until=until, on_change=on_change,
+            fail_on=lambda ws: failure_error(ws, note=note),
+        )
+
+
+def await_deletion(console: Console, cluster: Resources, name: str, namespace: str, *, timeout: float | None) -> None:
+    """wait_for_deletion on the one wait display (elapsed time, heartbeat)."""
+    with console.progress(f"waiting for workspace {namespace}/{name} to be deleted"):
+        wait_for_deletion(cluster, name, namespace, timeout=timeout)
+
+
+def await_value(
+    console: Console,
+    what: str,
+    attempt: Callable[[], T],
+    *,
+    timeout: float | None,
+    interval: float = 1.0,
+    extend_while: Callable[[], bool] | None = None,
+) -> T:
+    """Ask `attempt()` again every `interval` seconds while it raises NotReadyError (something the cluster
+    is still assigning, e.g. a LoadBalancer's address), on the one wait display: `waiting for WHAT: <why>`.
+    At `timeout` a WaitTimeoutError (exit 4) carries the last reason; while `extend_while()` holds the
+    deadline stays `timeout` ahead (logs -f: a node still being provisioned). Any other error ends the wait
+    (a WorkspaceFailedError raised by `attempt` is the wait's one failure path). Used where there is nothing
+    to watch."""
+    span = NO_LIMIT if timeout is None else max(timeout, 0.0)
+    deadline = time.monotonic() + span
+    try:
+        return attempt()
+    except NotReadyError as first:
+        last = first
+    with console.progress(f"waiting for {what}: {last.message}") as progress:
+        while (remaining := deadline - time.monotonic()) > 0 or (extend_while is not None and extend_while()):
+            if extend_while is not None and extend_while():
+                deadline = max(deadline, time.monotonic() + span)
+                remaining = deadline - time.monotonic()
+            time.sleep(max(0.0, min(interval, remaining)))
+            try:
+                return attempt()
+            except NotReadyError as err:
+                last = err
+                progress.update(f"waiting for {what}: {err.message}")
+    raise WaitTimeoutError(
+        f"timed out after {format_seconds(timeout or NO_LIMIT)} waiting for {what}: {last.message}",
+        hint=last.hint, details={**(last.details or {}), "timeout_seconds": timeout},
     )

@@ -164,13 +164,12 @@ def _wait_all(console: Console, cluster: Resources, names: list[str], namespace:
     """Wait for each deleted workspace to disappear, within one shared deadline."""
     import time
 
-    from kubectl_kaito.waiting import wait_for_deletion
+    from kubectl_kaito.waiting import await_deletion
 
     deadline = time.monotonic() + seconds
     for n in names:
-        console.info(f"waiting for workspace {namespace}/{n} to be deleted...")
         # rounded: the timeout message quotes it ("timed out after 1s", not "after 0.999995s")
-        wait_for_deletion(cluster, n, namespace, timeout=round(max(0.0, deadline - time.monotonic()), 1))
+        await_deletion(console, cluster, n, namespace, timeout=round(max(0.0, deadline - time.monotonic()), 1))
         console.info(f"workspace {namespace}/{n} is gone")
 
 

@@ -14,7 +14,6 @@ from kubectl_kaito.errors import (
     KaitoError,
     NotFoundError,
     UsageError,
-    WorkspaceFailedError,
 )
 from kubectl_kaito.output import Document, Result, Text
 from kubectl_kaito.settings import AppContext
@@ -588,43 +587,15 @@ def _create_all(
     return created
 
 
-def _progress_line(ws: dict[str, Any]) -> str:
-    """`Pending: ResourceReady=True, InferenceReady=False (WorkspaceInferenceStatusPending)`."""
-    cs = kaito.conditions(ws)
-    order = [kaito.RESOURCE_READY, kaito.JOB_STARTED if kaito.is_tuning(ws) else kaito.INFERENCE_READY,
-             kaito.WORKSPACE_SUCCEEDED]
-    parts = []
-    for ctype in order + [t for t in cs if t not in order]:
-        c = cs.get(ctype)
-        if c is None:
-            if ctype in order:
-                parts.append(f"{ctype}=Unknown")
-            continue
-        reason = c.get("reason")
-        parts.append(f"{ctype}={c.get('status')}" + (f" ({reason})" if reason and c.get("status") != "True" else ""))
-    return f"{kaito.state(ws)}: " + ", ".join(parts)
-
-
-def _fail_on(ws: dict[str, Any]) -> KaitoError | None:
-    """A condition False with a failure reason ends the wait (exit 1) with the reason and message."""
-    from kubectl_kaito.waiting import failure_error  # noqa: PLC0415
-
-    return failure_error(ws, WorkspaceFailedError, note="the workspace was left in place")
-
-
 def _wait(console: Console, cluster: Resources, name: str, ns: str, seconds: float) -> dict[str, Any]:
-    """Watch until ready (tuning: succeeded), showing each change on stderr; Ctrl-C keeps the workspace."""
-    from kubectl_kaito.waiting import wait_for_workspace  # noqa: PLC0415
+    """Watch until ready (tuning: succeeded) on the one wait display; Ctrl-C keeps the workspace."""
+    from kubectl_kaito.waiting import await_workspace, progress_line  # noqa: PLC0415
 
     try:
-        with console.progress(f"waiting for workspace {ns}/{name}") as progress:
-            ws = wait_for_workspace(
-                cluster, name, ns, timeout=seconds, until=kaito.is_done,
-                on_change=lambda ws: progress.update(f"workspace {ns}/{name}: {_progress_line(ws)}"),
-                fail_on=_fail_on,
-            )
+        ws = await_workspace(console, cluster, name, ns, timeout=seconds, until=kaito.is_done,
+                             note="the workspace was left in place", always_show=True)
         if console.live:  # the live status is gone once it ends: leave the final state on screen
-            console.info(f"workspace {ns}/{name}: {_progress_line(ws)}")
+            console.info(f"workspace {ns}/{name}: {progress_line(ws)}")
         return ws
     except KeyboardInterrupt:
         console.info(f"interrupted: the workspace was left in place; watch it with: "

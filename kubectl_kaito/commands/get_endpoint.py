@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kubectl_kaito import endpoints, flags, kaito
-from kubectl_kaito.errors import ForbiddenError, InvalidError, NotFoundError, NotReadyError, UsageError
+from kubectl_kaito.errors import (
+    ForbiddenError,
+    InvalidError,
+    KaitoError,
+    NotFoundError,
+    NotReadyError,
+    UsageError,
+    WaitTimeoutError,
+)
 from kubectl_kaito.output import Document, Result, Table, Text
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from kubectl_kaito.console import Console, Progress
+    from kubectl_kaito.console import Console
     from kubectl_kaito.resources import Resources
 
 FORMATS = ("url", "json", "yaml", *flags.TEMPLATE_FORMATS)
@@ -98,8 +106,9 @@ def get_endpoint(
         -o jsonpath='{range [*]}{.workspace}{"\\t"}{.base_url}{"\\n"}{end}'
 
     \b
-    Exit codes: 0 ok; 1 tuning workspace (no endpoint); 2 usage; 3 workspace, Service or external route not
-    found (several names: the others are printed first); 4 not ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
+    Exit codes: 0 ok; 1 tuning workspace (no endpoint), or the workspace failed while waited on; 2 usage;
+    3 workspace, Service or external route not found (several names: the others are printed first); 4 not
+    ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
     """
     fmt = fmt or "url"  # checked and lower-cased by the command wrapper (flags.Formats)
     targets = flags.workspace_names(names, workspace_name)
@@ -115,9 +124,11 @@ def get_endpoint(
         targets[0] if targets else None, None, required=True, example="kubectl kaito get-endpoint my-llm"
     )
     wait_seconds = (flags.parse_timeout(timeout) or flags.NO_LIMIT) if wait else None
+    path = flags.url_path(path)
 
     cluster = app.resources()
     namespace = app.namespace
+    started = time.monotonic()
     ws = _workspace(app.console, cluster, name, namespace, wait_seconds)
     if kaito.is_tuning(ws):
         raise InvalidError(
@@ -130,16 +141,26 @@ def get_endpoint(
 
     service = cluster.workspace_service(name, namespace)
     internal = endpoints.internal_origin(service, namespace, cluster_domain)
-    external_origin = _external(cluster, service, name, namespace, required=external, wanted=fmt != "url")
+    if external and wait_seconds is not None:  # --wait covers the cloud assigning the external address too
+        left = round(max(0.0, wait_seconds - (time.monotonic() - started)), 1)
+        service, external_origin = _await_external(app.console, cluster, name, namespace, left)
+    else:
+        external_origin = _external(cluster, service, name, namespace, required=external, wanted=fmt != "url")
+    if (private := endpoints.private_address_warning(external_origin)) is not None:
+        app.console.warn(private)
 
     served: list[str] | None = None
     if check:
         from kubectl_kaito import inference  # noqa: PLC0415
 
         port = endpoints.port_ref(endpoints.http_port(service))
-        served = inference.served_models(
-            cluster, namespace, str(service["metadata"]["name"]), port, timeout=app.settings.request_timeout or 10.0
-        )
+        try:
+            served = inference.served_models(
+                cluster, namespace, str(service["metadata"]["name"]), port,
+                timeout=app.settings.request_timeout or 10.0,
+            )
+        except (NotReadyError, WaitTimeoutError) as err:
+            raise _check_failed(ws, namespace, err) from None
 
     if fmt == "url":
         chosen = external_origin if external and external_origin is not None else internal
@@ -158,29 +179,13 @@ def _workspace(
     """GET the workspace; with --wait, block until ready (a spinner only once there is something to wait for)."""
     if wait_seconds is None:
         return cluster.get_workspace(name, namespace)
-    from kubectl_kaito.waiting import failure_error, wait_for_workspace  # noqa: PLC0415
+    from kubectl_kaito.waiting import await_workspace  # noqa: PLC0415
 
-    with ExitStack() as stack:
-        shown: list[Progress] = []
-
-        def on_change(ws: dict[str, Any]) -> None:
-            if kaito.is_ready(ws) or kaito.is_tuning(ws):
-                return
-            text = f"waiting for workspace {namespace}/{name}: {kaito.describe_pending(ws)}"
-            if not shown:
-                shown.append(stack.enter_context(console.progress(text)))
-            shown[0].update(text)
-
-        # a tuning workspace never gets InferenceReady: stop at once and let the caller say why
-        return wait_for_workspace(
-            cluster,
-            name,
-            namespace,
-            timeout=wait_seconds,
-            until=lambda ws: kaito.is_ready(ws) or kaito.is_tuning(ws),
-            on_change=on_change,
-            fail_on=failure_error,
-        )
+    # a tuning workspace never gets InferenceReady: stop at once and let the caller say why
+    return await_workspace(
+        console, cluster, name, namespace, timeout=wait_seconds,
+        until=lambda ws: kaito.is_ready(ws) or kaito.is_tuning(ws),
+    )
 
 
 def _list_items(list_them: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -277,3 +282,27 @@ def _info(cluster: Resources, ws: dict[str, Any], *, external: bool, path: str, 
     return endpoints.endpoint_info(
         ws, service, namespace, internal, external_origin, use_external=external, path=path
     )
+
+
+def _check_failed(ws: dict[str, Any], namespace: str, err: KaitoError) -> KaitoError:
+    """--check got no answer: on a workspace that is not ready (or has failed), say so first, with its
+    conditions' reason and message, and then what the server said; a ready one keeps the server's error."""
+    if kaito.is_ready(ws):
+        return err
+    state = endpoints.not_ready_error(ws, namespace)
+    return NotReadyError(
+        f"{state.message}; {err.message}", hint=state.hint, details={**(state.details or {}), "check": err.message}
+    )
+
+
+def _await_external(
+    console: Console, cluster: Resources, name: str, namespace: str, seconds: float
+) -> tuple[dict[str, Any], endpoints.Origin | None]:
+    """--external --wait: ask again while the LoadBalancer (or a host-less Ingress) has no address yet."""
+    from kubectl_kaito.waiting import await_value  # noqa: PLC0415
+
+    def attempt() -> tuple[dict[str, Any], endpoints.Origin | None]:
+        service = cluster.workspace_service(name, namespace)
+        return service, _external(cluster, service, name, namespace, required=True, wanted=True)
+
+    return await_value(console, f"the external address of workspace {namespace}/{name}", attempt, timeout=seconds)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kubectl_kaito import flags, kaito
 from kubectl_kaito import logs as core
-from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError
+from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, StreamCutError
 from kubectl_kaito.settings import AppContext
+
+if TYPE_CHECKING:
+    from kubectl_kaito.console import Console
+    from kubectl_kaito.resources import Resources
 
 
 def logs(
@@ -65,6 +69,7 @@ def logs(
             show_default=False,
         ),
     ] = None,
+    pod_running_timeout: flags.PodRunningTimeoutOpt = flags.POD_RUNNING_TIMEOUT,
 ) -> None:
     """Print the logs of a workspace's pods (inference and tuning pods alike).
 
@@ -92,8 +97,8 @@ def logs(
       kubectl kaito logs my-llm --previous
 
     Exit codes: 0 ok (also when the output pipe closes, e.g. | head); 1 no pod's log could be
-    read; 2 bad flags; 3 workspace, pod or container not found; 4 no pods yet, or the container
-    has not started; 5 cannot reach the cluster; 130 interrupted (Ctrl-C).
+    read, or a log stream broke off (unexpected EOF); 2 bad flags; 3 workspace, pod or container
+    not found; 4 no pods yet, or the container has not started; 5 cannot reach the cluster; 130 interrupted (Ctrl-C).
     """
     ws_name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito logs my-llm")
     label_selector = flags.label_selector(selector)
@@ -102,6 +107,7 @@ def logs(
     core.check_since(since, since_time)
     since_seconds = core.since_seconds(since)
     since_time_value = core.since_time(since_time)
+    running_timeout = flags.parse_pod_running_timeout(pod_running_timeout)
 
     cluster = app.resources()
     namespace = app.namespace
@@ -110,6 +116,10 @@ def logs(
     if label_selector:  # -l narrows the workspace's pods (the server ANDs the requirements)
         pod_selector += f",{label_selector}"
     pods = cluster.list_pods(namespace, label_selector=pod_selector)
+    if follow:  # as kubectl logs -f: wait for a pod to run (then the model download is shown as it happens)
+        ws, pods = _await_running(
+            app.console, cluster, ws, pods, ws_name, namespace, pod, container, running_timeout, pod_selector
+        )
     if not pods:
         raise core.no_pods_error(ws, ws_name, namespace)
     targets = core.select_targets(pods, ws_name, pod=pod, container=container)
@@ -149,7 +159,9 @@ def logs(
     several = len(sources) > 1
 
     def on_fail(name: str, err: BaseException) -> None:
-        if several:  # a single stream's failure is the command's error, printed once below
+        if several and isinstance(err, StreamCutError):  # never a normal end: say which pod's broke, at once
+            app.console.info(f"error: {name}: {_message(err)}")
+        elif several:  # a single stream's failure is the command's error, printed once below
             app.console.warn(f"{name}: {_message(err)}")
 
     def on_end(name: str) -> None:
@@ -159,7 +171,8 @@ def logs(
     # A closed pipe (`| head`) raises BrokenPipeError, which the command wrapper ends quietly (exit 0).
     result = mux.run(app.console.bytes_writer(), on_end=on_end if follow else None, on_fail=on_fail)
     if len(result.failed) == len(sources):
-        raise _all_failed(list(result.failed.values()), ws_name)
+        raise _all_failed([_named(n, e) for n, e in result.failed.items()], ws_name)
+    _raise_cut(result.failed)
 
 
 def _message(err: BaseException) -> str:
@@ -181,4 +194,63 @@ def _all_failed(errors: list[BaseException], workspace: str) -> KaitoError:
         f'could not read the log of any of the {len(errors)} pods of workspace "{workspace}"',
         hint=hint,
         details={"errors": [_message(e) for e in errors]},
+    )
+
+
+def _named(name: str, err: BaseException) -> BaseException:
+    """A cut stream's error names its pod (the client only knows the URL)."""
+    if isinstance(err, StreamCutError) and not err.message.startswith(name):
+        return StreamCutError(f"{name}: {err.message}", hint=err.hint, details={"pod": name.removeprefix("pod/")})
+    return err
+
+
+def _raise_cut(failed: dict[str, BaseException]) -> None:
+    """A stream that broke off is not a normal end: after the other pods' lines, exit 1 (kubectl 1.37.1 exits 1
+    on `unexpected EOF`), naming the pods whose log was cut."""
+    cut = [name for name, err in failed.items() if isinstance(err, StreamCutError)]
+    if cut:
+        raise StreamCutError(
+            f"the log stream of {', '.join(cut)} broke off (unexpected EOF); the other pods' lines were shown",
+            hint="the connection to the API server (or the node's kubelet) dropped; run the command again",
+            details={"pods": [n.removeprefix("pod/") for n in cut]},
+        )
+
+
+def _await_running(
+    console: Console,
+    cluster: Resources,
+    ws: dict[str, Any],
+    pods: list[dict[str, Any]],
+    name: str,
+    namespace: str,
+    pod: str | None,
+    container: str | None,
+    timeout: float,
+    selector: str,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """logs -f: until one chosen pod's container runs (--pod-running-timeout, counted once the workspace's
+    nodes are provisioned), on the one wait display; a workspace that fails meanwhile is exit 1."""
+    from kubectl_kaito import waiting  # noqa: PLC0415
+
+    latest: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []  # what the last attempt saw
+
+    def attempt() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        if latest:  # the first attempt uses what the command already read
+            current = cluster.get_workspace(name, namespace)
+            current_pods = cluster.list_pods(namespace, label_selector=selector)
+        else:
+            current, current_pods = ws, pods
+        latest[:] = [(current, current_pods)]
+        why = core.not_running(current, current_pods, name, pod=pod, container=container)
+        if why is None:
+            return current, current_pods
+        failed = waiting.failure_error(current)
+        if failed is not None:
+            raise failed
+        raise NotReadyError(why, hint="raise --pod-running-timeout to wait longer; see `kubectl kaito status "
+                            f"--workspace-name {name} -n {namespace}`")
+
+    return waiting.await_value(
+        console, f"the pods of workspace {namespace}/{name}", attempt, timeout=timeout,
+        extend_while=lambda: core.provisioning(latest[0][0]),
     )

@@ -670,6 +670,11 @@ class SimCluster:
         for n in names:
             self.logs.buffer(namespace, pod, n).close()
 
+    def cut_logs(self, namespace: str, pod: str, container: str | None = None) -> None:
+        """Fault: the pod's (current) log streams break off: the connection drops after the lines sent so far,
+        without the chunked terminator (what a client sees when the API server or kubelet connection dies)."""
+        self.logs.buffer(namespace, pod, self._container_of(namespace, pod, container)).cut_off()
+
     def start_log_flood(self, namespace: str, pods: Iterable[str], lines_per_pod: int, *,
                         container: str | None = None, rate: float | None = None, batch: int = 2000,
                         close: bool = True, line_bytes: int = 120) -> LogFlood:

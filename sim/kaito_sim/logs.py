@@ -19,6 +19,7 @@ class LogBuffer:
         self.times: list[float] = []
         self.offset = 0  # absolute index of lines[0]
         self.closed = False
+        self.cut = False  # a fault: readers' connections drop without the chunked terminator
         self.max_lines = max_lines
 
     def append(self, lines: Iterable[str | bytes], ts: float | None = None) -> None:
@@ -43,6 +44,13 @@ class LogBuffer:
 
     def close(self) -> None:
         with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def cut_off(self) -> None:
+        """Fault injection: end the log and make every reader's stream break off mid-body."""
+        with self.cond:
+            self.cut = True
             self.closed = True
             self.cond.notify_all()
 

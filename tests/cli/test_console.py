@@ -117,7 +117,7 @@ def test_the_wait_spinner_needs_a_terminal_stderr_and_no_no_color(
     sim.controller.fail_workspace("my-llm", reason="ImagePullError")  # ends the wait without any timing
     r = run_cli("get-endpoint", "--workspace-name", "my-llm", "--wait", stderr_tty=stderr_tty,
                 env={"NO_COLOR": no_color, "TERM": "xterm-256color"})
-    assert r.exit_code == 4 and r.stdout == ""
+    assert r.exit_code == 1 and r.stdout == ""  # WORKSPACE_FAILED
     assert ("\x1b[?25l" in r.stderr) is live  # rich's live display hides the cursor
     if not live:
         assert "waiting for workspace default/my-llm" in r.stderr  # plain progress lines instead

@@ -198,7 +198,9 @@ def test_node_port_on_internal_ip_when_no_node_has_an_external_one(sim: Any) -> 
     sim.add_node("b-node", internal_ip="10.0.0.12")
     sim.add_node("a-node", internal_ip="10.0.0.11")
     sim.add_node("down", internal_ip="10.0.0.10", external_ip="40.0.0.10", ready=False)
-    assert ok_url(ge("--external")) == "http://10.0.0.11:31000/v1/chat/completions"
+    r = ge("--external")
+    assert (r.exit_code, r.stdout) == (0, "http://10.0.0.11:31000/v1/chat/completions\n")
+    assert r.stderr.startswith("warning: 10.0.0.11 is node a-node's InternalIP, a private address")
 
 
 # ---- Ingress --------------------------------------------------------------------------------
@@ -286,7 +288,7 @@ def test_wait_on_a_ready_workspace_prints_nothing_but_the_url(sim: Any) -> None:
 def test_wait_stops_on_a_failure_reason(sim: Any) -> None:
     sim.seed_workspace(WS, ready=False)
     sim.controller.fail_workspace(WS, reason="ImagePullError", message="pull access denied")
-    err = failed(ge("--wait", "--timeout", "60s"), 4)
+    err = failed(ge("--wait", "--timeout", "60s"), 1)  # WORKSPACE_FAILED, as deploy --wait
     assert "ImagePullError" in err
 
 
@@ -397,6 +399,6 @@ def test_wait_on_a_terminal_shows_a_spinner_on_stderr_only(sim: Any, monkeypatch
     sim.seed_workspace(WS, ready=False)
     sim.controller.fail_workspace(WS, reason="ImagePullError")  # ends the wait without any timing
     r = run_cli("get-endpoint", "--workspace-name", WS, "--wait", stderr_tty=True)
-    assert r.exit_code == 4 and r.stdout == ""
+    assert r.exit_code == 1 and r.stdout == ""  # WORKSPACE_FAILED, as deploy --wait
     assert "\x1b[?25l" in r.stderr  # rich's live display hides the cursor: a spinner, not plain lines
     assert "ImagePullError" in r.stderr

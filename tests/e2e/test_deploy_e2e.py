@@ -72,9 +72,9 @@ def test_ctrl_c_while_waiting_leaves_the_workspace(sim_factory: Any) -> None:
             if not line:
                 break
             seen.append(line)
-            if line.startswith("workspace default/slow:"):
+            if line.startswith("waiting for workspace default/slow:"):
                 break
-        assert any(ln.startswith("workspace default/slow:") for ln in seen), seen
+        assert any(ln.startswith("waiting for workspace default/slow:") for ln in seen), seen
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:

@@ -80,7 +80,7 @@ def test_progress_without_a_terminal_prints_each_change_once() -> None:
         p.update("waiting")
         p.update("step 2")
         p.update("step 2")
-    assert err(c) == "waiting\nstep 2\n" and out(c) == ""
+    assert err(c) == "waiting [0s]\nstep 2 [0s]\n" and out(c) == ""  # each with the elapsed time
 
 
 def test_nothing_in_the_product_touches_the_process_streams_but_the_console() -> None:

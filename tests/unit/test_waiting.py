@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kubectl_kaito import waiting
-from kubectl_kaito.errors import NotFoundError, NotReadyError, WaitTimeoutError
+from kubectl_kaito.errors import NotFoundError, WaitTimeoutError, WorkspaceFailedError
 from kubectl_kaito.kaito import is_ready
 
 
@@ -100,8 +100,9 @@ def test_a_watch_that_ends_early_is_reopened_from_the_last_version() -> None:
 def test_fail_on_is_raised() -> None:
     broken = ws("7", reason="ImagePullError")
     c = FakeCluster([ws("5")], [[{"type": "MODIFIED", "object": broken}]])
-    with pytest.raises(NotReadyError, match=r"InferenceReady is False \(ImagePullError\)"):
+    with pytest.raises(WorkspaceFailedError, match=r"InferenceReady is False \(ImagePullError\)") as ei:
         waiting.wait_for_workspace(c, "w", "ns", timeout=30, until=is_ready, fail_on=waiting.failure_error)
+    assert (ei.value.exit_code, ei.value.code) == (1, "WORKSPACE_FAILED")  # every wait's failure
 
 
 def test_failure_error_is_none_while_merely_pending() -> None:
