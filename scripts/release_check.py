@@ -43,8 +43,10 @@ def tag_errors(tag: str, ver: str) -> list[str]:
     if tag.startswith("refs/"):
         return [f"tag {tag!r} is a ref, not a tag name (use GITHUB_REF_NAME, not GITHUB_REF)"]
     if tag != f"v{ver}":
-        return [f"tag {tag!r} does not match the package version {ver!r} "
-                f"(kubectl_kaito/__init__.py); tag v{ver}, or change __version__ first"]
+        return [
+            f"tag {tag!r} does not match the package version {ver!r} "
+            f"(kubectl_kaito/__init__.py); tag v{ver}, or change __version__ first"
+        ]
     return []
 
 
@@ -109,11 +111,13 @@ def dist_errors(pypi: Path, krew: Path, ver: str) -> list[str]:
     digest = _sha256(archive)
     for i, plat in enumerate(spec.get("platforms") or []):
         if plat.get("sha256") != digest:
-            errors.append(f"krew-manifest.yaml platforms[{i}].sha256 is {plat.get('sha256')}, "
-                          f"the archive's is {digest}")
+            errors.append(
+                f"krew-manifest.yaml platforms[{i}].sha256 is {plat.get('sha256')}, the archive's is {digest}"
+            )
         if plat.get("uri") != DOWNLOAD.format(v=ver):
-            errors.append(f"krew-manifest.yaml platforms[{i}].uri is {plat.get('uri')!r}, "
-                          f"want {DOWNLOAD.format(v=ver)!r}")
+            errors.append(
+                f"krew-manifest.yaml platforms[{i}].uri is {plat.get('uri')!r}, want {DOWNLOAD.format(v=ver)!r}"
+            )
     if not spec.get("platforms"):
         errors.append("krew-manifest.yaml has no platforms")
     return errors

@@ -57,7 +57,8 @@ def clean_copy(root: Path, dest: Path) -> int:
     """Copy the files git would see in a fresh clone (plus untracked, not ignored ones) to `dest`."""
     proc = subprocess.run(
         ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        capture_output=True, check=False,
+        capture_output=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise SystemExit(f"error: {root} is not a git checkout: {proc.stderr.decode(errors='replace').strip()}")
@@ -99,12 +100,19 @@ def run_steps(steps: list[dict[str, Any]], cwd: Path, tag: str) -> list[str]:
             continue
         name = step.get("name") or step["run"].splitlines()[0]
         if "${{" in step["run"]:
-            raise SystemExit(f"error: step {name!r} uses a ${{{{ }}}} expression; the build job's steps must be "
-                             "plain shell (env vars) so this dry run can run them")
+            raise SystemExit(
+                f"error: step {name!r} uses a ${{{{ }}}} expression; the build job's steps must be "
+                "plain shell (env vars) so this dry run can run them"
+            )
         print(f"--- {name}", file=sys.stderr, flush=True)
         step_env = {**env, **{k: str(v) for k, v in (step.get("env") or {}).items()}}
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-                              cwd=cwd, env=step_env, check=False)
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=cwd,
+            env=step_env,
+            check=False,
+            stdout=sys.stderr,
+        )  # a log, not a result
         if proc.returncode != 0:
             raise SystemExit(f"error: release step {name!r} failed (exit {proc.returncode})")
         ran.append(name)
@@ -116,6 +124,7 @@ def render_krew_template(template: str, tag: str, sha_of: dict[str, str]) -> str
 
     `sha_of` maps a download URL to the sha256 the bot would compute from the downloaded file.
     """
+
     def uri_and_sha(match: re.Match[str]) -> str:
         url = TAG_NAME.sub(tag, match.group(1))
         if url not in sha_of:
@@ -124,7 +133,7 @@ def render_krew_template(template: str, tag: str, sha_of: dict[str, str]) -> str
 
     text = TAG_NAME.sub(tag, ADD_URI_AND_SHA.sub(uri_and_sha, template))
     if "{{" in text:
-        raise ValueError(f".krew.yaml has template syntax the dry run does not know: {text[text.index('{{'):][:80]}")
+        raise ValueError(f".krew.yaml has template syntax the dry run does not know: {text[text.index('{{') :][:80]}")
     return text
 
 
@@ -162,8 +171,10 @@ def check_outputs(src: Path, tag: str) -> list[str]:
         errors.append(str(exc))
     else:
         if _without_leading_comments(rendered) != manifest_text:
-            errors.append(".krew.yaml rendered for this release differs from krew-manifest.yaml "
-                          "(change .krew.yaml with scripts/build_release.py's render_manifest)")
+            errors.append(
+                ".krew.yaml rendered for this release differs from krew-manifest.yaml "
+                "(change .krew.yaml with scripts/build_release.py's render_manifest)"
+            )
     return errors
 
 
@@ -189,9 +200,12 @@ def main(argv: list[str] | None = None) -> int:
             archive = next((src / "dist" / "krew").glob("kubectl-kaito_v*.tar.gz"))
             digest = hashlib.sha256(archive.read_bytes()).hexdigest()
             outputs = sorted(p.name for p in (src / "dist").rglob("*") if p.is_file())
-            print(f"release dry run for {tag}: {len(ran)} steps ran; outputs {', '.join(outputs)}; "
-                  f"{archive.name} sha256 {digest} = krew-manifest.yaml = .krew.yaml rendered; "
-                  "krew's rules pass", file=sys.stderr)
+            print(
+                f"release dry run for {tag}: {len(ran)} steps ran; outputs {', '.join(outputs)}; "
+                f"{archive.name} sha256 {digest} = krew-manifest.yaml = .krew.yaml rendered; "
+                "krew's rules pass",
+                file=sys.stderr,
+            )
         return 1 if errors else 0
     except SystemExit as exc:
         if isinstance(exc.code, str):
