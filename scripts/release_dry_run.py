@@ -91,6 +91,7 @@ def run_steps(steps: list[dict[str, Any]], cwd: Path, tag: str) -> list[str]:
         "GITHUB_REF": f"refs/tags/{tag}",
         "GITHUB_WORKSPACE": str(cwd),
         "CI": "true",
+        "GITHUB_OUTPUT": str(cwd.parent / "github-output"),  # steps' outputs (read by later jobs on GitHub)
         # `python` in the steps is this interpreter, as setup-python's would be.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
@@ -200,8 +201,11 @@ def main(argv: list[str] | None = None) -> int:
             archive = next((src / "dist" / "krew").glob("kubectl-kaito_v*.tar.gz"))
             digest = hashlib.sha256(archive.read_bytes()).hexdigest()
             outputs = sorted(p.name for p in (src / "dist").rglob("*") if p.is_file())
+            out_file = tmp / "github-output"
+            step_outputs = " ".join(out_file.read_text().split()) if out_file.exists() else "none"
             print(
-                f"release dry run for {tag}: {len(ran)} steps ran; outputs {', '.join(outputs)}; "
+                f"release dry run for {tag}: {len(ran)} steps ran (outputs: {step_outputs}); "
+                f"files {', '.join(outputs)}; "
                 f"{archive.name} sha256 {digest} = krew-manifest.yaml = .krew.yaml rendered; "
                 "krew's rules pass",
                 file=sys.stderr,

@@ -172,7 +172,8 @@ def test_release_runs_on_v_tags_and_uses_the_krew_template():
     assert triggers == {"push": {"tags": ["v*"]}}
     jobs = workflow["jobs"]
     assert jobs["publish-pypi"]["needs"] == "build"
-    assert jobs["krew-index"]["needs"] == "github-release"  # the bot downloads the published archive
+    assert jobs["krew-index"]["needs"] == ["build", "github-release"]  # the bot downloads the published archive
+    assert jobs["krew-index"]["if"] == "${{ needs.build.outputs.prerelease == 'false' }}"
     (bot,) = [s for s in jobs["krew-index"]["steps"] if "krew-release-bot" in s.get("uses", "")]
     assert bot["with"]["krew_template_file"] == ".krew.yaml"
     assert (ROOT / ".krew.yaml").is_file()
@@ -336,7 +337,8 @@ def test_release_dry_run_builds_and_checks_everything():
     assert proc.stdout == ""
     (summary,) = [line for line in proc.stderr.splitlines() if line.startswith("release dry run for ")]
     assert summary.startswith(
-        f"release dry run for v{VERSION}: 4 steps ran; outputs SHA256SUMS, krew-manifest.yaml, "
+        f"release dry run for v{VERSION}: 4 steps ran (outputs: prerelease=false); "
+        "files SHA256SUMS, krew-manifest.yaml, "
         f"kubectl-kaito_v{VERSION}.tar.gz, kubectl_kaito-{VERSION}-py3-none-any.whl, "
         f"kubectl_kaito-{VERSION}.tar.gz;"
     ), summary
