@@ -7,6 +7,7 @@ The one version source is `__version__` in kubectl_kaito/__init__.py: pyproject.
 
 Usage:
     python scripts/release_check.py tag v0.1.0      # the tag is exactly "v" + __version__
+    python scripts/release_check.py sums dist/krew  # sha256sum lines for the krew archive(s)
     python scripts/release_check.py dist dist/pypi dist/krew
         # the wheel and sdist (dist/pypi), the krew archive and krew-manifest.yaml (dist/krew) agree
 
@@ -123,6 +124,11 @@ def dist_errors(pypi: Path, krew: Path, ver: str) -> list[str]:
     return errors
 
 
+def sums(krew: Path) -> str:
+    """`sha256sum` lines (hash, two spaces, name) for the krew archives in `krew`."""
+    return "".join(f"{_sha256(p)}  {p.name}\n" for p in sorted(krew.glob("kubectl-kaito_v*.tar.gz")))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one check; print one `error:` line per problem."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -131,7 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     dist = sub.add_parser("dist", help="the built outputs agree with __version__")
     dist.add_argument("pypi", type=Path, help="folder with the wheel and sdist")
     dist.add_argument("krew", type=Path, help="folder with the krew archive and krew-manifest.yaml")
+    sub.add_parser("sums", help="sha256sum lines for the krew archive").add_argument("krew", type=Path)
     args = parser.parse_args(argv)
+    if args.check == "sums":
+        text = sums(args.krew)
+        if not text:
+            print(f"error: no kubectl-kaito_v*.tar.gz in {args.krew}", file=sys.stderr)
+            return 1
+        sys.stdout.write(text)
+        return 0
     ver = version()
     errors = tag_errors(args.tag, ver) if args.check == "tag" else dist_errors(args.pypi, args.krew, ver)
     for error in errors:

@@ -283,6 +283,15 @@ def _fake_dist(tmp_path: Path, ver: str = VERSION) -> tuple[Path, Path, Path]:
     return pypi, krew, archive
 
 
+def test_sums_are_sha256sum_lines(tmp_path):
+    _, krew, archive = _fake_dist(tmp_path)
+    proc = _run(sys.executable, "scripts/release_check.py", "sums", str(krew))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{hashlib.sha256(b'an archive').hexdigest()}  {archive.name}\n"
+    empty = _run(sys.executable, "scripts/release_check.py", "sums", str(tmp_path))
+    assert empty.returncode == 1 and empty.stdout == "" and empty.stderr.startswith("error: no kubectl-kaito_v")
+
+
 def test_dist_check_accepts_agreeing_outputs(tmp_path):
     pypi, krew, _ = _fake_dist(tmp_path)
     assert _script("release_check").dist_errors(pypi, krew, VERSION) == []
