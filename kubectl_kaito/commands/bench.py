@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -120,7 +121,9 @@ def bench(
         prompts = _read_prompts(prompts_file)
     else:
         loadtest.check_count(prompt_tokens, "--prompt-tokens", loadtest.MAX_TOKENS_LIMIT)
-        prompts = loadtest.synthetic_prompts(min(count, 1000), prompt_tokens, seed)
+        # distinct prompts, used in turn: at most 1000, and at most ~10 million words in memory
+        distinct = min(count, 1000, max(1, 10_000_000 // prompt_tokens))
+        prompts = loadtest.synthetic_prompts(distinct, prompt_tokens, seed)
     workspace_name = flags.workspace_name(name, workspace_name, required=False, example="")
     if bool(workspace_name) == bool(endpoint):
         raise UsageError(
@@ -199,29 +202,18 @@ def _read_prompts(path: str) -> list[Prompt]:
     return loadtest.read_prompts(data.splitlines(), flags_text)
 
 
-def _progress(console: Console, n: int, runs: int) -> AbstractContextManager[Any]:
+@contextmanager
+def _progress(console: Console, n: int, runs: int) -> Iterator[Callable[[RunState], None] | None]:
     """A live status line on a terminal (requests done, failed, in flight); nothing otherwise."""
     if not console.live:
-        return nullcontext(None)
-    return _live(console, n, runs)
-
-
-class _live(AbstractContextManager[Any]):  # noqa: N801 - used like a function
-    def __init__(self, console: Console, n: int, runs: int) -> None:
-        self._cm = console.progress(f"run {n}/{runs}: starting")
-        self._label = f"run {n}/{runs}"
-
-    def __enter__(self) -> Any:
-        progress = self._cm.__enter__()
+        yield None
+        return
+    label = f"run {n}/{runs}"
+    with console.progress(f"{label}: starting") as progress:
 
         def tick(state: RunState) -> None:
             done = len(state.outcomes)
             failed = sum(1 for o in state.outcomes if not o.ok)
-            progress.update(
-                f"{self._label}: {done}/{state.spec.requests} done, {failed} failed, {state.in_flight} in flight"
-            )
+            progress.update(f"{label}: {done}/{state.spec.requests} done, {failed} failed, {state.in_flight} in flight")
 
-        return tick
-
-    def __exit__(self, *exc: Any) -> Any:
-        return self._cm.__exit__(*exc)
+        yield tick
