@@ -78,7 +78,8 @@ def read_prompts(lines: Iterable[bytes], source: str) -> list[Prompt]:
         def bad(why: str, n: int = number) -> UsageError:
             return UsageError(
                 f"invalid --prompts {source} line {n}: {why}",
-                hint='each line is a JSON object: {"prompt": "..."} or {"messages": [{"role": "user", "content": "..."}]}',
+                hint='each line is a JSON object: {"prompt": "..."} or '
+                '{"messages": [{"role": "user", "content": "..."}]}',
             )
 
         try:

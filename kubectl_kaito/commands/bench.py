@@ -30,7 +30,8 @@ def bench(
         str | None,
         typer.Option(
             "--endpoint",
-            help="Load this OpenAI-compatible URL instead (e.g. http://localhost:8080 or .../v1). No kubeconfig needed.",
+            help="Load this OpenAI-compatible URL instead (e.g. http://localhost:8080 or .../v1). "
+            "No kubeconfig needed.",
             metavar="URL",
             show_default=False,
         ),
@@ -69,7 +70,9 @@ def bench(
             show_default=False,
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic prompts and the arrival times.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the synthetic prompts and the arrival times.", metavar="N")
+    ] = 0,
     ignore_eos: Annotated[
         bool, typer.Option("--ignore-eos", help="Send vLLM's ignore_eos, so every answer is --max-tokens long.")
     ] = False,
@@ -83,7 +86,9 @@ def bench(
     timeout: flags.timeout_option(
         "5m", "a long answer from a busy server takes minutes", what="How long one request may take"
     ) = "5m",
-    output_format: flags.output_option(*FORMATS, help="json|yaml: the report for scripts (fields: docs/bench.md).") = None,
+    output_format: flags.output_option(
+        *FORMATS, help="json|yaml: the report for scripts (fields: docs/bench.md)."
+    ) = None,
 ) -> Result | None:
     """Load a deployed model with streaming requests and report serving metrics.
 
