@@ -216,3 +216,14 @@ def test_progress_only_on_a_terminal(sim_factory) -> None:
     assert r.exit_code == 0, r.stderr
     assert "run 1/1" in r.stderr  # the live status line
     assert "run 1/1" not in r.stdout
+
+
+def test_connection_cut_mid_answer_is_a_connection_error(sim_factory) -> None:
+    sim = sim_factory()
+    sim.openai.mode = "drop_midstream"
+    r = run_cli("bench", "--endpoint", sim.openai_url, "--requests", "2", "-o", "json")
+    assert r.exit_code == 1
+    [run] = _report(r.stdout)["runs"]
+    assert run["errors"] == {"connection": 2}
+    assert run["error_examples"]["connection"].startswith("the connection broke: ")
+    assert "Traceback" not in r.stderr

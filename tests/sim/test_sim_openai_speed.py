@@ -96,3 +96,13 @@ def test_every_nth_request_fails_with_the_status_asked(sim_factory) -> None:
 def test_defaults_are_unchanged(sim) -> None:
     assert (sim.openai.ttft, sim.openai.itl, sim.openai.max_num_seqs, sim.openai.fail_every) == (None, None, None, 0)
     assert sim.openai.chunk_delay == 0.01
+
+
+def test_command_line_sets_the_speed() -> None:
+    from kaito_sim.__main__ import _make_sim, build_parser
+
+    args = build_parser().parse_args(["serve", "--ttft", "0.2", "--tokens-per-second", "50", "--max-num-seqs", "4"])
+    sim = _make_sim(args)  # not started: only the options are checked
+    assert (sim.openai.ttft, sim.openai.itl, sim.openai.max_num_seqs) == (0.2, 0.02, 4)
+    plain = _make_sim(build_parser().parse_args(["serve"]))
+    assert (plain.openai.ttft, plain.openai.itl, plain.openai.max_num_seqs) == (None, None, None)
