@@ -90,6 +90,12 @@ def test_rate_sends_poisson_arrivals_without_a_bound(sim_factory) -> None:
                 "--max-tokens", "4", "-o", "yaml")
     assert r.exit_code == 0, r.stderr
     assert "rate: 20.0\n" in r.stdout and "concurrency: null\n" in r.stdout and "completed: 10\n" in r.stdout
+    # the requests left at their Poisson times, not all at once: the run lasts at least until the last one left
+    from kubectl_kaito.loadtest import arrival_times
+
+    last = arrival_times(10, 20.0, seed=3)[-1]
+    assert last > 0.2
+    assert float(r.stdout.split("duration_s: ")[1].split()[0]) >= last
 
 
 def test_tokens_counted_from_the_stream_when_the_server_reports_no_usage(sim_factory) -> None:
