@@ -596,3 +596,18 @@ def served_models(
     where = f"GET {API_ROOT}{MODELS_SUFFIX} of service {namespace}/{service} port {port}"
     with open_service(cluster, namespace, service, port, timeout, where=where) as client:
         return client.models()
+
+
+def reopen(client: ChatClient, cluster: Resources | None = None) -> ChatClient:
+    """Another client to the same target with connections of its own (`bench` keeps one per request
+    in flight, so no shared connection pool limits or queues them)."""
+    import httpx  # noqa: PLC0415
+
+    if client.target.via_proxy:
+        if cluster is None:
+            raise ValueError("a service-proxy client needs the cluster to reopen")
+        http = cluster.http_client()
+        http.timeout = _timeout(client.timeout)
+    else:
+        http = httpx.Client(timeout=_timeout(client.timeout), follow_redirects=True)
+    return ChatClient(http, client.target, client.timeout)

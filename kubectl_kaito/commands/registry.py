@@ -17,6 +17,7 @@ from kubectl_kaito.flags import KaitoCommand
 def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
     """Attach every command to the root app, in the order a user meets them."""
     from kubectl_kaito.commands import (
+        bench,
         chat,
         delete,
         deploy,
@@ -34,6 +35,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
     )
     app.command("logs", help=logs.logs.__doc__, cls=KaitoCommand)(wrap(logs.logs))
     app.command("chat", help=chat.chat.__doc__, cls=KaitoCommand)(wrap(chat.chat))
+    app.command("bench", help=bench.bench.__doc__, cls=KaitoCommand)(wrap(bench.bench))
     app.command("delete", help=delete.delete.__doc__, cls=KaitoCommand)(wrap(delete.delete))
     app.add_typer(models.make_app(wrap), name="models")
     app.command("install-provider", help=install_provider.install_provider.__doc__, cls=KaitoCommand)(

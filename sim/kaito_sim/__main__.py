@@ -49,6 +49,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lb-pending", action="store_true", help="LoadBalancer Services never get an external IP")
     p.add_argument("--extra-san", action="append", default=[], metavar="SAN",
                    help="extra subjectAltName for the server certificate (IP:x or DNS:x); repeatable")
+    p.add_argument("--ttft", type=float, default=None, metavar="SECONDS",
+                   help="OpenAI stand-in: seconds before the first token of an answer")
+    p.add_argument("--tokens-per-second", type=float, default=None, metavar="N",
+                   help="OpenAI stand-in: tokens per second of each answer after the first")
+    p.add_argument("--max-num-seqs", type=int, default=None, metavar="N",
+                   help="OpenAI stand-in: answers generated at once; more requests wait in a queue")
 
 
 def _make_sim(args: argparse.Namespace):
@@ -59,6 +65,7 @@ def _make_sim(args: argparse.Namespace):
         served_versions=("v1alpha1",) if args.v1alpha1_only else ("v1alpha1", "v1beta1"),
         operator=not args.no_operator, webhook=not args.no_webhook, lb_pending=args.lb_pending,
         extra_sans=tuple(args.extra_san), port=args.port,
+        ttft=args.ttft, tokens_per_second=args.tokens_per_second, max_num_seqs=args.max_num_seqs,
     )
 
 

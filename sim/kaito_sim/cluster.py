@@ -97,7 +97,8 @@ class SimCluster:
                  webhook: bool = True, lb_pending: bool = False, extra_sans: Iterable[str] = (),
                  watch_max_seconds: float | None = None, *, port: int = 0, openai_port: int = 0,
                  event_window: int = 10000, gc_delay: float = 0.05, lb_delay: float | None = None,
-                 bookmark_interval: float = 1.0, debug: bool = False) -> None:
+                 bookmark_interval: float = 1.0, debug: bool = False, ttft: float | None = None,
+                 tokens_per_second: float | None = None, max_num_seqs: int | None = None) -> None:
         self.ready_after = float(ready_after)
         self._kaito = bool(kaito)
         self.served_versions = tuple(served_versions)
@@ -121,6 +122,7 @@ class SimCluster:
         self.registry = Registry()
         self.logs = LogStore()
         self.openai = OpenAIStandIn()
+        self.openai.set_speed(ttft, tokens_per_second, max_num_seqs)  # all None: the stand-in's defaults
         self.api = Api(self)
         self.requests: list[SimRequest] = []
         self._req_lock = threading.Lock()

@@ -64,8 +64,56 @@ class OpenAIStandIn:
         self.slow_delay = 0.4  # per chunk (and before a non-streamed answer) in slow mode
         self.midstream_chunks = 2  # chunks sent before failing in fail/drop_midstream modes
         self.hang_seconds = 300.0
+        # Speed knobs (None = the defaults above). ttft: seconds before the first token of an answer;
+        # itl: seconds between tokens (1 / tokens per second); max_num_seqs: answers generated at
+        # once, as vLLM's --max-num-seqs (the rest wait in a queue, their time to first token grows).
+        self.ttft: float | None = None
+        self.itl: float | None = None
+        self.max_num_seqs: int | None = None
+        self.usage_in_stream = True  # False: ignore stream_options.include_usage (a server without it)
+        # Every `fail_every`-th completion request answers `fail_status` (deterministic error rates).
+        self.fail_status = 500
+        self.fail_every = 0
+        self.in_flight = 0  # completion requests being answered (queued ones included)
+        self.max_in_flight = 0  # the most at once since the last reset_stats()
+        self.completions = 0
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
+        self._seq_cond = threading.Condition()
+        self._running = 0
+
+    def set_speed(self, ttft: float | None = None, tokens_per_second: float | None = None,
+                  max_num_seqs: int | None = None) -> None:
+        """How fast the stand-in answers: time to first token (s), tokens per second, sequences at once."""
+        self.ttft = ttft
+        self.itl = (1.0 / tokens_per_second) if tokens_per_second else None
+        self.max_num_seqs = max_num_seqs
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.max_in_flight = self.in_flight
+            self.completions = 0
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def _acquire_seq(self) -> None:
+        """Wait for a free sequence slot (max_num_seqs), as a request waits in vLLM's queue."""
+        with self._seq_cond:
+            while self.max_num_seqs and self._running >= self.max_num_seqs and not self.stop_event.is_set():
+                self._seq_cond.wait(0.05)
+            self._running += 1
+
+    def _release_seq(self) -> None:
+        with self._seq_cond:
+            self._running -= 1
+            self._seq_cond.notify()
 
     # ---------------------------------------------------------------
     def _record(self, method: str, path: str, headers: dict, body: Any, ctx: dict) -> None:
@@ -124,7 +172,13 @@ class OpenAIStandIn:
                 return _json(405, {"detail": "Method Not Allowed"})
             if not isinstance(parsed, dict):
                 return _error(400, "Invalid JSON body", "BadRequestError")
-            return self._completion(route, parsed, model, max_model_len)
+            self._enter()
+            try:
+                return self._completion(route, parsed, model, max_model_len)
+            finally:
+                # a stream counts itself from its first to its last byte (a generator that is never
+                # started cannot run a `finally`, so it must not hold a count from here)
+                self._leave()
         return _json(404, {"detail": "Not Found"})
 
     def _completion(self, route: str, req: dict, model: str, max_model_len: int | None) -> Response:
@@ -153,12 +207,22 @@ class OpenAIStandIn:
                 f"This model's maximum context length is {limit} tokens. However, your request has "
                 f"{prompt_tokens} input tokens. Please reduce the length of the input messages."),
                 "BadRequestError")
+        with self._lock:
+            self.completions += 1
+            failing = self.fail_every > 0 and self.completions % self.fail_every == 0
+        if failing:
+            return _error(self.fail_status, f"simulated failure ({self.fail_status})", "InternalServerError")
         answer = f"Hello from {model}. You said: {last} (turn {turn})"
         words = answer.split(" ")
         finish = "stop"
         max_tokens = req.get("max_tokens", req.get("max_completion_tokens"))
+        if req.get("ignore_eos") and isinstance(max_tokens, int) and max_tokens > len(words):
+            # vLLM's ignore_eos: generate until max_tokens (the answer again, word by word)
+            words = [words[i % len(words)] for i in range(max_tokens)]
         if isinstance(max_tokens, int) and 0 < max_tokens < len(words):
             words = words[:max_tokens]
+            finish = "length"
+        elif req.get("ignore_eos") and isinstance(max_tokens, int) and max_tokens == len(words):
             finish = "length"
         text = " ".join(words)
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
@@ -166,12 +230,18 @@ class OpenAIStandIn:
         created = int(time.time())
         rid = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex
         if req.get("stream"):
-            include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
+            include_usage = self.usage_in_stream and bool((req.get("stream_options") or {}).get("include_usage"))
             return Response(200, [("Content-Type", "text/event-stream; charset=utf-8"),
                                   ("Cache-Control", "no-cache")],
                             self._stream(chat, rid, created, model, words, finish, usage, include_usage))
         if self.mode == "slow":
             self._sleep(self.slow_delay)
+        if self.ttft is not None or self.itl is not None:
+            self._acquire_seq()
+            try:
+                self._sleep((self.ttft or 0.0) + (self.itl or 0.0) * max(0, len(words) - 1))
+            finally:
+                self._release_seq()
         if self.mode in ("fail_midstream", "drop_midstream"):
             return _error(500, "Internal server error: the engine died while generating", "InternalServerError")
         if chat:
@@ -188,6 +258,21 @@ class OpenAIStandIn:
 
     def _stream(self, chat: bool, rid: str, created: int, model: str, words: list[str], finish: str,
                 usage: dict, include_usage: bool) -> Iterator[bytes]:
+        """The SSE body; the request counts as in flight (and holds a sequence slot) until it ends."""
+        seq = False
+        self._enter()
+        try:
+            if self.max_num_seqs:
+                self._acquire_seq()
+                seq = True
+            yield from self._stream_body(chat, rid, created, model, words, finish, usage, include_usage)
+        finally:
+            if seq:
+                self._release_seq()
+            self._leave()
+
+    def _stream_body(self, chat: bool, rid: str, created: int, model: str, words: list[str], finish: str,
+                     usage: dict, include_usage: bool) -> Iterator[bytes]:
         obj = "chat.completion.chunk" if chat else "text_completion"
 
         def chunk(delta_text: str | None, finish_reason: str | None = None, role: bool = False) -> bytes:
@@ -203,15 +288,22 @@ class OpenAIStandIn:
             data = {"id": rid, "object": obj, "created": created, "model": model, "choices": [choice]}
             return b"data: " + json.dumps(data).encode() + b"\n\n"
 
-        def delay() -> None:
-            self._sleep(self.slow_delay if self.mode == "slow" else self.chunk_delay)
+        def delay(first: bool) -> None:
+            if self.mode == "slow":
+                self._sleep(self.slow_delay)
+            elif first and self.ttft is not None:
+                self._sleep(self.ttft)
+            elif not first and self.itl is not None:
+                self._sleep(self.itl)
+            else:
+                self._sleep(self.chunk_delay)
 
         mode = self.mode
         sent = 0
         if chat:
             yield chunk("", role=True)
         for i, w in enumerate(words):
-            delay()
+            delay(i == 0)
             if self.stop_event.is_set():
                 raise AbortConnection()
             if mode in ("fail_midstream", "drop_midstream") and sent >= self.midstream_chunks:

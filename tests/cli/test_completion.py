@@ -10,8 +10,8 @@ import pytest
 from kubectl_kaito import completion
 from tests.helpers import VENV_BIN, fake_console, subprocess_env
 
-COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat", "version",
-            "help"]
+COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat", "bench",
+            "version", "help"]
 
 
 def values(stdout: str) -> list[str]:
