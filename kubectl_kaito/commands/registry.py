@@ -18,6 +18,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
     """Attach every command to the root app, in the order a user meets them."""
     from kubectl_kaito.commands import (
         chat,
+        connect,
         delete,
         deploy,
         get_endpoint,
@@ -34,6 +35,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
     )
     app.command("logs", help=logs.logs.__doc__, cls=KaitoCommand)(wrap(logs.logs))
     app.command("chat", help=chat.chat.__doc__, cls=KaitoCommand)(wrap(chat.chat))
+    app.command("connect", help=connect.connect.__doc__, cls=KaitoCommand)(wrap(connect.connect))
     app.command("delete", help=delete.delete.__doc__, cls=KaitoCommand)(wrap(delete.delete))
     app.add_typer(models.make_app(wrap), name="models")
     app.command("install-provider", help=install_provider.install_provider.__doc__, cls=KaitoCommand)(
