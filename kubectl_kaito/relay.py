@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import errno
 import json
+import signal
 import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -195,6 +197,12 @@ class RelayHandler(BaseHTTPRequestHandler):
         self._relay()
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET  # noqa: N815
+
+    def setup(self) -> None:
+        super().setup()
+        # Each SSE event is its own small write: without TCP_NODELAY, Nagle's algorithm holds it
+        # until the caller's delayed ACK (~40 ms on Linux) and the stream would arrive in bursts.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         # http.server writes to sys.stderr; the relay reports through the console (`-v`), and a
@@ -377,3 +385,26 @@ def base_url(server: RelayServer, address: str) -> str:
     """The OpenAI base URL a client on this machine uses (a wildcard address is reached on loopback)."""
     host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(address, address)
     return f"http://{host_port(host, server.port)}/v1"
+
+
+class Terminated(Exception):
+    """SIGTERM arrived (`kill PID`): stop serving, exit 0."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """While serving, SIGTERM raises `Terminated` in the main thread (a background relay, started
+    with `&`, ignores SIGINT in a non-interactive shell, so `kill PID` is how it is stopped)."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (an embedding test): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

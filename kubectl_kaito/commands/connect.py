@@ -98,9 +98,12 @@ def connect(
             )
             if print_env:
                 console.discard_stdout()  # $(...) sees the end of stdout and returns; we keep serving
-            server.serve_forever(poll_interval=0.2)
+            with relay.stop_on_sigterm():
+                server.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
             console.info("stopped")
             raise typer.Exit(130) from None
+        except relay.Terminated:
+            console.info("stopped")  # `kill PID`: the way to stop a relay started in the background
         finally:
             server.server_close()

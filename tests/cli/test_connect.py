@@ -350,3 +350,42 @@ def test_workspace_deleted_while_connected_answers_the_api_servers_status(sim: A
     r = httpx.get(relay.base_url + "/models")
     assert r.status_code in (404, 503)
     assert r.json()["kind"] == "Status"  # the API server's own answer, passed through
+
+
+def test_a_model_that_stops_answering_gets_504_and_one_warning(sim: Any, ws: str) -> None:
+    r = Relay(ws, "--port", "0", "--timeout", "1s")
+    try:
+        sim.openai.mode = "hang"
+        t0 = time.monotonic()
+        got = httpx.post(r.base_url + "/chat/completions", json=chat_body("hi"), timeout=30)
+        assert time.monotonic() - t0 < 10
+        assert got.status_code == 504
+        assert "sent nothing in time" in got.json()["error"]["message"]
+        sim.wait_until(lambda: "warning: POST /v1/chat/completions: " in r.stderr(), timeout=5)
+        sim.openai.mode = "normal"
+    finally:
+        assert r.stop() == 130
+
+
+def test_an_api_server_gone_away_gets_502_and_one_warning(sim: Any, ws: str) -> None:
+    r = Relay(ws, "--port", "0")
+    try:
+        sim.stop()
+        got = httpx.post(r.base_url + "/chat/completions", json=chat_body("hi"), timeout=30)
+        assert got.status_code == 502
+        assert got.json()["error"]["message"].startswith("cannot reach the Kubernetes API server")
+        sim.wait_until(lambda: "warning: POST /v1/chat/completions: cannot reach" in r.stderr(), timeout=5)
+        assert "Traceback" not in r.stderr()
+    finally:
+        assert r.stop() == 130
+
+
+def test_kill_ends_with_0_and_frees_the_port(sim: Any, ws: str) -> None:
+    """`kill PID` (SIGTERM) is how a relay started with `&` is stopped: a background job of a
+    non-interactive shell ignores SIGINT."""
+    r = Relay(ws, "--port", "0")
+    port = r.port
+    r.proc.send_signal(signal.SIGTERM)
+    assert r.stop() == 0
+    assert "stopped" in r.stderr() and "Traceback" not in r.stderr()
+    assert can_bind(port)
