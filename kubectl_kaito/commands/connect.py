@@ -74,36 +74,37 @@ def connect(
     console = app.console
     with relay.open_upstream(app.resources(), workspace, app.namespace, wait) as upstream:
         server = relay.listen(upstream, host, port, log=console.info, warn=console.warn, verbose=app.settings.verbose > 0)
-        try:
-            url = relay.base_url(server, host)
-            if not relay.is_loopback(host):
-                console.warn(
-                    f"listening on {relay.host_port(host, server.port)}: anyone who can reach it can use the "
-                    "model with your cluster credentials (the endpoint has no authentication)"
+        # before anything is printed: whoever read the URL may stop us at once
+        with relay.stop_on_sigterm():
+            try:
+                url = relay.base_url(server, host)
+                if not relay.is_loopback(host):
+                    console.warn(
+                        f"listening on {relay.host_port(host, server.port)}: anyone who can reach it can use the "
+                        "model with your cluster credentials (the endpoint has no authentication)"
+                    )
+                if print_env:
+                    console.result(
+                        f"export OPENAI_BASE_URL={shlex.quote(url)}\n"
+                        'export OPENAI_API_KEY="${OPENAI_API_KEY:-unused}"\n'
+                        f"export KAITO_CONNECT_PID={os.getpid()}"
+                    )
+                else:
+                    console.result(f"OPENAI_BASE_URL={url}")
+                model = upstream.models[0]
+                example = json.dumps({"model": model, "messages": [{"role": "user", "content": "Hello"}]})
+                console.info(
+                    f"Relaying {url} to {upstream.where} (model {model}) through the Kubernetes API server. "
+                    "Ctrl-C to stop.\n"
+                    f"Try: curl {url}/chat/completions -H 'Content-Type: application/json' -d {shlex.quote(example)}"
                 )
-            if print_env:
-                console.result(
-                    f"export OPENAI_BASE_URL={shlex.quote(url)}\n"
-                    'export OPENAI_API_KEY="${OPENAI_API_KEY:-unused}"\n'
-                    f"export KAITO_CONNECT_PID={os.getpid()}"
-                )
-            else:
-                console.result(f"OPENAI_BASE_URL={url}")
-            model = upstream.models[0]
-            example = json.dumps({"model": model, "messages": [{"role": "user", "content": "Hello"}]})
-            console.info(
-                f"Relaying {url} to {upstream.where} (model {model}) through the Kubernetes API server. "
-                "Ctrl-C to stop.\n"
-                f"Try: curl {url}/chat/completions -H 'Content-Type: application/json' -d {shlex.quote(example)}"
-            )
-            if print_env:
-                console.discard_stdout()  # $(...) sees the end of stdout and returns; we keep serving
-            with relay.stop_on_sigterm():
+                if print_env:
+                    console.discard_stdout()  # $(...) sees the end of stdout and returns; we keep serving
                 server.serve_forever(poll_interval=0.2)
-        except KeyboardInterrupt:
-            console.info("stopped")
-            raise typer.Exit(130) from None
-        except relay.Terminated:
-            console.info("stopped")  # `kill PID`: the way to stop a relay started in the background
-        finally:
-            server.server_close()
+            except KeyboardInterrupt:
+                console.info("stopped")
+                raise typer.Exit(130) from None
+            except relay.Terminated:
+                console.info("stopped")  # `kill PID`: the way to stop a relay started in the background
+            finally:
+                server.server_close()

@@ -386,6 +386,7 @@ def test_kill_ends_with_0_and_frees_the_port(sim: Any, ws: str) -> None:
     r = Relay(ws, "--port", "0")
     port = r.port
     r.proc.send_signal(signal.SIGTERM)
-    assert r.stop() == 0
+    assert r.proc.wait(timeout=15) == 0, r.stderr()
+    r.stop()
     assert "stopped" in r.stderr() and "Traceback" not in r.stderr()
     assert can_bind(port)
