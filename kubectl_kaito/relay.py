@@ -176,6 +176,16 @@ class RelayServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to sys.stderr; one line instead (never a traceback).
+        import sys as _sys  # noqa: PLC0415
+
+        exc = _sys.exc_info()[1]
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
+            return
+        self.report(f"connect: a request from {client_address[0]} failed: {exc.__class__.__name__}: {exc}",
+                    warning=True)
+
     def report(self, line: str, *, warning: bool = False) -> None:
         """One line on stderr, never interleaved with another thread's."""
         with self._log_lock:
@@ -297,6 +307,11 @@ class RelayHandler(BaseHTTPRequestHandler):
             return 504
         except httpx.HTTPError as exc:
             message = f"cannot reach the Kubernetes API server to talk to {up.where}: {exc}"
+            server.report(f"{self.command} {self.path}: {message}", warning=True)
+            self._local_answer(502, message)
+            return 502
+        except KaitoError as err:  # the credentials failed (an exec plugin that cannot log in, ...)
+            message = f"cannot authenticate to the Kubernetes API server: {err.message}"
             server.report(f"{self.command} {self.path}: {message}", warning=True)
             self._local_answer(502, message)
             return 502

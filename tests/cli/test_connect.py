@@ -390,3 +390,32 @@ def test_kill_ends_with_0_and_frees_the_port(sim: Any, ws: str) -> None:
     r.stop()
     assert "stopped" in r.stderr() and "Traceback" not in r.stderr()
     assert can_bind(port)
+
+
+def test_exec_plugin_credentials_are_asked_again_when_the_cluster_refuses_them(
+    sim: Any, ws: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay runs for hours: a token that stops working (401) is replaced by running the exec
+    plugin again, and the caller's request still succeeds."""
+    from tests.fixtures.kube import b64, exec_user, kubeconfig, plugin_runs, write
+
+    old, new = "token-before-rotation", "token-after-rotation"
+    sim.tokens[old] = "kaito-sim-admin"
+    log = tmp_path / "runs.log"
+    env = {"EXEC_PLUGIN_LOG": str(log), "EXEC_PLUGIN_TOKENS": f"{old},{new}", "EXEC_PLUGIN_TTL": "3600"}
+    doc = kubeconfig(sim.url, cluster={"certificate-authority-data": b64(sim.ca_pem)}, user=exec_user(env=env))
+    monkeypatch.setenv("KUBECONFIG", str(write(tmp_path / "exec-kc", doc)))
+    r = Relay(ws, "--port", "0")
+    try:
+        assert httpx.post(r.base_url + "/chat/completions", json=chat_body("one")).status_code == 200
+        assert len(plugin_runs(log)) == 1
+        del sim.tokens[old]  # revoked
+        sim.tokens[new] = "kaito-sim-admin"
+        got = httpx.post(r.base_url + "/chat/completions", json=chat_body("two"))
+        assert got.status_code == 200, got.text
+        assert got.json()["choices"][0]["message"]["content"] == answer("two")
+        assert len(plugin_runs(log)) == 2
+        assert [q.headers["Authorization"] for q in sim.requests if q.path.endswith("/chat/completions")][-2:] == [
+            f"Bearer {old}", f"Bearer {new}"]
+    finally:
+        r.stop()
