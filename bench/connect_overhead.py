@@ -148,6 +148,7 @@ def main() -> None:
     ratios = {
         f"connect/{base}": {
             "ttft": rows["connect"]["median_ms"] / rows[base]["median_ms"],
+            "ttft_added_ms": rows["connect"]["median_ms"] - rows[base]["median_ms"],
             "requests_per_s": rows["connect"]["requests_per_s"] / rows[base]["requests_per_s"],
         }
         for base in ("direct", "proxy")
@@ -175,7 +176,7 @@ def main() -> None:
         print(f"{name:<9}{r['median_ms']:>8.1f}ms{r['p90_ms']:>8.1f}ms{r['requests_per_s']:>9.1f}{r['chunks_per_s']:>10.0f}")
     print()
     for name, r in ratios.items():
-        print(f"{name}: TTFT x{r['ttft']:.2f}, throughput x{r['requests_per_s']:.2f}")
+        print(f"{name}: TTFT x{r['ttft']:.2f} ({r['ttft_added_ms']:+.1f} ms), throughput x{r['requests_per_s']:.2f}")
 
 
 if __name__ == "__main__":
