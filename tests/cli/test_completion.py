@@ -10,7 +10,7 @@ import pytest
 from kubectl_kaito import completion
 from tests.helpers import VENV_BIN, fake_console, subprocess_env
 
-COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat"]
+COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat", "connect"]
 
 
 def values(stdout: str) -> list[str]:
