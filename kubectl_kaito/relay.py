@@ -218,7 +218,14 @@ class RelayHandler(BaseHTTPRequestHandler):
         # http.server writes to sys.stderr; the relay reports through the console (`-v`), and a
         # malformed request line is worth a line only when asked.
         if self.server.verbose:
-            self.server.report("connect: " + (format % args))
+            line = format % args
+            self.server.report("connect: " + (line if line.isprintable() else repr(line)[1:-1]))
+
+    def _request_label(self) -> str:
+        """`POST /v1/chat/completions` for stderr: a caller's control characters (terminal escape
+        sequences) are shown escaped, never written raw."""
+        text = f"{self.command} {self.path}"
+        return text if text.isprintable() else repr(text)[1:-1]
 
     def _local_answer(self, status: int, message: str) -> None:
         """An answer from the relay itself (the request never reached the model), with a warning."""
@@ -283,7 +290,7 @@ class RelayHandler(BaseHTTPRequestHandler):
             status = f"{status} (caller disconnected)"
         finally:
             if server.verbose:
-                server.report(f"{self.command} {self.path} {status} {time.monotonic() - t0:.3f}s")
+                server.report(f"{self._request_label()} {status} {time.monotonic() - t0:.3f}s")
 
     def _exchange(self, httpx: Any, server: RelayServer) -> int:
         """Relay one request; the status the caller got."""
@@ -302,17 +309,17 @@ class RelayHandler(BaseHTTPRequestHandler):
             response = up.http.send(request, stream=True)
         except httpx.TimeoutException:
             message = f"{up.where} sent nothing in time"
-            server.report(f"{self.command} {self.path}: {message}", warning=True)
+            server.report(f"{self._request_label()}: {message}", warning=True)
             self._local_answer(504, message)
             return 504
         except httpx.HTTPError as exc:
             message = f"cannot reach the Kubernetes API server to talk to {up.where}: {exc}"
-            server.report(f"{self.command} {self.path}: {message}", warning=True)
+            server.report(f"{self._request_label()}: {message}", warning=True)
             self._local_answer(502, message)
             return 502
         except KaitoError as err:  # the credentials failed (an exec plugin that cannot log in, ...)
             message = f"cannot authenticate to the Kubernetes API server: {err.message}"
-            server.report(f"{self.command} {self.path}: {message}", warning=True)
+            server.report(f"{self._request_label()}: {message}", warning=True)
             self._local_answer(502, message)
             return 502
         try:
@@ -353,7 +360,7 @@ class RelayHandler(BaseHTTPRequestHandler):
             # The answer broke half way: the caller must see a broken answer, not a complete one,
             # so the connection closes without the last chunk.
             self.close_connection = True
-            server.report(f"{self.command} {self.path}: the answer from {server.upstream.where} broke: {exc}",
+            server.report(f"{self._request_label()}: the answer from {server.upstream.where} broke: {exc}",
                           warning=True)
             return
         if chunked:

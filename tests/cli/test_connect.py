@@ -419,3 +419,12 @@ def test_exec_plugin_credentials_are_asked_again_when_the_cluster_refuses_them(
             f"Bearer {old}", f"Bearer {new}"]
     finally:
         r.stop()
+
+
+def test_a_callers_control_characters_never_reach_the_terminal_raw(sim: Any, relay: Relay) -> None:
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as s:
+        s.sendall(b"GET /v1/models\x1b[31mred HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while s.recv(65536):
+            pass
+    sim.wait_until(lambda: "GET /v1/models\\x1b[31mred " in relay.stderr(), timeout=5)
+    assert "\x1b" not in relay.stderr()
