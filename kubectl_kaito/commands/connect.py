@@ -58,9 +58,11 @@ def connect(
 
       kubectl kaito connect my-llm --port 0 -v
 
-      eval "$(kubectl kaito connect my-llm --print-env &)"   # then: kill $KAITO_CONNECT_PID
+      eval "$(kubectl kaito connect my-llm --print-env &)"
 
-    Exit codes: 130 stopped with Ctrl-C; 1 the port is in use or cannot be used; 2 bad flags;
+      kill $KAITO_CONNECT_PID
+
+    Exit codes: 130 stopped with Ctrl-C; 0 stopped with kill (SIGTERM); 1 the port is in use or cannot be used; 2 bad flags;
     3 workspace not found; 4 workspace not ready or its model not answering; 5 cannot reach
     the cluster.
     """
