@@ -65,7 +65,11 @@ class Relay:
         self._reader.start()
         assert self.proc.stdout is not None
         self.first_line = self.proc.stdout.readline().strip()
-        assert self.first_line.startswith("OPENAI_BASE_URL="), (self.first_line, self.stderr())
+        if not self.first_line.startswith("OPENAI_BASE_URL="):
+            self.proc.kill()
+            self.proc.wait()
+            self._reader.join(timeout=5)
+            raise AssertionError((self.first_line, self.stderr()))
         self.base_url = self.first_line.split("=", 1)[1]
 
     def _read_stderr(self) -> None:
@@ -210,6 +214,14 @@ def test_model_errors_keep_their_status_and_body(sim: Any, relay: Relay) -> None
     r = httpx.post(relay.base_url + "/chat/completions", json=chat_body("x" * 50))
     assert r.status_code == 400 and r.json()["error"]["type"] == "BadRequestError"
     assert httpx.get(relay.base_url + "/models").json()["data"][0]["id"] == MODEL
+    sim.openai.max_prompt_chars = 32_000
+    sim.openai.mode = "fail_midstream"  # a 500 for a plain request; an error event inside a stream
+    r = httpx.post(relay.base_url + "/chat/completions", json=chat_body("x"))
+    assert r.status_code == 500 and r.json()["error"]["type"] == "InternalServerError"
+    with httpx.stream("POST", relay.base_url + "/chat/completions", json=chat_body("x", stream=True)) as s:
+        body = s.read().decode()
+    assert s.status_code == 200
+    assert body.rstrip("\n").rsplit("\n\n", 1)[-1].startswith('data: {"error": {"object": "error"')
 
 
 def test_an_answer_broken_midstream_reaches_the_caller_broken(sim: Any, relay: Relay) -> None:
