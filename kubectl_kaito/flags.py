@@ -721,3 +721,36 @@ def parse_pod_running_timeout(value: str) -> float:
             f"invalid --pod-running-timeout value {value!r}: it must be more than zero", hint=DURATION_HINT
         )
     return seconds
+
+
+# ---- listening: connect's --port and --address ------------------------------------------------------
+
+
+def port_option(help: str) -> Any:
+    """`--port PORT`: a local TCP port, 0 = pick a free one (checked by `check_port`)."""
+    return Annotated[int, typer.Option("--port", help=help, metavar="PORT")]
+
+
+def check_port(value: int, flag: str = "--port") -> int:
+    """1-65535, or 0 for a free port chosen by the system; UsageError (exit 2) otherwise."""
+    if not 0 <= value <= 65535:
+        raise UsageError(f"invalid {flag} {value}: must be between 1 and 65535 (0 = pick a free port)")
+    return value
+
+
+def listen_address(value: str, flag: str = "--address") -> str:
+    """An IP address to listen on (`localhost` means 127.0.0.1), as kubectl port-forward's --address
+    takes them; a host name or anything else is a UsageError (exit 2)."""
+    import ipaddress  # noqa: PLC0415
+
+    _check_text(value, flag)
+    text = value.strip()
+    if text.lower() == "localhost":
+        return "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(text.strip("[]")))
+    except ValueError:
+        raise UsageError(
+            f"invalid {flag} {value!r}: not an IP address",
+            hint="for example --address 127.0.0.1 (the default), ::1, or 0.0.0.0 for every interface",
+        ) from None

@@ -19,6 +19,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
     from kubectl_kaito.commands import (
         bench,
         chat,
+        connect,
         delete,
         deploy,
         get_endpoint,
@@ -36,6 +37,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
     app.command("logs", help=logs.logs.__doc__, cls=KaitoCommand)(wrap(logs.logs))
     app.command("chat", help=chat.chat.__doc__, cls=KaitoCommand)(wrap(chat.chat))
     app.command("bench", help=bench.bench.__doc__, cls=KaitoCommand)(wrap(bench.bench))
+    app.command("connect", help=connect.connect.__doc__, cls=KaitoCommand)(wrap(connect.connect))
     app.command("delete", help=delete.delete.__doc__, cls=KaitoCommand)(wrap(delete.delete))
     app.add_typer(models.make_app(wrap), name="models")
     app.command("install-provider", help=install_provider.install_provider.__doc__, cls=KaitoCommand)(

@@ -19,6 +19,7 @@ NAMED = {
     "logs": ["logs", "NAME"],
     "chat": ["chat", "NAME", "-m", "hi"],
     "delete": ["delete", "NAME", "--yes"],
+    "connect": ["connect", "NAME", "--port", "0"],
 }
 # Every command, with a good name where it takes one (for flag mistakes that are not the name).
 EVERY = {
@@ -86,6 +87,7 @@ def test_a_bad_duration_is_the_same_error_in_every_command(sim: Any, value: str)
         "get-endpoint": [*EVERY["get-endpoint"], "--wait"],
         "delete": [*EVERY["delete"], "--wait"],
         "chat": EVERY["chat"],
+        "connect": EVERY["connect"],
     }
     results = {
         cmd: assert_usage_error_sends_nothing(sim, [*args, "--timeout", value], f"invalid --timeout value {value!r}")
