@@ -97,8 +97,26 @@ class SimCluster:
                  webhook: bool = True, lb_pending: bool = False, extra_sans: Iterable[str] = (),
                  watch_max_seconds: float | None = None, *, port: int = 0, openai_port: int = 0,
                  event_window: int = 10000, gc_delay: float = 0.05, lb_delay: float | None = None,
-                 bookmark_interval: float = 1.0, debug: bool = False) -> None:
+                 bookmark_interval: float = 1.0, debug: bool = False,
+                 node_provisioner: str = "azure-gpu-provisioner", legacy_conditions: bool = False,
+                 cleanup: str = "fast", cleanup_delay: float = 1.0,
+                 feature_gates: dict[str, bool] | None = None) -> None:
         self.ready_after = float(ready_after)
+        # KAITO's chart value nodeProvisioner (charts/kaito/workspace/values.yaml:57, v0.12.0):
+        # "azure-gpu-provisioner" (default), "karpenter" or "byo" (bring your own nodes)
+        if node_provisioner not in ("azure-gpu-provisioner", "karpenter", "byo"):
+            raise ValueError(f"unknown node_provisioner {node_provisioner!r}")
+        self.node_provisioner = node_provisioner
+        # True: a KAITO v0.1-v0.3.0 controller (WorkspaceReady instead of WorkspaceSucceeded, no state)
+        self.legacy_conditions = bool(legacy_conditions)
+        # deletion: "fast" (v0.12: finalizer removed at once), "slow" (held cleanup_delay s with
+        # WorkspaceDeleting), "failing" (held for ever, WorkspaceDeleting with the last reconcile error)
+        if cleanup not in ("fast", "slow", "failing"):
+            raise ValueError(f"unknown cleanup {cleanup!r}")
+        self.cleanup = cleanup
+        self.cleanup_delay = float(cleanup_delay)
+        # the workspace controller's --feature-gates (enableMIG, enableAccelerator, ...)
+        self.feature_gates = dict(feature_gates or {})
         self._kaito = bool(kaito)
         self.served_versions = tuple(served_versions)
         self._operator = bool(operator)
@@ -739,22 +757,24 @@ class SimCluster:
         else:
             ws["inference"] = {"preset": {"name": model}}
         nodes = O.node_names(ws)
-        conds = [O.condition("NodeClaimReady", True, "NodeClaimsReady", "all node claims are ready"),
-                 O.condition("NodesReady", True, "NodesReady", "all nodes are ready"),
+        # the texts KAITO v0.12.0 writes (see controller.py)
+        conds = [O.condition("NodeClaimReady", True, "NodeClaimsReady", "Enough NodeClaims are ready"),
+                 O.condition("NodesReady", True, "NodesReady", "Enough Nodes are ready"),
                  O.condition("ResourceReady", True, "workspaceResourceStatusSuccess", "workspace resource is ready")]
         if tuning:
-            conds.append(O.condition("JobStarted", True, "WorkspaceTuningJobStatusStarted", "tuning job has started"))
+            conds.append(O.condition("JobStarted", True, "WorkspaceTuningJobStatusStarted", "Tuning job has started"))
             conds.append(O.condition("WorkspaceSucceeded", ready, "workspaceSucceeded" if ready else
-                                     "workspacePending", "workspace succeeds" if ready else "workspace is not ready"))
+                                     "workspacePending", "workspace succeeds" if ready else
+                                     "workspace has not completed yet, tuning job is running"))
             state = "Succeeded" if ready else "Running"
         else:
             conds.append(O.condition("InferenceReady", ready, "WorkspaceInferenceStatusSuccess" if ready else
                                      "WorkspaceInferenceStatusPending",
                                      "Inference has been deployed successfully" if ready else
-                                     "inference workload is not ready"))
+                                     "Inference workload is not ready"))
             conds.append(O.condition("WorkspaceSucceeded", ready, "workspaceSucceeded" if ready else
                                      "workspacePending", "workspace succeeds" if ready else
-                                     "workspace is not ready yet"))
+                                     "workspace is waiting for inference workload readiness"))
             state = "Ready" if ready else "Pending"
         ws["status"] = {"conditions": conds, "workerNodes": sorted(nodes), "targetNodeCount": count, "state": state}
         match = {"apps": name, O.WS_LABEL: name, O.WS_NS_LABEL: namespace}
