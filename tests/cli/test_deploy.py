@@ -91,13 +91,14 @@ def test_every_inference_flag_is_stored_where_kaito_reads_it(sim: Any) -> None:
         "--inference-config", "my-config",
         "--enable-load-balancer",
         "--bypass-resource-checks",
-        "--runtime", "vllm",
+        # KAITO v0.12 refuses an adapter strength under vLLM (pkg/model/interface.go:700-718)
+        "--runtime", "transformers",
     )
     assert r.exit_code == 0, r.stderr
     ws = stored(sim)
     assert ws["metadata"]["annotations"]["kaito.sh/enablelb"] == "True"
     assert ws["metadata"]["annotations"]["kaito.sh/bypass-resource-checks"] == "True"
-    assert ws["metadata"]["annotations"]["kaito.sh/runtime"] == "vllm"
+    assert ws["metadata"]["annotations"]["kaito.sh/runtime"] == "transformers"
     res = ws["resource"]
     assert res["count"] == 2
     assert res["labelSelector"] == {"matchLabels": {"apps": "phi", "tier": "gpu", "pool": "a"}}
@@ -228,12 +229,14 @@ def test_refusal_in_json_mode_is_one_json_object_on_stderr(sim: Any) -> None:
 
 def test_dry_run_prints_only_yaml_that_kubectl_applies(sim: Any) -> None:
     before = len(sim.requests)
-    r = deploy("--dry-run", "--adapter", "ad=reg.io/ad:1,strength=0.5")
+    # strength needs the transformers runtime: KAITO v0.12's webhook refuses it under vLLM
+    r = deploy("--dry-run", "--adapter", "ad=reg.io/ad:1,strength=0.5", "--runtime", "transformers")
     assert r.exit_code == 0, r.stderr
     assert r.stderr == ""
     assert len(sim.requests) == before
     doc = yaml.safe_load(r.stdout)
-    assert doc["kind"] == "Workspace" and doc["metadata"] == {"name": "my-llm", "namespace": "default"}
+    assert doc["kind"] == "Workspace" and doc["metadata"] == {
+        "name": "my-llm", "namespace": "default", "annotations": {"kaito.sh/runtime": "transformers"}}
     assert doc["inference"]["adapters"][0]["strength"] == "0.5"
     assert sim.get(WS, "Workspace", "my-llm") is None
 
