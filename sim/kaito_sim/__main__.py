@@ -49,6 +49,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lb-pending", action="store_true", help="LoadBalancer Services never get an external IP")
     p.add_argument("--extra-san", action="append", default=[], metavar="SAN",
                    help="extra subjectAltName for the server certificate (IP:x or DNS:x); repeatable")
+    p.add_argument("--node-provisioner", default="azure-gpu-provisioner",
+                   choices=("azure-gpu-provisioner", "karpenter", "byo"),
+                   help="KAITO's nodeProvisioner (byo: bring your own GPU nodes)")
+    p.add_argument("--cleanup", default="fast", choices=("fast", "slow", "failing"),
+                   help="workspace deletion: fast (KAITO v0.12), slow (held a few seconds), failing (held)")
+    p.add_argument("--legacy-conditions", action="store_true",
+                   help="a KAITO v0.1-v0.3.0 controller: WorkspaceReady instead of WorkspaceSucceeded")
 
 
 def _make_sim(args: argparse.Namespace):
@@ -59,6 +66,8 @@ def _make_sim(args: argparse.Namespace):
         served_versions=("v1alpha1",) if args.v1alpha1_only else ("v1alpha1", "v1beta1"),
         operator=not args.no_operator, webhook=not args.no_webhook, lb_pending=args.lb_pending,
         extra_sans=tuple(args.extra_san), port=args.port,
+        node_provisioner=args.node_provisioner, cleanup=args.cleanup, legacy_conditions=args.legacy_conditions,
+        cleanup_delay=max(3.0, args.ready_after),
     )
 
 
@@ -175,9 +184,11 @@ def cmd_start(args: argparse.Namespace) -> int:
             "--port", str(args.port), "--ready-after", str(args.ready_after), "--namespace", args.namespace]
     if args.kubeconfig:
         argv += ["--kubeconfig", str(Path(args.kubeconfig).resolve())]
-    for flag in ("seed_demo", "no_kaito", "no_operator", "no_webhook", "v1alpha1_only", "lb_pending"):
+    for flag in ("seed_demo", "no_kaito", "no_operator", "no_webhook", "v1alpha1_only", "lb_pending",
+                 "legacy_conditions"):
         if getattr(args, flag):
             argv.append("--" + flag.replace("_", "-"))
+    argv += ["--node-provisioner", args.node_provisioner, "--cleanup", args.cleanup]
     for san in args.extra_san:
         argv += ["--extra-san", san]
     log = open(d / "sim.log", "ab")

@@ -461,3 +461,18 @@ def test_legacy_release_writes_workspace_ready_workspace_condition_types_go(sim_
     assert "WorkspaceSucceeded" not in c and "NodesReady" not in c and "BenchmarkCompleted" not in c
     assert c["NodeClaimReady"][0] == "True" and c["InferenceReady"][0] == "True"
     assert "state" not in ws["status"]
+
+
+def test_seeded_workspaces_follow_the_simulated_release_workspace_controller_go(sim_factory):
+    """seed_workspace writes what the simulated release would: the benchmark for a ready vLLM preset
+    (workspace_controller.go:1262-1336, v0.12.0), no NodeClaimReady under BYO (byo_provisioner.go:93-130), and
+    WorkspaceReady with no state for a legacy controller (api/v1alpha1/workspace_condition_types.go, v0.3.0)."""
+    sim = sim_factory()
+    ws = sim.seed_workspace("s")
+    assert _conds(ws)["BenchmarkCompleted"][0] == "True" and ws["status"]["performance"]["metrics"]
+    byo = sim_factory(env=False, node_provisioner="byo").seed_workspace("b")
+    assert "NodeClaimReady" not in _conds(byo)
+    old = sim_factory(env=False, served_versions=("v1alpha1",), legacy_conditions=True).seed_workspace("o")
+    c = _conds(old)
+    assert c["WorkspaceReady"] == ("True", "workspaceReady", "workspace is ready") and "WorkspaceSucceeded" not in c
+    assert "state" not in old["status"]
