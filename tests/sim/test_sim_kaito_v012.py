@@ -141,9 +141,14 @@ def test_no_benchmark_without_vllm_preset_labels_go(sim, make_ws, how):
     else:
         ws["inference"] = {"template": {"spec": {"containers": [{"name": "c", "image": "nginx"}]}}}
     sim.apply(ws)
-    ready = sim.wait_until(lambda: (w := _ws(sim, "nb")) and (w.get("status") or {}).get("state") == "Ready" and w, timeout=4)
+    sim.apply(make_ws("control"))  # a vLLM preset on the same cluster does get it
+    ready = sim.wait_until(lambda: (w := _ws(sim, "nb")) and (w.get("status") or {}).get("state") == "Ready" and w,
+                           timeout=4)
     assert "BenchmarkCompleted" not in _conds(ready) and "performance" not in ready["status"]
     assert _conds(ready)["WorkspaceSucceeded"][0] == "True"
+    control = sim.wait_until(lambda: (w := _ws(sim, "control")) and (w.get("status") or {}).get("state") == "Ready"
+                             and w, timeout=4)
+    assert _conds(control)["BenchmarkCompleted"][0] == "True" and control["status"]["performance"]
 
 
 def test_pod_failure_messages_workspace_controller_go(sim):
@@ -343,12 +348,14 @@ def test_template_rules_workspace_validation_go(sim, http, make_ws):
 
 # ---------------------------------------------------------------- deletion
 
-def _watch_conditions(sim, name):
+def _watch_conditions(sim, name, finalizers: list | None = None):
     seen: list[dict] = []
 
     def listener(ev):
         if ev.key == "kaito.sh/workspaces" and ev.obj["metadata"]["name"] == name:
             seen.append(_conds(ev.obj))
+            if finalizers is not None:
+                finalizers.append(list(ev.obj["metadata"].get("finalizers") or []))
     sim.store.add_listener(listener)
     return seen
 
@@ -368,10 +375,16 @@ def test_foreground_delete_shows_workspace_deleting_workspace_controller_go(sim,
     """workspace_controller.go:705-743 (v0.12.0): the deferred status sync writes WorkspaceDeleting when another
     finalizer (foreground deletion) keeps the object; state and the other conditions stay."""
     sim.seed_workspace("fg")
-    seen = _watch_conditions(sim, "fg")
+    fins: list[list[str]] = []
+    seen = _watch_conditions(sim, "fg", fins)
     http.request("DELETE", f"{WS}/fg", json={"propagationPolicy": "Foreground"})
     sim.wait_until(lambda: _ws(sim, "fg") is None, timeout=3)
-    assert ("True", "workspaceDeleted", "workspace is being deleted") in [c.get("WorkspaceDeleting") for c in seen]
+    deleting = [i for i, c in enumerate(seen) if c.get("WorkspaceDeleting")]
+    assert deleting and seen[deleting[0]]["WorkspaceDeleting"] == ("True", "workspaceDeleted",
+                                                                   "workspace is being deleted")
+    # written after KAITO's own finalizer is gone (the deferred sync runs after garbageCollectWorkspace)
+    assert all("workspace.finalizer.kaito.sh" not in fins[i] for i in deleting)
+    assert all(c["InferenceReady"][0] == "True" for c in seen)
 
 
 def test_slow_cleanup_holds_the_workspace_with_workspace_deleting(sim_factory):
