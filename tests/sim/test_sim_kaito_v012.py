@@ -29,6 +29,11 @@ def _wait_conds(sim, name, pred, timeout=4.0, version="v1beta1"):
     return sim.wait_until(lambda: (w := _ws(sim, name, version=version)) and pred(_conds(w)) and w, timeout=timeout)
 
 
+def _wait_state(sim, name, state, timeout=4.0):
+    return sim.wait_until(lambda: (w := _ws(sim, name)) and (w.get("status") or {}).get("state") == state and w,
+                          timeout=timeout)
+
+
 def _tuning_ws(name: str, **over) -> dict:
     tuning = {"preset": {"name": "phi-4"}, "method": "qlora", "input": {"urls": ["https://example.com/d.parquet"]},
               "output": {"image": "acr.io/adapter:1", "imagePushSecret": "push"}}
@@ -113,7 +118,7 @@ def test_ready_workspace_records_the_benchmark_benchmark_go(sim, make_ws, http):
     preset, WorkspaceSucceeded turns True with BenchmarkCompleted, and status.performance holds
     peakTokensPerMinute (api/v1beta1/workspace_types.go:240-282)."""
     sim.apply(make_ws("b"))
-    ws = sim.wait_until(lambda: (w := _ws(sim, "b")) and (w.get("status") or {}).get("state") == "Ready" and w, timeout=4)
+    ws = _wait_state(sim, "b", "Ready")
     c = _conds(ws)
     assert c["InferenceReady"] == ("True", "WorkspaceInferenceStatusSuccess", "Inference has been deployed "
                                    "successfully")
@@ -142,12 +147,10 @@ def test_no_benchmark_without_vllm_preset_labels_go(sim, make_ws, how):
         ws["inference"] = {"template": {"spec": {"containers": [{"name": "c", "image": "nginx"}]}}}
     sim.apply(ws)
     sim.apply(make_ws("control"))  # a vLLM preset on the same cluster does get it
-    ready = sim.wait_until(lambda: (w := _ws(sim, "nb")) and (w.get("status") or {}).get("state") == "Ready" and w,
-                           timeout=4)
+    ready = _wait_state(sim, "nb", "Ready")
     assert "BenchmarkCompleted" not in _conds(ready) and "performance" not in ready["status"]
     assert _conds(ready)["WorkspaceSucceeded"][0] == "True"
-    control = sim.wait_until(lambda: (w := _ws(sim, "control")) and (w.get("status") or {}).get("state") == "Ready"
-                             and w, timeout=4)
+    control = _wait_state(sim, "control", "Ready")
     assert _conds(control)["BenchmarkCompleted"][0] == "True" and control["status"]["performance"]
 
 
@@ -426,8 +429,7 @@ def test_tuning_conditions_and_job_workspace_controller_go(sim_factory, http_for
     assert c["WorkspaceSucceeded"] == ("False", "workspacePending",
                                        "workspace is initializing, tuning job has not started")
     assert first["status"]["state"] == "Pending" and "NodeClaimReady" in c
-    running = sim.wait_until(lambda: (w := _ws(sim, "tune")) and (w.get("status") or {}).get("state") == "Running" and w,
-                             timeout=3)
+    running = _wait_state(sim, "tune", "Running")
     c = _conds(running)
     assert c["JobStarted"] == ("True", "WorkspaceTuningJobStatusStarted", "Tuning job has started")
     assert c["WorkspaceSucceeded"] == ("False", "workspacePending",
@@ -440,8 +442,7 @@ def test_tuning_conditions_and_job_workspace_controller_go(sim_factory, http_for
     assert spec["shareProcessNamespace"] is True and spec["imagePullSecrets"] == [{"name": "push"}]
     assert spec["initContainers"][0]["name"] == "data-downloader"
     assert job["metadata"]["labels"]["kaito.sh/workspace"] == "tune"
-    done = sim.wait_until(lambda: (w := _ws(sim, "tune")) and (w.get("status") or {}).get("state") == "Succeeded" and w,
-                          timeout=3)
+    done = _wait_state(sim, "tune", "Succeeded")
     assert _conds(done)["WorkspaceSucceeded"] == ("True", "workspaceSucceeded", "workspace succeeds")
     assert "performance" not in done["status"] and sim.get("v1", "Service", "tune") is None
 
@@ -452,7 +453,7 @@ def test_tuning_failure_says_tuning_job_failed_workspace_controller_go(sim_facto
     ws = _tuning_ws("tf")
     ws["metadata"]["annotations"] = {"sim.kaito.sh/fail": "ContainerCrashLoopBackOff"}
     http_for(sim).post(WS, json=ws)
-    failed = sim.wait_until(lambda: (w := _ws(sim, "tf")) and (w.get("status") or {}).get("state") == "Failed" and w, timeout=3)
+    failed = _wait_state(sim, "tf", "Failed")
     c = _conds(failed)
     assert c["JobStarted"] == ("False", "WorkspaceTuningJobStatusFailed", "tuning job failed")
     assert c["WorkspaceSucceeded"] == ("False", "workspaceFailed", "tuning job failed")
