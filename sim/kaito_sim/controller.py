@@ -2,8 +2,8 @@
 
 * the "kube" controllers that any cluster has: garbage collection by ownerReferences,
   namespace termination, LoadBalancer IP assignment;
-* the KAITO workspace controller simulation (kaito-facts.md §2-3), only while the
-  operator is "installed".
+* the KAITO workspace controller simulation (kaito-project/kaito v0.12.0,
+  pkg/workspace/controllers; see docs/simulator.md), only while the operator is "installed".
 """
 
 from __future__ import annotations
@@ -273,9 +273,10 @@ class SystemControllers:
 
 
 class KaitoController:
-    """Simulates the KAITO workspace controller. Timeline per inference workspace:
-    t=0 Service + headless Service, conditions False; t=ready_after/3 GPU nodes, ResourceReady,
-    StatefulSet + pods (Pending); t=2/3 pods Running (loading); t=ready_after ready."""
+    """Simulates the KAITO v0.12 workspace controller. Timeline per inference workspace:
+    t=0 five conditions False, no Service; t=ready_after/6 NodeClaims ready, nodes NotReady;
+    t=ready_after/3 nodes Ready, then Service + headless Service, StatefulSet + pods (Pending);
+    t=2/3 pods Running (loading); t=ready_after ready (+ benchmark). BYO: waits for the user's nodes."""
 
     def __init__(self, sim: SimCluster, sched: Scheduler) -> None:
         self.sim = sim
@@ -659,7 +660,7 @@ class KaitoController:
         if self.benchmark_applies(ws):
             # the benchmark runs as the startup probe, so its result is in the log once the pod is ready
             # (pkg/workspace/controllers/benchmark.go, presets/workspace/inference/vllm/benchmark_entrypoint.py)
-            tpm = 1000 * (abs(hash(st.uid)) % 900 + 100)
+            tpm = 1000 * (int(O.ws_hash(st.ns, st.name, 6), 16) % 900 + 100)  # stable per workspace
             for p in pods:
                 sim.append_logs(st.ns, p["metadata"]["name"], [
                     f'KAITO_BENCHMARK_CONFIG {rfc3339()} {{"duration_sec":60,"input_tokens":2048,'
