@@ -490,3 +490,19 @@ def test_seeded_workspaces_follow_the_simulated_release_workspace_controller_go(
     c = _conds(old)
     assert c["WorkspaceReady"] == ("True", "workspaceReady", "workspace is ready") and "WorkspaceSucceeded" not in c
     assert "state" not in old["status"]
+
+
+def test_byo_ignores_preferred_nodes_workspace_types_go(sim_factory):
+    """api/v1beta1/workspace_types.go:42-46 (v0.12.0): preferredNodes is deprecated and nothing in pkg/ reads it;
+    BYO nodes are picked by the labels alone, and the reserved kaito.sh/workspace key is stripped
+    (pkg/nodeprovision/nodes.go:25-48)."""
+    sim = sim_factory(node_provisioner="byo")
+    sim.add_node("labelled", labels={"pool": "gpu", **GFD})
+    sim.add_node("preferred", labels=dict(GFD))
+    ws = _byo_ws("pn")
+    ws["resource"]["preferredNodes"] = ["preferred"]
+    ws["resource"]["labelSelector"]["matchLabels"]["kaito.sh/workspace"] = "someone-else"
+    sim.apply(ws)
+    ready = sim.wait_workspace_ready("pn", timeout=4)
+    assert ready["status"]["workerNodes"] == ["labelled"]
+    assert sim.get("v1", "Pod", "pn-0")["spec"]["nodeName"] == "labelled"
