@@ -513,7 +513,7 @@ class KaitoController:
         out = []
         for node in self.sim.store.list("/nodes"):
             labels = node["metadata"].get("labels") or {}
-            if not want or any(labels.get(k) != v for k, v in want.items()):
+            if any(labels.get(k) != v for k, v in want.items()):  # no labels: every node, as KAITO
                 continue
             if any(c.get("type") == "Ready" and c.get("status") == "True"
                    for c in (node.get("status") or {}).get("conditions") or []):
