@@ -55,6 +55,13 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="OpenAI stand-in: tokens per second of each answer after the first")
     p.add_argument("--max-num-seqs", type=int, default=None, metavar="N",
                    help="OpenAI stand-in: answers generated at once; more requests wait in a queue")
+    p.add_argument("--node-provisioner", default="azure-gpu-provisioner",
+                   choices=("azure-gpu-provisioner", "karpenter", "byo"),
+                   help="KAITO's nodeProvisioner (byo: bring your own GPU nodes)")
+    p.add_argument("--cleanup", default="fast", choices=("fast", "slow", "failing"),
+                   help="workspace deletion: fast (KAITO v0.12), slow (held a few seconds), failing (held)")
+    p.add_argument("--legacy-conditions", action="store_true",
+                   help="a KAITO v0.1-v0.3.0 controller: WorkspaceReady instead of WorkspaceSucceeded")
 
 
 def _make_sim(args: argparse.Namespace):
@@ -66,6 +73,8 @@ def _make_sim(args: argparse.Namespace):
         operator=not args.no_operator, webhook=not args.no_webhook, lb_pending=args.lb_pending,
         extra_sans=tuple(args.extra_san), port=args.port,
         ttft=args.ttft, tokens_per_second=args.tokens_per_second, max_num_seqs=args.max_num_seqs,
+        node_provisioner=args.node_provisioner, cleanup=args.cleanup, legacy_conditions=args.legacy_conditions,
+        cleanup_delay=max(3.0, args.ready_after),
     )
 
 
@@ -182,9 +191,11 @@ def cmd_start(args: argparse.Namespace) -> int:
             "--port", str(args.port), "--ready-after", str(args.ready_after), "--namespace", args.namespace]
     if args.kubeconfig:
         argv += ["--kubeconfig", str(Path(args.kubeconfig).resolve())]
-    for flag in ("seed_demo", "no_kaito", "no_operator", "no_webhook", "v1alpha1_only", "lb_pending"):
+    for flag in ("seed_demo", "no_kaito", "no_operator", "no_webhook", "v1alpha1_only", "lb_pending",
+                 "legacy_conditions"):
         if getattr(args, flag):
             argv.append("--" + flag.replace("_", "-"))
+    argv += ["--node-provisioner", args.node_provisioner, "--cleanup", args.cleanup]
     for san in args.extra_san:
         argv += ["--extra-san", san]
     log = open(d / "sim.log", "ab")

@@ -100,7 +100,8 @@ class Api:
         self._ip_lock = threading.Lock()
         self._used_ips: set[str] = set()
         self._used_ports: set[int] = set()
-        self.validator = WorkspaceValidator(self._get_configmap)
+        self.validator = WorkspaceValidator(self._get_configmap, list_nodes=lambda: self.store.list("/nodes"),
+                                            settings=lambda: sim)
 
     # ------------------------------------------------------------------ helpers
     def _get_configmap(self, ns: str, name: str) -> dict | None:

@@ -98,8 +98,26 @@ class SimCluster:
                  watch_max_seconds: float | None = None, *, port: int = 0, openai_port: int = 0,
                  event_window: int = 10000, gc_delay: float = 0.05, lb_delay: float | None = None,
                  bookmark_interval: float = 1.0, debug: bool = False, ttft: float | None = None,
-                 tokens_per_second: float | None = None, max_num_seqs: int | None = None) -> None:
+                 tokens_per_second: float | None = None, max_num_seqs: int | None = None,
+                 node_provisioner: str = "azure-gpu-provisioner", legacy_conditions: bool = False,
+                 cleanup: str = "fast", cleanup_delay: float = 1.0,
+                 feature_gates: dict[str, bool] | None = None) -> None:
         self.ready_after = float(ready_after)
+        # KAITO's chart value nodeProvisioner (charts/kaito/workspace/values.yaml:57, v0.12.0):
+        # "azure-gpu-provisioner" (default), "karpenter" or "byo" (bring your own nodes)
+        if node_provisioner not in ("azure-gpu-provisioner", "karpenter", "byo"):
+            raise ValueError(f"unknown node_provisioner {node_provisioner!r}")
+        self.node_provisioner = node_provisioner
+        # True: a KAITO v0.1-v0.3.0 controller (WorkspaceReady instead of WorkspaceSucceeded, no state)
+        self.legacy_conditions = bool(legacy_conditions)
+        # deletion: "fast" (v0.12: finalizer removed at once), "slow" (held cleanup_delay s with
+        # WorkspaceDeleting), "failing" (held for ever, WorkspaceDeleting with the last reconcile error)
+        if cleanup not in ("fast", "slow", "failing"):
+            raise ValueError(f"unknown cleanup {cleanup!r}")
+        self.cleanup = cleanup
+        self.cleanup_delay = float(cleanup_delay)
+        # the workspace controller's --feature-gates (enableMIG, enableAccelerator, ...)
+        self.feature_gates = dict(feature_gates or {})
         self._kaito = bool(kaito)
         self.served_versions = tuple(served_versions)
         self._operator = bool(operator)
@@ -746,24 +764,27 @@ class SimCluster:
         else:
             ws["inference"] = {"preset": {"name": model}}
         nodes = O.node_names(ws)
-        conds = [O.condition("NodeClaimReady", True, "NodeClaimsReady", "all node claims are ready"),
-                 O.condition("NodesReady", True, "NodesReady", "all nodes are ready"),
+        # the texts KAITO v0.12.0 writes (see controller.py)
+        conds = [O.condition("NodeClaimReady", True, "NodeClaimsReady", "Enough NodeClaims are ready"),
+                 O.condition("NodesReady", True, "NodesReady", "Enough Nodes are ready"),
                  O.condition("ResourceReady", True, "workspaceResourceStatusSuccess", "workspace resource is ready")]
         if tuning:
-            conds.append(O.condition("JobStarted", True, "WorkspaceTuningJobStatusStarted", "tuning job has started"))
+            conds.append(O.condition("JobStarted", True, "WorkspaceTuningJobStatusStarted", "Tuning job has started"))
             conds.append(O.condition("WorkspaceSucceeded", ready, "workspaceSucceeded" if ready else
-                                     "workspacePending", "workspace succeeds" if ready else "workspace is not ready"))
+                                     "workspacePending", "workspace succeeds" if ready else
+                                     "workspace has not completed yet, tuning job is running"))
             state = "Succeeded" if ready else "Running"
         else:
             conds.append(O.condition("InferenceReady", ready, "WorkspaceInferenceStatusSuccess" if ready else
                                      "WorkspaceInferenceStatusPending",
                                      "Inference has been deployed successfully" if ready else
-                                     "inference workload is not ready"))
+                                     "Inference workload is not ready"))
             conds.append(O.condition("WorkspaceSucceeded", ready, "workspaceSucceeded" if ready else
                                      "workspacePending", "workspace succeeds" if ready else
-                                     "workspace is not ready yet"))
+                                     "workspace is waiting for inference workload readiness"))
             state = "Ready" if ready else "Pending"
         ws["status"] = {"conditions": conds, "workerNodes": sorted(nodes), "targetNodeCount": count, "state": state}
+        self._seed_like_this_release(ws, ready)
         match = {"apps": name, O.WS_LABEL: name, O.WS_NS_LABEL: namespace}
         for n in nodes:
             if self.store.get("/nodes", "", n) is None:
@@ -831,3 +852,30 @@ class SimCluster:
             ws = self.get("kaito.sh/" + self.served_versions[-1], "Workspace", name, namespace)
             return ws if ws and self.workspace_serving(ws) else None
         return self.wait_until(ready, timeout)
+
+    def _seed_like_this_release(self, ws: dict, ready: bool) -> None:
+        """Adjust a seeded status to the simulated KAITO: BYO has no NodeClaimReady, a ready vLLM preset carries
+        the benchmark (v0.12), and a legacy (v0.1-v0.3.0) controller writes WorkspaceReady and no state."""
+        st = ws["status"]
+        if self.node_provisioner == "byo":
+            st["conditions"] = [c for c in st["conditions"] if c["type"] != "NodeClaimReady"]
+        if self.legacy_conditions:
+            conds = []
+            for c in st["conditions"]:
+                if c["type"] == "NodesReady":
+                    continue
+                if c["type"] == "WorkspaceSucceeded":
+                    c = O.condition("WorkspaceReady", ready, "workspaceReady" if ready else "workspacePending",
+                                    "workspace is ready" if ready else c["message"])
+                conds.append(c)
+            st["conditions"] = conds
+            st.pop("state", None)
+            st.pop("targetNodeCount", None)
+            return
+        if ready and self.controller.benchmark_applies(ws):
+            st["conditions"].insert(-1, O.condition("BenchmarkCompleted", True, "BenchmarkCompleted",
+                                                    "benchmark result has been recorded"))
+            st["performance"] = {"metrics": {"peakTokensPerMinute": {
+                "description": "stress/high-concurrency", "value": "412000", "unit": "tokens/min",
+                "config": {"durationSec": "60", "inputTokens": "2048", "outputTokens": "256", "maxConcurrency": "32",
+                           "engine": "vllm", "engineVersion": "0.25.1", "quantization": ""}}}}

@@ -158,19 +158,43 @@ def statefulset(ws: dict, replicas: int, served: str) -> dict:
 
 
 def job(ws: dict) -> dict:
+    """The tuning Job `<ws>` (pkg/workspace/manifests/manifests.go:202-228, v0.12.0): main container `<ws>`;
+    an image output adds the `pusher` and `pause` sidecars and the push secret
+    (pkg/workspace/tuning/preset_tuning.go:325-366, pkg/workspace/image/pusher.go:81-93); URL inputs
+    the `data-downloader` init container (preset_tuning.go:386-430)."""
     meta = ws["metadata"]
     name, ns = meta["name"], meta.get("namespace", "default")
+    tuning = ws.get("tuning") or {}
     container = {"name": name, "image": BASE_IMAGE,
                  "command": ["/bin/sh", "-c", "python3 /workspace/tfs/fine_tuning.py"],
                  "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}}}
+    pod_spec: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
+    out = tuning.get("output") or {}
+    if out.get("image"):
+        pod_spec["containers"] = [
+            container,
+            {"name": "pusher", "image": "ghcr.io/oras-project/oras:v1.2.2",
+             "command": ["/bin/sh", "-c"],
+             "args": [f"oras push {out['image']} --annotation sh.kaito.model.name="
+                      f"{(tuning.get('preset') or {}).get('name', '')} ."]},
+            {"name": "pause", "image": "registry.k8s.io/pause:latest"}]
+        pod_spec["shareProcessNamespace"] = True
+        if out.get("imagePushSecret"):
+            pod_spec["imagePullSecrets"] = [{"name": out["imagePushSecret"]}]
+    inp = tuning.get("input") or {}
+    if inp.get("urls"):
+        pod_spec["initContainers"] = [{"name": "data-downloader", "image": "curlimages/curl",
+                                       "env": [{"name": "DATA_URLS", "value": " ".join(inp["urls"])},
+                                               {"name": "DATA_VOLUME_PATH", "value": "/mnt/data"}]}]
     return {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": name, "namespace": ns, "labels": {WS_LABEL: name},
+                     "annotations": {"workspace.kaito.io/revision": "1"},
                      "ownerReferences": [owner_ref(ws)]},
         "spec": {"completions": 1, "parallelism": 1, "backoffLimit": 6,
                  "selector": {"matchLabels": {"batch.kubernetes.io/job-name": name}},
                  "template": {"metadata": {"labels": {WS_LABEL: name, "batch.kubernetes.io/job-name": name}},
-                              "spec": {"restartPolicy": "Never", "containers": [container]}}},
+                              "spec": pod_spec}},
         "status": {"active": 1, "startTime": rfc3339(), "ready": 0},
     }
 

@@ -22,9 +22,21 @@ WEBHOOK_NAME = "validation.workspace.kaito.sh"
 RELEASE_NAMESPACE = "kaito-workspace"
 MAX_ADAPTERS = 10
 
+# the exact reserved keys (api/v1beta1/labels.go:218-258, v0.12.0); not a prefix
 RESERVED_SELECTOR_KEYS = {"kaito.sh/workspace", "kaito.sh/workspacenamespace", "kaito.sh/ragengine",
-                          "kaito.sh/ragenginenamespace"}
-RESERVED_SELECTOR_PREFIXES = ("karpenter.kaito.sh/",)
+                          "kaito.sh/ragenginenamespace", "karpenter.kaito.sh/workspace-name",
+                          "karpenter.kaito.sh/workspace-namespace", "karpenter.kaito.sh/inferenceset",
+                          "karpenter.kaito.sh/inferenceset-namespace"}
+
+# known MIG profiles (pkg/utils/mig/mig.go:34-80, v0.12.0), sorted as KnownMIGProfiles() returns them
+MIG_PROFILES = sorted([
+    "1g.6gb", "2g.12gb", "4g.24gb", "1g.5gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb", "1g.10gb", "1g.20gb",
+    "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb", "1g.12gb", "1g.24gb", "2g.24gb", "3g.47gb", "4g.47gb", "7g.94gb",
+    "3g.48gb", "4g.48gb", "7g.96gb", "1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb",
+    "1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"])
+_MIG_RE = re.compile(r"^(\d+)g\.([\d.]+)gb$")
+# NVIDIA GPU Feature Discovery labels read on BYO nodes (pkg/sku/helpers.go:75-119)
+GFD_LABELS = ("nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/gpu.memory")
 
 KNOWN_AZURE_SKUS = [
     "Standard_NC6s_v3", "Standard_NC12s_v3", "Standard_NC24s_v3", "Standard_NC24rs_v3",
@@ -191,7 +203,27 @@ def _label_selector_as_map(sel: dict | None) -> tuple[dict | None, str | None]:
 
 
 def _reserved(key: str) -> bool:
-    return key in RESERVED_SELECTOR_KEYS or key.startswith(RESERVED_SELECTOR_PREFIXES)
+    return key in RESERVED_SELECTOR_KEYS
+
+
+def sanitized_match_labels(ws: dict) -> dict:
+    """SanitizedMatchLabels (api/v1beta1/labels.go): matchLabels without KAITO's reserved keys."""
+    sel = (ws.get("resource") or {}).get("labelSelector") or {}
+    return {k: v for k, v in (sel.get("matchLabels") or {}).items() if not _reserved(k)}
+
+
+def _mig_profile_error(profile: str) -> str | None:
+    """ValidateMIGProfile (pkg/utils/mig/mig.go:80-118)."""
+    m = _MIG_RE.match(profile or "")
+    if not m:
+        return f"invalid MIG profile format \"{profile}\": expected format like '1g.10gb'"
+    if int(m.group(1)) == 0:
+        return f"invalid MIG profile \"{profile}\": compute slices must be > 0"
+    if int(float(m.group(2))) == 0:
+        return f"invalid MIG profile \"{profile}\": memory must be > 0"
+    if profile not in MIG_PROFILES:
+        return f"unknown MIG profile \"{profile}\": must be one of [{' '.join(MIG_PROFILES)}]"
+    return None
 
 
 def _runtime(ws: dict) -> str:
@@ -300,10 +332,27 @@ GetConfigMap = Callable[[str, str], "dict | None"]
 
 class WorkspaceValidator:
     def __init__(self, get_configmap: GetConfigMap, *, nap: bool = True,
-                 release_namespace: str = RELEASE_NAMESPACE) -> None:
+                 release_namespace: str = RELEASE_NAMESPACE,
+                 list_nodes: Callable[[], list[dict]] | None = None,
+                 settings: Callable[[], object] | None = None) -> None:
         self.get_configmap = get_configmap
-        self.nap = nap
+        self._nap = nap
         self.release_namespace = release_namespace
+        self.list_nodes = list_nodes or (lambda: [])
+        # the cluster (node_provisioner, feature_gates), read at each admission
+        self.settings = settings
+
+    @property
+    def nap(self) -> bool:
+        """Node auto-provisioning: off only with nodeProvisioner=byo (cmd/workspace/main.go:176-186)."""
+        if self.settings is None:
+            return self._nap
+        return getattr(self.settings(), "node_provisioner", "") != "byo"
+
+    def _gate(self, name: str) -> bool:
+        if self.settings is None:
+            return False
+        return bool((getattr(self.settings(), "feature_gates", None) or {}).get(name))
 
     # -- entry point --
     def validate(self, ws: dict, old: dict | None) -> str | None:
@@ -345,8 +394,8 @@ class WorkspaceValidator:
         errs.also(self._annotations(annotations))
         ns = (ws.get("metadata") or {}).get("namespace", "default")
         if inference is not None:
-            errs.also(self._resource_with_inference(resource, inference).via("resource"))
-            errs.also(self._inference_create(inference).via("inference"))
+            errs.also(self._resource_with_inference(resource, inference, ws).via("resource"))
+            errs.also(self._inference_create(inference, _runtime(ws)).via("inference"))
             errs.also(self._inference_config(ws, inference, ns))
         if tuning is not None:
             errs.also(self._resource_with_tuning(resource).via("resource"))
@@ -365,7 +414,7 @@ class WorkspaceValidator:
                                   "metadata.annotations[kaito.sh/use-local-weights]"))
         return errs
 
-    def _resource_with_inference(self, resource: dict, inference: dict) -> FieldErrors:
+    def _resource_with_inference(self, resource: dict, inference: dict, ws: dict | None = None) -> FieldErrors:
         errs = FieldErrors()
         preset = inference.get("preset")
         if preset is not None:
@@ -381,6 +430,12 @@ class WorkspaceValidator:
         if ml and all(_reserved(k) for k in ml):
             return errs.also(err_invalid("matchLabels must contain at least one non-reserved label",
                                          "labelSelector.matchLabels"))
+        if not self.nap:
+            if resource.get("partition") is not None:
+                return errs.also(self._partition(resource["partition"]))
+            if preset is not None:
+                return errs.also(self._byo_nodes(ws or {"resource": resource}))
+            return errs
         if self.nap:
             if resource.get("partition") is not None:
                 return errs.also(err_generic("GPU partitioning is only supported with BYO nodes "
@@ -391,7 +446,55 @@ class WorkspaceValidator:
                                       f"{', '.join(KNOWN_AZURE_SKUS)}", "instanceType"))
         return errs
 
-    def _inference_create(self, inference: dict) -> FieldErrors:
+    def _partition(self, part: dict) -> FieldErrors:
+        """validatePartition (api/v1beta1/workspace_validation.go:693-740, v0.12.0), BYO only."""
+        mode = part.get("mode") or ""
+        if mode == "mig":
+            if not self._gate("enableMIG"):
+                return err_generic("MIG support is not enabled, set feature gate enableMIG=true", "partition")
+            if part.get("count") is not None:
+                return err_invalid("count is only valid for accelerator mode", "partition.count")
+            msg = _mig_profile_error(part.get("profile") or "")
+            return err_invalid(msg, "partition.profile") if msg else FieldErrors()
+        if mode == "accelerator":
+            if not self._gate("enableAccelerator"):
+                return err_generic("accelerator partition support is not enabled, set feature gate "
+                                   "enableAccelerator=true", "partition")
+            errs = FieldErrors()
+            if part.get("profile"):
+                errs.also(err_invalid("profile is not valid for accelerator mode", "partition.profile"))
+            if part.get("count") is None:
+                errs.also(err_missing("partition.count"))
+            return errs
+        return err_invalid(f'unsupported partition mode "{mode}", supported modes are "mig" and "accelerator"',
+                           "partition.mode")
+
+    def _byo_nodes(self, ws: dict) -> FieldErrors:
+        """The BYO node listing for presets (workspace_validation.go:550-598, v0.12.0)."""
+        want = sanitized_match_labels(ws)
+        nodes = [n for n in self.list_nodes()
+                 if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in want.items())]
+        if not nodes:
+            return err_generic("No nodes found matching the specified label selector")
+        first: tuple[str, str, str] | None = None
+        for n in sorted(nodes, key=lambda n: n["metadata"]["name"]):
+            name, labels = n["metadata"]["name"], n["metadata"].get("labels") or {}
+            if any(k not in labels for k in GFD_LABELS):
+                return err_generic(f"Failed to get GPU config from nvidia labels on node {name}: missing required "
+                                   f"nvidia.com labels on node {name}")
+            cur = tuple(labels[k] for k in GFD_LABELS)
+            if first is None:
+                first = cur  # type: ignore[assignment]
+            elif cur[0] != first[0]:
+                return err_generic(f"Non-uniform GPU product: node {name} has {cur[0]} GPUs, but previous node has "
+                                   f"{first[0]} GPUs, all nodes must have the same GPU product for homogeneous "
+                                   f"placement")
+            elif cur[1] != first[1]:
+                return err_generic(f"Non-uniform GPU count: node {name} has {cur[1]} GPUs, but previous node has "
+                                   f"{first[1]} GPUs")
+        return FieldErrors()
+
+    def _inference_create(self, inference: dict, runtime: str = "vllm") -> FieldErrors:
         errs = FieldErrors()
         preset, template = inference.get("preset"), inference.get("template")
         if preset is None and template is None:
@@ -403,16 +506,15 @@ class WorkspaceValidator:
             pname = preset.get("name") or ""
             if not is_valid_preset(pname):
                 return errs.also(err_invalid(f"Unsupported inference preset name {pname}", "presetName"))
-            meta = _supported_models().get(pname.lower())
-            secret = (preset.get("presetOptions") or {}).get("modelAccessSecret") or ""
-            if meta and meta.get("downloadAuthRequired") and not secret:
-                errs.also(err_generic("This preset requires authentication and needs a modelAccessSecret with "
-                                      "HF_TOKEN key under presetOptions to download the model"))
+            # Runtime validation (pkg/model/interface.go:700-718, called at workspace_validation.go:857-866):
+            # vLLM cannot apply an adapter strength. Only with a preset, only on CREATE.
+            # The gated-model rule (867-875) is not reachable in v0.12 (see docs/simulator.md): not simulated.
+            if runtime == "vllm" and any(a.get("strength") is not None for a in adapters):
+                errs.also(err_generic("Runtime validation: vLLM does not support adapter strength"))
         if len(adapters) > MAX_ADAPTERS:
             errs.also(err_generic(f"Number of Adapters exceeds the maximum limit, maximum of {MAX_ADAPTERS} "
                                   f"allowed"))
-        for a in adapters:
-            errs.also(_adapter(a))
+        # the per-adapter checks (AdapterSpec.validateCreateorUpdate) run on UPDATE only (v0.12.0:905)
         if adapters:
             errs.also(_duplicate_adapters(adapters))
         return errs
@@ -520,6 +622,12 @@ class WorkspaceValidator:
             elif old.get("instanceType") and old["instanceType"] != new["instanceType"]:
                 errs.also(err_generic("instanceType cannot be changed once set when node auto-provisioning is "
                                       "enabled", "instanceType"))
+        elif new.get("instanceType"):  # BYO (workspace_validation.go:780-823, v0.12.0)
+            if not old.get("instanceType"):
+                errs.also(err_invalid("instanceType must be empty when node auto-provisioning is disabled "
+                                      "(BYO scenario)", "instanceType"))
+            elif old["instanceType"] != new["instanceType"]:
+                errs.also(err_invalid("instanceType cannot be changed once set", "instanceType"))
         n, e0 = _label_selector_as_map(new.get("labelSelector"))
         o, e1 = _label_selector_as_map(old.get("labelSelector"))
         if e0 or e1:
@@ -557,4 +665,5 @@ class WorkspaceValidator:
 
 
 def denial_message(reason: str) -> str:
-    return f'admission webhook "{WEBHOOK_NAME}" denied the request: {reason}'
+    # Knative's validation admission wraps the FieldError (website/docs/model-mirror-streaming.md:256, v0.12.0)
+    return f'admission webhook "{WEBHOOK_NAME}" denied the request: validation failed: {reason}'

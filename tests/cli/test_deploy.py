@@ -91,7 +91,8 @@ def test_every_inference_flag_is_stored_where_kaito_reads_it(sim: Any) -> None:
         "--inference-config", "my-config",
         "--enable-load-balancer",
         "--bypass-resource-checks",
-        "--runtime", "transformers",  # adapter strength needs it: KAITO's vLLM runtime refuses strength
+        # KAITO v0.12 refuses an adapter strength under vLLM (pkg/model/interface.go:700-718)
+        "--runtime", "transformers",
     )
     assert r.exit_code == 0, r.stderr
     ws = stored(sim)

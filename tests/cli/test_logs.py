@@ -171,6 +171,9 @@ def test_no_pods_yet_says_the_state_and_pending_condition_exit_4(sim_factory: An
         "resource": {"instanceType": "Standard_NC24ads_A100_v4", "labelSelector": {"matchLabels": {"apps": "slow"}}},
         "inference": {"preset": {"name": "phi-4-mini-instruct"}},
     })
+    # KAITO's first reconcile (all conditions False) is asynchronous: wait for it
+    sim.wait_until(lambda: ((sim.get("kaito.sh/v1beta1", "Workspace", "slow", NS) or {}).get("status") or {})
+                   .get("conditions"), timeout=5)
     r = run_cli("logs", "slow")
     assert r.exit_code == 4
     assert r.stdout == ""

@@ -91,3 +91,17 @@ def test_runs_without_the_plugin_package(tmp_path, kubectl):
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.split() == ["workspace.kaito.sh/ok", "created", "workspace.kaito.sh/ok"]
     assert "Unsupported inference preset name gpt-9000" in r.stderr
+
+
+def test_run_with_kaito_release_options(tmp_path, kubectl):
+    """--node-provisioner byo (no NodeClaimReady, byo_provisioner.go at KAITO v0.12.0) and --legacy-conditions
+    (WorkspaceReady, api/v1alpha1/workspace_condition_types.go at v0.3.0) reach the cluster."""
+    env = _env(tmp_path)
+    r = _cli("run", "--ready-after", "0.1", "--seed-demo", "--node-provisioner", "byo", "--", kubectl.binary, "get",
+             "wk", "phi-4-mini", "-o", "jsonpath={.status.conditions[*].type}", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "NodesReady" in r.stdout.split() and "NodeClaimReady" not in r.stdout.split()
+    r = _cli("run", "--ready-after", "0.1", "--seed-demo", "--v1alpha1-only", "--legacy-conditions", "--",
+             kubectl.binary, "get", "wk", "phi-4-mini", "-o", "jsonpath={.status.conditions[*].type}", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "WorkspaceReady" in r.stdout.split() and "WorkspaceSucceeded" not in r.stdout.split()

@@ -27,7 +27,8 @@ def test_inference_workspace_timeline(sim_factory, make_ws):
         t0 = time.time()
         assert c.post(WS, json=make_ws("ws1")).status_code == 201
     pending = sim.wait_until(lambda: (w := _ws(sim, "ws1")) and w.get("status", {}).get("state") and w, timeout=2)
-    assert _conds(pending)["ResourceReady"] == ("False", "workspaceResourceStatusNotReady")
+    # KAITO v0.12.0 copies NodeClaimReady's reason into ResourceReady (gpu_provisioner.go:171-266)
+    assert _conds(pending)["ResourceReady"] == ("False", "NodeClaimNotReady")
     assert pending["metadata"]["finalizers"] == ["workspace.finalizer.kaito.sh"]
     assert pending["status"]["targetNodeCount"] == 1
     res_ready = sim.wait_until(lambda: (w := _ws(sim, "ws1")) and _conds(w).get("ResourceReady", ("",))[0] == "True"

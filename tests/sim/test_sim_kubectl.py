@@ -92,8 +92,8 @@ def test_apply_validate_false_and_errors(sim, kubectl):
     assert r.returncode == 0 and "created" in r.stdout
     r = kubectl("apply", "-f", "-", input=WS_YAML.format(name="bad", preset="gpt-9000"))
     assert r.returncode == 1
-    assert ('admission webhook "validation.workspace.kaito.sh" denied the request: invalid value: Unsupported '
-            'inference preset name gpt-9000: inference.presetName') in r.stderr
+    assert ('admission webhook "validation.workspace.kaito.sh" denied the request: validation failed: invalid '
+            'value: Unsupported inference preset name gpt-9000: inference.presetName') in r.stderr
     wrong_field = WS_YAML.format(name="typo", preset="phi-4").replace("inference:", "inferense:\n  x: 1\ninference:")
     r = kubectl("apply", "-f", "-", input=wrong_field)
     assert r.returncode == 1 and 'unknown field "inferense"' in r.stderr
@@ -140,7 +140,9 @@ def test_get_watch(sim, kubectl):
     assert lines[0].split()[:3] == ["EVENT", "NAME", "INSTANCE"]
 
 
-def test_delete_waits_for_finalizer(sim, kubectl):
+def test_delete_waits_for_finalizer(sim_factory, kubectl):
+    # KAITO v0.12 drops its finalizer at once; a slow cleanup holds the object so kubectl has to wait
+    sim = sim_factory(cleanup="slow", cleanup_delay=0.5)
     sim.seed_workspace("del")
     t0 = time.time()
     r = kubectl("delete", "wk", "del", "--wait=true", "--timeout=20s")
