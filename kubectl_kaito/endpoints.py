@@ -308,6 +308,8 @@ def resolve_external(
 def not_ready_error(ws: dict[str, Any], namespace: str) -> NotReadyError:
     """The error for `--format url` on a workspace that is not ready yet."""
     name = (ws.get("metadata") or {}).get("name")
+    if kaito.is_deleting(ws):
+        return deleting_error(ws, namespace)
     fail = kaito.failure(ws)
     why = f"{fail.condition} failed ({fail.reason}: {fail.message})" if fail else kaito.describe_pending(ws)
     # a failure is not a start-up: never suggest waiting for it
@@ -360,6 +362,7 @@ def endpoint_info(
         info["external_endpoint"] = external.url(path)
     info["base_url"] = chosen.base_url
     info["service"] = (service.get("metadata") or {}).get("name")
+    info.update(state_fields(ws))
     return info
 
 
@@ -390,3 +393,63 @@ def ingress_pending(ingresses: Iterable[dict[str, Any]], service: dict[str, Any]
         if (hostless or _backend_matches(spec.get("defaultBackend"), name, port)) and _status_address(ing) is None:
             return str((ing.get("metadata") or {}).get("name"))
     return None
+
+
+# ---- states without an endpoint yet: no Service, being deleted ----------------------------------------
+
+#: The Service KAITO v0.12 will create (`ensureService`, pkg/workspace/controllers/workspace_controller.go:507-540,
+#: pkg/workspace/manifests): named after the workspace, port `http` 80 -> 5000.
+PENDING_SERVICE_PORT = {"name": "http", "port": 80, "protocol": "TCP"}
+
+
+def state_fields(ws: dict[str, Any]) -> dict[str, Any]:
+    """The json keys every endpoint object carries about the workspace itself: what serves the model
+    (`runtime`: vllm, transformers, or a custom template's image) and whether it is being deleted."""
+    return {"runtime": kaito.runtime_label(ws), "deleting": kaito.is_deleting(ws)}
+
+
+def pending_service(ws: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The Service KAITO will create for a workspace whose nodes are still provisioning: KAITO creates it
+    only once the nodes are ready, named after the workspace, ClusterIP (LoadBalancer with
+    `kaito.sh/enablelb: "True"`), port `http` 80."""
+    meta = ws.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    lb = annotations.get(kaito.ANNOTATION_ENABLE_LB) == "True"
+    return {
+        "metadata": {"name": meta.get("name"), "namespace": namespace},
+        "spec": {"type": LOAD_BALANCER if lb else CLUSTER_IP, "ports": [dict(PENDING_SERVICE_PORT)]},
+    }
+
+
+def pending_info(
+    ws: dict[str, Any], namespace: str, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN, path: str = DEFAULT_PATH
+) -> dict[str, Any]:
+    """`get-endpoint -o json` for a workspace not ready whose Service KAITO has not created yet: the
+    endpoint the Service will have, `"ready": false` and `"service_created": false`."""
+    service = pending_service(ws, namespace)
+    internal = internal_origin(service, namespace, cluster_domain)
+    info = endpoint_info(ws, service, namespace, internal, None, use_external=False, path=path)
+    info["service_created"] = False
+    return info
+
+
+def deleting_error(ws: dict[str, Any], namespace: str) -> NotReadyError:
+    """A workspace being deleted serves no endpoint any more (KAITO keeps state Ready while it cleans up)."""
+    meta = ws.get("metadata") or {}
+    name = meta.get("name")
+    since = meta.get("deletionTimestamp")
+    deleting = kaito.conditions(ws).get(kaito.WORKSPACE_DELETING) or {}
+    message = " ".join(str(deleting.get("message") or "").split())
+    finalizers = meta.get("finalizers") or []
+    return NotReadyError(
+        f"workspace {namespace}/{name} is being deleted"
+        + (f" (since {since})" if since else "")
+        + (f": {message}" if message else "")
+        + (f"; finalizers: {', '.join(map(str, finalizers))}" if finalizers else ""),
+        hint=(
+            f"it will not serve again; deploy it anew once `kubectl kaito status {name} -n {namespace}` says it is "
+            "gone (a deletion that never ends: check that the KAITO controller is running)"
+        ),
+        details={"workspace": name, "namespace": namespace, "deleting": True, "deletionTimestamp": since,
+                 "finalizers": list(finalizers)},
+    )

@@ -65,8 +65,13 @@ def is_tuning(ws: dict[str, Any]) -> bool:
 
 
 def is_ready(ws: dict[str, Any]) -> bool:
-    """Ready to serve: InferenceReady True, or WorkspaceSucceeded True (or state Ready on v0.9+)."""
+    """Ready to serve: InferenceReady True, or WorkspaceSucceeded True (or state Ready on v0.9+, or
+    WorkspaceReady True from KAITO v0.1-v0.3.0); never while it is being deleted."""
+    if is_deleting(ws):
+        return False  # KAITO keeps state Ready and InferenceReady True while it deletes (workspace_controller.go)
     cs = conditions(ws)
+    if cs.get(WORKSPACE_READY, {}).get("status") == "True":
+        return True
     if cs.get(INFERENCE_READY, {}).get("status") == "True":
         return True
     if cs.get(WORKSPACE_SUCCEEDED, {}).get("status") == "True":
@@ -77,7 +82,7 @@ def is_ready(ws: dict[str, Any]) -> bool:
 def is_done(ws: dict[str, Any]) -> bool:
     """The wait target: InferenceReady for inference, WorkspaceSucceeded for tuning."""
     if is_tuning(ws):
-        return condition_status(ws, WORKSPACE_SUCCEEDED) == "True"
+        return not is_deleting(ws) and condition_status(ws, WORKSPACE_SUCCEEDED) == "True"
     return is_ready(ws)
 
 
@@ -101,22 +106,33 @@ def failure(ws: dict[str, Any]) -> Failure | None:
 
 
 def pending_conditions(ws: dict[str, Any]) -> list[dict[str, Any]]:
-    """Conditions that are not True (what the user is waiting for), in a stable order."""
-    wanted = [RESOURCE_READY, JOB_STARTED if is_tuning(ws) else INFERENCE_READY, WORKSPACE_SUCCEEDED]
+    """What the user is waiting for: every condition KAITO reported that is not True, in lifecycle order
+    (NodeClaimReady, NodesReady, ResourceReady, InferenceReady/JobStarted, ..., WorkspaceSucceeded);
+    when none is, the one it has not reported yet (InferenceReady, or JobStarted for tuning) as
+    `Unknown (NotReported)`. Nothing at all reported yet: an empty list."""
     cs = conditions(ws)
-    out = []
-    for ctype in wanted:
-        c = cs.get(ctype)
-        if c is None:
-            out.append({"type": ctype, "status": "Unknown", "reason": "NotReported", "message": ""})
-        elif c.get("status") != "True":
-            out.append(c)
+    if not cs:
+        return []
+    rank = {t: i for i, t in enumerate(LIFECYCLE)}
+    out = [
+        c for t, c in sorted(cs.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+        if c.get("status") != "True" and t != WORKSPACE_DELETING
+    ]
+    if not out and not is_done(ws):
+        for ctype in (RESOURCE_READY, JOB_STARTED if is_tuning(ws) else INFERENCE_READY):
+            if ctype not in cs:
+                out.append({"type": ctype, "status": "Unknown", "reason": "NotReported", "message": ""})
     return out
 
 
 def describe_pending(ws: dict[str, Any]) -> str:
-    """One line naming the conditions that are not True, with their reasons."""
-    parts = [f"{c.get('type')}={c.get('status')} ({c.get('reason') or 'no reason'})" for c in pending_conditions(ws)]
+    """One line naming the conditions that are not True, with their reasons and messages
+    (`NodeClaimReady=False (NodeClaimNotReady: Ready NodeClaims are not enough)`)."""
+    parts = []
+    for c in pending_conditions(ws):
+        why = str(c.get("reason") or "no reason")
+        message = " ".join(str(c.get("message") or "").split())
+        parts.append(f"{c.get('type')}={c.get('status')} ({why}" + (f": {message})" if message else ")"))
     return ", ".join(parts) if parts else "no conditions reported yet"
 
 
@@ -134,7 +150,9 @@ def runtime(ws: dict[str, Any]) -> str:
 
 
 def state(ws: dict[str, Any]) -> str:
-    """status.state (v0.9+), else a state derived from the conditions."""
+    """`Deleting` while it is deleted, else status.state (v0.9+), else a state derived from the conditions."""
+    if is_deleting(ws):
+        return DELETING
     st = (ws.get("status") or {}).get("state")
     if st:
         return str(st)
@@ -228,3 +246,50 @@ def features_missing(kaito_version: str | None, flags_in_use: list[str] | tuple[
         if any(flag in f.flags for flag in flags_in_use) and have < need:
             out.append(f)
     return out
+
+
+# ---- states a real cluster shows: deletion, legacy conditions, custom templates, tuning output ----------
+
+#: KAITO v0.1-v0.3.0 wrote `WorkspaceReady` (api/v1alpha1/workspace_condition_types.go at v0.3.0)
+#: where later releases write `WorkspaceSucceeded`.
+WORKSPACE_READY = "WorkspaceReady"
+WORKSPACE_DELETING = "WorkspaceDeleting"
+DELETING = "Deleting"
+
+#: The order KAITO's controller goes through its conditions (pkg/workspace/controllers, v0.12).
+LIFECYCLE = (
+    "NodeClaimReady", "NodesReady", RESOURCE_READY, "ModelMirrorReady", INFERENCE_READY, JOB_STARTED,
+    "BenchmarkCompleted", WORKSPACE_SUCCEEDED, WORKSPACE_READY, WORKSPACE_DELETING,
+)  # fmt: skip
+
+
+def is_deleting(ws: dict[str, Any]) -> bool:
+    """Being deleted: metadata.deletionTimestamp set, or KAITO's `WorkspaceDeleting` True (it keeps
+    `state: Ready` and the other conditions as they were while it cleans up)."""
+    if (ws.get("metadata") or {}).get("deletionTimestamp"):
+        return True
+    return conditions(ws).get(WORKSPACE_DELETING, {}).get("status") == "True"
+
+
+def template_image(ws: dict[str, Any]) -> str | None:
+    """The first container's image of a custom-template workspace (`inference.template`), else None."""
+    template = (ws.get("inference") or {}).get("template")
+    if not isinstance(template, dict):
+        return None
+    containers = (template.get("spec") or {}).get("containers") or []
+    first = containers[0] if containers and isinstance(containers[0], dict) else {}
+    return str(first.get("image") or "") or "<custom template>"
+
+
+def runtime_label(ws: dict[str, Any]) -> str | None:
+    """What serves the model, as shown to users: the container's image for a custom template (KAITO
+    runs the user's pod as is, no vLLM), None for tuning, else the runtime annotation (`runtime`)."""
+    if is_tuning(ws):
+        return None
+    return template_image(ws) or runtime(ws)
+
+
+def tuning_output_image(ws: dict[str, Any]) -> str | None:
+    """Where a tuning job pushes the adapter it makes (tuning.output.image), None for a volume output."""
+    out = (ws.get("tuning") or {}).get("output") or {}
+    return str(out["image"]) if isinstance(out, dict) and out.get("image") else None

@@ -33,6 +33,7 @@ _CONDITION_ORDER = (
     kaito.JOB_STARTED,
     "BenchmarkCompleted",
     kaito.WORKSPACE_SUCCEEDED,
+    "WorkspaceReady",  # KAITO v0.1-v0.3.0
     "WorkspaceDeleting",
 )
 
@@ -105,7 +106,7 @@ def list_row(
         kaito.age(meta.get("creationTimestamp"), now),
     ]
     if wide:
-        row += [kaito.state(ws), str(node_count(ws)), ABSENT if kaito.is_tuning(ws) else kaito.runtime(ws)]
+        row += [kaito.state(ws), str(node_count(ws)), kaito.runtime_label(ws) or ABSENT]
     if all_namespaces:
         row.insert(0, str(meta.get("namespace", "")))
     return row
@@ -223,6 +224,7 @@ def details(
     events: Sequence[dict[str, Any]] = (),
     endpoint: str | None = None,
     external_endpoint: str | None = None,
+    endpoint_note: str | None = None,
 ) -> dict[str, Any]:
     """The one-workspace status object (`-o json|yaml`), in the spirit of seed 001's deployment details."""
     meta = _meta(ws)
@@ -234,7 +236,7 @@ def details(
         "namespace": meta.get("namespace"),
         "mode": mode(ws),
         "model": kaito.model_name(ws),
-        "runtime": None if kaito.is_tuning(ws) else kaito.runtime(ws),  # the annotation is for inference only
+        "runtime": kaito.runtime_label(ws),  # a template's image; none for tuning (the annotation is inference's)
         "instanceType": instance_type(ws),
         "nodeCount": node_count(ws),
         "state": kaito.state(ws),
@@ -256,6 +258,7 @@ def details(
         "externalEndpoint": external_endpoint,
         "events": warning_events(events, name, [p["name"] for p in pod_list]),
         "createdAt": meta.get("creationTimestamp"),
+        **extra_details(ws, endpoint_note),
     }
 
 
@@ -278,10 +281,11 @@ def render_details(d: dict[str, Any], now: datetime | None = None, *, width: int
         ("Instance type", d["instanceType"] or NONE),
         ("Node count", str(d["nodeCount"])),
         ("State", state),
+        *([("Output image", d["outputImage"])] if d.get("outputImage") else []),  # what a tuning job pushes
         ("Age", kaito.age(d.get("createdAt"), now)),
     ]
     if d["mode"] == "inference":
-        fields.append(("Endpoint", d["endpoint"] or ("<pending>" if not d["ready"] else NONE)))
+        fields.append(("Endpoint", d["endpoint"] or d.get("endpointNote") or ("<pending>" if not d["ready"] else NONE)))
         if d.get("externalEndpoint"):
             fields.append(("External", d["externalEndpoint"]))
     lines = [output.block(fields)]
@@ -447,3 +451,23 @@ def wrap_column(
         out.append([*r[:col], parts[0], *r[col + 1 :]])
         out += [["" if i != col else p for i in range(len(r))] for p in parts[1:]]
     return out
+
+
+# ---- real-cluster states: deletion, the Service not created yet, tuning output ---------------------------
+
+
+def extra_details(ws: dict[str, Any], endpoint_note: str | None = None) -> dict[str, Any]:
+    """The details keys about states a real cluster shows: `deleting` (with its deletionTimestamp),
+    `outputImage` (a tuning job's adapter image) and `endpointNote` (why there is no endpoint yet)."""
+    return {
+        "deleting": kaito.is_deleting(ws),
+        "deletionTimestamp": _meta(ws).get("deletionTimestamp"),
+        "outputImage": kaito.tuning_output_image(ws),
+        "endpointNote": endpoint_note,
+    }
+
+
+#: status NAME's Endpoint while KAITO has not created the Service (it does so once the nodes are ready).
+NO_SERVICE_YET = "<pending> (Service not created yet: KAITO creates it once the GPU nodes are ready)"
+SERVICE_NOT_SERVING = "<pending> (the model server is not ready yet)"
+BEING_DELETED = "<none> (the workspace is being deleted)"

@@ -50,10 +50,18 @@ def failure_error(
     Every wait (deploy --wait, get-endpoint --wait, logs' wait for pods) reports it the same way:
     exit 1, WORKSPACE_FAILED, the condition's reason and message.
     """
+    meta = ws.get("metadata") or {}
+    if kaito.is_deleting(ws):  # it will never become ready (KAITO keeps state Ready while it cleans up)
+        return error_cls(
+            f"workspace {meta.get('namespace')}/{meta.get('name')} is being deleted: it will not become ready",
+            hint=f"deploy it again once `kubectl kaito status {meta.get('name')} -n {meta.get('namespace')}` "
+            "says it is gone",
+            details={"workspace": meta.get("name"), "namespace": meta.get("namespace"), "deleting": True,
+                     "deletionTimestamp": meta.get("deletionTimestamp")},
+        )
     fail = kaito.failure(ws)
     if fail is None:
         return None
-    meta = ws.get("metadata") or {}
     name, ns = meta.get("name"), meta.get("namespace")
     return error_cls(
         f"workspace {ns}/{name} failed: {fail.condition} is False ({fail.reason})"

@@ -332,6 +332,8 @@ def deploy(
         raise InvalidError("this cluster's KAITO serves only kaito.sh/v1alpha1, which has no resource.partition",
                            hint="upgrade KAITO (v0.12 has partition), or drop --partition")
     api_version = f"{kaito.GROUP}/{version}"
+    if mode == "server" or wait:  # these talk to the cluster at length anyway: one GET more to learn KAITO's version
+        _warn_newer_kaito(app.console, cluster, opts)
     if mode == "server":
         try:
             created = [_create(cluster, obj, dry_run=True) for obj in _objects(opts, config_file, api_version)]
@@ -609,3 +611,25 @@ def endpoint_url(cluster: Resources, name: str, namespace: str) -> str:
 
     service = cluster.workspace_service(name, namespace)  # missing: NotFoundError (exit 3), as get-endpoint
     return endpoints.internal_origin(service, namespace).url(endpoints.DEFAULT_PATH)
+
+
+def _warn_newer_kaito(console: Console, cluster: Resources, opts: wsp.DeployOptions) -> None:
+    """A warning for each flag in use whose KAITO feature the cluster's KAITO predates (kaito.FEATURES).
+
+    Only deploy --wait and --dry-run=server ask (one GET of KAITO's Deployment): a plain deploy stays
+    two requests. Unknown version (not readable, not found): no warning."""
+    from kubectl_kaito import provider  # noqa: PLC0415
+    from kubectl_kaito.errors import ForbiddenError  # noqa: PLC0415
+
+    in_use = [flag for flag, used in (("--model-access-secret", opts.model_access_secret),
+                                      ("--runtime", opts.runtime), ("--partition", opts.partition)) if used]
+    if not in_use:
+        return
+    try:
+        deployment = cluster.get_deployment(kaito.OPERATOR_DEPLOYMENT, kaito.OPERATOR_NAMESPACE)
+    except (NotFoundError, ForbiddenError):
+        return
+    found = provider.chart_version(deployment)
+    for feature in kaito.features_missing(found, in_use):
+        used = ", ".join(f for f in feature.flags if f in in_use)
+        console.warn(f"{used} needs {feature.name}, from KAITO v{feature.since}; this cluster runs KAITO {found}")

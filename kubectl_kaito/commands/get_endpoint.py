@@ -139,7 +139,16 @@ def get_endpoint(
     if fmt == "url" and not kaito.is_ready(ws):
         raise endpoints.not_ready_error(ws, namespace)
 
-    service = cluster.workspace_service(name, namespace)
+    try:
+        service = cluster.workspace_service(name, namespace)
+    except NotFoundError:
+        # KAITO creates the Service only once the nodes are ready: before that, -o json is the endpoint
+        # the Service will have, with "ready": false (a ready workspace without one is exit 3)
+        if kaito.is_ready(ws):
+            raise
+        if check:
+            raise endpoints.not_ready_error(ws, namespace) from None
+        return Document(endpoints.pending_info(ws, namespace, cluster_domain, path))
     internal = endpoints.internal_origin(service, namespace, cluster_domain)
     if external and wait_seconds is not None:  # --wait covers the cloud assigning the external address too
         left = round(max(0.0, wait_seconds - (time.monotonic() - started)), 1)
@@ -276,6 +285,7 @@ def _info(cluster: Resources, ws: dict[str, Any], *, external: bool, path: str, 
         return {
             "workspace": name, "namespace": namespace, "endpoint": None, "type": None, "port": None,
             "ready": kaito.is_ready(ws), "model": kaito.model_name(ws), "base_url": None, "service": None,
+            **endpoints.state_fields(ws),
         }
     internal = endpoints.internal_origin(service, namespace, cluster_domain)
     external_origin = _external(cluster, service, name, namespace, required=False, wanted=True)

@@ -158,32 +158,40 @@ def _warning_events(cluster: Resources, namespace: str) -> list[dict[str, Any]]:
     return cluster.list_events(namespace, field_selector="type=Warning")
 
 
-def _endpoints(cluster: Resources, ws: dict[str, Any], namespace: str) -> tuple[str | None, str | None]:
+def _endpoints(cluster: Resources, ws: dict[str, Any], namespace: str) -> tuple[str | None, str | None, str | None]:
     """Once the workspace serves: the in-cluster URL (what `get-endpoint` prints) and, when its
-    Service is a LoadBalancer with an address, the external one. (None, None) before."""
+    Service is a LoadBalancer with an address, the external one. Before: (None, None, why): the
+    workspace is being deleted, KAITO has not created the Service yet (its nodes are provisioning),
+    or the model server is not ready."""
     from kubectl_kaito import endpoints, kaito
 
-    if kaito.is_tuning(ws) or not kaito.is_ready(ws):
-        return None, None
+    if kaito.is_tuning(ws):
+        return None, None, None
+    if kaito.is_deleting(ws):
+        return None, None, core.BEING_DELETED
     name = (ws.get("metadata") or {}).get("name")
+    ready = kaito.is_ready(ws)
     try:
         service = cluster.workspace_service(str(name), namespace)
-    except NotFoundError:  # ready but the Service is gone: say nothing rather than fail the whole status
-        return None, None
+    except NotFoundError:  # not created yet (not an error), or ready but gone: say so rather than fail
+        return None, None, None if ready else core.NO_SERVICE_YET
+    if not ready:
+        return None, None, core.SERVICE_NOT_SERVING
     lb = endpoints.load_balancer_origin(service)
-    return endpoints.internal_origin(service, namespace).url(), lb.url() if lb else None
+    return endpoints.internal_origin(service, namespace).url(), lb.url() if lb else None, None
 
 
 def collect(cluster: Resources, ws: dict[str, Any], namespace: str) -> dict[str, Any]:
     """The details object for a Workspace already fetched: pods, events and the endpoint (3 requests)."""
     name = str((ws.get("metadata") or {}).get("name"))
-    internal, external = _endpoints(cluster, ws, namespace)
+    internal, external, note = _endpoints(cluster, ws, namespace)
     return core.details(
         ws,
         pods=_pods(cluster, name, namespace),
         events=_warning_events(cluster, namespace),
         endpoint=internal,
         external_endpoint=external,
+        endpoint_note=note,
     )
 
 

@@ -131,6 +131,8 @@ def test_json_has_the_seed_fields_plus_base_url_and_service(sim: Any) -> None:
         "model": "phi-4-mini-instruct",
         "base_url": "http://my-llm.default.svc.cluster.local/v1",
         "service": WS,
+        "runtime": "vllm",
+        "deleting": False,
     }
 
 
@@ -248,7 +250,7 @@ def test_not_ready_in_url_format_is_exit_4_naming_conditions(sim: Any) -> None:
     sim.seed_workspace(WS, ready=False)
     err = failed(ge(), 4)
     assert "is not ready" in err
-    assert "InferenceReady=False (WorkspaceInferenceStatusPending)" in err
+    assert "InferenceReady=False (WorkspaceInferenceStatusPending: Inference workload is not ready)" in err
     assert f"kubectl kaito status --workspace-name {WS}" in err
 
 

@@ -134,7 +134,7 @@ def test_status_of_a_pending_workspace_has_no_endpoint_yet(sim: Any) -> None:
     sim.seed_workspace("slow", ready=False)
     r = run_cli("status", "slow")
     assert r.exit_code == 0, r.stderr
-    assert "Endpoint:       <pending>" in r.stdout.splitlines()
+    assert "Endpoint:       <pending> (the model server is not ready yet)" in r.stdout.splitlines()
 
 
 def test_status_of_a_failed_workspace_shows_the_reason_and_its_warning_event(sim: Any) -> None:

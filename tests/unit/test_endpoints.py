@@ -345,6 +345,8 @@ def test_endpoint_info_internal_with_external_listed() -> None:
         "external_endpoint": "http://20.123.45.67/v1/chat/completions",
         "base_url": "http://my-llm.default.svc.cluster.local/v1",
         "service": "my-llm",
+        "runtime": "vllm",
+        "deleting": False,
     }
 
 
