@@ -285,7 +285,8 @@ def render_details(d: dict[str, Any], now: datetime | None = None, *, width: int
         ("Age", kaito.age(d.get("createdAt"), now)),
     ]
     if d["mode"] == "inference":
-        fields.append(("Endpoint", d["endpoint"] or d.get("endpointNote") or ("<pending>" if not d["ready"] else NONE)))
+        pending = d.get("endpointNote") or ("<pending>" if not d["ready"] else NONE)  # why there is none yet
+        fields.append(("Endpoint", d["endpoint"] or pending))
         if d.get("externalEndpoint"):
             fields.append(("External", d["externalEndpoint"]))
     lines = [output.block(fields)]

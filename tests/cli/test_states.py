@@ -125,7 +125,7 @@ def test_status_shows_deleting(deleting: Any) -> None:
     assert "being deleted" in detail.stdout
     wide = run_cli("status", "-o", "wide")
     header, row = wide.stdout.splitlines()[:2]
-    cells = dict(zip(header.split(), row.split()))
+    cells = dict(zip(header.split(), row.split(), strict=True))
     assert cells["STATUS"] == "Deleting" and cells["STATE"] == "Deleting"
 
 
@@ -153,7 +153,7 @@ def test_template_workspace_runtime_is_the_container_image(sim: Any) -> None:
     assert "vllm" not in detail.stdout
     wide = run_cli("status", "-o", "wide")
     header, row = wide.stdout.splitlines()[:2]
-    assert dict(zip(header.split(), row.split()))["RUNTIME"] == "ghcr.io/acme/llm-server:2.1"
+    assert dict(zip(header.split(), row.split(), strict=True))["RUNTIME"] == "ghcr.io/acme/llm-server:2.1"
     info = json.loads(run_cli("get-endpoint", WS, "-o", "json").stdout)
     assert info["runtime"] == "ghcr.io/acme/llm-server:2.1" and info["model"] is None
 
@@ -176,7 +176,7 @@ def test_tuning_job_states_with_the_output_image(sim: Any, ready: bool, fail: bo
     assert f"Output image:   {ADAPTER}" in detail.stdout.splitlines()
     assert "Runtime:" not in detail.stdout
     header, row = run_cli("status").stdout.splitlines()[:2]
-    assert dict(zip(header.split(), row.split()))["STATUS"] == status
+    assert dict(zip(header.split(), row.split(), strict=True))["STATUS"] == status
     err = failed(run_cli("get-endpoint", "tune"), 1)
     assert "is a tuning workspace" in err
 
@@ -230,7 +230,8 @@ def test_deploy_server_dry_run_warns_about_a_flag_an_old_kaito_lacks(sim: Any) -
 def test_deploy_warns_only_where_it_talks_to_the_cluster_anyway(sim: Any) -> None:
     """A plain deploy stays two requests: KAITO's version is read only by --wait and --dry-run=server."""
     _old_kaito(sim, "0.8.0")
-    args = ("--model", "phi-4-mini-instruct", "--instance-type", "Standard_NC24ads_A100_v4", "--runtime", "transformers")
+    args = ("--model", "phi-4-mini-instruct", "--instance-type", "Standard_NC24ads_A100_v4",
+            "--runtime", "transformers")
     before = len(sim.requests)
     r = run_cli("deploy", WS, *args)
     assert r.exit_code == 0 and "warning" not in r.stderr
