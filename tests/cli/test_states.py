@@ -71,8 +71,8 @@ def test_status_says_the_service_is_not_created_yet(provisioning: Any) -> None:
     assert json.loads(run_cli("status", WS, "-o", "json").stdout)["metadata"]["name"] == WS  # the object, as kubectl
 
 
-@pytest.mark.parametrize("command", [["chat", "--message", "hi"], ["bench", "--requests", "1"]])
-def test_chat_and_bench_without_a_service_are_not_ready_exit_4(provisioning: Any, command: list[str]) -> None:
+@pytest.mark.parametrize("command", [["chat", "--message", "hi"], ["bench", "--requests", "1"], ["connect"]])
+def test_chat_connect_and_bench_without_a_service_are_not_ready_exit_4(provisioning: Any, command: list[str]) -> None:
     err = failed(run_cli(command[0], WS, *command[1:]), 4)
     assert "is not ready" in err and NODECLAIM in err
     assert "no inference Service" not in err
