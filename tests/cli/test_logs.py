@@ -178,7 +178,9 @@ def test_no_pods_yet_says_the_state_and_pending_condition_exit_4(sim_factory: An
     assert r.exit_code == 4
     assert r.stdout == ""
     first = r.stderr.splitlines()[0]
-    assert first.startswith('error: workspace "slow" has no pods yet: state Pending, waiting for ResourceReady=False')
+    # the first condition KAITO v0.12 waits on for a new workspace: its NodeClaims
+    assert first.startswith('error: workspace "slow" has no pods yet: state Pending, waiting for NodeClaimReady=False '
+                            "(NodeClaimNotReady)")
     assert "hint: " in r.stderr
 
 
