@@ -139,7 +139,8 @@ def _events_for(events: list[dict[str, Any]], kind: str, name: str) -> list[dict
 def _event_line(ev: dict[str, Any]) -> str:
     inv = ev.get("involvedObject") or ev.get("regarding") or {}
     what = f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}"
-    return f"event {ev.get('type', '')} {ev.get('reason', '')} on {what}: {_one_line(ev.get('message') or ev.get('note'))}"
+    text = _one_line(ev.get("message") or ev.get("note"))
+    return f"event {ev.get('type', '')} {ev.get('reason', '')} on {what}: {text}"
 
 
 def _statuses(pod: dict[str, Any], init: bool) -> list[dict[str, Any]]:
@@ -291,7 +292,8 @@ def _nodes(snap: Snapshot) -> list[Finding]:
             "NoMatchingNodes", PENDING,
             f"BYO nodes: {len(ready)} of {target} ready node(s) match the labelSelector {sel}",
             [f"condition NodesReady=False ({nodes_cond.get('reason')}): {_one_line(nodes_cond.get('message'))}",
-             f"matching nodes: {', '.join(_name(n) + ('' if _node_ready(n) else ' (NotReady)') for n in snap.nodes) or 'none'}"],
+             "matching nodes: " + (", ".join(_name(n) + ("" if _node_ready(n) else " (NotReady)")
+                                             for n in snap.nodes) or "none")],
             f"label {target} GPU node(s): kubectl label node NODE {sel if labels else 'KEY=VALUE'} (KAITO's "
             "node provisioner is 'byo': it creates no nodes)", f"workspace/{name}")]
     # a NodeClaim's own failure: on the NodeClaim, else copied to NodeClaimReady (nodeclaim.go:418-452)
@@ -388,7 +390,7 @@ def _container_findings(snap: Snapshot, pod: dict[str, Any]) -> list[Finding]:
         what = next(iter(state), "unknown")
         out.append(Finding(
             "InitContainerStuck", PENDING, f"init container {cname} of pod {pname} has not completed ({what})",
-            [f"pod/{pname} init container {cname}: {what} {_one_line((state.get(what) or {}).get('reason', ''))}".rstrip(),
+            [f"pod/{pname} init container {cname}: {what} {_one_line((state.get(what) or {}).get('reason'))}".rstrip(),
              *_log_tail(snap, pname, cname, False)],
             f"read its log: kubectl logs {pname} -c {cname}", f"pod/{pname}"))
         return out

@@ -37,8 +37,9 @@ def diagnose(
     app: AppContext,
     name: flags.NameArg = None,
     workspace_name: flags.WorkspaceNameOpt = None,
-    output_format: flags.output_option(*FORMATS, help="Output format: json or yaml (the findings).",
-                                       metavar="FORMAT") = None,
+    output_format: flags.output_option(  # type: ignore[valid-type]  # flags.py's pattern: a call in Annotated
+        *FORMATS, help="Output format: json or yaml (the findings).", metavar="FORMAT"
+    ) = None,
     bundle: BundleOpt = None,
 ) -> None:
     """Name the reason a workspace is not ready, with the evidence and the next step.
@@ -202,7 +203,6 @@ def write_bundle(cluster: Resources, snap: Snapshot, result: Diagnosis, out: Pat
     """The objects as YAML, the events, every container's whole log (init and previous too) and the
     diagnosis. No Secret is read for it and none is written."""
     ns = str((snap.workspace.get("metadata") or {}).get("namespace") or "")
-    name = str((snap.workspace.get("metadata") or {}).get("name") or "")
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {
         "diagnosis.yaml": output.to_yaml(result.to_dict()),
@@ -225,5 +225,4 @@ def write_bundle(cluster: Resources, snap: Snapshot, result: Diagnosis, out: Pat
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    del name
     return len(files)
