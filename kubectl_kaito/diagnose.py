@@ -561,7 +561,7 @@ def diagnose(snap: Snapshot) -> Diagnosis:
     findings += _conditions(snap)
     if not ready and not findings:
         findings.append(_fallback(snap))
-    return Diagnosis(name, ns, kaito.state(ws), ready and not findings, findings, _checked(snap))
+    return Diagnosis(name, ns, kaito.state(ws), ready, findings, _checked(snap))
 
 
 def _fallback(snap: Snapshot) -> Finding:

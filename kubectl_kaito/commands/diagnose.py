@@ -69,7 +69,11 @@ def run(app: AppContext, name: str, bundle: str | None) -> None:
     snap = collect(cluster, name, ns)
     result = rules.diagnose(snap)
     if out_dir is not None:
-        count = write_bundle(cluster, snap, result, out_dir)
+        try:
+            count = write_bundle(cluster, snap, result, out_dir)
+        except OSError as e:  # a read-only or full disk: one line, nothing on stdout
+            raise KaitoError(f"cannot write the bundle to {out_dir}: {e.strerror or e}",
+                             hint="name a directory you can write to") from None
         app.console.info(f"bundle: {count} files written to {out_dir}")
     if app.settings.output in FORMATS:
         output.render(app.console, output.Document(result.to_dict()), app.settings.output)
