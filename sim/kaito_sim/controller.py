@@ -783,10 +783,13 @@ class KaitoController:
                 sim.record_event(p, "Warning", "BackOff", f"Back-off restarting failed container {st.name} in pod "
                                  f"{pname}_{st.ns}({p['metadata']['uid']})", "kubelet")
             elif reason == "Unschedulable":
-                self._update_pod(p, O.pod_status(p, phase="Pending", unschedulable="0/3 nodes are available: 3 "
-                                                 "Insufficient nvidia.com/gpu."))
-                sim.record_event(p, "Warning", "FailedScheduling", "0/3 nodes are available: 3 Insufficient "
-                                 "nvidia.com/gpu. preemption: 0/3 nodes are available", "default-scheduler")
+                # KAITO's message is `pod "<p>" is unschedulable: <scheduler's message>`: a given message
+                # names the scheduler's (taints, node affinity) on the pod too
+                sched = (message.split("is unschedulable: ", 1)[1] if "is unschedulable: " in message
+                         else "0/3 nodes are available: 3 Insufficient nvidia.com/gpu.")
+                self._update_pod(p, O.pod_status(p, phase="Pending", unschedulable=sched))
+                sim.record_event(p, "Warning", "FailedScheduling", sched.rstrip(".") + ". preemption: 0/3 nodes "
+                                 "are available", "default-scheduler")
             else:
                 self._update_pod(p, O.pod_status(p, phase="Running", waiting=(reason, message), node_ip=nip,
                                                  pod_ip=pip))
@@ -922,6 +925,31 @@ class KaitoController:
             for p in self._pods(st):
                 self._pod_running(p, p["spec"].get("nodeName"), ready=False)
             return st
+
+    def hold_init(self, name: str, namespace: str = "default") -> None:
+        """The first init container never completes (e.g. the tuning Job's `data-downloader`, curlimages/curl,
+        fetching the input URLs: preset_tuning.go:386-430, v0.12.0): the pod stays Pending, Initialized False,
+        the main containers waiting PodInitializing (what the kubelet reports)."""
+        st = self._hold(name, namespace, "init")
+        now = rfc3339()
+        for p in self._pods(st):
+            inits = p["spec"].get("initContainers") or []
+            if not inits:
+                continue
+            status = O.pod_status(p, phase="Pending", waiting=("PodInitializing", ""),
+                                  node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224"))
+            status["conditions"] = [dict(c, status="False") if c["type"] == "Initialized" else c
+                                    for c in status["conditions"]]
+            status["initContainerStatuses"] = [
+                {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "restartCount": 0,
+                 "started": i == 0, "lastState": {},
+                 "state": {"running": {"startedAt": now}} if i == 0 else {"waiting": {"reason": "PodInitializing"}}}
+                for i, c in enumerate(inits)]
+            self._update_pod(p, status)
+            self.sim.append_logs(st.ns, p["metadata"]["name"], [
+                "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current",
+                "  3 11.2G    3  401M    0     0  1024k      0  3:06:40  0:06:41  2:59:59  1003k"],
+                container=inits[0]["name"])
 
     def fail_benchmark(self, name: str, namespace: str = "default",
                        message: str = "failed to parse benchmark result: KAITO_BENCHMARK_RESULT not found in "

@@ -87,6 +87,40 @@ def test_unschedulable_for_lack_of_gpus(sim: Any) -> None:
     assert "nvidia.com/gpu" in f["nextStep"]
 
 
+@pytest.mark.parametrize("scheduler,advice", [
+    ("0/3 nodes are available: 3 node(s) had untolerated taint {sku: gpu}.", "taints"),
+    ("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.", "node selector"),
+])
+def test_unschedulable_for_taints_and_node_selector(sim: Any, scheduler: str, advice: str) -> None:
+    ready(sim, "sched")
+    sim.controller.fail_workspace("sched", reason="Unschedulable",
+                                  message=f'pod "sched-0" is unschedulable: {scheduler}')
+    code, doc = diag_json("sched")
+    f = doc["findings"][0]
+    assert (code, f["cause"]) == (1, "PodUnschedulable")
+    assert f["summary"] == f"pod sched-0 cannot be scheduled: {scheduler}"
+    assert advice in f["nextStep"]
+    assert any("FailedScheduling" in e for e in f["evidence"])
+
+
+def test_init_container_stuck_on_a_tuning_job(sim_factory: Any) -> None:
+    sim = sim_factory(ready_after=5)
+    r = run_cli("deploy", "tune", "--model", "phi-4-mini-instruct", "--tuning", "--instance-type", A100,
+                "--input-urls", "https://example.com/data.parquet", "--output-image", "myacr.azurecr.io/a:1",
+                "--output-image-push-secret", "acr-push")
+    assert r.exit_code == 0, r.stderr
+    sim.wait_until(lambda: sim.store.get("/pods", "default", "tune-0") is not None
+                   or any(p["metadata"]["name"].startswith("tune") for p in sim.store.list("/pods", "default")),
+                   timeout=10)
+    sim.controller.hold_init("tune")
+    code, doc = diag_json("tune")
+    f = doc["findings"][0]
+    assert (code, f["cause"]) == (4, "InitContainerStuck")
+    assert "init container data-downloader of pod tune-" in f["summary"] and "(running)" in f["summary"]
+    assert any("3 11.2G" in e for e in f["evidence"])  # the init container's own log
+    assert "job/tune" in doc["checked"]
+
+
 def test_nodeclaim_quota_failure_carries_the_nodeclaims_message(sim_factory: Any) -> None:
     sim = sim_factory(ready_after=30)
     deploy("quota")
