@@ -121,6 +121,20 @@ def test_init_container_stuck_on_a_tuning_job(sim_factory: Any) -> None:
     assert "job/tune" in doc["checked"]
 
 
+def test_failed_tuning_job(sim: Any) -> None:
+    r = run_cli("deploy", "tj", "--model", "phi-4-mini-instruct", "--tuning", "--instance-type", A100,
+                "--input-urls", "https://example.com/data.parquet", "--output-image", "myacr.azurecr.io/a:1",
+                "--output-image-push-secret", "acr-push")
+    assert r.exit_code == 0, r.stderr
+    sim.wait_until(lambda: any(p["metadata"]["name"].startswith("tj-") for p in sim.store.list("/pods", "default")))
+    sim.controller.fail_workspace("tj", reason="ContainerCrashLoopBackOff")
+    sim.wait_until(lambda: (sim.store.get("kaito.sh/workspaces", "default", "tj") or {}).get("status", {})
+                   .get("state") == "Failed")
+    code, doc = diag_json("tj")
+    assert code == 1 and doc["state"] == "Failed"
+    assert [f["cause"] for f in doc["findings"]][-1] == "TuningJobFailed"
+
+
 def test_nodeclaim_quota_failure_carries_the_nodeclaims_message(sim_factory: Any) -> None:
     sim = sim_factory(ready_after=30)
     deploy("quota")
@@ -247,6 +261,8 @@ def test_bundle_refuses_a_non_empty_directory(sim: Any, tmp_path: Path) -> None:
     (("status", "a", "b", "--diagnose"), "--diagnose takes exactly one workspace name"),
     (("status", "a", "--bundle", "x"), "--bundle needs --diagnose"),
     (("diagnose",), "a workspace name is required"),
+    (("diagnose", "x", "--bundle", "a\nb"), "invalid --bundle directory"),
+    (("status", "x", "--diagnose", "-o", "wide"), "--diagnose prints text, json or yaml"),
 ])
 def test_usage_errors(args: tuple[str, ...], message: str) -> None:
     r = run_cli(*args)

@@ -155,6 +155,24 @@ def test_hostile_messages_stay_on_one_line() -> None:
     assert "\x1b" not in text and len(cause) < 400 and cause.endswith("…")
 
 
+def test_nodes_not_ready_lists_each_node_and_its_gpus() -> None:
+    node = {"metadata": {"name": "aks-gpu-1"}, "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                                                         "allocatable": {"cpu": "24"}}}
+    snap = d.Snapshot(ws(cond("NodeClaimReady", "True", "NodeClaimsReady"),
+                         cond("NodesReady", "False", "NodePluginsNotReady", "waiting all node plugins to be ready"),
+                         cond("ResourceReady", "False", "NodePluginsNotReady"), *PENDING), nodes=[node])
+    f = first(snap)
+    assert (f.cause, f.severity) == ("NodesNotReady", "pending")
+    assert "node/aks-gpu-1: Ready, nvidia.com/gpu allocatable 0" in f.evidence
+
+
+def test_evicted_pod() -> None:
+    p = pod(phase="Failed")
+    p["status"].update({"reason": "Evicted", "message": "The node was low on resource: ephemeral-storage."})
+    f = first(d.Snapshot(ws(*NODES_OK, *PENDING), pods=[p]))
+    assert (f.cause, f.severity) == ("PodEvicted", "failed") and "ephemeral-storage" in f.summary
+
+
 @pytest.mark.parametrize("code", sorted(d.CAUSES))
 def test_every_cause_code_is_documented(code: str) -> None:
     from pathlib import Path
