@@ -315,3 +315,36 @@ class Resources:
     def list_namespaces(self) -> list[dict[str, Any]]:
         """Every Namespace (cluster-scoped; `-n <TAB>`)."""
         return list(self.client.list("/api/v1/namespaces").get("items") or [])
+
+    # -- diagnose (status --diagnose): the objects below a Workspace ------------------------------
+
+    def get_statefulset(self, name: str, namespace: str) -> dict[str, Any]:
+        """One apps/v1 StatefulSet (KAITO's inference workload `<ws>`)."""
+        return self.client.get(f"/apis/apps/v1/namespaces/{_q(namespace)}/statefulsets/{_q(name)}")
+
+    def get_job(self, name: str, namespace: str) -> dict[str, Any]:
+        """One batch/v1 Job (KAITO's tuning workload `<ws>`)."""
+        return self.client.get(f"/apis/batch/v1/namespaces/{_q(namespace)}/jobs/{_q(name)}")
+
+    def list_nodeclaims(self, label_selector: str | None = None) -> list[dict[str, Any]] | None:
+        """karpenter.sh/v1 NodeClaims (cluster-scoped; what gpu-provisioner and karpenter create for
+        a workspace), or None when the cluster does not serve them (BYO nodes, or no provisioner)."""
+        query = {"labelSelector": label_selector} if label_selector else None
+        try:
+            return list(self.client.list("/apis/karpenter.sh/v1/nodeclaims", query).get("items") or [])
+        except NotFoundError:
+            return None
+
+    def secret_exists(self, name: str, namespace: str) -> bool:
+        """Whether a Secret exists. Its data is dropped here and never leaves this function."""
+        try:
+            self.client.get(_core(namespace, "secrets", name))
+        except NotFoundError:
+            return False
+        return True
+
+    def pod_proxy_path(self, namespace: str, pod: str, port: str | int, path: str = "") -> str:
+        """The API server's pod-proxy path: /api/v1/namespaces/N/pods/NAME:PORT/proxy/PATH (reaches a
+        pod that is not ready yet, which a Service's proxy cannot)."""
+        rest = path.lstrip("/")
+        return f"{_core(namespace, 'pods')}/{_q(pod)}:{_q(str(port))}/proxy/{rest}"

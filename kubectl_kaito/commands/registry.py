@@ -22,6 +22,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
         connect,
         delete,
         deploy,
+        diagnose,
         get_endpoint,
         install_provider,
         logs,
@@ -34,6 +35,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
     app.command("get-endpoint", help=get_endpoint.get_endpoint.__doc__, cls=KaitoCommand)(
         wrap(get_endpoint.get_endpoint)
     )
+    app.command("diagnose", help=diagnose.diagnose.__doc__, cls=KaitoCommand)(wrap(diagnose.diagnose))
     app.command("logs", help=logs.logs.__doc__, cls=KaitoCommand)(wrap(logs.logs))
     app.command("chat", help=chat.chat.__doc__, cls=KaitoCommand)(wrap(chat.chat))
     app.command("bench", help=bench.bench.__doc__, cls=KaitoCommand)(wrap(bench.bench))

@@ -80,6 +80,14 @@ def status(
             '{"type": ..., "object": ...} per line with -o json (as kubectl).',
         ),
     ] = False,
+    diagnose: Annotated[
+        bool,
+        typer.Option("--diagnose", help="Name why one workspace is not ready (= kubectl kaito diagnose NAME)."),
+    ] = False,
+    bundle: Annotated[
+        str | None,
+        typer.Option("--bundle", help="With --diagnose: save objects, events and logs to DIR.", metavar="DIR"),
+    ] = None,
 ) -> Result | None:
     """Show a workspace's state, conditions, pods, endpoint and warnings, or list the workspaces.
 
@@ -102,6 +110,8 @@ def status(
     """
     fmt = output_format  # checked and lower-cased by the command wrapper (flags.Formats)
     targets = flags.workspace_names(names, workspace_name)  # checked, in order, repeats dropped
+    if diagnose or bundle is not None:
+        return _diagnose(app, targets, fmt, diagnose, bundle, all_namespaces or watch or watch_only)
     label_selector = flags.label_selector(selector)
     if sort_by is not None:
         _check_sort_by(sort_by)
@@ -423,3 +433,18 @@ def _with_kind(ws: dict[str, Any], cluster: Resources) -> dict[str, Any]:
     if "kind" in ws and "apiVersion" in ws:
         return ws
     return {"apiVersion": f"kaito.sh/{cluster.workspace_version()}", "kind": "Workspace", **ws}
+
+
+def _diagnose(app: AppContext, targets: list[str], fmt: str | None, diagnose: bool, bundle: str | None,
+              other: bool) -> None:
+    """`status NAME --diagnose [--bundle DIR]`: the same as `kubectl kaito diagnose NAME`."""
+    from kubectl_kaito.commands import diagnose as command  # noqa: PLC0415
+
+    if not diagnose:
+        raise UsageError("--bundle needs --diagnose", hint="kubectl kaito status NAME --diagnose --bundle DIR")
+    if len(targets) != 1 or other:
+        raise UsageError("--diagnose takes exactly one workspace name (no -A, -w)",
+                         hint="kubectl kaito status NAME --diagnose")
+    if fmt not in (None, *command.FORMATS):
+        raise UsageError(f"--diagnose prints text, json or yaml, not {fmt}", hint="use -o json or -o yaml")
+    command.run(app, targets[0], bundle)

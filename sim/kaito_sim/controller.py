@@ -150,6 +150,10 @@ class WsState:
     nodes: list[str] = field(default_factory=list)
     deleting: bool = False
     generation: int = 0  # bumps cancel stale timers
+    # diagnose hooks (see KaitoController.fail_nodeclaims / hold_unready / start_download)
+    claim_fail: tuple[str, str] | None = None
+    hold: str | None = None  # "unready" | "download": the pods run and never turn ready
+    download: tuple[float, float] | None = None  # KAITO's download gauges: bytes/s, seconds left
 
 
 class SystemControllers:
@@ -491,7 +495,7 @@ class KaitoController:
         """NodeClaims launched: the GPU nodes exist but are not Ready yet."""
         sim = self.sim
         ws = self._ws(st)
-        if ws is None:
+        if ws is None or st.claim_fail:
             return
         res = ws.get("resource") or {}
         match = dict((res.get("labelSelector") or {}).get("matchLabels") or {})
@@ -524,7 +528,7 @@ class KaitoController:
         """Nodes ready (EnsureNodesReady); only now the Services and the workload (workspace_controller.go:327-389)."""
         sim = self.sim
         ws = self._ws(st)
-        if ws is None:
+        if ws is None or st.claim_fail:
             return
         res = ws.get("resource") or {}
         target = int((ws.get("status") or {}).get("targetNodeCount") or res.get("count") or 1)
@@ -594,6 +598,7 @@ class KaitoController:
         if st.fail:
             self._apply_failure(st)
             return
+        self._missing_access_secret(st, ws)
         self._later(st, sim.ready_after / 3.0, lambda: self._step2(st))
 
     def _step2(self, st: WsState) -> None:
@@ -617,7 +622,7 @@ class KaitoController:
         """Ready (inference) / succeeded (tuning)."""
         sim = self.sim
         ws = self._ws(st)
-        if ws is None or st.fail:
+        if ws is None or st.fail or st.hold:
             return
         if st.tuning:
             job = sim.store.get("batch/jobs", st.ns, st.name)
@@ -778,10 +783,13 @@ class KaitoController:
                 sim.record_event(p, "Warning", "BackOff", f"Back-off restarting failed container {st.name} in pod "
                                  f"{pname}_{st.ns}({p['metadata']['uid']})", "kubelet")
             elif reason == "Unschedulable":
-                self._update_pod(p, O.pod_status(p, phase="Pending", unschedulable="0/3 nodes are available: 3 "
-                                                 "Insufficient nvidia.com/gpu."))
-                sim.record_event(p, "Warning", "FailedScheduling", "0/3 nodes are available: 3 Insufficient "
-                                 "nvidia.com/gpu. preemption: 0/3 nodes are available", "default-scheduler")
+                # KAITO's message is `pod "<p>" is unschedulable: <scheduler's message>`: a given message
+                # names the scheduler's (taints, node affinity) on the pod too
+                sched = (message.split("is unschedulable: ", 1)[1] if "is unschedulable: " in message
+                         else "0/3 nodes are available: 3 Insufficient nvidia.com/gpu.")
+                self._update_pod(p, O.pod_status(p, phase="Pending", unschedulable=sched))
+                sim.record_event(p, "Warning", "FailedScheduling", sched.rstrip(".") + ". preemption: 0/3 nodes "
+                                 "are available", "default-scheduler")
             else:
                 self._update_pod(p, O.pod_status(p, phase="Running", waiting=(reason, message), node_ip=nip,
                                                  pod_ip=pip))
@@ -848,3 +856,127 @@ class KaitoController:
             if node is not None and labels.get(O.WS_LABEL) == st.name and labels.get(O.WS_NS_LABEL) == st.ns:
                 self.sim.store.remove("/nodes", "", n)
         st.nodes = []
+
+    # ------------------------------------------------------------ diagnose hooks
+    def fail_nodeclaims(self, name: str, namespace: str = "default", reason: str = "LaunchFailed",
+                        message: str = "") -> None:
+        """The NodeClaims cannot launch (quota, SKU not available, an unsupported GPU): KAITO copies the first
+        failing NodeClaim condition (Launched, Registered, Initialized) to NodeClaimReady, and ResourceReady
+        copies NodeClaimReady (pkg/utils/nodeclaim/nodeclaim.go:418-452, gpu_provisioner.go:171-266, v0.12.0).
+        No nodes, no workload ever follow."""
+        ws = self.sim.store.get(WS_KEY, namespace, name)
+        if ws is None:
+            raise KeyError(f"workspace {namespace}/{name} not found")
+        with self._lock:
+            st = self._ensure_state(ws)
+            if st is None:
+                return
+            st.claim_fail = (reason, message)
+            st.generation += 1  # cancels the pending provisioning steps
+            self._set_conditions(st, O.condition("NodeClaimReady", False, reason, message),
+                                 _c("NodesReady", False, NODES_NOT_READY),
+                                 O.condition("ResourceReady", False, reason, message))
+
+    def hold_unready(self, name: str, namespace: str = "default") -> None:
+        """The pods run but the server never answers its readiness probe (GET /health on 5000): the kubelet
+        writes `Unhealthy` Warning events "Readiness probe failed: ..." (k8s pkg/kubelet/prober/prober.go)."""
+        st = self._hold(name, namespace, "unready")
+        for p in self._pods(st):
+            ip = O.ip_for(p["metadata"]["name"] + st.ns, "10.244")
+            self.sim.record_event(p, "Warning", "Unhealthy", f'Readiness probe failed: Get "http://{ip}:5000/health"'
+                                  f": dial tcp {ip}:5000: connect: connection refused", "kubelet")
+
+    def start_download(self, name: str, namespace: str = "default", speed: float = 5.0e7,
+                       remaining: float = 240.0) -> None:
+        """The model is downloading: the pods run, not ready, and serve KAITO's download gauges
+        kaito_model_download_speed_bytes_per_second / kaito_model_download_remaining_seconds on /metrics
+        (presets/workspace/inference/vllm/inference_api.py:48-61, v0.11+), read through the pod proxy."""
+        st = self._hold(name, namespace, "download")
+        st.download = (float(speed), float(remaining))
+        for p in self._pods(st):
+            self.sim.append_logs(st.ns, p["metadata"]["name"], [
+                f"INFO:root:Downloading model {self._served(self._ws(st) or {})}: "
+                f"{speed / 1e6:.1f} MB/s, {remaining:.0f}s remaining"])
+
+    def download_metrics(self, namespace: str, pod: str) -> str | None:
+        """The /metrics body of a downloading pod (None: the pod serves nothing on this hook)."""
+        with self._lock:
+            for st in list(self.states.values()):
+                if st.ns == namespace and st.download is not None and any(
+                        p["metadata"]["name"] == pod for p in self._pods(st)):
+                    speed, remaining = st.download
+                    return ("# HELP kaito_model_download_speed_bytes_per_second Current model download speed in "
+                            "bytes per second\n# TYPE kaito_model_download_speed_bytes_per_second gauge\n"
+                            f"kaito_model_download_speed_bytes_per_second {speed}\n"
+                            "# HELP kaito_model_download_remaining_seconds Estimated remaining download time in "
+                            "seconds; -1 when unknown\n# TYPE kaito_model_download_remaining_seconds gauge\n"
+                            f"kaito_model_download_remaining_seconds {remaining}\n")
+        return None
+
+    def _hold(self, name: str, namespace: str, why: str) -> WsState:
+        ws = self.sim.store.get(WS_KEY, namespace, name)
+        if ws is None:
+            raise KeyError(f"workspace {namespace}/{name} not found")
+        with self._lock:
+            st = self._ensure_state(ws)
+            if st is None:
+                raise KeyError(f"workspace {namespace}/{name} is not reconciled")
+            st.hold = why
+            for p in self._pods(st):
+                self._pod_running(p, p["spec"].get("nodeName"), ready=False)
+            return st
+
+    def hold_init(self, name: str, namespace: str = "default") -> None:
+        """The first init container never completes (e.g. the tuning Job's `data-downloader`, curlimages/curl,
+        fetching the input URLs: preset_tuning.go:386-430, v0.12.0): the pod stays Pending, Initialized False,
+        the main containers waiting PodInitializing (what the kubelet reports)."""
+        st = self._hold(name, namespace, "init")
+        now = rfc3339()
+        for p in self._pods(st):
+            inits = p["spec"].get("initContainers") or []
+            if not inits:
+                continue
+            status = O.pod_status(p, phase="Pending", waiting=("PodInitializing", ""),
+                                  node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224"))
+            status["conditions"] = [dict(c, status="False") if c["type"] == "Initialized" else c
+                                    for c in status["conditions"]]
+            status["initContainerStatuses"] = [
+                {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "restartCount": 0,
+                 "started": i == 0, "lastState": {},
+                 "state": {"running": {"startedAt": now}} if i == 0 else {"waiting": {"reason": "PodInitializing"}}}
+                for i, c in enumerate(inits)]
+            self._update_pod(p, status)
+            self.sim.append_logs(st.ns, p["metadata"]["name"], [
+                "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current",
+                "  3 11.2G    3  401M    0     0  1024k      0  3:06:40  0:06:41  2:59:59  1003k"],
+                container=inits[0]["name"])
+
+    def fail_benchmark(self, name: str, namespace: str = "default",
+                       message: str = "failed to parse benchmark result: KAITO_BENCHMARK_RESULT not found in "
+                                      "the last 500 log lines") -> None:
+        """The benchmark of a ready workload failed: BenchmarkCompleted False BenchmarkFailed <err>,
+        WorkspaceSucceeded False BenchmarkFailed, state NotReady (workspace_controller.go:1262-1336, v0.12.0)."""
+        ws = self.sim.store.get(WS_KEY, namespace, name)
+        if ws is None:
+            raise KeyError(f"workspace {namespace}/{name} not found")
+        with self._lock:
+            st = self._ensure_state(ws)
+            if st is None:
+                return
+            st.hold = "benchmark"
+            self._set_conditions(st, O.condition("BenchmarkCompleted", False, "BenchmarkFailed", message),
+                                 O.condition(self._done_type(), False, "BenchmarkFailed", message), state="NotReady")
+
+    def _missing_access_secret(self, st: WsState, ws: dict) -> None:
+        """presetOptions.modelAccessSecret is injected as the HF_TOKEN env var from that Secret; when it does
+        not exist the kubelet leaves the container waiting in CreateContainerConfigError `secret "X" not found`
+        (k8s pkg/kubelet/kubelet_pods.go makeEnvironmentVariables)."""
+        secret = (((ws.get("inference") or {}).get("preset") or {}).get("presetOptions") or {}).get("modelAccessSecret")
+        if not secret or self.sim.store.get("/secrets", st.ns, secret) is not None:
+            return
+        st.hold = "secret"
+        for p in self._pods(st):
+            self._update_pod(p, O.pod_status(p, phase="Pending", waiting=(
+                "CreateContainerConfigError", f'secret "{secret}" not found'),
+                node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224")))
+            self.sim.record_event(p, "Warning", "Failed", f'Error: secret "{secret}" not found', "kubelet")

@@ -206,8 +206,10 @@ def pod(ws: dict, index: int, node: str | None, owner: dict, *, job_pod: bool = 
     labels = {WS_LABEL: name}
     if job_pod:
         labels.update({"batch.kubernetes.io/job-name": name, "job-name": name})
-        containers = job(ws)["spec"]["template"]["spec"]["containers"]
+        template = job(ws)["spec"]["template"]["spec"]
+        containers = template["containers"]
     else:
+        template = {}
         labels.update({"statefulset.kubernetes.io/pod-name": pod_name, "apps.kubernetes.io/pod-index": str(index),
                        "controller-revision-hash": f"{name}-{ws_hash(ns, name, 10)}"})
         containers = [_main_container(ws, workspace_preset(ws), served)]
@@ -215,6 +217,8 @@ def pod(ws: dict, index: int, node: str | None, owner: dict, *, job_pod: bool = 
                             "schedulerName": "default-scheduler", "dnsPolicy": "ClusterFirst",
                             "tolerations": [{"key": "sku", "operator": "Equal", "value": "gpu",
                                              "effect": "NoSchedule"}]}
+    if template.get("initContainers"):  # the Job controller copies its template's init containers too
+        spec["initContainers"] = template["initContainers"]
     if not job_pod:
         spec["hostname"] = pod_name
         spec["subdomain"] = f"{name}-headless"

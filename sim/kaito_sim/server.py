@@ -379,6 +379,9 @@ class ApiHandler(BaseHandler):
             self.service_proxy(ns or "default", name or "", "/" + "/".join(tail), query, body,
                                trailing_slash=path.endswith("/"))
             return
+        if rt.key == "/pods" and sub == "proxy":
+            self.pod_proxy(ns or "default", name or "", "/" + "/".join(tail))
+            return
         if tail:
             raise self._404()
         if rt.key == "/pods" and sub == "log":
@@ -701,6 +704,25 @@ class ApiHandler(BaseHandler):
             self.close_connection = True
             return
         self.end_chunked()
+
+    # ------------------------------------------------------------ pod proxy
+    def pod_proxy(self, ns: str, spec: str, rest: str) -> None:
+        """GET /api/v1/namespaces/N/pods/NAME[:PORT]/proxy/PATH. Only a downloading pod's /metrics answers
+        (KAITO's download gauges, KaitoController.start_download); anything else gets what the API server
+        says when nothing listens on the pod's port (503, "error trying to reach service")."""
+        sim = self.sim
+        name, _, port = spec.partition(":")
+        pod = sim.store.get("/pods", ns, name)
+        if pod is None:
+            raise not_found(sim.registry.by_key("/pods"), name)
+        body = sim.controller.download_metrics(ns, name) if rest == "/metrics" and port in ("", "5000") else None
+        if body is None:
+            ip = (pod.get("status") or {}).get("podIP") or "10.244.0.10"
+            raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {ip}:{port or 80}: "
+                                                      "connect: connection refused")
+        from .openai import Response
+        self.send_openai_response(Response(200, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                                           body.encode()))
 
     # ------------------------------------------------------------ service proxy
     def service_proxy(self, ns: str, spec: str, rest: str, query: dict[str, str], body: bytes,
