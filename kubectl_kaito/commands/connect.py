@@ -17,7 +17,7 @@ def connect(
     app: AppContext,
     name: flags.NameArg = None,
     workspace_name: flags.WorkspaceNameOpt = None,
-    port: flags.port_option("Local port to listen on (0 = pick a free one; the URL printed says which).") = 8080,
+    port: Annotated[int, flags.port_option("Local port to listen on (0 = pick a free one; the URL printed says which).")] = 8080,
     address: Annotated[
         str,
         typer.Option(
@@ -35,11 +35,11 @@ def connect(
             "KAITO_CONNECT_PID), then let go of stdout so $(...) returns while the relay keeps running.",
         ),
     ] = False,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         "5m",
         "a large model on a busy server can take minutes before its first token",
         what="How long a relayed request waits for the model to send something",
-    ) = "5m",
+    )] = "5m",
 ) -> None:
     """Serve an OpenAI-compatible endpoint on this machine for a deployed model.
 

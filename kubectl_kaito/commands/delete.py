@@ -36,11 +36,11 @@ def delete(
         bool, typer.Option("--ignore-not-found", help="Treat a workspace that does not exist as deleted (exit 0).")
     ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until each workspace is gone.")] = False,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         DEFAULT_TIMEOUT,
         "KAITO's finalizer usually ends within a minute; releasing GPU nodes can take a few",
         what="How long --wait waits in all",
-    ) = DEFAULT_TIMEOUT,
+    )] = DEFAULT_TIMEOUT,
     dry_run: Annotated[
         str | None,
         typer.Option(

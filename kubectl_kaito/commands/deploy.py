@@ -235,17 +235,17 @@ def deploy(
                      "server: let the API server and KAITO's webhook validate it, create nothing.",
                      metavar="[=client|server]", show_default=False),
     ] = None,
-    fmt: flags.output_option(
+    fmt: Annotated[str | None, flags.output_option(
         *FORMATS, help="Print the created (or, with --wait, the ready) object as json or yaml instead of the "
         "one-line result."
-    ) = None,
+    )] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Watch the workspace until it is ready, then print its endpoint URL "
                            "(tuning: until it succeeded).")
     ] = False,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         DEFAULT_TIMEOUT, "a new GPU node and the model download often take 10 to 20 minutes"
-    ) = DEFAULT_TIMEOUT,
+    )] = DEFAULT_TIMEOUT,
 ) -> Result | None:
     """Deploy a model: create a KAITO Workspace from flags, no YAML needed.
 

@@ -33,12 +33,12 @@ def get_endpoint(
     app: AppContext,
     names: flags.NamesArg = None,
     workspace_name: flags.WorkspaceNamesOpt = None,
-    fmt: flags.output_option(
+    fmt: Annotated[str | None, flags.output_option(
         *FORMATS,
         help="Output format: url (one line, the default), json, yaml, jsonpath=TEMPLATE or custom-columns=SPEC.",
         decls=("--output", "-o", "--format"),
         metavar="FORMAT",
-    ) = None,
+    )] = None,
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="Every workspace's endpoint, in every namespace.")
     ] = False,
@@ -58,9 +58,9 @@ def get_endpoint(
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait until the workspace is ready (watches it; see --timeout).")
     ] = False,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         "30m", "as deploy --wait: a new GPU node and the model download often take 10 to 20 minutes"
-    ) = "30m",
+    )] = "30m",
     check: Annotated[
         bool,
         typer.Option(

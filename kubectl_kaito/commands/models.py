@@ -56,9 +56,9 @@ def list_models(
         typer.Option("--runtime", help="Only models this runtime can serve: vllm or transformers.",
                      metavar="vllm|transformers", show_default=False),
     ] = None,
-    fmt: flags.output_option(
+    fmt: Annotated[str | None, flags.output_option(
         *LIST_FORMATS, help="json, yaml, or wide (adds HF ID, token limit, architecture, tag, notes)."
-    ) = None,
+    )] = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="Also list deprecated names and names KAITO v0.11+ no longer accepts.")
     ] = False,
@@ -103,7 +103,7 @@ def list_models(
 def describe_model(
     app: AppContext,
     name: Annotated[str, typer.Argument(help="A short preset name or a Hugging Face ID.", show_default=False)],
-    fmt: flags.output_option(*DESCRIBE_FORMATS, help="json or yaml instead of the text view.") = None,
+    fmt: Annotated[str | None, flags.output_option(*DESCRIBE_FORMATS, help="json or yaml instead of the text view.")] = None,
     offline: OfflineOpt = False,
 ) -> Result:
     """Show everything the catalog knows about one model, and how to deploy it.

@@ -46,12 +46,12 @@ def status(
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="List the workspaces of every namespace.")
     ] = False,
-    output_format: flags.output_option(
+    output_format: Annotated[str | None, flags.output_option(
         *FORMATS,
         help="Output format: json, yaml (the Workspace objects, as kubectl get), wide, name, "
         "jsonpath=TEMPLATE, custom-columns=SPEC.",
         metavar="FORMAT",
-    ) = None,
+    )] = None,
     selector: flags.SelectorOpt = None,
     no_headers: Annotated[bool, typer.Option("--no-headers", help="Print the table without its header row.")] = False,
     show_labels: Annotated[
