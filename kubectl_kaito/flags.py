@@ -6,12 +6,13 @@ the same mistake gives the same message in every command. Light on purpose: stdl
 loaded by the CLI) and our errors; `waiting`, `logs` and the commands import it at module level.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: it would bind the name `annotations`, which is
+# also the --annotation parser below (mypy: no-redef). The annotations here all evaluate on 3.10.
 
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, overload
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -94,12 +95,13 @@ def timeout_option(default: str, reason: str, what: str = "How long --wait waits
 
     (The option, not a whole `Annotated` type: a call is no type to mypy, an `Annotated` with a call
     in its metadata is.)"""
-    return typer.Option(
+    option: OptionInfo = typer.Option(  # typer.Option is typed as Any, to serve as any default
         "--timeout",
         help=f"{what} (e.g. 90s, 10m, 1h; {TIMEOUT_ZERO}). Default {default}: {reason}.",
         metavar="DURATION",
         show_default=False,  # the help says it, with its reason
     )
+    return option
 
 
 # ---- dry run ---------------------------------------------------------------------------------------
@@ -148,12 +150,12 @@ def output_format(value: str | None, allowed: Sequence[str]) -> str | None:
 
 
 class OutputOption(OptionInfo):
-    """A command's `-o/--output` option, carrying the formats it allows (`formats`); the command
+    """A command's `-o/--output` option, carrying the formats it allows (`allowed_formats`); the command
     wrapper (cli.py) finds it in the parameter's `Annotated` metadata."""
 
     def __init__(self, formats: Formats, **option: Any) -> None:
         super().__init__(**option)
-        self.formats = formats
+        self.allowed_formats = formats  # not `formats`: OptionInfo has that (datetime formats)
 
 
 def output_option(
@@ -178,7 +180,7 @@ def formats_of(annotation: Any) -> Formats | None:
     """The formats of the `output_option` in a parameter's Annotated metadata, if any."""
     for meta in getattr(annotation, "__metadata__", ()):
         if isinstance(meta, OutputOption):
-            return meta.formats
+            return meta.allowed_formats
     return None
 
 
@@ -255,6 +257,10 @@ WorkspaceNamesOpt = Annotated[
 ]
 
 
+@overload
+def workspace_name(name: str | None, option: str | None, *, required: Literal[True], example: str) -> str: ...
+@overload
+def workspace_name(name: str | None, option: str | None, *, required: bool, example: str) -> str | None: ...
 def workspace_name(name: str | None, option: str | None, *, required: bool, example: str) -> str | None:
     """The NAME argument and --workspace-name merged into one checked name.
 
@@ -743,7 +749,8 @@ def parse_pod_running_timeout(value: str) -> float:
 def port_option(help: str) -> OptionInfo:
     """`--port PORT`: a local TCP port, 0 = pick a free one (checked by `check_port`).
     Use: `port: Annotated[int, flags.port_option(...)] = 8080`."""
-    return typer.Option("--port", help=help, metavar="PORT")
+    option: OptionInfo = typer.Option("--port", help=help, metavar="PORT")
+    return option
 
 
 def check_port(value: int, flag: str = "--port") -> int:
