@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -107,7 +108,7 @@ def delete(
         # One GET each, so the question lists only workspaces that exist.
         existing = [
             n for n in targets
-            if _attempt(lambda n=n: cluster.get_workspace(n, namespace), n, namespace, failures, ignore_not_found)
+            if _attempt(partial(cluster.get_workspace, n, namespace), n, namespace, failures, ignore_not_found)
         ]
 
     if existing and not dry:
@@ -119,7 +120,7 @@ def delete(
     deleted: list[str] = []
     for n in existing:
         if dry != "client" and not _attempt(  # NotFound here: gone between the check and the delete
-            lambda n=n: cluster.delete_workspace(n, namespace, dry_run=dry == "server"),
+            partial(cluster.delete_workspace, n, namespace, dry_run=dry == "server"),
             n, namespace, failures, ignore_not_found,
         ):
             continue
