@@ -7,6 +7,7 @@ answer fast, so the cluster is asked once with a short timeout and any failure m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -118,7 +119,8 @@ def _workspace_pods(ctx: typer.Context) -> list[dict[str, Any]]:
     if not name:
         return []
     app = _app(ctx)
-    return app.resources().list_pods(app.namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={name}")
+    pods: list[dict[str, Any]] = app.resources().list_pods(app.namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={name}")
+    return pods
 
 
 def pods(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -148,7 +150,7 @@ def containers(ctx: typer.Context, incomplete: str) -> list[str]:
     return sorted(n for n in names if n.startswith(incomplete))
 
 
-def choices(values: tuple[str, ...]) -> Any:
+def choices(values: tuple[str, ...]) -> Callable[[str], list[str]]:
     """A completer offering fixed values (output formats, runtimes, actions)."""
 
     def complete(incomplete: str) -> list[str]:

@@ -240,7 +240,8 @@ class RelayHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         """The request body (Content-Length or chunked); None after answering 400/413 itself."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts, total = [], 0
+            parts: list[bytes] = []
+            total = 0
             while True:
                 size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
                 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -370,7 +371,7 @@ def deploy(
 # ---- flags -> options ----------------------------------------------------------------------------
 
 
-def _opt(value: str | None, check: Any, flag: str, *args: str) -> str | None:
+def _opt(value: str | None, check: Callable[..., str], flag: str, *args: str) -> str | None:
     """Run a check on an optional flag value (None stays None; '' is refused)."""
     if value is None:
         return None
@@ -490,7 +491,7 @@ def _choice(value: str | None, flag: str, choices: tuple[str, ...]) -> str | Non
     return v
 
 
-def _objects(opts: wsp.DeployOptions, config_file: str | None, api_version: str = wsp.API_VERSION) -> list[dict]:
+def _objects(opts: wsp.DeployOptions, config_file: str | None, api_version: str = wsp.API_VERSION) -> list[dict[str, Any]]:
     """What deploy creates, in order: the config ConfigMap (from a file), then the Workspace."""
     objs: list[dict[str, Any]] = []
     if config_file is not None:
@@ -554,7 +555,7 @@ def _conflict(name: str, ns: str, details: dict[str, Any]) -> ConflictError:
 
 def _create_all(
     console: Console, cluster: Resources, opts: wsp.DeployOptions, config_file: str | None, api_version: str
-) -> dict:
+) -> dict[str, Any]:
     """Create the ConfigMap (if any) and the Workspace; on any failure nothing we made remains."""
     objs = _objects(opts, config_file, api_version)
     if config_file is None:

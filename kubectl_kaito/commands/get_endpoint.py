@@ -69,7 +69,7 @@ def get_endpoint(
             "does not answer (json adds served_model).",
         ),
     ] = False,
-) -> Result:
+) -> Result | None:
     """Print the inference endpoint URL of a workspace (OpenAI-compatible API under /v1).
 
     By default the in-cluster URL http://WS.NS.svc.cluster.local/v1/chat/completions (the port is

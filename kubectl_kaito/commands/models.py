@@ -93,7 +93,7 @@ def list_models(
         headers += ["HF-ID", "TOKENS", "ARCH", "TAG", "NOTES"]
     rows = []
     for m in models:
-        row = [m.name, m.type or "-", ",".join(m.runtimes), "yes" if m.hf_token else "no", m.gpu_memory]
+        row: list[str | int] = [m.name, m.type or "-", ",".join(m.runtimes), "yes" if m.hf_token else "no", m.gpu_memory]
         if fmt == "wide":
             row += [m.hf_id or "-", m.token_limit or "-", ",".join(m.architectures) or "-", m.tag or "-", _notes(m)]
         rows.append(row)
