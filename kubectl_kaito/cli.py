@@ -149,7 +149,7 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
-    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # typer reads it; a function type does not declare it
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
 

@@ -187,7 +187,7 @@ def command(wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callabl
             )
             p = p.replace(annotation=Annotated[str | None, opt])
         params.append(p)
-    fn.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    fn.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]  # typer reads it; a function type does not declare it
     fn.__annotations__ = {p.name: p.annotation for p in params}
     return fn
 
