@@ -484,7 +484,7 @@ class WorkspaceValidator:
                                    f"nvidia.com labels on node {name}")
             cur = tuple(labels[k] for k in GFD_LABELS)
             if first is None:
-                first = cur  # type: ignore[assignment]
+                first = cur
             elif cur[0] != first[0]:
                 return err_generic(f"Non-uniform GPU product: node {name} has {cur[0]} GPUs, but previous node has "
                                    f"{first[0]} GPUs, all nodes must have the same GPU product for homogeneous "
