@@ -500,8 +500,7 @@ def _auth_provider_token(cfg: ClusterConfig) -> str:
     }
     conf = Configuration()
     try:
-        # kubernetes ships no type hints (it is an optional extra); its loader is untyped
-        KubeConfigLoader(config_dict=doc, active_context="c").load_and_set(conf)  # type: ignore[no-untyped-call]
+        KubeConfigLoader(config_dict=doc, active_context="c").load_and_set(conf)
     except Exception as e:  # noqa: BLE001  (a foreign library: any failure means "no credentials")
         raise UnauthorizedError(
             f'could not get a token from the auth-provider "{name}" of user "{cfg.user}" ({type(e).__name__})',
