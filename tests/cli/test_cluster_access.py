@@ -325,7 +325,7 @@ def test_in_cluster_service_account(sim: Any, tmp_path: Path, monkeypatch: pytes
 @pytest.mark.parametrize("proxy_tls", [False, True], ids=["http-proxy", "https-proxy"])
 def test_proxy_url_connect_tunnel(sim: Any, tmp_path: Path, proxy_tls: bool) -> None:
     pair = certs.server_pair() if proxy_tls else None  # the proxy's certificate is signed by the sim CA, as Go wants
-    proxy = ConnectProxy(tls_cert=pair and pair.cert_pem, tls_key=pair and pair.key_pem, auth="pu:pp")
+    proxy = ConnectProxy(tls_cert=pair.cert_pem if pair else None, tls_key=pair.key_pem if pair else None, auth="pu:pp")
     try:
         url = proxy.url.replace("://", "://pu:pp@")
         c = connect(write(tmp_path / "kc", sim_cluster(sim, tmp_path, cluster={"proxy-url": url})))
@@ -369,12 +369,11 @@ def test_unreachable_server_fails_fast(tmp_path: Path) -> None:
 
 
 def test_unresolvable_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import kubectl_kaito.transport as transport_mod
 
     def no_dns(*args: Any, **kwargs: Any) -> socket.socket:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(transport_mod.socket, "create_connection", no_dns)
+    monkeypatch.setattr(socket, "create_connection", no_dns)  # the module transport uses
     doc = kubeconfig("https://api.gone.example:6443", user={"token": "t"}, name="gone")
     with pytest.raises(ClusterUnavailableError, match="cannot resolve the host name api.gone.example") as e:
         connect(write(tmp_path / "kc", doc)).workspace_version()

@@ -178,7 +178,7 @@ def _flag_cmd(dry_run: Annotated[bool, typer.Option("--dry-run")] = False) -> No
 
 def _params(dry_run_is_flag: bool = False) -> list[Any]:
     group = typer.main.get_command(_app)
-    cmd = group.commands["flag-cmd" if dry_run_is_flag else "cmd"]  # type: ignore[attr-defined]
+    cmd = group.commands["flag-cmd" if dry_run_is_flag else "cmd"]  # type: ignore[attr-defined]  # a Group (get_command is typed Command)
     return list(cmd.params)
 
 

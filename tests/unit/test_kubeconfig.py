@@ -213,10 +213,14 @@ def test_relative_paths_resolve_against_the_defining_file(
     doc2["users"][0]["user"] = exec_user(command="./creds/bin/login")
     doc2["users"][0]["user"]["exec"]["args"] = []
     write(d2 / "config", doc2)
-    assert kc.load().exec_config["command"] == str(d2 / "creds" / "bin" / "login")
+    exec_config = kc.load().exec_config
+    assert exec_config is not None
+    assert exec_config["command"] == str(d2 / "creds" / "bin" / "login")
     doc2["users"][0]["user"] = exec_user(command="kubelogin")  # a PATH name stays as it is
     write(d2 / "config", doc2)
-    assert kc.load().exec_config["command"] == "kubelogin"
+    exec_config = kc.load().exec_config
+    assert exec_config is not None
+    assert exec_config["command"] == "kubelogin"
 
 
 def test_data_fields_win_over_file_fields(clean_env: Path, pki: dict[str, bytes]) -> None:

@@ -62,7 +62,7 @@ def pod(name: str, containers: list[str], *, waiting: dict[str, str] | None = No
     meta: dict[str, Any] = {"name": name, "labels": {"kaito.sh/workspace": "ws"}}
     if default:
         meta["annotations"] = {"kubectl.kubernetes.io/default-container": default}
-    statuses = [
+    statuses: list[dict[str, Any]] = [
         {"name": c, "state": {"waiting": {"reason": waiting[c]}} if waiting and c in waiting else {"running": {}}}
         for c in containers
     ]
@@ -361,7 +361,11 @@ def test_console_bytes_writer_writes_bytes_to_a_binary_buffer_and_text_to_a_stri
 
 def test_channel_is_bounded_a_producer_waits_for_the_consumer() -> None:
     ch = logs.Channel(limit=10)
-    producer = threading.Thread(target=lambda: [ch.put((0, 0, i)) for i in range(50)], daemon=True)
+    def produce() -> None:
+        for i in range(50):
+            ch.put((0, 0, i))
+
+    producer = threading.Thread(target=produce, daemon=True)
     producer.start()
     for _ in range(500):  # until the producer is stuck at the limit
         if len(ch._items) > 10:
