@@ -211,7 +211,7 @@ def root(
 
 def _register() -> None:
     """Explicit registration list: one thin module per verb (imports stay light)."""
-    from kubectl_kaito.commands import registry
+    from kubectl_kaito.commands import registry  # noqa: PLC0415
 
     registry.register_all(app, command)
 
@@ -250,7 +250,7 @@ def _help(
 
 def _register_own() -> None:
     """`help` and `version`, after the commands a user meets first."""
-    from kubectl_kaito.commands import version
+    from kubectl_kaito.commands import version  # noqa: PLC0415
 
     app.command("version", help=version.version.__doc__, cls=KaitoCommand)(command(version.version))
     app.command("help", help=_help.__doc__, cls=KaitoCommand)(command(_help))

@@ -559,7 +559,7 @@ def kubectl_help_params(params: Sequence[Any]) -> None:
         if p.metavar in _GENERIC_METAVARS:
             p.metavar = _GENERIC_METAVARS[p.metavar]
         elif p.metavar is None:
-            name = _KUBECTL_METAVARS.get(getattr(p.type, "name", ""), None)
+            name = _KUBECTL_METAVARS.get(getattr(p.type, "name", ""))
             if name is not None:
                 p.metavar = name + ("s" if p.multiple and name == "string" else "")
 

@@ -62,8 +62,8 @@ def connect(
 
       kill $KAITO_CONNECT_PID
 
-    Exit codes: 130 stopped with Ctrl-C; 0 stopped with kill (SIGTERM); 1 the port is in use or cannot be used; 2 bad flags;
-    3 workspace not found; 4 workspace not ready or its model not answering; 5 cannot reach
+    Exit codes: 130 stopped with Ctrl-C; 0 stopped with kill (SIGTERM); 1 the port is in use or
+    cannot be used; 2 bad flags; 3 workspace not found; 4 workspace not ready or its model not answering; 5 cannot reach
     the cluster.
     """
     from kubectl_kaito import relay  # noqa: PLC0415

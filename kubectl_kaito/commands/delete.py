@@ -163,9 +163,9 @@ def _not_found(name: str, namespace: str) -> NotFoundError:
 
 def _wait_all(console: Console, cluster: Resources, names: list[str], namespace: str, seconds: float) -> None:
     """Wait for each deleted workspace to disappear, within one shared deadline."""
-    import time
+    import time  # noqa: PLC0415
 
-    from kubectl_kaito.waiting import await_deletion
+    from kubectl_kaito.waiting import await_deletion  # noqa: PLC0415
 
     deadline = time.monotonic() + seconds
     for n in names:

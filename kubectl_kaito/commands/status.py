@@ -148,7 +148,7 @@ def _check_sort_by(path: str) -> None:
 
 
 def _pods(cluster: Resources, name: str, namespace: str) -> list[dict[str, Any]]:
-    from kubectl_kaito.kaito import LABEL_WORKSPACE
+    from kubectl_kaito.kaito import LABEL_WORKSPACE  # noqa: PLC0415
 
     return cluster.list_pods(namespace, label_selector=f"{LABEL_WORKSPACE}={name}")
 
@@ -161,7 +161,7 @@ def _warning_events(cluster: Resources, namespace: str) -> list[dict[str, Any]]:
 def _endpoints(cluster: Resources, ws: dict[str, Any], namespace: str) -> tuple[str | None, str | None]:
     """Once the workspace serves: the in-cluster URL (what `get-endpoint` prints) and, when its
     Service is a LoadBalancer with an address, the external one. (None, None) before."""
-    from kubectl_kaito import endpoints, kaito
+    from kubectl_kaito import endpoints, kaito  # noqa: PLC0415
 
     if kaito.is_tuning(ws) or not kaito.is_ready(ws):
         return None, None
@@ -256,7 +256,7 @@ def _table(items: list[dict[str, Any]], view: _View, *, events: str | None = Non
     rows = [core.list_row(w, all_namespaces=view.all_namespaces, wide=wide) for w in items]
     if view.show_labels:
         headers.append("LABELS")
-        rows = [[*r, core.labels_cell(w)] for r, w in zip(rows, items)]
+        rows = [[*r, core.labels_cell(w)] for r, w in zip(rows, items, strict=True)]
     if view.events:
         headers = ["EVENT", *headers]
         rows = [[events or "ADDED", *r] for r in rows]
@@ -357,7 +357,7 @@ class _WatchPrinter:
                 self.widths = core.watch_widths(headers, rows)
                 shown = rows if self.view.no_headers else [headers, *rows]
                 self.console.result("\n".join(output.table_row(r, self.widths) for r in shown))
-                for w, r in zip(items, rows):
+                for w, r in zip(items, rows, strict=True):  # one row per item
                     self.last[_key(w)] = self._shown(headers, r)
             return
         for w in items:
