@@ -30,7 +30,7 @@ from .webhook import served_model_name, token_limit
 KAITO_NS = "kaito-workspace"
 SYSTEM_NODE = "aks-nodepool1-38225197-vmss000000"
 
-__all__ = ["SimCluster", "Response", "SimRequest"]
+__all__ = ["Response", "SimCluster", "SimRequest"]
 
 INFERENCE_PARAMS = """\
 vllm:

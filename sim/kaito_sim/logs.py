@@ -75,7 +75,7 @@ class LogBuffer:
         if not chunk:
             return b"", nxt
         if timestamps:
-            return b"".join(rfc3339_nano(t).encode() + b" " + line for t, line in zip(tchunk, chunk)), nxt
+            return b"".join(rfc3339_nano(t).encode() + b" " + line for t, line in zip(tchunk, chunk, strict=True)), nxt
         return b"".join(chunk), nxt
 
     def wait(self, index: int, timeout: float) -> bool:

@@ -114,7 +114,7 @@ class BaseHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     sys_version = ""
 
-    def log_message(self, format, *args):  # noqa: A002 - silence stderr logging
+    def log_message(self, format, *args):
         pass
 
     def setup(self) -> None:
