@@ -7,6 +7,7 @@ so what is asserted is what a user at that terminal, or a script behind that pip
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,7 @@ def assert_table(lines: list[str]) -> None:
     assert len(starts) > 1, lines[0]
     for line in lines:
         assert line == line.rstrip()
-    for i, (start, nxt) in enumerate(zip(starts, starts[1:])):
+    for i, (start, nxt) in enumerate(itertools.pairwise(starts)):
         widest = max(len(line[start:nxt].rstrip()) for line in lines)
         assert nxt - start == widest + 3, (i, lines)
 
@@ -148,7 +149,7 @@ def assert_block(lines: list[str]) -> None:
     """Each value starts two spaces after the longest `Key:`."""
     keys = [line.split(":", 1)[0] for line in lines]
     value_at = max(len(k) for k in keys) + 1 + 2
-    for key, line in zip(keys, lines):
+    for key, line in zip(keys, lines, strict=True):
         assert line[len(key) + 1: value_at].strip() == "", (line, value_at)
         assert line[value_at] != " ", (line, value_at)
 

@@ -142,7 +142,8 @@ def test_no_pods_error_names_the_state_and_the_pending_condition() -> None:
     err = logs.no_pods_error(ws, "ws", "team")
     assert isinstance(err, NotReadyError) and err.exit_code == 4
     assert err.message == (
-        'workspace "ws" has no pods yet: state Pending, waiting for ResourceReady=False (workspaceResourceStatusNotReady)'
+        'workspace "ws" has no pods yet: state Pending, '
+        "waiting for ResourceReady=False (workspaceResourceStatusNotReady)"
     )
     assert [c["type"] for c in err.details["pending"]] == ["ResourceReady", "InferenceReady", "WorkspaceSucceeded"]
     assert "-n team" in (err.hint or "")
@@ -162,7 +163,7 @@ class Gate:
     """A stream whose lines the test releases one at a time (a live follow)."""
 
     def __init__(self) -> None:
-        self.q: queue.Queue[bytes | None | BaseException] = queue.Queue()
+        self.q: queue.Queue[bytes | BaseException | None] = queue.Queue()
 
     def feed(self, *lines: bytes) -> None:
         for line in lines:
@@ -335,7 +336,7 @@ def test_ordered_mode_writes_pod_by_pod_even_when_later_pods_answer_first() -> N
     second.end()
     sink = Sink()
     mux = logs.Multiplexer([logs.Source("pod/0", b"", first), logs.Source("pod/1", b"", second)], ordered=True, poll=0.05)
-    t, box = run_in_thread(mux, sink)
+    t, _box = run_in_thread(mux, sink)
     for _ in range(1000):  # until pod 1's lines and its end went through the queue (they must be held back)
         if second.q.empty() and mux.pending() == 0:
             break

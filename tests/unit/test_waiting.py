@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
@@ -167,5 +168,5 @@ def test_wait_for_deletion_times_out_naming_finalizers() -> None:
     stuck = ws("5")
     stuck["metadata"]["finalizers"] = ["workspace.finalizer.kaito.sh"]
     c = FakeCluster([stuck], [WaitTimeoutError("read timed out")])
-    with pytest.raises(WaitTimeoutError, match="finalizers: workspace.finalizer.kaito.sh"):
+    with pytest.raises(WaitTimeoutError, match=re.escape("finalizers: workspace.finalizer.kaito.sh")):
         waiting.wait_for_deletion(_resources(c), "w", "ns", timeout=0.05)
