@@ -46,7 +46,11 @@ ASKERS = {
      ("n\n", False), ("\n", False), ("maybe\n", False), ("", False), ("y", True)],
 )
 def test_the_confirmation_is_the_same_prompt_in_delete_and_install_provider(
-    fake: FakeHelm, sim: Any, command: str, answer: str, proceeds: bool  # noqa: F811
+    fake: FakeHelm,  # noqa: F811  (the imported fixture, by name)
+    sim: Any,
+    command: str,
+    answer: str,
+    proceeds: bool,
 ) -> None:
     run, question, declined = ASKERS[command]
     r = run(sim, input=answer, stdin_tty=True)
@@ -67,7 +71,9 @@ def test_the_confirmation_is_the_same_prompt_in_delete_and_install_provider(
 
 @pytest.mark.parametrize("command", list(ASKERS))
 def test_without_a_terminal_both_refuse_to_ask_and_want_yes(
-    fake: FakeHelm, sim: Any, command: str  # noqa: F811
+    fake: FakeHelm,  # noqa: F811  (the imported fixture, by name)
+    sim: Any,
+    command: str,
 ) -> None:
     run, _, _ = ASKERS[command]
     r = run(sim, input="y\n", stdin_tty=False)  # "y" piped in is not a person answering
@@ -187,7 +193,10 @@ def test_every_table_follows_the_one_column_rule(sim: Any, tmp_path: Path) -> No
         assert_table(lines)
 
 
-def test_every_key_value_block_follows_the_one_alignment_rule(fake: FakeHelm, sim: Any) -> None:  # noqa: F811
+def test_every_key_value_block_follows_the_one_alignment_rule(
+    fake: FakeHelm,  # noqa: F811  (the imported fixture, by name)
+    sim: Any,
+) -> None:
     sim.seed_workspace("my-llm")
     blocks = {
         "status NAME": _block_lines(run_cli("status", "my-llm").stdout),
