@@ -68,7 +68,7 @@ class Reader:
 
 def check_lines(data: bytes, pods: list[str], per_pod: int, prefix_re: re.Pattern[bytes]) -> str | None:
     """None when every line is whole and every pod's lines are all there, in order; else what is wrong."""
-    counts = {p: 0 for p in pods}
+    counts = dict.fromkeys(pods, 0)
     for line in data.split(b"\n")[:-1]:
         m = prefix_re.match(line)
         if not m:

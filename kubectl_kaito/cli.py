@@ -149,7 +149,7 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
-    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]  # typer reads it; a function type does not declare it
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     return wrapper
 
@@ -211,7 +211,7 @@ def root(
 
 def _register() -> None:
     """Explicit registration list: one thin module per verb (imports stay light)."""
-    from kubectl_kaito.commands import registry
+    from kubectl_kaito.commands import registry  # noqa: PLC0415
 
     registry.register_all(app, command)
 
@@ -250,7 +250,7 @@ def _help(
 
 def _register_own() -> None:
     """`help` and `version`, after the commands a user meets first."""
-    from kubectl_kaito.commands import version
+    from kubectl_kaito.commands import version  # noqa: PLC0415
 
     app.command("version", help=version.version.__doc__, cls=KaitoCommand)(command(version.version))
     app.command("help", help=_help.__doc__, cls=KaitoCommand)(command(_help))

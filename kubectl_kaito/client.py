@@ -18,13 +18,14 @@ connecting and non-streaming reads; watches and `logs -f` are not cut off by it.
 
 from __future__ import annotations
 
+import builtins
 import http.client
 import json
 import math
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -516,7 +517,8 @@ class Client:
 
     def get(self, path: str, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET one object (or any JSON document)."""
-        return self.request("GET", path, query=query)
+        result: dict[str, Any] = self.request("GET", path, query=query)
+        return result
 
     def list(self, path: str, query: Mapping[str, Any] | None = None, *, page_size: int = 500) -> dict[str, Any]:
         """GET a collection, following limit/continue. Returns the first page's envelope with all
@@ -556,28 +558,32 @@ class Client:
 
     def create(self, path: str, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         """POST an object to a collection; `dry_run` asks the server to validate only (dryRun=All)."""
-        return self.request("POST", path, query={"dryRun": "All"} if dry_run else None, body=obj)
+        result: dict[str, Any] = self.request("POST", path, query={"dryRun": "All"} if dry_run else None, body=obj)
+        return result
 
     def replace(self, path: str, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
         """PUT an object (needs metadata.resourceVersion for optimistic concurrency)."""
-        return self.request("PUT", path, query={"dryRun": "All"} if dry_run else None, body=obj)
+        result: dict[str, Any] = self.request("PUT", path, query={"dryRun": "All"} if dry_run else None, body=obj)
+        return result
 
     def delete(self, path: str, *, dry_run: bool = False, propagation: str = "Background") -> dict[str, Any]:
         """DELETE an object; returns the object (being deleted) or a Status."""
         options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
         if dry_run:
             options["dryRun"] = ["All"]
-        return self.request("DELETE", path, query={"dryRun": "All"} if dry_run else None, body=options)
+        result: dict[str, Any] = self.request("DELETE", path, query={"dryRun": "All"} if dry_run else None, body=options)
+        return result
 
     def patch(
-        self, path: str, patch: dict[str, Any] | list[Any], *, patch_type: str = "merge", dry_run: bool = False
+        self, path: str, patch: dict[str, Any] | builtins.list[Any], *, patch_type: str = "merge", dry_run: bool = False
     ) -> dict[str, Any]:
         """PATCH an object; patch_type: merge (default), strategic, json (a list of ops)."""
         try:
             ctype = PATCH_TYPES[patch_type]
         except KeyError:
             raise UsageError(f"unknown patch type {patch_type!r}; use one of {', '.join(PATCH_TYPES)}") from None
-        return self.request("PATCH", path, query={"dryRun": "All"} if dry_run else None, body=patch, content_type=ctype)
+        result: dict[str, Any] = self.request("PATCH", path, query={"dryRun": "All"} if dry_run else None, body=patch, content_type=ctype)
+        return result
 
     # -- watch -------------------------------------------------------------------------------
 
@@ -701,7 +707,7 @@ class Client:
 
     def _relist(
         self, path: str, query: Mapping[str, Any], known: dict[tuple[str, str], dict[str, Any]]
-    ) -> tuple[str | None, list[dict[str, Any]]]:
+    ) -> tuple[str | None, builtins.list[dict[str, Any]]]:  # builtins: `list` is a method here
         """List and diff against what the watcher has seen; updates `known` in place."""
         listing = self.list(path, query)
         events: list[dict[str, Any]] = []
@@ -773,7 +779,7 @@ class Client:
         verbose, log, server = self.verbose, self._log, self.server
 
         class _Auth(httpx.Auth):
-            def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+            def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
                 if sni:
                     request.extensions["sni_hostname"] = sni  # httpcore: SNI and hostname check
                 if creds is None:  # plain http://: kubectl sends no credentials either

@@ -7,6 +7,7 @@ answer fast, so the cluster is asked once with a short timeout and any failure m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -16,7 +17,7 @@ _CLUSTER_TIMEOUT = 3.0  # seconds: a completion that hangs the prompt is worse t
 
 def models(incomplete: str) -> list[tuple[str, str]]:
     """Model names KAITO accepts (short names and Hugging Face IDs), with their type."""
-    from kubectl_kaito import catalog
+    from kubectl_kaito import catalog  # noqa: PLC0415
 
     cat = catalog.load_bundled()
     key = incomplete.lower()
@@ -41,8 +42,8 @@ def _flag(ctx: typer.Context, name: str) -> Any:
 
 def workspaces(ctx: typer.Context, incomplete: str) -> list[str]:
     """Workspace names in the namespace the command would use (honours --kubeconfig, --context, -n)."""
-    from kubectl_kaito.console import Console
-    from kubectl_kaito.settings import AppContext, Settings
+    from kubectl_kaito.console import Console  # noqa: PLC0415
+    from kubectl_kaito.settings import AppContext, Settings  # noqa: PLC0415
 
     settings = Settings(
         kubeconfig=_flag(ctx, "kubeconfig"),
@@ -65,8 +66,8 @@ def workspaces(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def _app(ctx: typer.Context) -> Any:
     """An AppContext for the flags typed so far (--kubeconfig, --context, -n), with a short timeout."""
-    from kubectl_kaito.console import Console
-    from kubectl_kaito.settings import AppContext, Settings
+    from kubectl_kaito.console import Console  # noqa: PLC0415
+    from kubectl_kaito.settings import AppContext, Settings  # noqa: PLC0415
 
     settings = Settings(
         kubeconfig=_flag(ctx, "kubeconfig"),
@@ -90,7 +91,7 @@ def namespaces(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def contexts(ctx: typer.Context, incomplete: str) -> list[str]:
     """Context names from the kubeconfig (--kubeconfig if typed), without contacting any cluster."""
-    from kubectl_kaito import kubeconfig
+    from kubectl_kaito import kubeconfig  # noqa: PLC0415
 
     try:
         names = kubeconfig.context_names(_flag(ctx, "kubeconfig"))
@@ -101,14 +102,14 @@ def contexts(ctx: typer.Context, incomplete: str) -> list[str]:
 
 def instance_types(incomplete: str) -> list[str]:
     """The GPU SKUs KAITO's SKU table knows (kaito.KNOWN_INSTANCE_TYPES)."""
-    from kubectl_kaito import kaito
+    from kubectl_kaito import kaito  # noqa: PLC0415
 
     return [s for s in kaito.KNOWN_INSTANCE_TYPES if s.lower().startswith(incomplete.lower())]
 
 
 def _workspace_pods(ctx: typer.Context) -> list[dict[str, Any]]:
     """The pods of the workspace named on the line (kaito.sh/workspace=NAME), else none."""
-    from kubectl_kaito import kaito
+    from kubectl_kaito import kaito  # noqa: PLC0415
 
     # While a flag's value is being typed click has not assigned the NAME argument yet: it is
     # still the first plain word of ctx.args.
@@ -118,7 +119,8 @@ def _workspace_pods(ctx: typer.Context) -> list[dict[str, Any]]:
     if not name:
         return []
     app = _app(ctx)
-    return app.resources().list_pods(app.namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={name}")
+    pods: list[dict[str, Any]] = app.resources().list_pods(app.namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={name}")
+    return pods
 
 
 def pods(ctx: typer.Context, incomplete: str) -> list[str]:
@@ -148,7 +150,7 @@ def containers(ctx: typer.Context, incomplete: str) -> list[str]:
     return sorted(n for n in names if n.startswith(incomplete))
 
 
-def choices(values: tuple[str, ...]) -> Any:
+def choices(values: tuple[str, ...]) -> Callable[[str], list[str]]:
     """A completer offering fixed values (output formats, runtimes, actions)."""
 
     def complete(incomplete: str) -> list[str]:

@@ -35,10 +35,10 @@ def _one_line(text: str) -> str:
 
 def complete(words: Sequence[str]) -> list[tuple[str, str]]:
     """Candidates (value, help) for the last, incomplete word after `kubectl kaito`."""
-    import typer
-    from typer._click.shell_completion import ShellComplete  # the engine Typer itself uses
+    import typer  # noqa: PLC0415
+    from typer._click.shell_completion import ShellComplete  # the engine Typer itself uses  # noqa: PLC0415
 
-    from kubectl_kaito.cli import PROG, app
+    from kubectl_kaito.cli import PROG, app  # noqa: PLC0415
 
     args, incomplete = list(words[:-1]), (words[-1] if words else "")
 
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -
     console = console or Console.from_sys()
     try:
         candidates = complete(words)
-    except (Exception, SystemExit):  # never a traceback in the middle of the user's prompt
+    except (Exception, SystemExit):  # noqa: BLE001  never a traceback in the middle of the user's prompt
         console.result(f":{ERROR}")
         return
     for value, help_text in candidates:
@@ -112,9 +112,9 @@ def _by_flag(command_path: str, param: Any) -> Callable[..., Any] | None:
 def attach(group: Any, path: str = "kubectl kaito") -> None:
     """Give every parameter without a completer the one `_by_flag` names (click calls it with
     (ctx, param, incomplete); Typer-style completers take (ctx, incomplete) or (incomplete))."""
-    import inspect
+    import inspect  # noqa: PLC0415
 
-    from typer._click.shell_completion import CompletionItem
+    from typer._click.shell_completion import CompletionItem  # noqa: PLC0415
 
     for param in getattr(group, "params", []):
         if getattr(param, "_custom_shell_complete", None) is not None:

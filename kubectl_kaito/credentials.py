@@ -388,7 +388,7 @@ class Credentials:
         import subprocess  # noqa: PLC0415  (only exec users pay for it)
 
         try:
-            proc = subprocess.run(  # noqa: S603  (the user's own kubeconfig names the command)
+            proc = subprocess.run(
                 [exe, *args],
                 env=env,
                 stdin=None if interactive else subprocess.DEVNULL,

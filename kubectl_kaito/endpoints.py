@@ -206,7 +206,7 @@ def ingress_origin(ingresses: Iterable[dict[str, Any]], service: dict[str, Any])
 def _node_ready(node: dict[str, Any]) -> bool:
     for c in (node.get("status") or {}).get("conditions") or []:
         if c.get("type") == "Ready":
-            return c.get("status") == "True"
+            return bool(c.get("status") == "True")  # c is JSON (Any): make the comparison a bool
     return False
 
 

@@ -6,15 +6,17 @@ the same mistake gives the same message in every command. Light on purpose: stdl
 loaded by the CLI) and our errors; `waiting`, `logs` and the commands import it at module level.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: it would bind the name `annotations`, which is
+# also the --annotation parser below (mypy: no-redef). The annotations here all evaluate on 3.10.
 
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, overload
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+from typer.models import OptionInfo
 
 from kubectl_kaito import completers
 from kubectl_kaito.errors import UsageError
@@ -87,18 +89,19 @@ def parse_timeout(value: str, flag: str = "--timeout") -> float | None:
     return None if seconds == 0 else seconds
 
 
-def timeout_option(default: str, reason: str, what: str = "How long --wait waits") -> Any:
+def timeout_option(default: str, reason: str, what: str = "How long --wait waits") -> OptionInfo:
     """The `--timeout DURATION` option with its default, the reason for that default, and the
-    one meaning of 0, all in the help text."""
-    return Annotated[
-        str,
-        typer.Option(
-            "--timeout",
-            help=f"{what} (e.g. 90s, 10m, 1h; {TIMEOUT_ZERO}). Default {default}: {reason}.",
-            metavar="DURATION",
-            show_default=False,  # the help says it, with its reason
-        ),
-    ]
+    one meaning of 0, all in the help text: `timeout: Annotated[str, flags.timeout_option(...)] = "5m"`.
+
+    (The option, not a whole `Annotated` type: a call is no type to mypy, an `Annotated` with a call
+    in its metadata is.)"""
+    option: OptionInfo = typer.Option(  # typer.Option is typed as Any, to serve as any default
+        "--timeout",
+        help=f"{what} (e.g. 90s, 10m, 1h; {TIMEOUT_ZERO}). Default {default}: {reason}.",
+        metavar="DURATION",
+        show_default=False,  # the help says it, with its reason
+    )
+    return option
 
 
 # ---- dry run ---------------------------------------------------------------------------------------
@@ -146,25 +149,38 @@ def output_format(value: str | None, allowed: Sequence[str]) -> str | None:
     return fmt
 
 
+class OutputOption(OptionInfo):
+    """A command's `-o/--output` option, carrying the formats it allows (`allowed_formats`); the command
+    wrapper (cli.py) finds it in the parameter's `Annotated` metadata."""
+
+    def __init__(self, formats: Formats, **option: Any) -> None:
+        super().__init__(**option)
+        self.allowed_formats = formats  # not `formats`: OptionInfo has that (datetime formats)
+
+
 def output_option(
     *allowed: str, help: str, decls: Sequence[str] = ("--output", "-o"), metavar: str | None = None
-) -> Any:
+) -> OutputOption:
     """The `-o/--output FORMAT` option of a command that allows `allowed`; TAB offers the same values
-    (a template format as `jsonpath=`, as kubectl 1.37.1 completes it)."""
+    (a template format as `jsonpath=`, as kubectl 1.37.1 completes it).
+    Use: `fmt: Annotated[str | None, flags.output_option("json", "yaml", help=...)] = None`."""
     offered = tuple(f"{a}=" if a in TEMPLATE_FORMATS else a for a in allowed)
-    return Annotated[
-        str | None,
-        typer.Option(*decls, help=help, metavar=metavar or "|".join(allowed), show_default=False,
-                     autocompletion=completers.choices(offered)),
+    return OutputOption(
         Formats(tuple(allowed)),
-    ]
+        default=...,  # as typer.Option: the default is the parameter's `= None`
+        param_decls=tuple(decls),
+        help=help,
+        metavar=metavar or "|".join(allowed),
+        show_default=False,
+        autocompletion=completers.choices(offered),
+    )
 
 
 def formats_of(annotation: Any) -> Formats | None:
-    """The Formats marker in a parameter's Annotated metadata, if any."""
+    """The formats of the `output_option` in a parameter's Annotated metadata, if any."""
     for meta in getattr(annotation, "__metadata__", ()):
-        if isinstance(meta, Formats):
-            return meta
+        if isinstance(meta, OutputOption):
+            return meta.allowed_formats
     return None
 
 
@@ -241,6 +257,10 @@ WorkspaceNamesOpt = Annotated[
 ]
 
 
+@overload
+def workspace_name(name: str | None, option: str | None, *, required: Literal[True], example: str) -> str: ...
+@overload
+def workspace_name(name: str | None, option: str | None, *, required: bool, example: str) -> str | None: ...
 def workspace_name(name: str | None, option: str | None, *, required: bool, example: str) -> str | None:
     """The NAME argument and --workspace-name merged into one checked name.
 
@@ -539,7 +559,7 @@ def kubectl_help_params(params: Sequence[Any]) -> None:
         if p.metavar in _GENERIC_METAVARS:
             p.metavar = _GENERIC_METAVARS[p.metavar]
         elif p.metavar is None:
-            name = _KUBECTL_METAVARS.get(getattr(p.type, "name", ""), None)
+            name = _KUBECTL_METAVARS.get(getattr(p.type, "name", ""))
             if name is not None:
                 p.metavar = name + ("s" if p.multiple and name == "string" else "")
 
@@ -726,9 +746,11 @@ def parse_pod_running_timeout(value: str) -> float:
 # ---- listening: connect's --port and --address ------------------------------------------------------
 
 
-def port_option(help: str) -> Any:
-    """`--port PORT`: a local TCP port, 0 = pick a free one (checked by `check_port`)."""
-    return Annotated[int, typer.Option("--port", help=help, metavar="PORT")]
+def port_option(help: str) -> OptionInfo:
+    """`--port PORT`: a local TCP port, 0 = pick a free one (checked by `check_port`).
+    Use: `port: Annotated[int, flags.port_option(...)] = 8080`."""
+    option: OptionInfo = typer.Option("--port", help=help, metavar="PORT")
+    return option
 
 
 def check_port(value: int, flag: str = "--port") -> int:

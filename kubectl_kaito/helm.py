@@ -306,7 +306,7 @@ def run(
     """
     args = [helm, *argv[1:]]
     stderr_lines: list[str] = []
-    proc = subprocess.Popen(  # noqa: S603  (an argument list, no shell)
+    proc = subprocess.Popen(
         args,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -271,9 +271,9 @@ def stream_chunks(events: Iterable[SSEEvent]) -> Iterator[dict[str, Any]]:
             raise ServerError(f"the model server reported an error mid-answer: {text}")
         if not isinstance(obj, dict):
             raise ServerError(f"the model server sent an unreadable stream chunk: {data[:200]!r}")
-        text = error_text(obj) if "error" in obj or obj.get("object") == "error" else None
-        if text is not None:
-            raise ServerError(f"the model server reported an error mid-answer: {text}")
+        error = error_text(obj) if "error" in obj or obj.get("object") == "error" else None
+        if error is not None:
+            raise ServerError(f"the model server reported an error mid-answer: {error}")
         yield obj
 
 

@@ -365,7 +365,7 @@ def values(template: Template, obj: Any) -> list[Any]:
     return _eval(node.paths[0], obj) if node is not None else []
 
 
-def compile(template: str) -> Template:  # noqa: A001 - the usual name for "parse once, apply many times"
+def compile(template: str) -> Template:
     """Parse `template`; JsonPathError (kubectl's wording) when it does not parse."""
     try:
         nodes, _ = _build(_actions(template), 0, False)

@@ -129,7 +129,7 @@ def _parse(path: str, text: str) -> dict[str, Any]:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        doc = yaml.load(text, Loader=loader)  # noqa: S506  (a SafeLoader)
+        doc = yaml.load(text, Loader=loader)
     except yaml.YAMLError as e:
         # The YAML message quotes the offending line, which may hold a secret: keep only the position.
         mark = getattr(e, "problem_mark", None)

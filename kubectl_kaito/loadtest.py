@@ -39,13 +39,7 @@ MAX_TOKENS_LIMIT = 1_000_000
 
 # Three-letter English words: with a space before each, nearly every tokenizer makes one token of
 # each, and a stand-in counting 4 characters per token counts one too.
-_WORDS = (
-    "the and for are but not you all any can had her was one our out day get has him his how man new now old "
-    "see two way who boy did its let put say she too use act add age ago air arm art ask bad bag bed big box "
-    "bus buy car cat cup cut dog dry ear eat egg end eye far few fit fly fun gas god gun hat hot ice job key "
-    "kid lab law lay leg lie lot low map mix mom net oil own pay pen pet pie pot red row run sea set sit six "
-    "sky son sun tax tea ten tie top toy try war web win yes yet zoo"
-).split()
+_WORDS = ["the", "and", "for", "are", "but", "not", "you", "all", "any", "can", "had", "her", "was", "one", "our", "out", "day", "get", "has", "him", "his", "how", "man", "new", "now", "old", "see", "two", "way", "who", "boy", "did", "its", "let", "put", "say", "she", "too", "use", "act", "add", "age", "ago", "air", "arm", "art", "ask", "bad", "bag", "bed", "big", "box", "bus", "buy", "car", "cat", "cup", "cut", "dog", "dry", "ear", "eat", "egg", "end", "eye", "far", "few", "fit", "fly", "fun", "gas", "god", "gun", "hat", "hot", "ice", "job", "key", "kid", "lab", "law", "lay", "leg", "lie", "lot", "low", "map", "mix", "mom", "net", "oil", "own", "pay", "pen", "pet", "pie", "pot", "red", "row", "run", "sea", "set", "sit", "six", "sky", "son", "sun", "tax", "tea", "ten", "tie", "top", "toy", "try", "war", "web", "win", "yes", "yet", "zoo"]
 
 
 # ---- prompts ---------------------------------------------------------------------------------------

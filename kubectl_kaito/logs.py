@@ -164,11 +164,12 @@ def select_targets(
         if container is not None:
             if container not in container_names(p, include_init=True):
                 continue
-            name: str | None = container
+            name = container
         else:
-            name = default_container(p, workspace)
-            if name is None:  # a pod without containers cannot log; the API would say so too
+            found = default_container(p, workspace)
+            if found is None:  # a pod without containers cannot log; the API would say so too
                 continue
+            name = found
         targets.append(Target(pod=pod_name(p), container=name, waiting_reason=waiting_reason(p, name)))
     if not targets and container is not None:
         available = sorted({c for p in ordered for c in container_names(p, include_init=True)})
@@ -273,7 +274,8 @@ class Channel:
         return out
 
     def _drain(self, most: int) -> list[tuple[int, int, Any]]:
-        items, out = self._items, []
+        items = self._items
+        out: list[tuple[int, int, Any]] = []
         pop = items.popleft
         while items and len(out) < most:
             out.append(pop())

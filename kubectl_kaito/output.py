@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kubectl_kaito.console import Console
@@ -54,7 +54,7 @@ class Block:
     fields: Sequence[tuple[str, Any]] = field(default_factory=tuple)
 
 
-Result = Union[Text, Document, Table, Block]
+Result = Text | Document | Table | Block
 
 
 def render(console: Console, result: Result | None, fmt: str | None = None) -> None:
@@ -101,7 +101,7 @@ def column_widths(
         for i, c in enumerate(r[: len(widths)]):
             widths[i] = max(widths[i], len(_cell(c)))
     if minimum:
-        widths = [max(w, minimum.get(str(h).upper(), 0)) for w, h in zip(widths, headers)]
+        widths = [max(w, minimum.get(str(h).upper(), 0)) for w, h in zip(widths, headers, strict=True)]
     return widths
 
 

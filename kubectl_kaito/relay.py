@@ -203,10 +203,10 @@ class RelayHandler(BaseHTTPRequestHandler):
     server: RelayServer
 
     # every method is relayed the same way; the model server says which it allows
-    def do_GET(self) -> None:  # noqa: N802 (the names http.server dispatches to)
+    def do_GET(self) -> None:
         self._relay()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET  # noqa: N815
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
 
     def setup(self) -> None:
         super().setup()
@@ -214,7 +214,7 @@ class RelayHandler(BaseHTTPRequestHandler):
         # until the caller's delayed ACK (~40 ms on Linux) and the stream would arrive in bursts.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         # http.server writes to sys.stderr; the relay reports through the console (`-v`), and a
         # malformed request line is worth a line only when asked.
         if self.server.verbose:
@@ -240,7 +240,8 @@ class RelayHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes | None:
         """The request body (Content-Length or chunked); None after answering 400/413 itself."""
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts, total = [], 0
+            parts: list[bytes] = []
+            total = 0
             while True:
                 size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
                 try:

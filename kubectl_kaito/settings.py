@@ -50,7 +50,7 @@ class AppContext:
     def config(self) -> ClusterConfig:
         """The resolved kubeconfig (read once; no network)."""
         if self._config is None:
-            from kubectl_kaito.kubeconfig import load
+            from kubectl_kaito.kubeconfig import load  # noqa: PLC0415
 
             s = self.settings
             self._config = load(s.kubeconfig, s.context, s.namespace)
@@ -61,7 +61,7 @@ class AppContext:
         `default_timeout` applies when --request-timeout was not given (e.g. models: a dead
         cluster must not hang a listing); the first call decides."""
         if self._resources is None:
-            from kubectl_kaito.resources import Resources
+            from kubectl_kaito.resources import Resources  # noqa: PLC0415
 
             s = self.settings
             timeout = s.request_timeout or default_timeout
@@ -79,7 +79,7 @@ class AppContext:
 
     def namespace_offline(self) -> str:
         """The namespace for commands that must work without any cluster (--dry-run)."""
-        from kubectl_kaito.errors import ClusterUnavailableError
+        from kubectl_kaito.errors import ClusterUnavailableError  # noqa: PLC0415
 
         try:
             return self.namespace

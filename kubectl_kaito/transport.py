@@ -84,7 +84,8 @@ class _TLSInTLS:
 
     def recv(self, n: int) -> bytes:
         try:
-            return self._io(self._tls.read, n)
+            data: bytes = self._io(self._tls.read, n)
+            return data
         except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
             return b""
 

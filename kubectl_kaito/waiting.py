@@ -35,7 +35,7 @@ def format_seconds(seconds: float) -> str:
     """600 -> `10m`, 90 -> `1m30s`, 2.5 -> `2.5s` (for messages)."""
     if seconds < 60:
         return f"{seconds:g}s"
-    m, s = divmod(int(round(seconds)), 60)
+    m, s = divmod(round(seconds), 60)
     if m >= 60:
         h, m = divmod(m, 60)
         return f"{h}h{m}m" if m else f"{h}h"

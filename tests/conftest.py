@@ -69,5 +69,5 @@ def kubectl():
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
         return proc
 
-    run.binary = binary  # type: ignore[attr-defined]
+    run.binary = binary  # type: ignore[attr-defined]  # the fixture function carries the binary it runs
     return run

@@ -83,12 +83,12 @@ def bench(
             show_default=False,
         ),
     ] = None,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         "5m", "a long answer from a busy server takes minutes", what="How long one request may take"
-    ) = "5m",
-    output_format: flags.output_option(
+    )] = "5m",
+    output_format: Annotated[str | None, flags.output_option(
         *FORMATS, help="json|yaml: the report for scripts (fields: docs/bench.md)."
-    ) = None,
+    )] = None,
 ) -> Result | None:
     """Load a deployed model with streaming requests and report serving metrics.
 

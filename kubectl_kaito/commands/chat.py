@@ -59,11 +59,11 @@ def chat(
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Wait for the whole answer instead of printing tokens as they arrive.")
     ] = False,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         "5m",
         "a large model on a busy server can take minutes before its first token; connecting is limited to 10s",
         what="How long to wait for the model to send something",
-    ) = "5m",
+    )] = "5m",
     model: Annotated[
         str | None,
         typer.Option(
@@ -73,9 +73,9 @@ def chat(
             show_default=False,
         ),
     ] = None,
-    output_format: flags.output_option(
+    output_format: Annotated[str | None, flags.output_option(
         *FORMATS, help="json|yaml: print the whole chat.completion object instead of the text (one-shot only)."
-    ) = None,
+    )] = None,
 ) -> Result | None:
     """Talk to a deployed model: an interactive session, or one question from a script.
 

@@ -17,7 +17,7 @@ def connect(
     app: AppContext,
     name: flags.NameArg = None,
     workspace_name: flags.WorkspaceNameOpt = None,
-    port: flags.port_option("Local port to listen on (0 = pick a free one; the URL printed says which).") = 8080,
+    port: Annotated[int, flags.port_option("Local port to listen on (0 = pick a free one; the URL printed says which).")] = 8080,
     address: Annotated[
         str,
         typer.Option(
@@ -35,11 +35,11 @@ def connect(
             "KAITO_CONNECT_PID), then let go of stdout so $(...) returns while the relay keeps running.",
         ),
     ] = False,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         "5m",
         "a large model on a busy server can take minutes before its first token",
         what="How long a relayed request waits for the model to send something",
-    ) = "5m",
+    )] = "5m",
 ) -> None:
     """Serve an OpenAI-compatible endpoint on this machine for a deployed model.
 
@@ -62,8 +62,8 @@ def connect(
 
       kill $KAITO_CONNECT_PID
 
-    Exit codes: 130 stopped with Ctrl-C; 0 stopped with kill (SIGTERM); 1 the port is in use or cannot be used; 2 bad flags;
-    3 workspace not found; 4 workspace not ready or its model not answering; 5 cannot reach
+    Exit codes: 130 stopped with Ctrl-C; 0 stopped with kill (SIGTERM); 1 the port is in use or
+    cannot be used; 2 bad flags; 3 workspace not found; 4 workspace not ready or its model not answering; 5 cannot reach
     the cluster.
     """
     from kubectl_kaito import relay  # noqa: PLC0415

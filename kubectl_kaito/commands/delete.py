@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -36,11 +37,11 @@ def delete(
         bool, typer.Option("--ignore-not-found", help="Treat a workspace that does not exist as deleted (exit 0).")
     ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until each workspace is gone.")] = False,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         DEFAULT_TIMEOUT,
         "KAITO's finalizer usually ends within a minute; releasing GPU nodes can take a few",
         what="How long --wait waits in all",
-    ) = DEFAULT_TIMEOUT,
+    )] = DEFAULT_TIMEOUT,
     dry_run: Annotated[
         str | None,
         typer.Option(
@@ -107,7 +108,7 @@ def delete(
         # One GET each, so the question lists only workspaces that exist.
         existing = [
             n for n in targets
-            if _attempt(lambda n=n: cluster.get_workspace(n, namespace), n, namespace, failures, ignore_not_found)
+            if _attempt(partial(cluster.get_workspace, n, namespace), n, namespace, failures, ignore_not_found)
         ]
 
     if existing and not dry:
@@ -119,7 +120,7 @@ def delete(
     deleted: list[str] = []
     for n in existing:
         if dry != "client" and not _attempt(  # NotFound here: gone between the check and the delete
-            lambda n=n: cluster.delete_workspace(n, namespace, dry_run=dry == "server"),
+            partial(cluster.delete_workspace, n, namespace, dry_run=dry == "server"),
             n, namespace, failures, ignore_not_found,
         ):
             continue
@@ -162,9 +163,9 @@ def _not_found(name: str, namespace: str) -> NotFoundError:
 
 def _wait_all(console: Console, cluster: Resources, names: list[str], namespace: str, seconds: float) -> None:
     """Wait for each deleted workspace to disappear, within one shared deadline."""
-    import time
+    import time  # noqa: PLC0415
 
-    from kubectl_kaito.waiting import await_deletion
+    from kubectl_kaito.waiting import await_deletion  # noqa: PLC0415
 
     deadline = time.monotonic() + seconds
     for n in names:

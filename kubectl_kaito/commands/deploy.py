@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -235,17 +236,17 @@ def deploy(
                      "server: let the API server and KAITO's webhook validate it, create nothing.",
                      metavar="[=client|server]", show_default=False),
     ] = None,
-    fmt: flags.output_option(
+    fmt: Annotated[str | None, flags.output_option(
         *FORMATS, help="Print the created (or, with --wait, the ready) object as json or yaml instead of the "
         "one-line result."
-    ) = None,
+    )] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Watch the workspace until it is ready, then print its endpoint URL "
                            "(tuning: until it succeeded).")
     ] = False,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         DEFAULT_TIMEOUT, "a new GPU node and the model download often take 10 to 20 minutes"
-    ) = DEFAULT_TIMEOUT,
+    )] = DEFAULT_TIMEOUT,
 ) -> Result | None:
     """Deploy a model: create a KAITO Workspace from flags, no YAML needed.
 
@@ -372,7 +373,7 @@ def deploy(
 # ---- flags -> options ----------------------------------------------------------------------------
 
 
-def _opt(value: str | None, check: Any, flag: str, *args: str) -> str | None:
+def _opt(value: str | None, check: Callable[..., str], flag: str, *args: str) -> str | None:
     """Run a check on an optional flag value (None stays None; '' is refused)."""
     if value is None:
         return None
@@ -492,7 +493,7 @@ def _choice(value: str | None, flag: str, choices: tuple[str, ...]) -> str | Non
     return v
 
 
-def _objects(opts: wsp.DeployOptions, config_file: str | None, api_version: str = wsp.API_VERSION) -> list[dict]:
+def _objects(opts: wsp.DeployOptions, config_file: str | None, api_version: str = wsp.API_VERSION) -> list[dict[str, Any]]:
     """What deploy creates, in order: the config ConfigMap (from a file), then the Workspace."""
     objs: list[dict[str, Any]] = []
     if config_file is not None:
@@ -556,7 +557,7 @@ def _conflict(name: str, ns: str, details: dict[str, Any]) -> ConflictError:
 
 def _create_all(
     console: Console, cluster: Resources, opts: wsp.DeployOptions, config_file: str | None, api_version: str
-) -> dict:
+) -> dict[str, Any]:
     """Create the ConfigMap (if any) and the Workspace; on any failure nothing we made remains."""
     objs = _objects(opts, config_file, api_version)
     if config_file is None:

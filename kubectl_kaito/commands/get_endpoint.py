@@ -33,12 +33,12 @@ def get_endpoint(
     app: AppContext,
     names: flags.NamesArg = None,
     workspace_name: flags.WorkspaceNamesOpt = None,
-    fmt: flags.output_option(
+    fmt: Annotated[str | None, flags.output_option(
         *FORMATS,
         help="Output format: url (one line, the default), json, yaml, jsonpath=TEMPLATE or custom-columns=SPEC.",
         decls=("--output", "-o", "--format"),
         metavar="FORMAT",
-    ) = None,
+    )] = None,
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="Every workspace's endpoint, in every namespace.")
     ] = False,
@@ -58,9 +58,9 @@ def get_endpoint(
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait until the workspace is ready (watches it; see --timeout).")
     ] = False,
-    timeout: flags.timeout_option(
+    timeout: Annotated[str, flags.timeout_option(
         "30m", "as deploy --wait: a new GPU node and the model download often take 10 to 20 minutes"
-    ) = "30m",
+    )] = "30m",
     check: Annotated[
         bool,
         typer.Option(
@@ -69,7 +69,7 @@ def get_endpoint(
             "does not answer (json adds served_model).",
         ),
     ] = False,
-) -> Result:
+) -> Result | None:
     """Print the inference endpoint URL of a workspace (OpenAI-compatible API under /v1).
 
     By default the in-cluster URL http://WS.NS.svc.cluster.local/v1/chat/completions (the port is

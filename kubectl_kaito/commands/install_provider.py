@@ -82,10 +82,10 @@ def install_provider(
         typer.Option("--uninstall", help="Uninstall KAITO (deletes its CRDs and every Workspace; asks first)."),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Uninstall without asking for confirmation.")] = False,
-    fmt: flags.output_option(
+    fmt: Annotated[str | None, flags.output_option(
         *FORMATS, help="Output format: text (default), json or yaml.", decls=("--output", "-o", "--format"),
         metavar="FMT",
-    ) = None,
+    )] = None,
 ) -> Result | None:
     """Install KAITO (the workspace operator and its CRDs) into the cluster with Helm, report on it, or remove it.
 
@@ -187,7 +187,7 @@ def command(wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> Callabl
             )
             p = p.replace(annotation=Annotated[str | None, opt])
         params.append(p)
-    fn.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    fn.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]  # typer reads it; a function type does not declare it
     fn.__annotations__ = {p.name: p.annotation for p in params}
     return fn
 

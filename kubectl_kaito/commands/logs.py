@@ -188,7 +188,7 @@ def _all_failed(errors: list[BaseException], workspace: str) -> KaitoError:
             return first
         return ClusterUnavailableError(f"reading the log failed: {_message(first)}")
     kinds = {type(e) for e in errors}
-    cls = kinds.pop() if len(kinds) == 1 and isinstance(first, KaitoError) else KaitoError
+    cls = type(first) if len(kinds) == 1 and isinstance(first, KaitoError) else KaitoError
     hint = first.hint if isinstance(first, KaitoError) and first.hint else None
     return cls(
         f'could not read the log of any of the {len(errors)} pods of workspace "{workspace}"',

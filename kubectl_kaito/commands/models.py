@@ -56,9 +56,9 @@ def list_models(
         typer.Option("--runtime", help="Only models this runtime can serve: vllm or transformers.",
                      metavar="vllm|transformers", show_default=False),
     ] = None,
-    fmt: flags.output_option(
+    fmt: Annotated[str | None, flags.output_option(
         *LIST_FORMATS, help="json, yaml, or wide (adds HF ID, token limit, architecture, tag, notes)."
-    ) = None,
+    )] = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="Also list deprecated names and names KAITO v0.11+ no longer accepts.")
     ] = False,
@@ -93,7 +93,7 @@ def list_models(
         headers += ["HF-ID", "TOKENS", "ARCH", "TAG", "NOTES"]
     rows = []
     for m in models:
-        row = [m.name, m.type or "-", ",".join(m.runtimes), "yes" if m.hf_token else "no", m.gpu_memory]
+        row: list[str | int] = [m.name, m.type or "-", ",".join(m.runtimes), "yes" if m.hf_token else "no", m.gpu_memory]
         if fmt == "wide":
             row += [m.hf_id or "-", m.token_limit or "-", ",".join(m.architectures) or "-", m.tag or "-", _notes(m)]
         rows.append(row)
@@ -103,7 +103,7 @@ def list_models(
 def describe_model(
     app: AppContext,
     name: Annotated[str, typer.Argument(help="A short preset name or a Hugging Face ID.", show_default=False)],
-    fmt: flags.output_option(*DESCRIBE_FORMATS, help="json or yaml instead of the text view.") = None,
+    fmt: Annotated[str | None, flags.output_option(*DESCRIBE_FORMATS, help="json or yaml instead of the text view.")] = None,
     offline: OfflineOpt = False,
 ) -> Result:
     """Show everything the catalog knows about one model, and how to deploy it.

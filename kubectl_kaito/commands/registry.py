@@ -16,7 +16,7 @@ from kubectl_kaito.flags import KaitoCommand
 
 def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
     """Attach every command to the root app, in the order a user meets them."""
-    from kubectl_kaito.commands import (
+    from kubectl_kaito.commands import (  # noqa: PLC0415
         bench,
         chat,
         connect,

@@ -46,12 +46,12 @@ def status(
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="List the workspaces of every namespace.")
     ] = False,
-    output_format: flags.output_option(
+    output_format: Annotated[str | None, flags.output_option(
         *FORMATS,
         help="Output format: json, yaml (the Workspace objects, as kubectl get), wide, name, "
         "jsonpath=TEMPLATE, custom-columns=SPEC.",
         metavar="FORMAT",
-    ) = None,
+    )] = None,
     selector: flags.SelectorOpt = None,
     no_headers: Annotated[bool, typer.Option("--no-headers", help="Print the table without its header row.")] = False,
     show_labels: Annotated[
@@ -111,7 +111,8 @@ def status(
     fmt = output_format  # checked and lower-cased by the command wrapper (flags.Formats)
     targets = flags.workspace_names(names, workspace_name)  # checked, in order, repeats dropped
     if diagnose or bundle is not None:
-        return _diagnose(app, targets, fmt, diagnose, bundle, all_namespaces or watch or watch_only)
+        _diagnose(app, targets, fmt, diagnose, bundle, all_namespaces or watch or watch_only)
+        return None
     label_selector = flags.label_selector(selector)
     if sort_by is not None:
         _check_sort_by(sort_by)
@@ -158,7 +159,7 @@ def _check_sort_by(path: str) -> None:
 
 
 def _pods(cluster: Resources, name: str, namespace: str) -> list[dict[str, Any]]:
-    from kubectl_kaito.kaito import LABEL_WORKSPACE
+    from kubectl_kaito.kaito import LABEL_WORKSPACE  # noqa: PLC0415
 
     return cluster.list_pods(namespace, label_selector=f"{LABEL_WORKSPACE}={name}")
 
@@ -173,7 +174,7 @@ def _endpoints(cluster: Resources, ws: dict[str, Any], namespace: str) -> tuple[
     Service is a LoadBalancer with an address, the external one. Before: (None, None, why): the
     workspace is being deleted, KAITO has not created the Service yet (its nodes are provisioning),
     or the model server is not ready."""
-    from kubectl_kaito import endpoints, kaito
+    from kubectl_kaito import endpoints, kaito  # noqa: PLC0415
 
     if kaito.is_tuning(ws):
         return None, None, None
@@ -274,7 +275,7 @@ def _table(items: list[dict[str, Any]], view: _View, *, events: str | None = Non
     rows = [core.list_row(w, all_namespaces=view.all_namespaces, wide=wide) for w in items]
     if view.show_labels:
         headers.append("LABELS")
-        rows = [[*r, core.labels_cell(w)] for r, w in zip(rows, items)]
+        rows = [[*r, core.labels_cell(w)] for r, w in zip(rows, items, strict=True)]
     if view.events:
         headers = ["EVENT", *headers]
         rows = [[events or "ADDED", *r] for r in rows]
@@ -375,7 +376,7 @@ class _WatchPrinter:
                 self.widths = core.watch_widths(headers, rows)
                 shown = rows if self.view.no_headers else [headers, *rows]
                 self.console.result("\n".join(output.table_row(r, self.widths) for r in shown))
-                for w, r in zip(items, rows):
+                for w, r in zip(items, rows, strict=True):  # one row per item
                     self.last[_key(w)] = self._shown(headers, r)
             return
         for w in items:

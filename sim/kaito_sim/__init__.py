@@ -11,4 +11,4 @@ from .cluster import LogFlood, SimCluster
 from .openai import OpenAIStandIn, Response
 from .server import SimRequest
 
-__all__ = ["SimCluster", "LogFlood", "OpenAIStandIn", "Response", "SimRequest"]
+__all__ = ["LogFlood", "OpenAIStandIn", "Response", "SimCluster", "SimRequest"]

@@ -100,7 +100,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     sim.write_kubeconfig(kubeconfig, namespace=args.namespace)
     stop = threading.Event()
 
-    def on_signal(signum, frame):  # noqa: ARG001
+    def on_signal(signum, frame):
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -198,10 +198,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     argv += ["--node-provisioner", args.node_provisioner, "--cleanup", args.cleanup]
     for san in args.extra_san:
         argv += ["--extra-san", san]
-    log = open(d / "sim.log", "ab")
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                            cwd=str(d))
-    log.close()
+    with open(d / "sim.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                                cwd=str(d))
     deadline = time.time() + 20
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -219,7 +218,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     return 1
 
 
-def cmd_stop(args: argparse.Namespace) -> int:  # noqa: ARG001
+def cmd_stop(args: argparse.Namespace) -> int:
     d = state_dir()
     st = _read_state(d)
     if not st or not _is_sim_process(int(st.get("pid", 0))):
@@ -245,7 +244,7 @@ def cmd_stop(args: argparse.Namespace) -> int:  # noqa: ARG001
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:  # noqa: ARG001
+def cmd_status(args: argparse.Namespace) -> int:
     st = _running_state(state_dir())
     if not st:
         print("kaito-sim: not running")

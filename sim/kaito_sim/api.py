@@ -5,6 +5,7 @@ status subresources, finalizers, pagination. Raises ApiError carrying a metav1.S
 from __future__ import annotations
 
 import base64
+import builtins  # builtins.list: Api.list shadows it in the class body
 import json
 import random
 import threading
@@ -360,7 +361,7 @@ class Api:
         if list_rv is None:
             list_rv = rv
         filtered = (label_selector or field_selector) and True
-        items = []
+        items: builtins.list[dict] = []
         next_token = None
         remaining = None
         for idx, o in enumerate(objs):
@@ -385,7 +386,7 @@ class Api:
 
     # ------------------------------------------------------------------ update
     def _finish_update(self, rt: ResourceType, version: str, old: dict, new: dict, *, dry_run: bool,
-                       field_validation: str, subresource: str | None, warnings: list[str],
+                       field_validation: str, subresource: str | None, warnings: builtins.list[str],
                        check_rv: bool) -> dict:
         name = old["metadata"]["name"]
         ns = old["metadata"].get("namespace", "")
@@ -458,7 +459,7 @@ class Api:
 
     def replace(self, rt: ResourceType, version: str, ns: str | None, name: str, body: Any, *,
                 subresource: str | None = None, dry_run: bool = False,
-                field_validation: str = "Warn") -> tuple[dict, list[str]]:
+                field_validation: str = "Warn") -> tuple[dict, builtins.list[str]]:
         if not isinstance(body, dict):
             raise bad_request("the body of the request was in an unknown format")
         warnings: list[str] = []
@@ -476,7 +477,7 @@ class Api:
 
     def patch(self, rt: ResourceType, version: str, ns: str | None, name: str, patch_type: str, body: bytes, *,
               subresource: str | None = None, dry_run: bool = False,
-              field_validation: str = "Warn") -> tuple[dict, list[str]]:
+              field_validation: str = "Warn") -> tuple[dict, builtins.list[str]]:
         warnings: list[str] = []
         ns_key = ns or "" if rt.namespaced else ""
         old = self.store.get(rt.key, ns_key, name)
@@ -563,6 +564,7 @@ class Api:
                 self.sim.after_write(rt, stored, old)
                 return self.present(rt, version, stored)
             final = self.store.remove(rt.key, ns_key, name)
+            assert final is not None  # read above under the same lock: it is there to remove
         self.sim.after_delete(rt, final, propagation or "Background")
         return self._deleted_body(rt, version, final)
 

@@ -30,7 +30,7 @@ from .webhook import served_model_name, token_limit
 KAITO_NS = "kaito-workspace"
 SYSTEM_NODE = "aks-nodepool1-38225197-vmss000000"
 
-__all__ = ["SimCluster", "Response", "SimRequest"]
+__all__ = ["Response", "SimCluster", "SimRequest"]
 
 INFERENCE_PARAMS = """\
 vllm:
@@ -186,7 +186,7 @@ class SimCluster:
         self._server = SimHTTPServer(("127.0.0.1", self._want_port), ApiHandler, self, ctx)
         self.port = self._server.server_address[1]
         self._openai_server = SimHTTPServer(("127.0.0.1", self._want_openai_port), OpenAIHandler, None, None)
-        self._openai_server.standin = self.openai  # type: ignore[attr-defined]
+        self._openai_server.standin = self.openai  # type: ignore[attr-defined]  # set on SimHTTPServer for the OpenAI handler
         self.openai_port = self._openai_server.server_address[1]
         self._bootstrap()
         self._sched.start()
@@ -388,7 +388,7 @@ class SimCluster:
                                                   'progressed.',
                                        "lastTransitionTime": rfc3339(), "lastUpdateTime": rfc3339()}]},
         })
-        pod = {
+        pod: dict[str, Any] = {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "kaito-workspace-7d9c6b5f8-x2k4q", "namespace": KAITO_NS,
                          "labels": dict(sel, **{"pod-template-hash": "7d9c6b5f8"}),
@@ -808,7 +808,7 @@ class SimCluster:
                 self.append_logs(namespace, p["metadata"]["name"], ["INFO:root:Loading base model for fine-tuning"])
                 if ready:
                     self.close_logs(namespace, p["metadata"]["name"])
-            return self.get(api_version, "Workspace", name, namespace)  # type: ignore[return-value]
+            return self.get(api_version, "Workspace", name, namespace)  # type: ignore[return-value]  # just written: it is there
         lb = service_type == "LoadBalancer"
         svc = O.service(stored, self.api.allocate_cluster_ip(), lb)
         if lb:
@@ -833,7 +833,7 @@ class SimCluster:
         self.record_event(stored, "Normal", "InferenceReady" if ready else "WorkspaceCreated",
                           f"Inference service for {served} is ready" if ready else "Workspace created",
                           "workspace-controller")
-        return self.get(api_version, "Workspace", name, namespace)  # type: ignore[return-value]
+        return self.get(api_version, "Workspace", name, namespace)  # type: ignore[return-value]  # just written: it is there
 
     # ------------------------------------------------------------------ waiting
     def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.02) -> Any:

@@ -16,6 +16,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from . import objects as O
@@ -169,14 +170,14 @@ class SystemControllers:
         if ev.type == "DELETED":
             uid = (ev.obj.get("metadata") or {}).get("uid")
             if uid and sim.store.dependents(uid):
-                self.sched.call_later(sim.gc_delay, lambda uid=uid: self.collect(uid))
+                self.sched.call_later(sim.gc_delay, partial(self.collect, uid))
             if ev.key == "/pods":
                 m = ev.obj["metadata"]
                 sim.logs.drop_pod(m.get("namespace", ""), m["name"])
             if ev.key == "apiextensions.k8s.io/customresourcedefinitions":
                 self._drop_custom_objects(ev.obj)
         elif ev.key == "/namespaces" and (ev.obj.get("metadata") or {}).get("deletionTimestamp"):
-            self.sched.call_later(sim.gc_delay, lambda n=ev.obj["metadata"]["name"]: self.terminate_namespace(n))
+            self.sched.call_later(sim.gc_delay, partial(self.terminate_namespace, ev.obj["metadata"]["name"]))
         elif (ev.obj.get("metadata") or {}).get("deletionTimestamp"):
             fins = ev.obj["metadata"].get("finalizers") or []
             m = ev.obj["metadata"]
@@ -301,7 +302,7 @@ class KaitoController:
         uid = meta.get("uid")
         if ev.type == "DELETED":
             with self._lock:
-                st = self.states.pop(uid, None)
+                st = self.states.pop(uid, None) if uid else None
             if st:
                 st.generation += 1
                 self._delete_nodes(st)
@@ -362,7 +363,7 @@ class KaitoController:
             st.nodes = list((ws.get("status") or {}).get("workerNodes") or [])
             inf = conds.get("InferenceReady") or {}
             if inf.get("status") == "False" and inf.get("reason") not in (None, "WorkspaceInferenceStatusPending"):
-                st.fail = (inf.get("reason"), inf.get("message", ""))
+                st.fail = (str(inf.get("reason")), str(inf.get("message", "")))  # reason: not None here
                 st.phase = "failed"
             return
         if meta.get("deletionTimestamp"):

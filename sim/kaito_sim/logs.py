@@ -70,12 +70,12 @@ class LogBuffer:
         with self.cond:
             i = max(start - self.offset, 0)
             chunk = self.lines[i:i + max_lines]
-            tchunk = self.times[i:i + max_lines] if timestamps else None
+            tchunk = self.times[i:i + max_lines] if timestamps else []
             nxt = self.offset + i + len(chunk)
         if not chunk:
             return b"", nxt
         if timestamps:
-            return b"".join(rfc3339_nano(t).encode() + b" " + line for t, line in zip(tchunk, chunk)), nxt
+            return b"".join(rfc3339_nano(t).encode() + b" " + line for t, line in zip(tchunk, chunk, strict=True)), nxt
         return b"".join(chunk), nxt
 
     def wait(self, index: int, timeout: float) -> bool:
@@ -98,16 +98,17 @@ class LogStore:
         self._lock = threading.Lock()
         self._buffers: dict[tuple[str, str, str, bool], LogBuffer] = {}
 
-    def buffer(self, ns: str, pod: str, container: str, previous: bool = False, create: bool = True) -> LogBuffer | None:
+    def buffer(self, ns: str, pod: str, container: str | None, previous: bool = False) -> LogBuffer:
+        """The buffer of a pod's container, made if it is not there yet."""
         key = (ns, pod, container or "", bool(previous))
         with self._lock:
             buf = self._buffers.get(key)
-            if buf is None and create:
+            if buf is None:
                 buf = LogBuffer()
                 self._buffers[key] = buf
             return buf
 
-    def find(self, ns: str, pod: str, container: str, previous: bool = False) -> LogBuffer | None:
+    def find(self, ns: str, pod: str, container: str | None, previous: bool = False) -> LogBuffer | None:
         with self._lock:
             return self._buffers.get((ns, pod, container or "", bool(previous))) or (
                 self._buffers.get((ns, pod, "", bool(previous)))

@@ -34,10 +34,11 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 def fields(buf: bytes) -> list[tuple[int, int, Any]]:
     """Generic wire-format parse: [(field number, wire type, value)]; length-delimited values are bytes."""
-    out = []
+    out: list[tuple[int, int, Any]] = []
     pos = 0
     while pos < len(buf):
         key, pos = _varint(buf, pos)
+        val: int | bytes
         num, wt = key >> 3, key & 7
         if wt == 0:
             val, pos = _varint(buf, pos)

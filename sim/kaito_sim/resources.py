@@ -260,7 +260,7 @@ class Registry:
                 "preferredVersion": gvs[0]}
 
     def api_group_list(self) -> dict:
-        groups = [self.api_group(g) for g in self.ordered_groups()]
+        groups = [g for g in map(self.api_group, self.ordered_groups()) if g is not None]
         for g in groups:
             g.pop("kind", None)
             g.pop("apiVersion", None)

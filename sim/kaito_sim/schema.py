@@ -54,7 +54,7 @@ def _type_ok(value: Any, typ: str) -> bool:
     if typ == "string":
         return isinstance(value, str)
     if typ == "integer":
-        return isinstance(value, int) and not isinstance(value, bool) or (
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
             isinstance(value, float) and value.is_integer()
         )
     if typ == "number":
@@ -98,7 +98,8 @@ def _walk(value: Any, schema: dict, path: str, res: SchemaResult) -> Any:
     if typ and not _type_ok(value, typ):
         res.causes.append(Cause(
             "FieldValueTypeInvalid", path,
-            f"Invalid value: {_q(_type_name(value))}: {path} in body must be of type {typ}: {_q(_type_name(value))}",
+            f"Invalid value: {_q(_type_name(value))}: {path} in body must be of type {typ}: "
+            f"{_q(_type_name(value))}",
         ))
         return value
     if typ == "integer" and isinstance(value, float):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 
@@ -19,7 +20,9 @@ _VALUE_RE = re.compile(rf"^{_VALUE}$")
 
 def _split_top(text: str) -> list[str]:
     """Split on commas that are not inside parentheses."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
@@ -35,6 +38,56 @@ def _split_top(text: str) -> list[str]:
 
 
 Requirement = Callable[[dict], bool]
+
+
+# One requirement each, bound to its key and values with functools.partial (a lambda with default
+# arguments for that is a callable mypy cannot type).
+def _key_in(k: str, s: set[str], lb: dict) -> bool:
+    return k in lb and lb[k] in s
+
+
+def _key_not_in(k: str, s: set[str], lb: dict) -> bool:
+    return k not in lb or lb[k] not in s
+
+
+def _label_is(k: Any, v: Any, lb: dict) -> bool:
+    return lb.get(k) == v
+
+
+def _label_is_not(k: Any, v: Any, lb: dict) -> bool:
+    return lb.get(k) != v
+
+
+def _label_in(k: Any, s: set, lb: dict) -> bool:
+    return lb.get(k) in s
+
+
+def _label_not_in(k: Any, s: set, lb: dict) -> bool:
+    return lb.get(k) not in s
+
+
+def _present(k: Any, lb: dict) -> bool:
+    return k in lb
+
+
+def _absent(k: Any, lb: dict) -> bool:
+    return k not in lb
+
+
+def _compare(k: str, op: str, n: int, lb: dict) -> bool:
+    try:
+        v = int(lb[k])
+    except (KeyError, ValueError):
+        return False
+    return v < n if op == "<" else v > n
+
+
+def _field_is(k: str, v: str, obj: dict) -> bool:
+    return field_value(obj, k) == v
+
+
+def _field_is_not(k: str, v: str, obj: dict) -> bool:
+    return field_value(obj, k) != v
 
 
 def _check_key(key: str, raw: str) -> None:
@@ -61,9 +114,9 @@ def parse_label_selector(text: str | None) -> Callable[[dict], bool]:
                 _check_value(v, raw)
             sv = set(vals)
             if op == "in":
-                reqs.append(lambda lb, k=key, s=sv: k in lb and lb[k] in s)
+                reqs.append(partial(_key_in, key, sv))
             else:
-                reqs.append(lambda lb, k=key, s=sv: k not in lb or lb[k] not in s)
+                reqs.append(partial(_key_not_in, key, sv))
             continue
         m = re.match(r"^([^\s!=<>]+)\s*(==|=|!=)\s*(.*)$", raw)
         if m:
@@ -71,32 +124,25 @@ def parse_label_selector(text: str | None) -> Callable[[dict], bool]:
             _check_key(key, raw)
             _check_value(val, raw)
             if op in ("=", "=="):
-                reqs.append(lambda lb, k=key, v=val: lb.get(k) == v)
+                reqs.append(partial(_label_is, key, val))
             else:
-                reqs.append(lambda lb, k=key, v=val: lb.get(k) != v)
+                reqs.append(partial(_label_is_not, key, val))
             continue
         m = re.match(r"^([^\s!=<>]+)\s*(<|>)\s*(\d+)$", raw)
         if m:
             key, op, num = m.group(1), m.group(2), int(m.group(3))
             _check_key(key, raw)
 
-            def _cmp(lb, k=key, o=op, n=num):
-                try:
-                    v = int(lb[k])
-                except (KeyError, ValueError):
-                    return False
-                return v < n if o == "<" else v > n
-
-            reqs.append(_cmp)
+            reqs.append(partial(_compare, key, op, num))
             continue
         m = re.match(r"^(!?)([^\s!=<>(),]+)$", raw)
         if m:
             key = m.group(2)
             _check_key(key, raw)
             if m.group(1):
-                reqs.append(lambda lb, k=key: k not in lb)
+                reqs.append(partial(_absent, key))
             else:
-                reqs.append(lambda lb, k=key: k in lb)
+                reqs.append(partial(_present, key))
             continue
         raise SelectorError(f"unable to parse requirement: {raw!r}")
     return lambda labels: all(r(labels or {}) for r in reqs)
@@ -108,17 +154,17 @@ def label_selector_from_dict(sel: dict | None) -> Callable[[dict], bool]:
         return lambda labels: True
     reqs: list[Requirement] = []
     for k, v in (sel.get("matchLabels") or {}).items():
-        reqs.append(lambda lb, k=k, v=v: lb.get(k) == v)
+        reqs.append(partial(_label_is, k, v))
     for expr in sel.get("matchExpressions") or []:
         key, op, vals = expr.get("key"), expr.get("operator"), set(expr.get("values") or [])
         if op == "In":
-            reqs.append(lambda lb, k=key, s=vals: lb.get(k) in s)
+            reqs.append(partial(_label_in, key, vals))
         elif op == "NotIn":
-            reqs.append(lambda lb, k=key, s=vals: lb.get(k) not in s)
+            reqs.append(partial(_label_not_in, key, vals))
         elif op == "Exists":
-            reqs.append(lambda lb, k=key: k in lb)
+            reqs.append(partial(_present, key))
         elif op == "DoesNotExist":
-            reqs.append(lambda lb, k=key: k not in lb)
+            reqs.append(partial(_absent, key))
     return lambda labels: all(r(labels or {}) for r in reqs)
 
 
@@ -149,7 +195,7 @@ def parse_field_selector(text: str | None, allowed: set[str] | None) -> Callable
         if allowed is not None and key not in allowed:
             raise SelectorError(f'field label not supported: {key}')
         if op in ("=", "=="):
-            reqs.append(lambda o, k=key, v=val: field_value(o, k) == v)
+            reqs.append(partial(_field_is, key, val))
         else:
-            reqs.append(lambda o, k=key, v=val: field_value(o, k) != v)
+            reqs.append(partial(_field_is_not, key, val))
     return lambda obj: all(r(obj) for r in reqs)

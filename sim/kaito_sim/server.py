@@ -96,9 +96,11 @@ class SimHTTPServer(ThreadingHTTPServer):
 
     def fast_shutdown(self) -> None:
         """shutdown() without waiting for the poll interval: wake the selector with a connection."""
-        self._BaseServer__shutdown_request = True  # type: ignore[attr-defined]
+        self._BaseServer__shutdown_request = True
         try:
-            with socket.create_connection(self.server_address[:2], timeout=1):
+            host, port = self.server_address[:2]
+            assert isinstance(host, str)  # an AF_INET server's address: (str, int)
+            with socket.create_connection((host, port), timeout=1):
                 pass
         except OSError:
             pass
@@ -112,7 +114,7 @@ class BaseHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     sys_version = ""
 
-    def log_message(self, format, *args):  # noqa: A002 - silence stderr logging
+    def log_message(self, format, *args):
         pass
 
     def setup(self) -> None:
@@ -249,7 +251,7 @@ class OpenAIHandler(BaseHandler):
 
     def dispatch(self) -> None:
         body = self.read_body()
-        standin = self.server.standin  # type: ignore[attr-defined]
+        standin = self.server.standin  # type: ignore[attr-defined]  # self.server is our SimHTTPServer (typed BaseServer)
         try:
             resp = standin.handle(self.command, self.path, CIDict(self.headers.items()), body,
                                   ctx={"via": "direct"})
@@ -262,7 +264,7 @@ class OpenAIHandler(BaseHandler):
 class ApiHandler(BaseHandler):
     @property
     def sim(self) -> SimCluster:
-        return self.server.sim  # type: ignore[attr-defined]
+        return self.server.sim  # type: ignore[attr-defined]  # self.server is our SimHTTPServer (typed BaseServer)
 
     # ------------------------------------------------------------ entry
     def dispatch(self) -> None:
@@ -303,7 +305,8 @@ class ApiHandler(BaseHandler):
             except ValueError:
                 cert = None
             if cert:
-                for rdn in cert.get("subject", ()):
+                subject: Any = cert.get("subject", ())  # typeshed: a union with str; it is RDN tuples
+                for rdn in subject:
                     for k, v in rdn:
                         if k == "commonName":
                             return v
@@ -627,6 +630,7 @@ class ApiHandler(BaseHandler):
     def pod_log(self, ns: str, pod_name: str, query: dict[str, str]) -> None:
         sim = self.sim
         pods_rt = sim.registry.by_key("/pods")
+        assert pods_rt is not None  # a built-in type: always registered
         pod = sim.store.get("/pods", ns, pod_name)
         if pod is None:
             raise not_found(pods_rt, pod_name)
@@ -713,8 +717,10 @@ class ApiHandler(BaseHandler):
         sim = self.sim
         name, _, port = spec.partition(":")
         pod = sim.store.get("/pods", ns, name)
+        pods = sim.registry.by_key("/pods")
+        assert pods is not None  # the core types are always registered
         if pod is None:
-            raise not_found(sim.registry.by_key("/pods"), name)
+            raise not_found(pods, name)
         body = sim.controller.download_metrics(ns, name) if rest == "/metrics" and port in ("", "5000") else None
         if body is None:
             ip = (pod.get("status") or {}).get("podIP") or "10.244.0.10"
@@ -729,6 +735,7 @@ class ApiHandler(BaseHandler):
                       trailing_slash: bool) -> None:
         sim = self.sim
         svc_rt = sim.registry.by_key("/services")
+        assert svc_rt is not None  # a built-in type: always registered
         parts = spec.split(":")
         scheme = "http"
         if len(parts) == 3:
@@ -782,9 +789,9 @@ class ApiHandler(BaseHandler):
             phrase = HTTPStatus(resp.status).phrase
         except ValueError:
             phrase = ""
-        port = 40000 + (hash(self.client_address) % 20000)
+        client_port = 40000 + (hash(self.client_address) % 20000)
         sim.append_logs(ns, f"{ws['metadata']['name']}-0",
-                        [f'INFO:     10.244.0.1:{port} - "{self.command} {path.split("?")[0]} HTTP/1.1" '
+                        [f'INFO:     10.244.0.1:{client_port} - "{self.command} {path.split("?")[0]} HTTP/1.1" '
                          f'{resp.status} {phrase}'])
         self.send_openai_response(resp)
 

@@ -7,6 +7,7 @@ may serialise what they got without holding the lock.
 from __future__ import annotations
 
 import bisect
+import builtins  # builtins.list: Store.list shadows it in the class body
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class Store:
                 out.append(bucket[k])
             return out
 
-    def list_after(self, key: str, ns: str | None, after: Key | None) -> tuple[list[dict], int]:
+    def list_after(self, key: str, ns: str | None, after: Key | None) -> tuple[builtins.list[dict], int]:
         """Objects strictly after `after` in (namespace, name) order, plus the current RV."""
         with self.lock:
             bucket = self._data.get(key, {})
@@ -89,7 +90,7 @@ class Store:
         with self.lock:
             return len(self._data.get(key, {}))
 
-    def dependents(self, owner_uid: str) -> list[tuple[str, str, str]]:
+    def dependents(self, owner_uid: str) -> builtins.list[tuple[str, str, str]]:
         with self.lock:
             return sorted(self._owners.get(owner_uid, ()))
 
@@ -172,7 +173,7 @@ class Store:
             return final
 
     # ----- watch support -----
-    def wait_events_after(self, rv: int, timeout: float) -> list[Event]:
+    def wait_events_after(self, rv: int, timeout: float) -> builtins.list[Event]:
         with self.cond:
             i = bisect.bisect_right(self._event_rvs, rv)
             if i >= len(self._events):

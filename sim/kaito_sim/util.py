@@ -60,7 +60,7 @@ def rfc3339(ts: float | None = None) -> str:
 def rfc3339_nano(ts: float) -> str:
     """Nanosecond precision, like kubelet log timestamps."""
     whole = int(ts)
-    frac = int(round((ts - whole) * 1e9))
+    frac = round((ts - whole) * 1e9)
     if frac >= 1_000_000_000:
         whole += 1
         frac -= 1_000_000_000
@@ -70,7 +70,7 @@ def rfc3339_nano(ts: float) -> str:
 
 def parse_rfc3339(value: str) -> float:
     v = value.strip()
-    if v.endswith("Z") or v.endswith("z"):
+    if v.endswith(("Z", "z")):
         v = v[:-1] + "+00:00"
     # Python < 3.11 cannot parse nanoseconds; trim the fraction to microseconds.
     m = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$", v)

@@ -338,7 +338,7 @@ class WorkspaceValidator:
         self.get_configmap = get_configmap
         self._nap = nap
         self.release_namespace = release_namespace
-        self.list_nodes = list_nodes or (lambda: [])
+        self.list_nodes = list_nodes or (list)
         # the cluster (node_provisioner, feature_gates), read at each admission
         self.settings = settings
 
@@ -423,7 +423,7 @@ class WorkspaceValidator:
                 if is_deprecated(pname):
                     errs.also(err_generic(f"Model {pname} is deprecated and no longer supported", "presetName"))
                 return errs
-        mapped, err = _label_selector_as_map(resource.get("labelSelector"))
+        _mapped, err = _label_selector_as_map(resource.get("labelSelector"))
         if err:
             return errs.also(err_invalid(err, "labelSelector"))
         ml = (resource.get("labelSelector") or {}).get("matchLabels") or {}
@@ -484,7 +484,7 @@ class WorkspaceValidator:
                                    f"nvidia.com labels on node {name}")
             cur = tuple(labels[k] for k in GFD_LABELS)
             if first is None:
-                first = cur  # type: ignore[assignment]
+                first = cur
             elif cur[0] != first[0]:
                 return err_generic(f"Non-uniform GPU product: node {name} has {cur[0]} GPUs, but previous node has "
                                    f"{first[0]} GPUs, all nodes must have the same GPU product for homogeneous "

@@ -164,7 +164,7 @@ class FlippingStdin(io.StringIO):
     def isatty(self) -> bool:
         return True
 
-    def readline(self, *args: Any) -> str:  # type: ignore[override]
+    def readline(self, *args: Any) -> str:  # type: ignore[override]  # a scripted stdin: readline with any arguments
         if not self._lines:
             return ""
         line, before = self._lines.pop(0)

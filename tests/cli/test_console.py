@@ -7,6 +7,7 @@ so what is asserted is what a user at that terminal, or a script behind that pip
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,11 @@ ASKERS = {
      ("n\n", False), ("\n", False), ("maybe\n", False), ("", False), ("y", True)],
 )
 def test_the_confirmation_is_the_same_prompt_in_delete_and_install_provider(
-    fake: FakeHelm, sim: Any, command: str, answer: str, proceeds: bool  # noqa: F811
+    fake: FakeHelm,  # noqa: F811  (the imported fixture, by name)
+    sim: Any,
+    command: str,
+    answer: str,
+    proceeds: bool,
 ) -> None:
     run, question, declined = ASKERS[command]
     r = run(sim, input=answer, stdin_tty=True)
@@ -66,7 +71,9 @@ def test_the_confirmation_is_the_same_prompt_in_delete_and_install_provider(
 
 @pytest.mark.parametrize("command", list(ASKERS))
 def test_without_a_terminal_both_refuse_to_ask_and_want_yes(
-    fake: FakeHelm, sim: Any, command: str  # noqa: F811
+    fake: FakeHelm,  # noqa: F811  (the imported fixture, by name)
+    sim: Any,
+    command: str,
 ) -> None:
     run, _, _ = ASKERS[command]
     r = run(sim, input="y\n", stdin_tty=False)  # "y" piped in is not a person answering
@@ -139,7 +146,7 @@ def assert_table(lines: list[str]) -> None:
     assert len(starts) > 1, lines[0]
     for line in lines:
         assert line == line.rstrip()
-    for i, (start, nxt) in enumerate(zip(starts, starts[1:])):
+    for i, (start, nxt) in enumerate(itertools.pairwise(starts)):
         widest = max(len(line[start:nxt].rstrip()) for line in lines)
         assert nxt - start == widest + 3, (i, lines)
 
@@ -148,7 +155,7 @@ def assert_block(lines: list[str]) -> None:
     """Each value starts two spaces after the longest `Key:`."""
     keys = [line.split(":", 1)[0] for line in lines]
     value_at = max(len(k) for k in keys) + 1 + 2
-    for key, line in zip(keys, lines):
+    for key, line in zip(keys, lines, strict=True):
         assert line[len(key) + 1: value_at].strip() == "", (line, value_at)
         assert line[value_at] != " ", (line, value_at)
 
@@ -186,7 +193,10 @@ def test_every_table_follows_the_one_column_rule(sim: Any, tmp_path: Path) -> No
         assert_table(lines)
 
 
-def test_every_key_value_block_follows_the_one_alignment_rule(fake: FakeHelm, sim: Any) -> None:  # noqa: F811
+def test_every_key_value_block_follows_the_one_alignment_rule(
+    fake: FakeHelm,  # noqa: F811  (the imported fixture, by name)
+    sim: Any,
+) -> None:
     sim.seed_workspace("my-llm")
     blocks = {
         "status NAME": _block_lines(run_cli("status", "my-llm").stdout),

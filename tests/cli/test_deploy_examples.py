@@ -47,7 +47,7 @@ def differences(want: Any, got: Any, path: str = "") -> list[str]:
                 out += differences(want[k], got[k], p)
         return out
     if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
-        return [d for i, (w, g) in enumerate(zip(want, got)) for d in differences(w, g, f"{path}[{i}]")]
+        return [d for i, (w, g) in enumerate(zip(want, got, strict=True)) for d in differences(w, g, f"{path}[{i}]")]
     if want != got or type(want) is not type(got):
         return [f"{path}: want {want!r}, got {got!r}"]
     return []

@@ -47,7 +47,7 @@ class FakeAPI:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 api.seen.append(self.path)
                 answer = api.routes.get(path)

@@ -374,7 +374,7 @@ def test_watch_json_with_output_watch_events_tells_deleted_from_modified(sim: An
         seen = [(e["type"], e["object"]["metadata"]["name"]) for e in added]
         assert seen == [("ADDED", "first"), ("ADDED", "second")]
         sim.delete("kaito.sh/v1beta1", "Workspace", "second", "default")
-        events = []
+        events: list[dict[str, Any]] = []
         while not events or events[-1]["type"] != "DELETED":
             events.append(json.loads(proc.wait_for(lambda ln: ln.startswith("{"))))
         assert events[-1]["object"]["metadata"]["name"] == "second"

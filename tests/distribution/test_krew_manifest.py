@@ -213,6 +213,7 @@ def test_manifest_is_what_the_release_script_renders():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("build_release", ROOT / "scripts" / "build_release.py")
+    assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     manifest = load()

@@ -115,7 +115,7 @@ class KrewInstall:
                               env={**self.env, **env}, stdin=subprocess.DEVNULL, cwd=self.root)
 
     def kubectl(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return self.run(kubectl_bin(), *args, **env)
+        return self.run(kubectl_bin(), *args, timeout=60, **env)
 
 
 def krew_install(archive: Path, root: Path) -> KrewInstall:
@@ -194,7 +194,9 @@ def test_archive_holds_the_zipapp_and_licenses(release):
         assert sorted(members) == sorted(["kubectl-kaito", "LICENSE", "LICENSE-KAITO", "README.md"])
         assert all(m.isfile() for m in members.values())
         assert members["kubectl-kaito"].mode == 0o755
-        assert tar.extractfile("kubectl-kaito").read() == release.app.read_bytes()
+        app = tar.extractfile("kubectl-kaito")
+        assert app is not None
+        assert app.read() == release.app.read_bytes()
     manifest = yaml.safe_load((ROOT / "krew-manifest.yaml").read_text())
     for p in manifest["spec"]["platforms"]:  # every file krew is told to copy is there
         assert {op["from"] for op in p["files"]} <= set(members)

@@ -128,7 +128,7 @@ PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 @pytest.mark.parametrize("name", ["ci.yml", "release.yml"])
 def test_actions_are_pinned_by_commit_with_their_version(name):
     text = (WORKFLOWS / name).read_text()
-    uses = [USES.match(line) for line in text.splitlines() if USES.match(line)]
+    uses = [m for m in map(USES.match, text.splitlines()) if m]
     assert uses, "no actions found"
     for match in uses:
         ref, rest = match.group(1), match.group(2)
@@ -201,7 +201,9 @@ def test_ci_run_checks_the_workflows_before_the_tests_and_ends_with_the_readme_c
     audit = next(i for i, line in enumerate(lines) if line.startswith("zizmor "))
     assert "--offline" in lines[audit]
     readme = (ROOT / "README.md").read_text()
-    command = re.search(r"&& (python -m pytest[^\n`]*)", readme).group(1).strip()
+    found = re.search(r"&& (python -m pytest[^\n`]*)", readme)
+    assert found, "the README has no test command"
+    command = found.group(1).strip()
     assert lines[-1] == command
     assert schema < audit < len(lines) - 1
     assert any("pip install" in line and "-e '.[test]' -e ./sim" in line for line in lines[:schema])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 import httpx
 import pytest
@@ -46,7 +47,7 @@ def k8s(sim):
 
 def _workspace(name: str, *, preset: str = "phi-4-mini-instruct", api_version: str = "kaito.sh/v1beta1",
               instance_type: str | None = "Standard_NC24ads_A100_v4", **extra) -> dict:
-    ws = {
+    ws: dict[str, Any] = {
         "apiVersion": api_version, "kind": "Workspace",
         "metadata": {"name": name},
         "resource": {"labelSelector": {"matchLabels": {"apps": name}}},

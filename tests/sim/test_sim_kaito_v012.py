@@ -249,7 +249,8 @@ def test_byo_instance_type_update_rules_workspace_validation_go(sim_factory, htt
     ({"enableMIG": True}, {"mode": "mig", "profile": "9g.1gb"},
      'invalid value: unknown MIG profile "9g.1gb": must be one of [1g.10gb 1g.12gb'),
     ({"enableMIG": True}, {"mode": "mig", "profile": "big"},
-     "invalid value: invalid MIG profile format \"big\": expected format like '1g.10gb': resource.partition.profile"),
+     "invalid value: invalid MIG profile format \"big\": expected format like '1g.10gb': "
+     "resource.partition.profile"),
     ({}, {"mode": "accelerator", "count": 1},
      "accelerator partition support is not enabled, set feature gate enableAccelerator=true: resource.partition"),
     ({"enableAccelerator": True}, {"mode": "accelerator", "profile": "1g.10gb"},

@@ -106,6 +106,7 @@ def test_logs_follow(sim, kubectl):
     sim.append_logs("default", "lg-0", ["hello 1"])
     proc = subprocess.Popen([kubectl.binary, "logs", "-f", "lg-0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=dict(os.environ))
+    assert proc.stdout is not None
     try:
         assert proc.stdout.readline() == "hello 1\n"
         sim.append_logs("default", "lg-0", ["hello 2"])
@@ -124,7 +125,9 @@ def test_get_watch(sim, kubectl):
     proc = subprocess.Popen([kubectl.binary, "get", "wk", "-w", "--output-watch-events", "--request-timeout=0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    stdout = proc.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")), daemon=True)
     reader.start()
     try:
         sim.wait_until(lambda: any(line.startswith("ADDED") and " w1 " in line for line in lines), timeout=10)

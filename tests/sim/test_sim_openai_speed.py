@@ -3,6 +3,7 @@ usage in streams, ignore_eos, deterministic failures."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -34,7 +35,7 @@ def test_ttft_and_tokens_per_second(sim_factory) -> None:
     sim = sim_factory(ttft=0.3, tokens_per_second=20)
     times, _, start = _stream(sim.openai_url, {"messages": [{"role": "user", "content": "hi"}]})
     assert 0.25 <= times[0] - start <= 0.5
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps and all(0.04 <= g <= 0.1 for g in gaps)  # 1/20 s each
 
 

@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from pathlib import Path
+from typing import Any
 
 PACKAGE = Path(__file__).resolve().parents[2] / "kubectl_kaito"
 API_PATH = re.compile(r"(^|[^\w.])/apis?(/|$)")
@@ -103,11 +105,11 @@ class _Recorder:
 
     get = list = create = delete = patch = _answer
 
-    def watch(self, path: str, *args: object, **kwargs: object) -> list:
+    def watch(self, path: str, *args: object, **kwargs: object) -> builtins.list[Any]:  # `list` is a method here
         self.paths.append(path)
         return []
 
-    def stream_lines(self, path: str, *args: object, **kwargs: object) -> list:
+    def stream_lines(self, path: str, *args: object, **kwargs: object) -> builtins.list[Any]:
         self.paths.append(path)
         return []
 
@@ -116,7 +118,7 @@ def test_every_path_segment_is_quoted() -> None:
     from kubectl_kaito.resources import Resources
 
     rec = _Recorder()
-    r = Resources(rec)  # type: ignore[arg-type]
+    r = Resources(rec)  # type: ignore[arg-type]  # a recording stand-in for the Client
     odd, ns = "a/b?c#d", "n s/x"
     r.get_workspace(odd, ns)
     r.list_workspaces(ns)

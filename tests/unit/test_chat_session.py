@@ -186,7 +186,8 @@ def test_ctrl_c_at_the_prompt_ends_with_130() -> None:
     def read(prompt: str) -> str | None:
         raise KeyboardInterrupt
 
-    assert s.run(read) == ExitCode.INTERRUPTED == 130
+    assert s.run(read) == ExitCode.INTERRUPTED
+    assert int(ExitCode.INTERRUPTED) == 130
 
 
 def test_non_streaming_session() -> None:

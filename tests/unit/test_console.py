@@ -27,11 +27,11 @@ def console(input: str = "", *, tty: bool = False, env: dict[str, str] | None = 
 
 
 def err(c: Console) -> str:
-    return c.stderr.getvalue()  # type: ignore[attr-defined]
+    return c.stderr.getvalue()  # type: ignore[attr-defined]  # the test console writes to a StringIO
 
 
 def out(c: Console) -> str:
-    return c.stdout.getvalue()  # type: ignore[attr-defined]
+    return c.stdout.getvalue()  # type: ignore[attr-defined]  # the test console writes to a StringIO
 
 
 # ---- the console ------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from kubectl_kaito import flags
@@ -33,9 +35,9 @@ def test_annotations_keep_commas_and_spaces() -> None:
         (lambda: flags.annotations([("k" * 64) + "=v"]), "invalid --annotation key"),
     ],
 )
-def test_key_value_refusals(call: object, why: str) -> None:
+def test_key_value_refusals(call: Callable[[], object], why: str) -> None:
     with pytest.raises(UsageError) as e:
-        call()  # type: ignore[operator]
+        call()
     assert why in e.value.message and e.value.exit_code == 2
 
 

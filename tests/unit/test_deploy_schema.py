@@ -64,7 +64,7 @@ ROWS: list[tuple[str, tuple[str, ...]]] = [
                        "example.com/run=7")),
 ]
 
-FILES = {
+FILES: dict[str, Any] = {
     "azurefile.yaml": {"azureFile": {"secretName": "azure-secret", "shareName": "adapters", "readOnly": True}},
     "nfs.yaml": {"name": "ignored", "nfs": {"server": "nfs.example.com", "path": "/exports/out"}},
     "template.yaml": {"metadata": {"labels": {"app": "custom"}}, "spec": {"containers": [
@@ -99,7 +99,7 @@ def test_dry_run_manifest_is_valid_for_the_crd(files: Path, flags: tuple[str, ..
 def test_the_table_uses_every_manifest_flag() -> None:
     from kubectl_kaito import cli
 
-    cmd = typer.main.get_command(cli.app).commands["deploy"]  # type: ignore[attr-defined]
+    cmd = typer.main.get_command(cli.app).commands["deploy"]  # type: ignore[attr-defined]  # a Group (get_command is typed Command)
     declared = {p.opts[0] for p in cmd.params if getattr(p, "param_type_name", "") == "option"}
     not_manifest = {"--workspace-name", "--dry-run", "--output", "--wait", "--timeout",  # and the global options:
                     "--kubeconfig", "--context", "--request-timeout", "--verbose", "--v"}

@@ -97,7 +97,7 @@ def test_init_container_stuck_with_its_log() -> None:
     snap = d.Snapshot(ws(*NODES_OK, *PENDING), pods=[p], logs={("w-0", "model-fetch", False): ["fetching shard 3/8"]})
     f = first(snap)
     assert (f.cause, f.severity) == ("InitContainerStuck", "pending")
-    assert "init container model-fetch of pod w-0 has not completed (running)" == f.summary
+    assert f.summary == "init container model-fetch of pod w-0 has not completed (running)"
     assert "log w-0/model-fetch: fetching shard 3/8" in f.evidence
 
 

@@ -62,8 +62,8 @@ def test_zero_timeout_means_no_limit() -> None:
 
 
 def test_timeout_help_states_the_default_its_reason_and_zero() -> None:
-    ann = flags.timeout_option("5m", "because")
-    opt = ann.__metadata__[0]
+    opt = flags.timeout_option("5m", "because")
+    assert opt.help is not None
     assert "Default 5m: because." in opt.help
     assert flags.TIMEOUT_ZERO in opt.help
 
@@ -95,7 +95,7 @@ def test_output_formats_are_case_insensitive_and_checked_once() -> None:
 
 
 def test_output_option_carries_its_formats() -> None:
-    ann = flags.output_option("json", "wide", help="h")
+    ann = Annotated[str | None, flags.output_option("json", "wide", help="h")]
     assert flags.formats_of(ann) == flags.Formats(("json", "wide"))
     assert flags.formats_of(flags.NameArg) is None
 
@@ -178,7 +178,7 @@ def _flag_cmd(dry_run: Annotated[bool, typer.Option("--dry-run")] = False) -> No
 
 def _params(dry_run_is_flag: bool = False) -> list[Any]:
     group = typer.main.get_command(_app)
-    cmd = group.commands["flag-cmd" if dry_run_is_flag else "cmd"]  # type: ignore[attr-defined]
+    cmd = group.commands["flag-cmd" if dry_run_is_flag else "cmd"]  # type: ignore[attr-defined]  # a Group (get_command is typed Command)
     return list(cmd.params)
 
 

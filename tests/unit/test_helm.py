@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kubectl_kaito import helm, provider
-from kubectl_kaito.errors import ExitCode, UsageError
+from kubectl_kaito.errors import ExitCode, HelmFailedError, UsageError
 from tests.fixtures import fake_helm
 
 BASE = ["helm", "upgrade", "--install", "kaito-workspace", "kaito/workspace",
@@ -181,7 +181,7 @@ def test_run_failure_carries_exit_code_and_stderr(fake: Path, monkeypatch: pytes
     monkeypatch.setenv("FAKE_HELM_FAIL", "upgrade")
     monkeypatch.setenv("FAKE_HELM_FAIL_CODE", "7")
     err: list[str] = []
-    with pytest.raises(helm.HelmFailedError) as exc:
+    with pytest.raises(HelmFailedError) as exc:
         helm.run(str(helm.find_helm()), helm.install_argv(helm.InstallOptions()), on_stdout=lambda _: None,
                  on_stderr=err.append)
     assert err == ["Error: UPGRADE FAILED: context deadline exceeded"]
@@ -263,7 +263,7 @@ def _status(**kw: object) -> provider.ProviderStatus:
                 operator_installed=True, ready_replicas=1, desired_replicas=1, version="0.12.0", workspaces=2,
                 helm_available=True, helm_version="v3.17.3")
     base.update(kw)
-    return provider.ProviderStatus(**base)  # type: ignore[arg-type]
+    return provider.ProviderStatus(**base)  # type: ignore[arg-type]  # a dict of mixed values as keywords
 
 
 def test_installed_and_ready_has_no_error_and_the_seed_shape() -> None:
@@ -339,7 +339,7 @@ class _API:
         value = self.answers.get(path, NotFoundError)
         if isinstance(value, type) and issubclass(value, Exception):
             raise value(f"{path}: refused")
-        return value  # type: ignore[return-value]
+        return value  # type: ignore[return-value]  # a canned answer of the fake API
 
     def get(self, path: str, query: dict | None = None) -> dict:
         return self._answer(path)
@@ -351,7 +351,7 @@ class _API:
 def _resources(api: _API) -> Any:
     from kubectl_kaito.resources import Resources
 
-    return Resources(api)  # type: ignore[arg-type]
+    return Resources(api)  # type: ignore[arg-type]  # a fake API standing in for the Client
 
 
 def test_probe_falls_back_to_discovery_when_crds_may_not_be_read() -> None:

@@ -151,7 +151,7 @@ def test_message_and_delta_text() -> None:
 
 
 def test_assemble_response_from_chunks() -> None:
-    chunks = [
+    chunks: list[dict[str, Any]] = [
         {"id": "c1", "created": 5, "model": "m", "choices": [{"delta": {"role": "assistant"}, "finish_reason": None}]},
         {"id": "c1", "created": 5, "model": "m", "choices": [{"delta": {"content": "Hi"}, "finish_reason": None}]},
         {"id": "c1", "created": 5, "model": "m", "choices": [{"delta": {}, "finish_reason": "stop"}]},

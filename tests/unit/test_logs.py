@@ -62,7 +62,7 @@ def pod(name: str, containers: list[str], *, waiting: dict[str, str] | None = No
     meta: dict[str, Any] = {"name": name, "labels": {"kaito.sh/workspace": "ws"}}
     if default:
         meta["annotations"] = {"kubectl.kubernetes.io/default-container": default}
-    statuses = [
+    statuses: list[dict[str, Any]] = [
         {"name": c, "state": {"waiting": {"reason": waiting[c]}} if waiting and c in waiting else {"running": {}}}
         for c in containers
     ]
@@ -142,7 +142,8 @@ def test_no_pods_error_names_the_state_and_the_pending_condition() -> None:
     err = logs.no_pods_error(ws, "ws", "team")
     assert isinstance(err, NotReadyError) and err.exit_code == 4
     assert err.message == (
-        'workspace "ws" has no pods yet: state Pending, waiting for ResourceReady=False (workspaceResourceStatusNotReady)'
+        'workspace "ws" has no pods yet: state Pending, '
+        "waiting for ResourceReady=False (workspaceResourceStatusNotReady)"
     )
     # only what KAITO reported: conditions it has not written are not listed as "Unknown (NotReported)"
     assert [c["type"] for c in err.details["pending"]] == ["ResourceReady"]
@@ -163,7 +164,7 @@ class Gate:
     """A stream whose lines the test releases one at a time (a live follow)."""
 
     def __init__(self) -> None:
-        self.q: queue.Queue[bytes | None | BaseException] = queue.Queue()
+        self.q: queue.Queue[bytes | BaseException | None] = queue.Queue()
 
     def feed(self, *lines: bytes) -> None:
         for line in lines:
@@ -336,7 +337,7 @@ def test_ordered_mode_writes_pod_by_pod_even_when_later_pods_answer_first() -> N
     second.end()
     sink = Sink()
     mux = logs.Multiplexer([logs.Source("pod/0", b"", first), logs.Source("pod/1", b"", second)], ordered=True, poll=0.05)
-    t, box = run_in_thread(mux, sink)
+    t, _box = run_in_thread(mux, sink)
     for _ in range(1000):  # until pod 1's lines and its end went through the queue (they must be held back)
         if second.q.empty() and mux.pending() == 0:
             break
@@ -362,7 +363,11 @@ def test_console_bytes_writer_writes_bytes_to_a_binary_buffer_and_text_to_a_stri
 
 def test_channel_is_bounded_a_producer_waits_for_the_consumer() -> None:
     ch = logs.Channel(limit=10)
-    producer = threading.Thread(target=lambda: [ch.put((0, 0, i)) for i in range(50)], daemon=True)
+    def produce() -> None:
+        for i in range(50):
+            ch.put((0, 0, i))
+
+    producer = threading.Thread(target=produce, daemon=True)
     producer.start()
     for _ in range(500):  # until the producer is stuck at the limit
         if len(ch._items) > 10:

@@ -13,7 +13,7 @@ from kubectl_kaito.errors import UsageError
 def opts(**kw: object) -> wsp.DeployOptions:
     base: dict[str, object] = {"name": "my-llm", "model": "phi-4-mini-instruct", "namespace": "team-a"}
     base.update(kw)
-    return wsp.DeployOptions(**base)  # type: ignore[arg-type]
+    return wsp.DeployOptions(**base)  # type: ignore[arg-type]  # a dict of mixed values as keywords
 
 
 # ---- names -----------------------------------------------------------------------------------
