@@ -37,9 +37,9 @@ def diagnose(
     app: AppContext,
     name: flags.NameArg = None,
     workspace_name: flags.WorkspaceNameOpt = None,
-    output_format: flags.output_option(  # type: ignore[valid-type]  # flags.py's pattern: a call in Annotated
-        *FORMATS, help="Output format: json or yaml (the findings).", metavar="FORMAT"
-    ) = None,
+    output_format: Annotated[
+        str | None, flags.output_option(*FORMATS, help="Output format: json or yaml (the findings).", metavar="FORMAT")
+    ] = None,
     bundle: BundleOpt = None,
 ) -> None:
     """Name the reason a workspace is not ready, with the evidence and the next step.
