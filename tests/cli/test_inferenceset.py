@@ -1,0 +1,120 @@
+"""InferenceSets (issue 14) through the plugin, against the simulated KAITO v0.12 cluster."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.crd_schema import validate_object
+from tests.helpers import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+IS_CRD: dict[str, Any] = yaml.safe_load((ROOT / "kubectl_kaito" / "data" / "kaito.sh_inferencesets.yaml").read_text())
+SKU = ("--instance-type", "Standard_NC24ads_A100_v4")
+MODEL = ("--model", "phi-4-mini-instruct")
+
+
+def deploy_set(name: str = "phi", replicas: int = 2, *extra: str) -> Any:
+    return run_cli("deploy", name, *MODEL, *SKU, "--replicas", str(replicas), *extra)
+
+
+def replicas_of(sim: Any, name: str = "phi") -> list[dict[str, Any]]:
+    return [w for w in sim.list("kaito.sh/v1beta1", "Workspace", "default")
+            if (w["metadata"].get("labels") or {}).get("inferenceset.kaito.sh/created-by") == name]
+
+
+# ---- deploy ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("extra", [
+    (),
+    ("--node-count-limit", "4", "--update-strategy", "rollingupdate", "--max-unavailable", "50%"),
+    ("--update-strategy", "OnDelete", "--label", "team=nlp", "--annotation", "example.com/owner=a"),
+    ("--disable-benchmark", "--runtime", "transformers", "--enable-load-balancer"),
+    ("--model-access-secret", "hf", "--image-pull-secret", "pull", "--adapter", "a=r.io/a:1"),
+    ("--max-unavailable", "2", "--performance-mode", "throughput"),
+])
+def test_dry_run_prints_an_inferenceset_the_bundled_crd_accepts(extra: tuple[str, ...]) -> None:
+    r = deploy_set("phi", 3, *extra, "--dry-run")
+    assert r.exit_code == 0, r.stderr
+    obj = yaml.safe_load(r.stdout)
+    assert obj["kind"] == "InferenceSet" and obj["spec"]["replicas"] == 3
+    assert validate_object(obj, IS_CRD) == []
+
+
+def test_image_template_set_validates_too() -> None:
+    r = run_cli("deploy", "web", "--image", "python:3.12", "--replicas", "2", *SKU, "--dry-run", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    obj = json.loads(r.stdout)
+    assert obj["spec"]["template"]["inference"]["template"]["spec"]["containers"][0]["image"] == "python:3.12"
+    assert validate_object(obj, IS_CRD) == []
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--replicas", "0"), "invalid --replicas value '0': it must be from 1 to 1000"),
+    (("--replicas", "inf"), "invalid --replicas value 'inf': not a whole number"),
+    (("--replicas", "-1"), "invalid --replicas value '-1': not a whole number"),
+    (("--node-count-limit", "3"), "--node-count-limit needs --replicas"),
+    (("--replicas", "2", "--count", "2"), "--count cannot be used with --replicas"),
+    (("--replicas", "2", "--max-unavailable", "0%"), "a percentage must be from 1% to 100%"),
+    (("--replicas", "2", "--update-strategy", "Recreate"), "invalid --update-strategy 'Recreate'"),
+])
+def test_bad_set_flags_are_one_line_exit_2(args: tuple[str, ...], message: str) -> None:
+    r = run_cli("deploy", "phi", *MODEL, *SKU, *args)
+    assert r.exit_code == 2
+    assert r.stdout == ""
+    assert message in r.stderr.splitlines()[0]
+
+
+def test_deploy_replicas_creates_the_set_and_kaito_makes_the_replicas(sim: Any) -> None:
+    r = deploy_set("phi", 2)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "inferenceset.kaito.sh/phi created\n"
+    assert sim.get("kaito.sh/v1beta1", "Workspace", "phi", "default") is None  # no Workspace of that name
+    sim.wait_until(lambda: len(replicas_of(sim)) == 2)
+
+
+def test_deploy_replicas_wait_prints_each_replica_endpoint_without_a_gateway(sim: Any) -> None:
+    r = deploy_set("phi", 2, "--wait", "--timeout", "30s")
+    assert r.exit_code == 0, r.stderr
+    urls = r.stdout.splitlines()
+    names = sorted(w["metadata"]["name"] for w in replicas_of(sim))
+    assert sorted(urls) == [f"http://{n}.default.svc.cluster.local/v1/chat/completions" for n in names]
+    iset = sim.get("kaito.sh/v1beta1", "InferenceSet", "phi", "default")
+    assert iset["status"]["readyReplicas"] == 2
+
+
+def test_deploy_replicas_wait_prints_the_gateway_url(sim_factory: Any) -> None:
+    cluster = sim_factory(gateway=True)
+    r = deploy_set("phi", 2, "--wait", "--timeout", "30s")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == f"http://127.0.0.1:{cluster.gateway_port}/v1/chat/completions\n"
+
+
+def test_deploy_replicas_on_kaito_without_inferencesets_names_the_version(sim_factory: Any) -> None:
+    sim_factory(inferenceset_versions=())
+    r = deploy_set("phi", 2)
+    assert r.exit_code == 1
+    assert r.stdout == ""
+    first = r.stderr.splitlines()[0]
+    assert first.startswith("error: this cluster's KAITO does not serve InferenceSets")
+    assert "v0.8" in first and "v0.11" in first
+
+
+def test_deploy_replicas_at_v1alpha1_only(sim_factory: Any) -> None:
+    cluster = sim_factory(inferenceset_versions=("v1alpha1",))
+    r = deploy_set("phi", 1)
+    assert r.exit_code == 0, r.stderr
+    assert any(q.path.startswith("/apis/kaito.sh/v1alpha1/namespaces/default/inferencesets")
+               and q.method == "POST" for q in cluster.requests)
+
+
+def test_existing_set_is_a_conflict(sim: Any) -> None:
+    assert deploy_set("phi", 1).exit_code == 0
+    r = deploy_set("phi", 1)
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.splitlines()[0] == 'error: inferenceset "phi" already exists in namespace "default"'
