@@ -22,6 +22,9 @@ from kubectl_kaito import workspace as wsp
 from kubectl_kaito.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kubectl_kaito.console import Console
     from kubectl_kaito.resources import Resources
 
 UPDATE_STRATEGIES = ("RollingUpdate", "OnDelete")
@@ -275,3 +278,206 @@ def set_endpoints(cluster: Resources, name: str, namespace: str) -> SetEndpoints
     iset = cluster.get_inferenceset(name, namespace)
     return SetEndpoints(iset=iset, replicas=replica_rows(cluster, name, namespace),
                         gateway=find_gateway(cluster, name, namespace))
+
+
+# ---- status: the set in the list, and in detail ----------------------------------------------------
+
+
+def model_name(iset: dict[str, Any]) -> str | None:
+    """The template's preset name (or its first container's image)."""
+    inference = (((iset.get("spec") or {}).get("template") or {}).get("inference") or {})
+    preset = (inference.get("preset") or {}).get("name")
+    if preset:
+        return str(preset)
+    containers = ((inference.get("template") or {}).get("spec") or {}).get("containers") or []
+    return str(containers[0].get("image")) if containers and containers[0].get("image") else None
+
+
+def instance_type(iset: dict[str, Any]) -> str | None:
+    """spec.template.resource.instanceType (None: BYO nodes)."""
+    value = ((((iset.get("spec") or {}).get("template") or {}).get("resource") or {}).get("instanceType"))
+    return str(value) if value else None
+
+
+def list_cell(iset: dict[str, Any], header: str) -> str:
+    """The cell of the workspace list's column `header` for a set (its NAME is `is/NAME`, STATUS the
+    replica count `ready/desired ready`); a column a set has no value for is `-`."""
+    meta = iset.get("metadata") or {}
+    ready, desired = kaito.inferenceset_counts(iset)
+    cond = conditions(iset).get("InferenceSetReady") or {}
+    runtime = ((meta.get("annotations") or {}).get(kaito.ANNOTATION_RUNTIME))
+    cells = {
+        "NAMESPACE": str(meta.get("namespace", "")),
+        "NAME": f"is/{meta.get('name', '')}",
+        "MODEL": model_name(iset) or "<none>",
+        "INSTANCE": instance_type(iset) or "<none>",
+        "SUCCEEDED": str(cond.get("status") or "-"),
+        "STATUS": "Deleting" if meta.get("deletionTimestamp") else f"{ready}/{desired} ready",
+        "AGE": kaito.age(meta.get("creationTimestamp")),
+        "STATE": phase(iset),
+        "RUNTIME": "transformers" if runtime == "transformers" else "vllm",
+        "LABELS": ",".join(f"{k}={v}" for k, v in sorted((meta.get("labels") or {}).items())) or "<none>",
+    }
+    return cells.get(header, "-")
+
+
+def hide_replicas(workspaces: list[dict[str, Any]], sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The workspaces without the replicas of the listed sets (they are counted on the set's row)."""
+    owned = {(str((s.get("metadata") or {}).get("namespace")), str((s.get("metadata") or {}).get("name")))
+             for s in sets}
+    return [w for w in workspaces
+            if (str((w.get("metadata") or {}).get("namespace")), kaito.owning_inferenceset(w) or "") not in owned]
+
+
+def details(found: SetEndpoints) -> dict[str, Any]:
+    """The one-set status object."""
+    iset = found.iset
+    meta = iset.get("metadata") or {}
+    ready, desired = kaito.inferenceset_counts(iset)
+    perf = ((iset.get("status") or {}).get("performance") or {}).get("metrics") or {}
+    tpm = perf.get("aggregatedPeakTokensPerMinute") or {}
+    return {
+        "kind": kaito.IS_KIND,
+        "name": meta.get("name"),
+        "namespace": meta.get("namespace"),
+        "model": model_name(iset),
+        "servedModelName": meta.get("name"),
+        "instanceType": instance_type(iset),
+        "replicas": desired,
+        "readyReplicas": ready,
+        "state": phase(iset),
+        "nodeCountLimit": (iset.get("spec") or {}).get("nodeCountLimit"),
+        "gateway": None if found.gateway is None else {
+            "url": found.gateway.url, "model": found.gateway.model, "gateway": found.gateway.gateway,
+            "httpRoute": found.gateway.route, "inferencePool": found.gateway.pool},
+        "aggregatedPeakTokensPerMinute": tpm.get("value"),
+        "conditions": [{k: c.get(k) for k in ("type", "status", "reason", "message", "lastTransitionTime")}
+                       for c in (iset.get("status") or {}).get("conditions") or []],
+        "workspaces": found.replicas,
+        "createdAt": meta.get("creationTimestamp"),
+    }
+
+
+def render_details(d: dict[str, Any]) -> str:
+    """The human-readable block `status NAME` prints for a set."""
+    from kubectl_kaito import output  # noqa: PLC0415
+
+    gw = d["gateway"]
+    fields: list[tuple[str, Any]] = [
+        ("Name", d["name"]), ("Namespace", d["namespace"]), ("Kind", "InferenceSet"),
+        ("Model", d["model"] or "<none>"), ("Served model name", d["servedModelName"]),
+        ("Instance type", d["instanceType"] or "<none>"),
+        ("Replicas", f"{d['readyReplicas']}/{d['replicas']} ready"), ("State", d["state"]),
+        ("Age", kaito.age(d.get("createdAt"))),
+        ("Endpoint", f"{gw['url']}/v1/chat/completions (gateway {gw['gateway']}, model {gw['model']})" if gw
+         else "<no gateway>: each replica has its own (below)"),
+    ]
+    if d.get("nodeCountLimit"):
+        fields.append(("Node count limit", str(d["nodeCountLimit"])))
+    if d.get("aggregatedPeakTokensPerMinute"):
+        fields.append(("Benchmark", f"{d['aggregatedPeakTokensPerMinute']} tokens/min (all replicas)"))
+    lines = [output.block(fields), "", "Conditions:"]
+    if d["conditions"]:
+        rows = [[str(c["type"]), str(c["status"]), str(c.get("reason") or ""),
+                 " ".join(str(c.get("message") or "").split()), kaito.age(c.get("lastTransitionTime"))]
+                for c in d["conditions"]]
+        lines.append(output.table(("TYPE", "STATUS", "REASON", "MESSAGE", "AGE"), rows, indent="  "))
+    else:
+        lines.append("  <none reported yet>")
+    lines += ["", "Replicas (Workspaces):"]
+    if d["workspaces"]:
+        rows = [[r["name"], r["state"], ",".join(r["nodes"]) or "<none>", r["url"] or "<pending>"]
+                for r in d["workspaces"]]
+        lines.append(output.table(("NAME", "STATE", "NODES", "ENDPOINT"), rows, indent="  "))
+    else:
+        lines.append("  <none>")
+    return "\n".join(lines)
+
+
+# ---- waiting and the endpoint ------------------------------------------------------------------------
+
+
+def await_ready(console: Console, cluster: Resources, name: str, ns: str, seconds: float | None,
+                until: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """Poll the set on the one wait display until `until(set)` (default: every desired replica ready);
+    Ctrl-C leaves the set in place. A timeout is WaitTimeoutError (exit 4)."""
+    from kubectl_kaito.errors import NotReadyError  # noqa: PLC0415
+    from kubectl_kaito.waiting import await_value  # noqa: PLC0415
+
+    done = until or is_ready
+
+    def attempt() -> dict[str, Any]:
+        iset = cluster.get_inferenceset(name, ns)
+        if not done(iset):
+            raise NotReadyError(progress_line(iset), hint=f"watch it with: kubectl kaito status {name} -n {ns}",
+                                details={"inferenceset": name, "namespace": ns})
+        return iset
+
+    try:
+        return await_value(console, f"inferenceset {ns}/{name}", attempt, timeout=seconds, interval=0.5)
+    except KeyboardInterrupt:
+        console.info(f"interrupted: the inferenceset was left in place; watch it with: "
+                     f"kubectl kaito status {name} -n {ns}")
+        raise
+
+
+def endpoint_info(found: SetEndpoints, path: str) -> dict[str, Any]:
+    """`get-endpoint SET -o json`: the gateway URL (when routed) and every replica's URL. `model` is the
+    name requests must carry: the set's name (KAITO serves each replica under it)."""
+    from kubectl_kaito import endpoints  # noqa: PLC0415
+
+    iset = found.iset
+    meta = iset.get("metadata") or {}
+    ready, desired = kaito.inferenceset_counts(iset)
+    gw = found.gateway
+    replicas = []
+    for r in found.replicas:
+        base = r["url"][: -len(endpoints.DEFAULT_PATH)] if r["url"] else None
+        replicas.append({"workspace": r["name"], "state": r["state"], "ready": r["ready"], "nodes": r["nodes"],
+                         "endpoint": f"{base}{path}" if base else None,
+                         "base_url": f"{base}{endpoints.API_PREFIX}" if base else None})
+    return {
+        "inferenceset": meta.get("name"), "namespace": meta.get("namespace"), "kind": kaito.IS_KIND,
+        "model": meta.get("name"), "ready": ready > 0 and is_ready(iset), "replicas": desired,
+        "readyReplicas": ready,
+        "endpoint": f"{gw.url}{path}" if gw else None,
+        "base_url": f"{gw.url}{endpoints.API_PREFIX}" if gw else None,
+        "type": "Gateway" if gw else None,
+        "gateway": None if gw is None else {"name": gw.gateway, "httpRoute": gw.route, "inferencePool": gw.pool,
+                                            "url": gw.url},
+        "workspaces": replicas,
+    }
+
+
+def endpoint_url(found: SetEndpoints, path: str, replica: int | None) -> str:
+    """`get-endpoint SET` in url form: the gateway URL, or with `replica` (1-based, as `status SET` lists
+    them) that replica's. Without either, NotReadyError (exit 4) says why there is no one URL."""
+    from kubectl_kaito import endpoints  # noqa: PLC0415
+    from kubectl_kaito.errors import NotReadyError  # noqa: PLC0415
+
+    meta = found.iset.get("metadata") or {}
+    name, ns = str(meta.get("name")), str(meta.get("namespace"))
+    ready, desired = kaito.inferenceset_counts(found.iset)
+    if replica is not None:
+        if replica > len(found.replicas):
+            raise UsageError(f"--replica {replica}: inferenceset {ns}/{name} has {len(found.replicas)} replica "
+                             f"workspace(s)", hint=f"see them with: kubectl kaito status {name} -n {ns}")
+        row = found.replicas[replica - 1]
+        if not row["ready"] or not row["url"]:
+            raise NotReadyError(f"replica {replica} of inferenceset {ns}/{name} ({row['name']}) is not ready: "
+                                f"{row['state']}", hint=f"see it with: kubectl kaito status {name} -n {ns}",
+                                details={"inferenceset": name, "workspace": row["name"], "namespace": ns})
+        return f"{row['url'][: -len(endpoints.DEFAULT_PATH)]}{path}"
+    if found.gateway is not None:
+        if ready == 0:
+            raise NotReadyError(f"inferenceset {ns}/{name} has no ready replica yet (0/{desired})",
+                                hint=f"wait for it: kubectl kaito get-endpoint {name} -n {ns} --wait",
+                                details={"inferenceset": name, "namespace": ns})
+        return f"{found.gateway.url}{path}"
+    raise NotReadyError(
+        f"inferenceset {ns}/{name} has {desired} replicas and no gateway route: no one URL serves them all",
+        hint=f"pick one with --replica 1..{max(len(found.replicas), 1)}, list them all with -o json, or route the "
+        f"set through a Gateway (KAITO's gatewayAPIInferenceExtension feature gate gives it the InferencePool "
+        f"{kaito.inference_pool_name(name)}; add an HTTPRoute to it)",
+        details={"inferenceset": name, "namespace": ns},
+    )

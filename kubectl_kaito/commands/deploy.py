@@ -707,32 +707,10 @@ def _deploy_set(app: AppContext, opts: wsp.DeployOptions, config_file: str | Non
         console.info(f"next: kubectl kaito status {name} -n {ns} -w   then: kubectl kaito get-endpoint {name} -n {ns}")
         return None
     console.info(f"inferenceset.kaito.sh/{name} created")
-    ready = wait_inferenceset(console, cluster, name, ns, wait_seconds)
+    ready = inferenceset.await_ready(console, cluster, name, ns, wait_seconds)
     if fmt:
         return Document(ready)
     return Text(inferenceset_endpoint_line(cluster, name, ns))
-
-
-def wait_inferenceset(console: Console, cluster: Resources, name: str, ns: str, seconds: float) -> dict[str, Any]:
-    """Poll the set on the one wait display until its ready replicas reach the desired count."""
-    from kubectl_kaito import inferenceset  # noqa: PLC0415
-    from kubectl_kaito.errors import NotReadyError  # noqa: PLC0415
-    from kubectl_kaito.waiting import await_value  # noqa: PLC0415
-
-    def attempt() -> dict[str, Any]:
-        iset = cluster.get_inferenceset(name, ns)
-        if not inferenceset.is_ready(iset):
-            raise NotReadyError(inferenceset.progress_line(iset),
-                                hint=f"watch it with: kubectl kaito status {name} -n {ns}",
-                                details={"inferenceset": name, "namespace": ns})
-        return iset
-
-    try:
-        return await_value(console, f"inferenceset {ns}/{name}", attempt, timeout=seconds, interval=0.5)
-    except KeyboardInterrupt:
-        console.info(f"interrupted: the inferenceset was left in place; watch it with: "
-                     f"kubectl kaito status {name} -n {ns}")
-        raise
 
 
 def inferenceset_endpoint_line(cluster: Resources, name: str, ns: str) -> str:

@@ -118,3 +118,86 @@ def test_existing_set_is_a_conflict(sim: Any) -> None:
     r = deploy_set("phi", 1)
     assert r.exit_code == 1 and r.stdout == ""
     assert r.stderr.splitlines()[0] == 'error: inferenceset "phi" already exists in namespace "default"'
+
+
+# ---- status ------------------------------------------------------------------------------------------
+
+
+def _ready_set(sim: Any, name: str = "phi", replicas: int = 2) -> None:
+    r = deploy_set(name, replicas, "--wait", "--timeout", "30s")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_status_list_shows_the_set_as_one_row_and_folds_its_replicas(sim: Any) -> None:
+    _ready_set(sim)
+    assert run_cli("deploy", "solo", *MODEL, *SKU, "--wait").exit_code == 0
+    r = run_cli("status")
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[0] == "NAME"
+    names = [ln.split()[0] for ln in lines[1:]]
+    assert names == ["is/phi", "solo"]  # the replicas phi-xxxxx are not listed twice
+    row = lines[1].split()
+    assert "2/2" in row and row[row.index("2/2") + 1] == "ready"
+    # the replicas are still Workspaces: a selector lists them, and -o json keeps every Workspace
+    listed = json.loads(run_cli("status", "-o", "json").stdout)
+    assert len(listed["items"]) == 3
+
+
+def test_status_of_a_set_shows_replicas_nodes_endpoints_and_conditions(sim: Any) -> None:
+    _ready_set(sim)
+    r = run_cli("status", "phi")
+    assert r.exit_code == 0, r.stderr
+    out = r.stdout
+    assert "Kind:               InferenceSet" in out
+    assert "Replicas:           2/2 ready" in out
+    assert "InferenceSetReady    True     inferencesetReady" in out
+    for ws in replicas_of(sim):
+        n = ws["metadata"]["name"]
+        line = next(ln for ln in out.splitlines() if ln.strip().startswith(n))
+        assert "Ready" in line and ws["status"]["workerNodes"][0] in line
+        assert f"http://{n}.default.svc.cluster.local/v1/chat/completions" in line
+    # a replica says which set owns it
+    one = replicas_of(sim)[0]["metadata"]["name"]
+    r = run_cli("status", one)
+    assert r.stdout.rstrip().splitlines()[-1] == "Replica of: InferenceSet phi (kubectl kaito status phi -n default)"
+
+
+# ---- get-endpoint ------------------------------------------------------------------------------------
+
+
+def test_get_endpoint_without_a_gateway_is_one_clear_line_exit_4(sim: Any) -> None:
+    _ready_set(sim)
+    r = run_cli("get-endpoint", "phi")
+    assert r.exit_code == 4 and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert lines[0] == ("error: inferenceset default/phi has 2 replicas and no gateway route: no one URL serves "
+                        "them all")
+    assert lines[1].startswith("hint: pick one with --replica 1..2") and "gatewayAPIInferenceExtension" in lines[1]
+
+
+def test_get_endpoint_json_lists_every_replica_and_replica_n_picks_one(sim: Any) -> None:
+    _ready_set(sim)
+    info = json.loads(run_cli("get-endpoint", "phi", "-o", "json").stdout)
+    assert info["kind"] == "InferenceSet" and info["model"] == "phi" and info["endpoint"] is None
+    assert (info["replicas"], info["readyReplicas"]) == (2, 2)
+    urls = [w["endpoint"] for w in info["workspaces"]]
+    assert all(u and u.endswith(".default.svc.cluster.local/v1/chat/completions") for u in urls)
+    r = run_cli("get-endpoint", "phi", "--replica", "2")
+    assert r.exit_code == 0 and r.stdout == urls[1] + "\n"
+    r = run_cli("get-endpoint", "phi", "--replica", "3")
+    assert r.exit_code == 2 and "has 2 replica workspace(s)" in r.stderr
+
+
+def test_get_endpoint_with_a_gateway_prints_its_url_and_the_model_name(sim_factory: Any) -> None:
+    cluster = sim_factory(gateway=True)
+    _ready_set(cluster)
+    r = run_cli("get-endpoint", "phi")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == f"http://127.0.0.1:{cluster.gateway_port}/v1/chat/completions\n"
+    info = json.loads(run_cli("get-endpoint", "phi", "-o", "json", "--path", "/v1").stdout)
+    assert info["endpoint"] == f"http://127.0.0.1:{cluster.gateway_port}/v1"
+    assert info["model"] == "phi" and info["type"] == "Gateway"
+    assert info["gateway"] == {"name": "inference-gateway", "httpRoute": "phi-route",
+                               "inferencePool": "phi-inferencepool",
+                               "url": f"http://127.0.0.1:{cluster.gateway_port}"}
