@@ -140,7 +140,7 @@ def is_ready(iset: dict[str, Any]) -> bool:
     """Every desired replica ready (status.readyReplicas >= spec.replicas), and status written for this spec."""
     ready, desired = kaito.inferenceset_counts(iset)
     status = iset.get("status") or {}
-    return ready >= desired and status.get("replicas", desired) == desired and not (
+    return ready == desired and status.get("replicas", desired) == desired and not (
         iset.get("metadata") or {}).get("deletionTimestamp")
 
 

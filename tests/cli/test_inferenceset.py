@@ -201,3 +201,35 @@ def test_get_endpoint_with_a_gateway_prints_its_url_and_the_model_name(sim_facto
     assert info["gateway"] == {"name": "inference-gateway", "httpRoute": "phi-route",
                                "inferencePool": "phi-inferencepool",
                                "url": f"http://127.0.0.1:{cluster.gateway_port}"}
+
+
+# ---- scale -------------------------------------------------------------------------------------------
+
+
+def test_scale_goes_through_the_scale_subresource_and_waits(sim: Any) -> None:
+    _ready_set(sim, replicas=1)
+    r = run_cli("scale", "phi", "--replicas", "3", "--wait", "--timeout", "30s")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "inferenceset.kaito.sh/phi scaled\n"
+    patches = [q for q in sim.requests if q.method == "PATCH"]
+    assert [q.path for q in patches] == ["/apis/kaito.sh/v1beta1/namespaces/default/inferencesets/phi/scale"]
+    iset = sim.get("kaito.sh/v1beta1", "InferenceSet", "phi", "default")
+    assert iset["spec"]["replicas"] == 3 and iset["status"]["readyReplicas"] == 3
+    r = run_cli("scale", "phi", "--replicas=1", "--wait")
+    assert r.exit_code == 0, r.stderr
+    sim.wait_until(lambda: len([w for w in replicas_of(sim) if not w["metadata"].get("deletionTimestamp")]) == 1)
+
+
+def test_scale_refusals(sim: Any) -> None:
+    assert run_cli("deploy", "solo", *MODEL, *SKU).exit_code == 0
+    r = run_cli("scale", "solo", "--replicas", "2")
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.splitlines()[0] == ("error: workspace default/solo is one Workspace, not an InferenceSet: it "
+                                        "has no replicas to scale")
+    r = run_cli("scale", "nothing", "--replicas", "2")
+    assert r.exit_code == 3
+    assert r.stderr.splitlines()[0] == 'error: inferenceset "nothing" not found in namespace "default"'
+    for bad in ("-1", "nan", "1e3", "1001"):
+        r = run_cli("scale", "phi", "--replicas", bad)
+        assert r.exit_code == 2 and r.stderr.startswith("error: invalid --replicas value"), r.stderr
+    assert run_cli("scale", "phi").exit_code == 2
