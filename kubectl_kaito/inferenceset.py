@@ -481,3 +481,22 @@ def endpoint_url(found: SetEndpoints, path: str, replica: int | None) -> str:
         f"{kaito.inference_pool_name(name)}; add an HTTPRoute to it)",
         details={"inferenceset": name, "namespace": ns},
     )
+
+
+def pick_replica(cluster: Resources, name: str, namespace: str, index: int | None = None) -> str:
+    """The replica Workspace to talk to for the set `name`: replica `index` (1-based, as `status` lists them),
+    else the first ready one; NotReadyError (exit 4) when none is ready, NotFoundError when no such set."""
+    from kubectl_kaito.errors import NotReadyError  # noqa: PLC0415
+
+    iset = cluster.get_inferenceset(name, namespace)
+    found = SetEndpoints(iset=iset, replicas=replica_rows(cluster, name, namespace), gateway=None)
+    if index is not None:
+        endpoint_url(found, "", index)  # a missing or unready replica N: its own error
+        return str(found.replicas[index - 1]["name"])
+    row = next((r for r in found.replicas if r["ready"]), None)
+    if row is None:
+        ready, desired = kaito.inferenceset_counts(iset)
+        raise NotReadyError(f"inferenceset {namespace}/{name} has no ready replica ({ready}/{desired})",
+                            hint=f"see it with: kubectl kaito status {name} -n {namespace}",
+                            details={"inferenceset": name, "namespace": namespace})
+    return str(row["name"])

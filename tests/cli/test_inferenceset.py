@@ -233,3 +233,82 @@ def test_scale_refusals(sim: Any) -> None:
         r = run_cli("scale", "phi", "--replicas", bad)
         assert r.exit_code == 2 and r.stderr.startswith("error: invalid --replicas value"), r.stderr
     assert run_cli("scale", "phi").exit_code == 2
+
+
+# ---- logs, chat, delete, connect ----------------------------------------------------------------------
+
+
+def test_logs_of_a_set_read_every_replica_prefixed_by_its_pod(sim: Any) -> None:
+    _ready_set(sim)
+    r = run_cli("logs", "phi", "--tail", "1")
+    assert r.exit_code == 0, r.stderr
+    pods = sorted(f"{w['metadata']['name']}-0" for w in replicas_of(sim))
+    prefixes = sorted(ln.split("]", 1)[0].lstrip("[").split("/")[0] for ln in r.stdout.splitlines())
+    assert prefixes == pods
+
+
+def test_chat_through_a_replica_and_through_the_gateway(sim_factory: Any) -> None:
+    cluster = sim_factory(gateway=True)
+    _ready_set(cluster)
+    r = run_cli("chat", "phi", "-m", "hello")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "Hello from phi. You said: hello (turn 1)\n"
+    assert cluster.openai.requests[-1]["via"] == "proxy"
+    r = run_cli("chat", "phi", "--gateway", "-m", "hi")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == "Hello from phi. You said: hi (turn 1)\n"
+    assert cluster.openai.requests[-1]["via"] == "gateway"
+    second = sorted(w["metadata"]["name"] for w in replicas_of(cluster))
+    r = run_cli("chat", "phi", "--replica", "2", "-m", "x")
+    assert r.exit_code == 0, r.stderr
+    assert cluster.openai.requests[-1]["workspace"] in second
+
+
+def test_chat_gateway_without_one_is_exit_4(sim: Any) -> None:
+    _ready_set(sim)
+    r = run_cli("chat", "phi", "--gateway", "-m", "hi")
+    assert r.exit_code == 4 and r.stdout == ""
+    assert r.stderr.splitlines()[0] == "error: inferenceset default/phi has no gateway route"
+
+
+def test_delete_a_set_deletes_the_set_never_its_replicas_one_by_one(sim: Any) -> None:
+    _ready_set(sim)
+    one = replicas_of(sim)[0]["metadata"]["name"]
+    r = run_cli("delete", one, "--yes")
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr.splitlines()[0] == f"error: workspace default/{one} is a replica of InferenceSet phi: KAITO " \
+                                       "would replace it"
+    r = run_cli("delete", "--all", "--dry-run")
+    assert r.stdout == 'inferenceset.kaito.sh "phi" deleted (dry run)\n'
+    before = len(sim.requests)
+    r = run_cli("delete", "phi", "--yes", "--wait", "--timeout", "20s")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == 'inferenceset.kaito.sh "phi" deleted\n'
+    deletes = [q.path for q in sim.requests[before:] if q.method == "DELETE"]
+    assert deletes == ["/apis/kaito.sh/v1beta1/namespaces/default/inferencesets/phi"]
+    assert sim.get("kaito.sh/v1beta1", "InferenceSet", "phi", "default") is None
+    sim.wait_until(lambda: not replicas_of(sim))
+
+
+def test_connect_relays_to_a_ready_replica(sim: Any) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.helpers import subprocess_env
+
+    _ready_set(sim)
+    proc = subprocess.Popen([sys.executable, "-m", "kubectl_kaito", "connect", "phi", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env())
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        assert first.startswith("OPENAI_BASE_URL="), first
+        models = httpx.get(first.split("=", 1)[1] + "/models", timeout=10).json()
+        assert models["data"][0]["id"] == "phi"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    assert "inferenceset default/phi: relaying to replica phi-" in err
