@@ -376,10 +376,12 @@ class Resources:
 
     def find_inferenceset(self, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The InferenceSet called `name`, or None when there is none or the cluster serves none."""
+        from kubectl_kaito.errors import ForbiddenError  # noqa: PLC0415
+
         try:
             return self.get_inferenceset(name, namespace)
-        except (NotFoundError, ProviderNotInstalledError):
-            return None
+        except (NotFoundError, ProviderNotInstalledError, ForbiddenError):
+            return None  # the caller's own error (e.g. the workspace's NotFound) says more
 
     def list_inferencesets(self, namespace: str | None = None, *, all_namespaces: bool = False,
                            label_selector: str | None = None) -> list[dict[str, Any]]:

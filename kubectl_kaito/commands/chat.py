@@ -111,7 +111,7 @@ def chat(
 
       kubectl kaito chat --endpoint http://localhost:8080 -m "hi"
 
-      kubectl kaito chat my-set --gateway -m "hi"      # an InferenceSet, through its gateway
+      kubectl kaito chat my-set --gateway -m "hi"
 
     Exit codes: 0 ok; 1 the model server refused or failed (its message is shown);
     2 bad flags or empty input; 3 workspace not found; 4 workspace not ready, endpoint not

@@ -67,7 +67,7 @@ def connect(
 
       kill $KAITO_CONNECT_PID
 
-      kubectl kaito connect my-set            # an InferenceSet: relays to its first ready replica
+      kubectl kaito connect my-set --replica 2
 
     Exit codes: 130 stopped with Ctrl-C; 0 stopped with kill (SIGTERM); 1 the port is in use or cannot be used; 2 bad flags;
     3 workspace not found; 4 workspace not ready or its model not answering; 5 cannot reach

@@ -70,7 +70,7 @@ def delete(
 
       kubectl kaito delete my-llm --dry-run=server
 
-      kubectl kaito delete my-set --yes     # an InferenceSet: KAITO deletes its replica Workspaces
+      kubectl kaito delete my-inference-set --yes
     """
     targets = flags.workspace_names(names, workspace_name)  # checked, in order, repeats dropped
     label_selector = flags.label_selector(selector)

@@ -461,7 +461,12 @@ def _list_with_sets(
     replica Workspaces folded into it (`status -l inferenceset.kaito.sh/created-by=NAME` lists them)."""
     from kubectl_kaito import inferenceset  # noqa: PLC0415
 
-    sets = cluster.list_inferencesets(namespace, all_namespaces=namespace is None, label_selector=label_selector)
+    from kubectl_kaito.errors import ForbiddenError  # noqa: PLC0415
+
+    try:
+        sets = cluster.list_inferencesets(namespace, all_namespaces=namespace is None, label_selector=label_selector)
+    except ForbiddenError:  # may not list InferenceSets: the Workspaces alone, as before
+        sets = []
     if not sets:
         return _items_result(console, cluster, items, view)
     shown = inferenceset.hide_replicas(items, sets)

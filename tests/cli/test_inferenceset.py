@@ -312,3 +312,17 @@ def test_connect_relays_to_a_ready_replica(sim: Any) -> None:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)
     assert "inferenceset default/phi: relaying to replica phi-" in err
+
+
+def test_replicas_dry_run_never_imports_the_cluster_client() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom kubectl_kaito import cli\n"
+            "rc = cli.main(['deploy', 'phi', '--model', 'phi-4-mini-instruct', '--replicas', '2', '--dry-run'])\n"
+            "heavy = [m for m in ('httpx', 'kubectl_kaito.client', 'kubectl_kaito.resources') if m in sys.modules]\n"
+            "print(rc, heavy, file=sys.stderr)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env={"PATH": "/usr/bin:/bin", "KUBECONFIG": "/nonexistent", "HOME": "/tmp"})
+    assert p.stderr.strip().splitlines()[-1] == "0 []", p.stderr
+    assert "kind: InferenceSet" in p.stdout
