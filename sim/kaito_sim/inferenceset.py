@@ -166,7 +166,8 @@ class InferenceSetController:
             "name": m["name"] + "-" + "".join(secrets.choice(_SUFFIX) for _ in range(5)),
             "generateName": f"{m['name']}-", "namespace": m.get("namespace", "default"),
             "labels": labels,
-            "ownerReferences": [{"apiVersion": "kaito.sh/v1beta1", "kind": "InferenceSet", "name": m["name"],
+            "ownerReferences": [{"apiVersion": iset.get("apiVersion", "kaito.sh/v1beta1"), "kind": "InferenceSet",
+                                 "name": m["name"],
                                  "uid": m["uid"], "controller": True, "blockOwnerDeletion": True}]}
         if annotations:
             wmeta["annotations"] = annotations
@@ -244,7 +245,8 @@ class InferenceSetController:
         m = iset["metadata"]
         ns = m.get("namespace", "default")
         name = m["name"]
-        owner = {"apiVersion": "kaito.sh/v1beta1", "kind": "InferenceSet", "name": name, "uid": m["uid"],
+        owner = {"apiVersion": iset.get("apiVersion", "kaito.sh/v1beta1"), "kind": "InferenceSet", "name": name,
+                 "uid": m["uid"],
                  "controller": True, "blockOwnerDeletion": True}
         if self.sim.store.get(POOL_KEY, ns, pool_name(name)) is None:
             # the llm-d router chart's InferencePool: pods of the set, index 0, port 5000 (manifests.go:393-500)

@@ -156,3 +156,15 @@ def test_inferenceset_served_only_at_v1alpha1_or_not_at_all(sim_factory, http_fo
     for v in ("v1alpha1", "v1beta1"):
         assert "inferencesets" not in [r["name"] for r in http2.get(f"/apis/kaito.sh/{v}").json()["resources"]]
     assert "workspaces" in [r["name"] for r in http2.get("/apis/kaito.sh/v1beta1").json()["resources"]]
+
+
+def test_a_v1alpha1_set_owns_its_replicas_at_v1alpha1(sim_factory, http_for):
+    # KAITO v0.8-v0.10: InferenceSet only at v1alpha1; metav1.NewControllerRef names the set's own version
+    cluster = sim_factory(inferenceset_versions=("v1alpha1",))
+    http = http_for(cluster)
+    obj = dict(_iset(replicas=1), apiVersion="kaito.sh/v1alpha1")
+    r = http.post("/apis/kaito.sh/v1alpha1/namespaces/default/inferencesets", json=obj)
+    assert r.status_code == 201, r.text
+    cluster.wait_until(lambda: len(_replicas(cluster)) == 1)
+    (owner,) = _replicas(cluster)[0]["metadata"]["ownerReferences"]
+    assert owner["apiVersion"] == "kaito.sh/v1alpha1"
