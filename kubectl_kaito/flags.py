@@ -776,3 +776,15 @@ def listen_address(value: str, flag: str = "--address") -> str:
             f"invalid {flag} {value!r}: not an IP address",
             hint="for example --address 127.0.0.1 (the default), ::1, or 0.0.0.0 for every interface",
         ) from None
+
+
+def replica_count(value: str, flag: str = "--replicas", *, allow_zero: bool = True, maximum: int = 1000) -> int:
+    """A replica count: a whole number from 0 (or 1) to `maximum` (digits only: no inf, nan, 1e3, -1)."""
+    check_text(value, f"{flag} value")
+    text = value.strip()
+    if not text.isascii() or not text.isdigit():
+        raise UsageError(f"invalid {flag} value {value!r}: not a whole number")
+    low = 0 if allow_zero else 1
+    if len(text) > len(str(maximum)) or not low <= int(text) <= maximum:
+        raise UsageError(f"invalid {flag} value {value!r}: it must be from {low} to {maximum}")
+    return int(text)

@@ -293,3 +293,31 @@ def tuning_output_image(ws: dict[str, Any]) -> str | None:
     """Where a tuning job pushes the adapter it makes (tuning.output.image), None for a volume output."""
     out = (ws.get("tuning") or {}).get("output") or {}
     return str(out["image"]) if isinstance(out, dict) and out.get("image") else None
+
+
+# -- InferenceSet (api/v1beta1/inferenceset_types.go, pkg/utils/consts/consts.go:205, v0.12.0) ----------
+IS_PLURAL = "inferencesets"
+IS_KIND = "InferenceSet"
+LABEL_CREATED_BY_IS = "inferenceset.kaito.sh/created-by"
+INFERENCE_POOL_GROUP = "inference.networking.k8s.io"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+
+
+def inference_pool_name(inferenceset: str) -> str:
+    """utils.InferencePoolName (pkg/utils/common.go:243-245, v0.12.0)."""
+    return f"{inferenceset}-inferencepool"
+
+
+def owning_inferenceset(ws: dict[str, Any]) -> str | None:
+    """The InferenceSet a Workspace is a replica of (its created-by label), or None."""
+    labels = (ws.get("metadata") or {}).get("labels") or {}
+    value = labels.get(LABEL_CREATED_BY_IS)
+    return str(value) if value else None
+
+
+def inferenceset_counts(iset: dict[str, Any]) -> tuple[int, int]:
+    """(ready, desired) replicas of an InferenceSet: status.readyReplicas and spec.replicas (default 1)."""
+    spec = iset.get("spec") or {}
+    desired = spec.get("replicas", 1)
+    ready = (iset.get("status") or {}).get("readyReplicas") or 0
+    return (int(ready) if isinstance(ready, int) else 0, int(desired) if isinstance(desired, int) else 1)

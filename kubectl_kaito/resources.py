@@ -47,6 +47,7 @@ class Resources:
         self.namespace = client.namespace
         self.server = client.server
         self._workspace_version: str | None = None
+        self._inferenceset_version: str | None = None
 
     @classmethod
     def connect(
@@ -348,3 +349,146 @@ class Resources:
         pod that is not ready yet, which a Service's proxy cannot)."""
         rest = path.lstrip("/")
         return f"{_core(namespace, 'pods')}/{_q(pod)}:{_q(str(port))}/proxy/{rest}"
+
+    # -- InferenceSets and the Gateway API Inference Extension (issue 14) ---------------------------
+
+    def inferenceset_version(self) -> str:
+        """The InferenceSet API version served: v1beta1 (KAITO v0.11+), else v1alpha1 (v0.8-v0.10, behind the
+        enableInferenceSetController gate); ProviderNotInstalledError naming the KAITO version needed when
+        neither serves inferencesets. Discovery, asked at most once per process."""
+        if self._inferenceset_version is not None:
+            return self._inferenceset_version
+        group_served = False
+        for version in kaito.VERSIONS:
+            try:
+                resources = self.kaito_resources(version)
+            except NotFoundError:
+                continue
+            group_served = True
+            names = {r.get("name") for r in resources.get("resources") or [] if isinstance(r, dict)}
+            if kaito.IS_PLURAL in names:
+                self._inferenceset_version = version
+                return version
+        if not group_served:
+            raise ProviderNotInstalledError(
+                "KAITO is not installed in this cluster (the kaito.sh API group is not served)",
+                hint="install it with: kubectl kaito install-provider",
+                details={"server": self.server},
+            )
+        raise ProviderNotInstalledError(
+            "this cluster's KAITO does not serve InferenceSets (inferencesets.kaito.sh): they need KAITO v0.8 "
+            "or later with the enableInferenceSetController feature gate, or v0.11 or later (on by default)",
+            hint="upgrade KAITO with: kubectl kaito install-provider; or deploy without --replicas (one Workspace)",
+            details={"server": self.server, "resource": "inferencesets.kaito.sh", "kaitoVersionNeeded": "0.8"},
+        )
+
+    def _inferenceset_path(self, namespace: str | None, name: str | None = None, sub: str | None = None) -> str:
+        """/apis/kaito.sh/<served version>/namespaces/N/inferencesets[/NAME[/SUB]] (None = all namespaces)."""
+        base = f"/apis/{_q(kaito.GROUP)}/{_q(self.inferenceset_version())}"
+        path = f"{base}/namespaces/{_q(namespace)}/{kaito.IS_PLURAL}" if namespace else f"{base}/{kaito.IS_PLURAL}"
+        if name:
+            path = f"{path}/{_q(name)}"
+            if sub:
+                path = f"{path}/{_q(sub)}"
+        return path
+
+    def _missing_inferenceset(self, e: NotFoundError, name: str, ns: str) -> NotFoundError:
+        return NotFoundError(
+            f'inferenceset "{name}" not found in namespace "{ns}"',
+            hint=f"list the workspaces and inference sets with: kubectl kaito status -n {ns}",
+            details={**e.details, "name": name, "namespace": ns, "kind": kaito.IS_KIND},
+        )
+
+    def get_inferenceset(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """One InferenceSet; NotFoundError names it and the namespace."""
+        ns = namespace or self.namespace
+        try:
+            return self.client.get(self._inferenceset_path(ns, name))
+        except NotFoundError as e:
+            raise self._missing_inferenceset(e, name, ns) from None
+
+    def find_inferenceset(self, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """The InferenceSet called `name`, or None when there is none or the cluster serves none."""
+        from kubectl_kaito.errors import ForbiddenError  # noqa: PLC0415
+
+        try:
+            return self.get_inferenceset(name, namespace)
+        except (NotFoundError, ProviderNotInstalledError, ForbiddenError):
+            return None  # the caller's own error (e.g. the workspace's NotFound) says more
+
+    def list_inferencesets(self, namespace: str | None = None, *, all_namespaces: bool = False,
+                           label_selector: str | None = None) -> list[dict[str, Any]]:
+        """InferenceSets in `namespace` (default: the current one) or all namespaces; [] when not served."""
+        try:
+            path = self._inferenceset_path(None if all_namespaces else (namespace or self.namespace))
+        except ProviderNotInstalledError:
+            return []
+        query = {"labelSelector": label_selector} if label_selector else None
+        return list(self.client.list(path, query).get("items") or [])
+
+    def create_inferenceset(self, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """POST an InferenceSet at the served version (the object's apiVersion follows it)."""
+        ns = (obj.get("metadata") or {}).get("namespace") or self.namespace
+        version = self.inferenceset_version()
+        body = dict(obj, apiVersion=f"{kaito.GROUP}/{version}")
+        return self.client.create(self._inferenceset_path(ns), body, dry_run=dry_run)
+
+    def delete_inferenceset(self, name: str, namespace: str | None = None, *, dry_run: bool = False) -> dict[str, Any]:
+        """DELETE an InferenceSet (KAITO deletes its replica Workspaces); NotFoundError names it."""
+        ns = namespace or self.namespace
+        try:
+            return self.client.delete(self._inferenceset_path(ns, name), dry_run=dry_run)
+        except NotFoundError as e:
+            raise self._missing_inferenceset(e, name, ns) from None
+
+    def get_inferenceset_scale(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """The autoscaling/v1 Scale of an InferenceSet (its scale subresource)."""
+        ns = namespace or self.namespace
+        try:
+            return self.client.get(self._inferenceset_path(ns, name, "scale"))
+        except NotFoundError as e:
+            raise self._missing_inferenceset(e, name, ns) from None
+
+    def scale_inferenceset(self, name: str, replicas: int, namespace: str | None = None, *,
+                           dry_run: bool = False) -> dict[str, Any]:
+        """Set spec.replicas through the scale subresource (a merge patch, as `kubectl scale` sends)."""
+        ns = namespace or self.namespace
+        try:
+            return self.client.patch(self._inferenceset_path(ns, name, "scale"), {"spec": {"replicas": replicas}},
+                                     dry_run=dry_run)
+        except NotFoundError as e:
+            raise self._missing_inferenceset(e, name, ns) from None
+
+    def watch_inferencesets(self, namespace: str, *, name: str | None = None,
+                            timeout: float | None = None) -> Iterator[dict[str, Any]]:
+        """Watch InferenceSets in `namespace`, or the one called `name`."""
+        query = {"fieldSelector": f"metadata.name={name}"} if name else None
+        return self.client.watch(self._inferenceset_path(namespace), query, timeout=timeout)
+
+    def inferenceset_replicas(self, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The replica Workspaces of an InferenceSet (label inferenceset.kaito.sh/created-by=<name>)."""
+        return self.list_workspaces(namespace, label_selector=f"{kaito.LABEL_CREATED_BY_IS}={name}")
+
+    def _gateway_list(self, group: str, plural: str, namespace: str) -> list[dict[str, Any]]:
+        """Objects of a Gateway API type at its v1 version; [] when the group is not served."""
+        path = f"/apis/{_q(group)}/v1/namespaces/{_q(namespace)}/{_q(plural)}"
+        try:
+            return list(self.client.list(path).get("items") or [])
+        except NotFoundError:
+            return []
+
+    def list_inferencepools(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """InferencePools (inference.networking.k8s.io/v1); [] when the Inference Extension is absent."""
+        return self._gateway_list(kaito.INFERENCE_POOL_GROUP, "inferencepools", namespace or self.namespace)
+
+    def list_httproutes(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """HTTPRoutes (gateway.networking.k8s.io/v1); [] when the Gateway API is absent."""
+        return self._gateway_list(kaito.GATEWAY_GROUP, "httproutes", namespace or self.namespace)
+
+    def get_gateway(self, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        """One Gateway (gateway.networking.k8s.io/v1), or None when absent."""
+        path = f"/apis/{_q(kaito.GATEWAY_GROUP)}/v1/namespaces/{_q(namespace or self.namespace)}/gateways/{_q(name)}"
+        try:
+            return self.client.get(path)
+        except NotFoundError:
+            return None

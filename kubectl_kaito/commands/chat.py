@@ -76,6 +76,16 @@ def chat(
     output_format: Annotated[str | None, flags.output_option(
         *FORMATS, help="json|yaml: print the whole chat.completion object instead of the text (one-shot only)."
     )] = None,
+    replica: Annotated[
+        str | None,
+        typer.Option("--replica", help="For an InferenceSet: talk to its replica N (1-based, as `status NAME` lists "
+                     "them; default: the first ready one).", metavar="N", show_default=False),
+    ] = None,
+    gateway: Annotated[
+        bool,
+        typer.Option("--gateway", help="For an InferenceSet: go through its Gateway's address (the Gateway API "
+                     "Inference Extension) instead of one replica's Service."),
+    ] = False,
 ) -> Result | None:
     """Talk to a deployed model: an interactive session, or one question from a script.
 
@@ -101,6 +111,8 @@ def chat(
 
       kubectl kaito chat --endpoint http://localhost:8080 -m "hi"
 
+      kubectl kaito chat my-set --gateway -m "hi"
+
     Exit codes: 0 ok; 1 the model server refused or failed (its message is shown);
     2 bad flags or empty input; 3 workspace not found; 4 workspace not ready, endpoint not
     answering, or no answer within --timeout; 5 cannot reach the cluster; 130 interrupted.
@@ -114,6 +126,10 @@ def chat(
     )
     wait = flags.parse_timeout(timeout)
     workspace_name = flags.workspace_name(name, workspace_name, required=False, example="")
+    if endpoint and (replica is not None or gateway):
+        raise UsageError("--replica and --gateway pick an InferenceSet's way in; --endpoint is a URL already")
+    if replica is not None and gateway:
+        raise UsageError("give --replica or --gateway, not both")
     if bool(workspace_name) == bool(endpoint):
         raise UsageError(
             "give --workspace-name or --endpoint, not both" if endpoint else "no workspace given",
@@ -126,8 +142,7 @@ def chat(
         label = client.target.where
     else:
         assert workspace_name is not None
-        client = inference.open_workspace(app.resources(), workspace_name, app.namespace, wait)
-        label = f"workspace {workspace_name}"
+        client, label = _open_target(app, workspace_name, wait, replica, gateway)
     with client:
         return _run(app.console, client, label, model, params, not no_stream, question, output_format)
 
@@ -183,3 +198,48 @@ def _one_shot_message(console: Console, message: str | None, output_format: str 
             f"-o {output_format} needs a single question", hint='add -m "your question" or pipe it on stdin'
         )
     return None
+
+
+# ---- InferenceSets (issue 14) ---------------------------------------------------------------------
+
+
+def _open_target(app: AppContext, name: str, wait: float | None, replica: str | None,
+                 gateway: bool) -> tuple[ChatClient, str]:
+    """The chat client and its label: the Workspace NAME; else the InferenceSet NAME through one ready replica
+    (`--replica N`, default the first ready) or through its gateway (`--gateway`)."""
+    from kubectl_kaito import inference, inferenceset, kaito  # noqa: PLC0415
+    from kubectl_kaito.errors import NotFoundError, NotReadyError  # noqa: PLC0415
+
+    index = None if replica is None else flags.positive_int(replica, "--replica", 1000)
+    cluster = app.resources()
+    ns = app.namespace
+    if index is None and not gateway:
+        try:
+            return inference.open_workspace(cluster, name, ns, wait), f"workspace {name}"
+        except NotFoundError:
+            if cluster.find_inferenceset(name, ns) is None:
+                raise
+    found = inferenceset.set_endpoints(cluster, name, ns)  # NotFoundError names the set
+    if gateway:
+        if found.gateway is None:
+            raise NotReadyError(
+                f"inferenceset {ns}/{name} has no gateway route",
+                hint=f"talk to one replica instead (drop --gateway), or route it: an HTTPRoute to the InferencePool "
+                f"{kaito.inference_pool_name(name)} (KAITO's gatewayAPIInferenceExtension gate)",
+                details={"inferenceset": name, "namespace": ns},
+            )
+        return (inference.open_endpoint(found.gateway.url, wait),
+                f"inferenceset {name} via gateway {found.gateway.gateway}")
+    if index is not None:
+        inferenceset.endpoint_url(found, "", index)  # a missing or unready replica N: its own error
+        row = found.replicas[index - 1]
+    else:
+        ready_rows = [r for r in found.replicas if r["ready"]]
+        if not ready_rows:
+            ready, desired = kaito.inferenceset_counts(found.iset)
+            raise NotReadyError(f"inferenceset {ns}/{name} has no ready replica ({ready}/{desired})",
+                                hint=f"see it with: kubectl kaito status {name} -n {ns}",
+                                details={"inferenceset": name, "namespace": ns})
+        row = ready_rows[0]
+    return (inference.open_workspace(cluster, str(row["name"]), ns, wait),
+            f"inferenceset {name} (replica {row['name']})")

@@ -40,6 +40,11 @@ def connect(
         "a large model on a busy server can take minutes before its first token",
         what="How long a relayed request waits for the model to send something",
     )] = "5m",
+    replica: Annotated[
+        str | None,
+        typer.Option("--replica", help="For an InferenceSet: relay to its replica N (1-based, as `status NAME` "
+                     "lists them; default: the first ready one).", metavar="N", show_default=False),
+    ] = None,
 ) -> None:
     """Serve an OpenAI-compatible endpoint on this machine for a deployed model.
 
@@ -62,6 +67,8 @@ def connect(
 
       kill $KAITO_CONNECT_PID
 
+      kubectl kaito connect my-set --replica 2
+
     Exit codes: 130 stopped with Ctrl-C; 0 stopped with kill (SIGTERM); 1 the port is in use or
     cannot be used; 2 bad flags; 3 workspace not found; 4 workspace not ready or its model not answering; 5 cannot reach
     the cluster.
@@ -74,6 +81,7 @@ def connect(
     workspace = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito connect my-llm")
     assert workspace is not None
     console = app.console
+    workspace = _replica_or_workspace(app, workspace, replica)
     with relay.open_upstream(app.resources(), workspace, app.namespace, wait) as upstream:
         server = relay.listen(upstream, host, port, log=console.info, warn=console.warn, verbose=app.settings.verbose > 0)
         # before anything is printed: whoever read the URL may stop us at once
@@ -110,3 +118,27 @@ def connect(
                 console.info("stopped")  # `kill PID`: the way to stop a relay started in the background
             finally:
                 server.server_close()
+
+
+# ---- InferenceSets (issue 14) ---------------------------------------------------------------------
+
+
+def _replica_or_workspace(app: AppContext, name: str, replica: str | None) -> str:
+    """The Workspace to relay to: NAME itself, or for an InferenceSet one ready replica (`--replica N`)."""
+    from kubectl_kaito import inferenceset  # noqa: PLC0415
+    from kubectl_kaito.errors import NotFoundError, UsageError  # noqa: PLC0415
+
+    index = None if replica is None else flags.positive_int(replica, "--replica", 1000)
+    cluster = app.resources()
+    if index is None:
+        try:
+            cluster.get_workspace(name, app.namespace)
+            return name
+        except NotFoundError:
+            if cluster.find_inferenceset(name, app.namespace) is None:
+                raise
+    elif cluster.find_inferenceset(name, app.namespace) is None:
+        raise UsageError("--replica is for an InferenceSet", hint=f"{name} is not an InferenceSet in {app.namespace}")
+    chosen = inferenceset.pick_replica(cluster, name, app.namespace, index)
+    app.console.info(f"inferenceset {app.namespace}/{name}: relaying to replica {chosen}")
+    return chosen

@@ -70,6 +70,8 @@ def delete(
       kubectl kaito delete -l team=search --yes
 
       kubectl kaito delete my-llm --dry-run=server
+
+      kubectl kaito delete my-inference-set --yes
     """
     targets = flags.workspace_names(names, workspace_name)  # checked, in order, repeats dropped
     label_selector = flags.label_selector(selector)
@@ -98,22 +100,24 @@ def delete(
     cluster = app.resources()
     namespace = app.namespace
     failures: list[KaitoError] = []
+    sets: list[str] = []  # InferenceSets: deleted as sets, KAITO deletes their replica Workspaces
     if all_ or label_selector:  # -l: those whose labels match (the server's LIST selects them)
         listing = cluster.workspace_listing(namespace, label_selector=label_selector)
-        existing = sorted(str((w.get("metadata") or {}).get("name")) for w in listing.get("items") or [])
-        if not existing:
+        existing, sets = _without_replicas(cluster, list(listing.get("items") or []), namespace, label_selector)
+        if not existing and not sets:
             console.info(f"No workspaces found in {namespace} namespace.")
             return
     else:
         # One GET each, so the question lists only workspaces that exist.
-        existing = [
-            n for n in targets
-            if _attempt(partial(cluster.get_workspace, n, namespace), n, namespace, failures, ignore_not_found)
-        ]
+        existing = []
+        for n in targets:
+            kind = _resolve(cluster, n, namespace, failures, ignore_not_found)
+            (sets if kind == "inferenceset" else existing if kind == "workspace" else []).append(n)
 
-    if existing and not dry:
+    if (existing or sets) and not dry:
         console.info(CASCADE_NOTE)
-        if not yes and not console.confirm(core.confirm_prompt(existing, namespace)):
+        asked = [*existing, *(f"inferenceset/{n}" for n in sets)]
+        if not yes and not console.confirm(core.confirm_prompt(asked, namespace)):
             console.info("Nothing deleted.")
             raise typer.Exit(1)
 
@@ -127,8 +131,11 @@ def delete(
         deleted.append(n)
         console.result(core.deleted_line(n, dry))  # as it happens: a later failure must not hide it
 
+    deleted_sets = _delete_sets(console, cluster, sets, namespace, dry, failures, ignore_not_found)
     if wait and deleted and not dry:
         _wait_all(console, cluster, deleted, namespace, seconds)
+    if wait and deleted_sets and not dry:
+        _wait_sets(console, cluster, deleted_sets, namespace, seconds)
     _finish(console, failures)
 
 
@@ -183,3 +190,77 @@ def _finish(console: Console, failures: list[KaitoError]) -> None:
         if err is not worst:
             console.error(err)
     raise worst
+
+
+# ---- InferenceSets (issue 14) ---------------------------------------------------------------------
+
+
+def _resolve(cluster: Resources, name: str, namespace: str, failures: list[KaitoError],
+             ignore_not_found: bool) -> str | None:
+    """"workspace", "inferenceset" or None (missing, or refused: a replica of a set is never deleted behind
+    the set's back, KAITO would only make a new one)."""
+    from kubectl_kaito import kaito  # noqa: PLC0415
+    from kubectl_kaito.errors import InvalidError  # noqa: PLC0415
+
+    found: list[dict[str, Any]] = []
+    if _attempt(lambda: found.append(cluster.get_workspace(name, namespace)), name, namespace, [], True):
+        owner = kaito.owning_inferenceset(found[0])
+        if owner and cluster.find_inferenceset(owner, namespace) is not None:
+            failures.append(InvalidError(
+                f"workspace {namespace}/{name} is a replica of InferenceSet {owner}: KAITO would replace it",
+                hint=f"scale the set (kubectl kaito scale {owner} --replicas N -n {namespace}) or delete the set "
+                f"(kubectl kaito delete {owner} -n {namespace})",
+                details={"workspace": name, "inferenceset": owner, "namespace": namespace},
+            ))
+            return None
+        return "workspace"
+    if cluster.find_inferenceset(name, namespace) is not None:
+        return "inferenceset"
+    if not ignore_not_found:
+        failures.append(_not_found(name, namespace))
+    return None
+
+
+def _without_replicas(cluster: Resources, items: list[dict[str, Any]], namespace: str,
+                      label_selector: str | None) -> tuple[list[str], list[str]]:
+    """--all / -l: the Workspaces that are no set's replica, and the InferenceSets (sorted names)."""
+    from kubectl_kaito import inferenceset  # noqa: PLC0415
+
+    found_sets = cluster.list_inferencesets(namespace, label_selector=label_selector)
+    kept = inferenceset.hide_replicas(items, found_sets) if found_sets else items
+    return (sorted(str((w.get("metadata") or {}).get("name")) for w in kept),
+            sorted(str((s.get("metadata") or {}).get("name")) for s in found_sets))
+
+
+def _delete_sets(console: Console, cluster: Resources, sets: list[str], namespace: str, dry: str | None,
+                 failures: list[KaitoError], ignore_not_found: bool) -> list[str]:
+    """Delete each InferenceSet (never its replicas one by one); `inferenceset.kaito.sh "X" deleted`."""
+    done = []
+    for n in sets:
+        if dry != "client" and not _attempt(
+            partial(cluster.delete_inferenceset, n, namespace, dry_run=dry == "server"),
+            n, namespace, failures, ignore_not_found,
+        ):
+            continue
+        done.append(n)
+        suffix = {None: "", "client": " (dry run)", "server": " (server dry run)"}[dry]
+        console.result(f'inferenceset.kaito.sh "{n}" deleted{suffix}')
+    return done
+
+
+def _wait_sets(console: Console, cluster: Resources, names: list[str], namespace: str, seconds: float) -> None:
+    """Wait until each deleted InferenceSet is gone (KAITO removes its finalizer after deleting the replicas)."""
+    import time
+
+    from kubectl_kaito.errors import NotReadyError
+    from kubectl_kaito.waiting import await_value
+
+    deadline = time.monotonic() + seconds
+    for n in names:
+        def attempt(n: str = n) -> None:
+            if cluster.find_inferenceset(n, namespace) is not None:
+                raise NotReadyError("still there", details={"inferenceset": n, "namespace": namespace})
+
+        await_value(console, f"inferenceset {namespace}/{n} to be deleted", attempt,
+                    timeout=round(max(0.0, deadline - time.monotonic()), 1), interval=0.3)
+        console.info(f"inferenceset {namespace}/{n} is gone")

@@ -29,6 +29,7 @@ INFERENCE = "Inference (with --tuning: refused)"
 TUNING = "Tuning (need --tuning)"
 CUSTOM = "Your own container (instead of --model)"
 KAITO_ANNOTATIONS = "KAITO annotations (read by KAITO v0.12)"
+REPLICAS = "Replicas (an InferenceSet)"
 
 
 
@@ -230,6 +231,28 @@ def deploy(
         typer.Option("--output-volume", help="A YAML file with the volume to write the adapter to (a VolumeSource).",
                      metavar="FILE", show_default=False, rich_help_panel=TUNING),
     ] = None,
+    replicas: Annotated[
+        str | None,
+        typer.Option("--replicas", help="Serve the model on N replicas: create a KAITO InferenceSet (N Workspaces; "
+                     "KAITO v0.11+, or v0.8+ with its feature gate) instead of one Workspace.", metavar="N",
+                     show_default=False, rich_help_panel=REPLICAS),
+    ] = None,
+    node_count_limit: Annotated[
+        str | None,
+        typer.Option("--node-count-limit", help="With --replicas: at most N GPU nodes for the whole set "
+                     "(spec.nodeCountLimit).", metavar="N", show_default=False, rich_help_panel=REPLICAS),
+    ] = None,
+    update_strategy: Annotated[
+        str | None,
+        typer.Option("--update-strategy", help="With --replicas: RollingUpdate (KAITO's default) or OnDelete "
+                     "(spec.updateStrategy.type).", metavar="RollingUpdate|OnDelete", show_default=False,
+                     rich_help_panel=REPLICAS),
+    ] = None,
+    max_unavailable: Annotated[
+        str | None,
+        typer.Option("--max-unavailable", help="With --replicas: replicas replaced at once in a rolling update, "
+                     "N or P% (KAITO's default 1).", metavar="N|P%", show_default=False, rich_help_panel=REPLICAS),
+    ] = None,
     dry_run: Annotated[
         str | None,
         typer.Option("--dry-run", help="client (same as a bare --dry-run): print the manifest, send nothing. "
@@ -282,6 +305,11 @@ def deploy(
           --label-selector kaito-workspace=phi-4-mini
 
     \b
+      # Three replicas of one model (a KAITO InferenceSet), ready when all three serve
+      kubectl kaito deploy phi --model phi-4-mini-instruct --instance-type Standard_NC24ads_A100_v4 \\
+          --replicas 3 --wait
+
+    \b
       # Fine-tune with QLoRA and push the adapter image
       kubectl kaito deploy --workspace-name tune-phi --model phi-4-mini-instruct --tuning \\
           --input-urls https://example.com/data.parquet --output-image myacr.azurecr.io/adapter:1 \\
@@ -316,6 +344,9 @@ def deploy(
         node_image_family=node_image_family, input_pull_secret=input_pull_secret, input_volume=input_volume,
         output_volume=output_volume,
     )
+    set_opts = _set_options(replicas, node_count_limit, update_strategy, max_unavailable)
+    if set_opts is not None:
+        return _deploy_set(app, opts, config_file, set_opts, mode, fmt, wait_seconds)
 
     if mode == "client":
         opts.namespace = app.namespace_offline()  # no cluster contact: the kubeconfig is only read
@@ -634,3 +665,85 @@ def _warn_newer_kaito(console: Console, cluster: Resources, opts: wsp.DeployOpti
     for feature in kaito.features_missing(found, in_use):
         used = ", ".join(f for f in feature.flags if f in in_use)
         console.warn(f"{used} needs {feature.name}, from KAITO v{feature.since}; this cluster runs KAITO {found}")
+
+
+# ---- --replicas: an InferenceSet (issue 14) ----------------------------------------------------------
+
+
+def _set_options(replicas: str | None, node_count_limit: str | None, update_strategy: str | None,
+                 max_unavailable: str | None) -> Any:
+    """The InferenceSet flags checked (exit 2), or None without --replicas (the others then need it)."""
+    from kubectl_kaito import inferenceset  # noqa: PLC0415
+
+    given = [f for f, v in (("--node-count-limit", node_count_limit), ("--update-strategy", update_strategy),
+                            ("--max-unavailable", max_unavailable)) if v is not None]
+    if replicas is None:
+        if given:
+            raise UsageError(f"{', '.join(given)} needs --replicas (it is a field of an InferenceSet)",
+                             hint="add --replicas N to deploy an InferenceSet of N replicas")
+        return None
+    return inferenceset.SetOptions(
+        replicas=flags.replica_count(replicas, "--replicas", allow_zero=False),
+        node_count_limit=None if node_count_limit is None else flags.positive_int(node_count_limit,
+                                                                                  "--node-count-limit"),
+        update_strategy=None if update_strategy is None else inferenceset.parse_update_strategy(update_strategy),
+        max_unavailable=None if max_unavailable is None else inferenceset.parse_max_unavailable(max_unavailable),
+        flags_given=["--replicas", *given],
+    )
+
+
+def _deploy_set(app: AppContext, opts: wsp.DeployOptions, config_file: str | None, set_opts: Any,
+                mode: str | None, fmt: str | None, wait_seconds: float | None) -> Result | None:
+    """deploy --replicas: create (or print, or server-validate) the InferenceSet; --wait until every replica
+    is ready, then print its endpoint (the gateway URL, else the replicas' URLs as get-endpoint prints them)."""
+    from kubectl_kaito import inferenceset  # noqa: PLC0415
+
+    inferenceset.check_options(opts, set_opts)
+    if config_file is not None:
+        raise UsageError("--inference-config FILE cannot be used with --replicas (its ConfigMap would belong to "
+                         "one Workspace)", hint="create the ConfigMap first and pass its name: "
+                         "--inference-config NAME")
+    if mode == "client":
+        opts.namespace = app.namespace_offline()
+        return Document(inferenceset.build_inferenceset(opts, set_opts), default="yaml")
+    cluster = app.resources()
+    opts.namespace = app.namespace
+    version = cluster.inferenceset_version()  # ProviderNotInstalledError names the KAITO version needed
+    obj = inferenceset.build_inferenceset(opts, set_opts, f"{kaito.GROUP}/{version}")
+    name, ns = opts.name, opts.namespace
+    try:
+        created = cluster.create_inferenceset(obj, dry_run=mode == "server")
+    except ConflictError as e:
+        raise ConflictError(
+            f'inferenceset "{name}" already exists in namespace "{ns}"',
+            hint=f"choose another name, or delete it first: kubectl kaito delete {name} -n {ns}",
+            details={**e.details, "inferenceset": name, "namespace": ns},
+        ) from None
+    except InvalidError as e:
+        raise InvalidError(f"the server refused inferenceset {ns}/{name}: {e.message}",
+                           hint="KAITO's webhook validates inference sets; fix the flag it names "
+                           "(try --dry-run=server)",
+                           details={**e.details, "kind": kaito.IS_KIND, "name": name, "namespace": ns}) from None
+    if mode == "server":
+        return Document(created, default="yaml")
+    console = app.console
+    if wait_seconds is None:
+        output.render(console, Document(created) if fmt else Text(f"inferenceset.kaito.sh/{name} created"), fmt)
+        console.info(f"next: kubectl kaito status {name} -n {ns} -w   then: kubectl kaito get-endpoint {name} -n {ns}")
+        return None
+    console.info(f"inferenceset.kaito.sh/{name} created")
+    ready = inferenceset.await_ready(console, cluster, name, ns, wait_seconds)
+    if fmt:
+        return Document(ready)
+    return Text(inferenceset_endpoint_line(cluster, name, ns))
+
+
+def inferenceset_endpoint_line(cluster: Resources, name: str, ns: str) -> str:
+    """What `get-endpoint NAME` prints for a set: the gateway URL, else one line per replica URL."""
+    from kubectl_kaito import endpoints  # noqa: PLC0415
+    from kubectl_kaito.inferenceset import set_endpoints  # noqa: PLC0415
+
+    found = set_endpoints(cluster, name, ns)
+    if found.gateway is not None:
+        return f"{found.gateway.url}{endpoints.DEFAULT_PATH}"
+    return "\n".join(r["url"] for r in found.replicas if r.get("url"))

@@ -69,6 +69,11 @@ def get_endpoint(
             "does not answer (json adds served_model).",
         ),
     ] = False,
+    replica: Annotated[
+        str | None,
+        typer.Option("--replica", help="For an InferenceSet without a gateway: the URL of its replica N (1-based, "
+                     "in the order `status NAME` lists them).", metavar="N", show_default=False),
+    ] = None,
 ) -> Result | None:
     """Print the inference endpoint URL of a workspace (OpenAI-compatible API under /v1).
 
@@ -106,6 +111,11 @@ def get_endpoint(
         -o jsonpath='{range [*]}{.workspace}{"\\t"}{.base_url}{"\\n"}{end}'
 
     \b
+      # An InferenceSet: its gateway URL, or one replica's (-o json lists every replica)
+      kubectl kaito get-endpoint phi
+      kubectl kaito get-endpoint phi --replica 1
+
+    \b
     Exit codes: 0 ok; 1 tuning workspace (no endpoint), or the workspace failed while waited on; 2 usage;
     3 workspace, Service or external route not found (several names: the others are printed first); 4 not
     ready, LoadBalancer pending, --check failed or --wait timed out; 5 cluster unreachable.
@@ -129,7 +139,19 @@ def get_endpoint(
     cluster = app.resources()
     namespace = app.namespace
     started = time.monotonic()
-    ws = _workspace(app.console, cluster, name, namespace, wait_seconds)
+    replica_index = None if replica is None else flags.positive_int(replica, "--replica", 1000)
+    if replica_index is not None or wait_seconds is not None:
+        iset = cluster.find_inferenceset(name, namespace)
+        if iset is not None:
+            return _set_endpoint(app, cluster, name, fmt, path, replica_index, wait_seconds)
+        if replica_index is not None:
+            raise UsageError("--replica is for an InferenceSet", hint=f"{name} is not an InferenceSet in {namespace}")
+    try:
+        ws = _workspace(app.console, cluster, name, namespace, wait_seconds)
+    except NotFoundError:
+        if cluster.find_inferenceset(name, namespace) is None:
+            raise
+        return _set_endpoint(app, cluster, name, fmt, path, None, None)
     if kaito.is_tuning(ws):
         raise InvalidError(
             f"workspace {namespace}/{name} is a tuning workspace: it runs a fine-tuning Job and serves no endpoint",
@@ -316,3 +338,22 @@ def _await_external(
         return service, _external(cluster, service, name, namespace, required=True, wanted=True)
 
     return await_value(console, f"the external address of workspace {namespace}/{name}", attempt, timeout=seconds)
+
+
+# ---- InferenceSets (issue 14) ---------------------------------------------------------------------
+
+
+def _set_endpoint(app: AppContext, cluster: Resources, name: str, fmt: str, path: str, replica: int | None,
+                  wait_seconds: float | None) -> Result:
+    """get-endpoint on an InferenceSet: the gateway URL (a Gateway routing to its InferencePool), else
+    `--replica N`'s URL; -o json: the gateway and every replica (see inferenceset.endpoint_info)."""
+    from kubectl_kaito import inferenceset  # noqa: PLC0415
+
+    namespace = app.namespace
+    if wait_seconds is not None:  # until one replica serves (all of them behind a gateway is not needed)
+        inferenceset.await_ready(app.console, cluster, name, namespace, wait_seconds,
+                                 until=lambda s: kaito.inferenceset_counts(s)[0] > 0)
+    found = inferenceset.set_endpoints(cluster, name, namespace)
+    if fmt == "url":
+        return Text(inferenceset.endpoint_url(found, path, replica))
+    return Document(inferenceset.endpoint_info(found, path))

@@ -9,7 +9,7 @@ import typer
 
 from kubectl_kaito import flags, kaito
 from kubectl_kaito import logs as core
-from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, StreamCutError
+from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotFoundError, NotReadyError, StreamCutError
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
@@ -111,8 +111,7 @@ def logs(
 
     cluster = app.resources()
     namespace = app.namespace
-    ws = cluster.get_workspace(ws_name, namespace)  # missing -> NotFoundError, exit 3
-    pod_selector = f"{kaito.LABEL_WORKSPACE}={ws_name}"
+    ws, pod_selector, ws_name = _workspace_or_set(cluster, ws_name, namespace)  # missing: exit 3
     if label_selector:  # -l narrows the workspace's pods (the server ANDs the requirements)
         pod_selector += f",{label_selector}"
     pods = cluster.list_pods(namespace, label_selector=pod_selector)
@@ -254,3 +253,27 @@ def _await_running(
         console, f"the pods of workspace {namespace}/{name}", attempt, timeout=timeout,
         extend_while=lambda: core.provisioning(latest[0][0]),
     )
+
+
+# ---- InferenceSets (issue 14) ---------------------------------------------------------------------
+
+
+def _workspace_or_set(cluster: Resources, name: str, namespace: str) -> tuple[dict[str, Any], str, str]:
+    """(workspace, pod selector, name to wait on): the Workspace NAME and its pods; else the InferenceSet NAME
+    and the pods of every replica (each line then prefixed by its pod), waiting on its oldest replica."""
+    try:
+        ws = cluster.get_workspace(name, namespace)
+    except NotFoundError:
+        iset = cluster.find_inferenceset(name, namespace)
+        if iset is None:
+            raise
+        replicas = sorted(cluster.inferenceset_replicas(name, namespace),
+                          key=lambda w: (str((w.get("metadata") or {}).get("creationTimestamp") or ""),
+                                         str((w.get("metadata") or {}).get("name"))))
+        if not replicas:
+            raise NotReadyError(f'inferenceset "{name}" has no replica workspaces yet',
+                                hint=f"see it with: kubectl kaito status {name} -n {namespace}",
+                                details={"inferenceset": name, "namespace": namespace}) from None
+        names = ",".join(str(w["metadata"]["name"]) for w in replicas)
+        return replicas[0], f"{kaito.LABEL_WORKSPACE} in ({names})", str(replicas[0]["metadata"]["name"])
+    return ws, f"{kaito.LABEL_WORKSPACE}={name}", name

@@ -27,6 +27,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
         install_provider,
         logs,
         models,
+        scale,
         status,
     )
 
@@ -41,6 +42,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
     app.command("bench", help=bench.bench.__doc__, cls=KaitoCommand)(wrap(bench.bench))
     app.command("connect", help=connect.connect.__doc__, cls=KaitoCommand)(wrap(connect.connect))
     app.command("delete", help=delete.delete.__doc__, cls=KaitoCommand)(wrap(delete.delete))
+    app.command("scale", help=scale.scale.__doc__, cls=KaitoCommand)(wrap(scale.scale))
     app.add_typer(models.make_app(wrap), name="models")
     app.command("install-provider", help=install_provider.install_provider.__doc__, cls=KaitoCommand)(
         install_provider.command(wrap)

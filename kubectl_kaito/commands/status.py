@@ -135,7 +135,7 @@ def status(
 
     cluster = app.resources()
     if len(targets) == 1 and fmt is None:
-        return _show_one(app.console, cluster, targets[0], app.namespace, watch, watch_only)
+        return _show_one_or_set(app.console, cluster, targets[0], app.namespace, watch, watch_only)
     if targets and not watch:
         return _show_named(app, cluster, targets, view)
     if targets:  # one name, watched in an object format: kubectl get wk NAME -w -o ...
@@ -339,6 +339,8 @@ def _show_list(
         if not items and not view.watch_only:
             where = "." if namespace is None else f" in {namespace} namespace."
             console.info(f"No workspaces found{where}")
+    if not watch and name is None and view.table:
+        return _list_with_sets(console, cluster, items, namespace, view, label_selector)
     if not watch:
         return _items_result(console, cluster, items, view)
 
@@ -449,3 +451,66 @@ def _diagnose(app: AppContext, targets: list[str], fmt: str | None, diagnose: bo
     if fmt not in (None, *command.FORMATS):
         raise UsageError(f"--diagnose prints text, json or yaml, not {fmt}", hint="use -o json or -o yaml")
     command.run(app, targets[0], bundle)
+
+
+# ---- InferenceSets (issue 14) ---------------------------------------------------------------------
+
+
+def _show_one_or_set(
+    console: Console, cluster: Resources, name: str, namespace: str, watch: bool, watch_only: bool
+) -> Result | None:
+    """`status NAME`: the Workspace; else the InferenceSet of that name (its replicas, their states, nodes
+    and endpoints, its conditions). A replica Workspace says which set owns it."""
+    from kubectl_kaito import inferenceset, kaito  # noqa: PLC0415
+
+    try:
+        ws = cluster.get_workspace(name, namespace)
+    except NotFoundError:
+        iset = cluster.find_inferenceset(name, namespace)
+        if iset is None:
+            raise
+        if watch:
+            raise UsageError("--watch shows Workspaces; an InferenceSet is shown once",
+                             hint=f"watch its replicas with: kubectl kaito status -l "
+                             f"{kaito.LABEL_CREATED_BY_IS}={name} -n {namespace} -w") from None
+        found = inferenceset.SetEndpoints(iset=iset, replicas=inferenceset.replica_rows(cluster, name, namespace),
+                                          gateway=inferenceset.find_gateway(cluster, name, namespace))
+        return Text(inferenceset.render_details(inferenceset.details(found)))
+    owner = kaito.owning_inferenceset(ws)
+    if owner is None or watch:
+        return _show_one(console, cluster, name, namespace, watch, watch_only)
+    text = core.render_details(collect(cluster, ws, namespace), width=_terminal_width(console))
+    return Text(f"{text}\n\nReplica of: InferenceSet {owner} (kubectl kaito status {owner} -n {namespace})")
+
+
+def _list_with_sets(
+    console: Console,
+    cluster: Resources,
+    items: list[dict[str, Any]],
+    namespace: str | None,
+    view: _View,
+    label_selector: str | None,
+) -> Result | None:
+    """The table with each InferenceSet as one row (`is/NAME`, STATUS `ready/desired ready`) and its
+    replica Workspaces folded into it (`status -l inferenceset.kaito.sh/created-by=NAME` lists them)."""
+    from kubectl_kaito import inferenceset  # noqa: PLC0415
+    from kubectl_kaito.errors import ForbiddenError  # noqa: PLC0415
+
+    try:
+        sets = cluster.list_inferencesets(namespace, all_namespaces=namespace is None, label_selector=label_selector)
+    except ForbiddenError:  # may not list InferenceSets: the Workspaces alone, as before
+        sets = []
+    if not sets:
+        return _items_result(console, cluster, items, view)
+    shown = inferenceset.hide_replicas(items, sets)
+    headers, rows = _table(_ordered([_with_kind(w, cluster) for w in shown], view), view)
+    set_rows = [[inferenceset.list_cell(s, h) for h in headers] for s in sets]
+    rows = rows + set_rows
+    if not view.sort_by:
+        ns_col = headers.index("NAMESPACE") if "NAMESPACE" in headers else None
+        name_col = headers.index("NAME")
+        rows.sort(key=lambda r: ((r[ns_col] if ns_col is not None else ""), r[name_col].removeprefix("is/")))
+    if view.no_headers:
+        widths = output.column_widths(headers, rows)
+        return Text("\n".join(output.table_row(r, widths) for r in rows))
+    return Table(headers, rows)

@@ -62,6 +62,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
                    help="workspace deletion: fast (KAITO v0.12), slow (held a few seconds), failing (held)")
     p.add_argument("--legacy-conditions", action="store_true",
                    help="a KAITO v0.1-v0.3.0 controller: WorkspaceReady instead of WorkspaceSucceeded")
+    p.add_argument("--gateway", action="store_true",
+                   help="Gateway API Inference Extension: an InferencePool, HTTPRoute and Gateway per InferenceSet")
+    p.add_argument("--inferenceset", default="served", choices=("served", "v1alpha1", "none"),
+                   help="InferenceSets served as Workspaces are (default), only at v1alpha1, or not at all "
+                        "(KAITO before v0.8)")
 
 
 def _make_sim(args: argparse.Namespace):
@@ -74,7 +79,8 @@ def _make_sim(args: argparse.Namespace):
         extra_sans=tuple(args.extra_san), port=args.port,
         ttft=args.ttft, tokens_per_second=args.tokens_per_second, max_num_seqs=args.max_num_seqs,
         node_provisioner=args.node_provisioner, cleanup=args.cleanup, legacy_conditions=args.legacy_conditions,
-        cleanup_delay=max(3.0, args.ready_after),
+        cleanup_delay=max(3.0, args.ready_after), gateway=args.gateway,
+        inferenceset_versions={"served": None, "v1alpha1": ("v1alpha1",), "none": ()}[args.inferenceset],
     )
 
 
@@ -192,10 +198,11 @@ def cmd_start(args: argparse.Namespace) -> int:
     if args.kubeconfig:
         argv += ["--kubeconfig", str(Path(args.kubeconfig).resolve())]
     for flag in ("seed_demo", "no_kaito", "no_operator", "no_webhook", "v1alpha1_only", "lb_pending",
-                 "legacy_conditions"):
+                 "legacy_conditions", "gateway"):
         if getattr(args, flag):
             argv.append("--" + flag.replace("_", "-"))
-    argv += ["--node-provisioner", args.node_provisioner, "--cleanup", args.cleanup]
+    argv += ["--node-provisioner", args.node_provisioner, "--cleanup", args.cleanup,
+             "--inferenceset", args.inferenceset]
     for san in args.extra_san:
         argv += ["--extra-san", san]
     with open(d / "sim.log", "ab") as log:  # the child keeps its own copy of the descriptor

@@ -19,10 +19,11 @@ from . import certs
 from . import objects as O
 from .api import Api
 from .controller import WS_KEY, KaitoController, Scheduler, SystemControllers
+from .inferenceset import InferenceSetController, gateway_crds
 from .logs import LogStore
 from .openai import OpenAIStandIn, Response
 from .resources import CRD_KEY, Registry, ResourceType, data_text, kaito_crds
-from .server import ApiHandler, OpenAIHandler, SimHTTPServer, SimRequest, make_server_ssl_context
+from .server import ApiHandler, GatewayHandler, OpenAIHandler, SimHTTPServer, SimRequest, make_server_ssl_context
 from .store import Store
 from .util import deepcopy, new_uid, rfc3339
 from .webhook import served_model_name, token_limit
@@ -101,7 +102,13 @@ class SimCluster:
                  tokens_per_second: float | None = None, max_num_seqs: int | None = None,
                  node_provisioner: str = "azure-gpu-provisioner", legacy_conditions: bool = False,
                  cleanup: str = "fast", cleanup_delay: float = 1.0,
-                 feature_gates: dict[str, bool] | None = None) -> None:
+                 feature_gates: dict[str, bool] | None = None, gateway: bool = False,
+                 inferenceset_versions: tuple[str, ...] | None = None) -> None:
+        # True: the gatewayAPIInferenceExtension gate on, plus a Gateway (inferenceset.py)
+        self.gateway = bool(gateway)
+        self.gateway_port = 0
+        # the versions InferenceSets are served at: None = as Workspaces; () = not at all (KAITO < v0.8)
+        self.inferenceset_versions = None if inferenceset_versions is None else tuple(inferenceset_versions)
         self.ready_after = float(ready_after)
         # KAITO's chart value nodeProvisioner (charts/kaito/workspace/values.yaml:57, v0.12.0):
         # "azure-gpu-provisioner" (default), "karpenter" or "byo" (bring your own nodes)
@@ -151,10 +158,12 @@ class SimCluster:
         self._sched = Scheduler()
         self.system = SystemControllers(self, self._sched)
         self.controller = KaitoController(self, self._sched)
+        self.iset_controller = InferenceSetController(self, self._sched)
         self.store.add_listener(self._on_store_event)
 
         self._server: SimHTTPServer | None = None
         self._openai_server: SimHTTPServer | None = None
+        self._gateway_server: SimHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._tmp: str | None = None
         self._started = False
@@ -188,9 +197,14 @@ class SimCluster:
         self._openai_server = SimHTTPServer(("127.0.0.1", self._want_openai_port), OpenAIHandler, None, None)
         self._openai_server.standin = self.openai  # type: ignore[attr-defined]  # set on SimHTTPServer for the OpenAI handler
         self.openai_port = self._openai_server.server_address[1]
+        servers = [(self._server, "kaito-sim-api"), (self._openai_server, "kaito-sim-openai")]
+        if self.gateway:
+            self._gateway_server = SimHTTPServer(("127.0.0.1", 0), GatewayHandler, self, None)
+            self.gateway_port = self._gateway_server.server_address[1]
+            servers.append((self._gateway_server, "kaito-sim-gateway"))
         self._bootstrap()
         self._sched.start()
-        for srv, name in ((self._server, "kaito-sim-api"), (self._openai_server, "kaito-sim-openai")):
+        for srv, name in servers:
             t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True, name=name)
             t.start()
             self._threads.append(t)
@@ -205,7 +219,7 @@ class SimCluster:
         self.openai.stop_event.set()
         self.logs.close_all()
         self.store.wake_all()
-        for srv in (self._server, self._openai_server):
+        for srv in (self._server, self._openai_server, self._gateway_server):
             if srv is not None:
                 srv.fast_shutdown()
                 srv.close_all_connections()
@@ -300,6 +314,7 @@ class SimCluster:
             self._install_kaito()
             if self._operator:
                 self._sched.call_later(0, self.controller.resync)
+                self._sched.call_later(0, self.iset_controller.resync)
         else:
             self._uninstall_kaito()
 
@@ -311,6 +326,7 @@ class SimCluster:
         if running:
             self._install_operator()
             self._sched.call_later(0, self.controller.resync)
+            self._sched.call_later(0, self.iset_controller.resync)
         else:
             self._remove_operator()
 
@@ -334,7 +350,13 @@ class SimCluster:
             self._install_kaito()
 
     def _install_kaito(self) -> None:
-        for crd in kaito_crds(self.served_versions):
+        crds = kaito_crds(self.served_versions)
+        if self.inferenceset_versions is not None:
+            iset = [c for c in kaito_crds(self.inferenceset_versions) if c["spec"]["names"]["kind"] == "InferenceSet"]
+            crds = [c for c in crds if c["spec"]["names"]["kind"] != "InferenceSet"] + iset
+        if self.gateway:
+            crds += gateway_crds()
+        for crd in crds:
             if self.store.get(CRD_KEY, "", crd["metadata"]["name"]) is None:
                 self.internal_create(crd)
         self.ensure_namespace(KAITO_NS, labels={"app.kubernetes.io/managed-by": "Helm"})

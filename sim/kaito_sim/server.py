@@ -390,6 +390,9 @@ class ApiHandler(BaseHandler):
         if rt.key == "/pods" and sub == "log":
             self.pod_log(ns or "default", name or "", query)
             return
+        if sub == "scale" and rt.custom:
+            _scale(self, rt, version, ns, name or "", method, query, body)
+            return
         if sub in ("scale", "finalize", "proxy"):
             raise self._404() if sub == "proxy" else ApiError(405, "MethodNotAllowed",
                                                                "the server does not allow this method on the "
@@ -804,3 +807,103 @@ def make_server_ssl_context(cert_file: str, key_file: str, ca_file: str) -> ssl.
     ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
+
+
+# ------------------------------------------------------------------ InferenceSet additions (issue 14)
+def _dig(obj: Any, path: str) -> Any:
+    for part in [p for p in path.split(".") if p]:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def _scale_paths(rt: ResourceType, version: str) -> dict[str, str]:
+    for v in ((rt.crd or {}).get("spec") or {}).get("versions") or []:
+        if v.get("name") == version:
+            return dict((v.get("subresources") or {}).get("scale") or {})
+    return {}
+
+
+def _scale_of(rt: ResourceType, version: str, obj: dict) -> dict:
+    """The autoscaling/v1 Scale of a custom resource, read through its CRD's scale paths."""
+    paths = _scale_paths(rt, version)
+    m = obj["metadata"]
+    status: dict[str, Any] = {"replicas": int(_dig(obj, paths.get("statusReplicasPath", ".status.replicas")) or 0)}
+    sel = _dig(obj, paths.get("labelSelectorPath", "")) if paths.get("labelSelectorPath") else None
+    if sel:
+        status["selector"] = sel
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in m},
+            "spec": {"replicas": int(_dig(obj, paths.get("specReplicasPath", ".spec.replicas")) or 0)},
+            "status": status}
+
+
+def _scale(self: ApiHandler, rt: ResourceType, version: str, ns: str | None, name: str, method: str,
+           query: dict[str, str], body: bytes) -> None:
+    """GET/PUT/PATCH on a custom resource's scale subresource (the CRD's specReplicasPath)."""
+    api = self.sim.api
+    obj = api.get(rt, version, ns, name)
+    if method in ("GET", "HEAD"):
+        self.send_json(200, _scale_of(rt, version, obj))
+        return
+    if method not in ("PUT", "PATCH"):
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    cur = _scale_of(rt, version, obj)
+    try:
+        sent = json.loads(body or b"null")
+    except ValueError:
+        raise bad_request("the body of the request was in an unknown format - accepted media types include: "
+                          "application/json, application/yaml") from None
+    if method == "PATCH":
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if ctype == "application/json-patch+json":
+            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
+                           f"accepted media types include: application/merge-patch+json ({ctype})", None)
+        new = dict(cur, spec=dict(cur["spec"], **((sent or {}).get("spec") or {})))
+    else:
+        if not isinstance(sent, dict) or sent.get("kind") not in (None, "Scale"):
+            raise bad_request("invalid Scale body")
+        new = sent
+    replicas = (new.get("spec") or {}).get("replicas", 0)
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: '
+                       f"{json.dumps(replicas)}: must be greater than or equal to 0", None)
+    path = _scale_paths(rt, version).get("specReplicasPath", ".spec.replicas").strip(".").split(".")
+    patch: dict[str, Any] = {path[-1]: replicas}
+    for part in reversed(path[:-1]):
+        patch = {part: patch}
+    out, warns = api.patch(rt, version, ns, name, "application/merge-patch+json", json.dumps(patch).encode(),
+                           dry_run=query.get("dryRun") == "All")
+    self.send_json(200, _scale_of(rt, version, out), [("Warning", f'299 - "{w}"') for w in warns])
+
+
+
+
+class GatewayHandler(BaseHandler):
+    """The simulated inference Gateway (plain HTTP): a request's body `model` picks the InferenceSet of
+    that name (Body-Based Routing), the InferencePool's endpoint picker a ready replica."""
+
+    def dispatch(self) -> None:
+        sim = self.server.sim  # type: ignore[attr-defined]
+        body = self.read_body()
+        model: str | None = None
+        try:
+            parsed = json.loads(body) if body.strip() else None
+            if isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
+                model = parsed["model"]
+        except ValueError:
+            pass
+        ws = sim.iset_controller.route(model)
+        if ws is None:
+            self.send_bytes(503, b"no healthy upstream", "text/plain", [])
+            return
+        try:
+            resp = sim.openai.handle(self.command, self.path, CIDict(self.headers.items()), body,
+                                     model=sim.served_model(ws), root=sim.workspace_preset(ws),
+                                     max_model_len=sim.model_max_len(ws), ctx={"via": "gateway"})
+        except AbortConnection:
+            self.abort_connection()
+            return
+        self.send_openai_response(resp)

@@ -20,6 +20,7 @@ NAMED = {
     "chat": ["chat", "NAME", "-m", "hi"],
     "delete": ["delete", "NAME", "--yes"],
     "connect": ["connect", "NAME", "--port", "0"],
+    "scale": ["scale", "NAME", "--replicas", "2"],
 }
 # Every command, with a good name where it takes one (for flag mistakes that are not the name).
 EVERY = {

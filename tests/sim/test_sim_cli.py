@@ -105,3 +105,35 @@ def test_run_with_kaito_release_options(tmp_path, kubectl):
              kubectl.binary, "get", "wk", "phi-4-mini", "-o", "jsonpath={.status.conditions[*].type}", env=env)
     assert r.returncode == 0, r.stderr
     assert "WorkspaceReady" in r.stdout.split() and "WorkspaceSucceeded" not in r.stdout.split()
+
+
+def test_start_with_gateway_and_inferenceset_options(tmp_path, kubectl):
+    """`start --gateway` serves the Gateway API (inference-gateway once a set has a replica); `--inferenceset none`
+    serves no InferenceSets (KAITO before v0.8) and `v1alpha1` only that version (KAITO v0.8-v0.10)."""
+    env = _env(tmp_path)
+    r = _cli("start", "--ready-after", "0.1", "--gateway", env=env)
+    try:
+        assert r.returncode == 0, r.stderr
+        kenv = dict(env, KUBECONFIG=r.stdout.strip().split("=", 1)[1])
+        iset = ("apiVersion: kaito.sh/v1beta1\nkind: InferenceSet\nmetadata:\n  name: phi\nspec:\n  replicas: 1\n"
+                "  labelSelector:\n    matchLabels:\n      apps: phi\n  template:\n    resource:\n"
+                "      instanceType: Standard_NC24ads_A100_v4\n    inference:\n      preset:\n"
+                "        name: phi-4-mini-instruct\n")
+        applied = subprocess.run([kubectl.binary, "apply", "-f", "-"], input=iset, capture_output=True, text=True,
+                                 env=kenv, timeout=30)
+        assert applied.returncode == 0, applied.stderr
+        wait = subprocess.run([kubectl.binary, "wait", "--for=jsonpath={.status.readyReplicas}=1", "is/phi",
+                               "--timeout=30s"], capture_output=True, text=True, env=kenv, timeout=40)
+        assert wait.returncode == 0, wait.stderr
+        gw = subprocess.run([kubectl.binary, "get", "gateways.gateway.networking.k8s.io", "-o", "name"],
+                            capture_output=True, text=True, env=kenv, timeout=30)
+        assert gw.stdout.split() == ["gateway.gateway.networking.k8s.io/inference-gateway"], gw.stderr
+    finally:
+        assert _cli("stop", env=env).returncode == 0
+    r = _cli("run", "--inferenceset", "none", "--", kubectl.binary, "api-resources", "--api-group=kaito.sh",
+             "-o", "name", env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["workspaces.kaito.sh"]
+    r = _cli("run", "--inferenceset", "v1alpha1", "--", kubectl.binary, "get", "--raw", "/apis/kaito.sh/v1beta1",
+             env=env)
+    assert r.returncode == 0 and '"inferencesets"' not in r.stdout
