@@ -379,6 +379,9 @@ class ApiHandler(BaseHandler):
             self.service_proxy(ns or "default", name or "", "/" + "/".join(tail), query, body,
                                trailing_slash=path.endswith("/"))
             return
+        if rt.key == "/pods" and sub == "proxy":
+            self.pod_proxy(ns or "default", name or "", "/" + "/".join(tail), body)
+            return
         if tail:
             raise self._404()
         if rt.key == "/pods" and sub == "log":
@@ -766,6 +769,45 @@ class ApiHandler(BaseHandler):
                          f'{resp.status} {phrase}'])
         self.send_openai_response(resp)
 
+
+    # ------------------------------------------------------------ pod proxy
+    def pod_proxy(self, ns: str, spec: str, rest: str, body: bytes) -> None:
+        """/api/v1/namespaces/N/pods/[SCHEME:]NAME[:PORT]/proxy/PATH: the model server of one pod
+        (port 5000 or "http"); 503 as the API server's dial error when nothing listens there."""
+        sim = self.sim
+        parts = spec.split(":")
+        scheme, name, port = ("http", parts[0], "") if len(parts) == 1 else (
+            ("http", parts[0], parts[1]) if len(parts) == 2 else (parts[0], parts[1], parts[2]))
+        pod = sim.store.get("/pods", ns, name)
+        if pod is None:
+            raise not_found(sim.registry.by_key("/pods"), name)
+        status = pod.get("status") or {}
+        pod_ip = status.get("podIP") or "10.244.0.10"
+        refused = ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {pod_ip}:"
+                           f"{port or 80}: connect: connection refused")
+        ws_name = ((pod.get("metadata") or {}).get("labels") or {}).get("kaito.sh/workspace", "")
+        ws = sim.store.get("kaito.sh/workspaces", ns, ws_name) if ws_name else None
+        if scheme != "http" or port not in ("5000", "http") or ws is None or status.get("phase") != "Running" \
+                or not sim.workspace_serving(ws):
+            raise refused
+        fault = sim.openai.pod_faults.get((ns, name))
+        if fault == "refuse":
+            raise refused
+        if fault == "hang":  # accepts the connection, never answers (until the simulator stops)
+            sim.openai.stop_event.wait(sim.openai.hang_seconds)
+            self.abort_connection()
+        path = (rest or "/")
+        if self.path.find("?") >= 0:
+            path += "?" + self.path.split("?", 1)[1]
+        try:
+            resp = sim.openai.handle(self.command, path, CIDict(self.headers.items()), body,
+                                     model=sim.served_model(ws), root=sim.workspace_preset(ws),
+                                     max_model_len=sim.model_max_len(ws),
+                                     ctx={"via": "pod-proxy", "workspace": ws_name, "namespace": ns, "pod": name})
+        except AbortConnection:
+            self.abort_connection()
+            return
+        self.send_openai_response(resp)
 
 def make_server_ssl_context(cert_file: str, key_file: str, ca_file: str) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
