@@ -754,3 +754,16 @@ def listen_address(value: str, flag: str = "--address") -> str:
             f"invalid {flag} {value!r}: not an IP address",
             hint="for example --address 127.0.0.1 (the default), ::1, or 0.0.0.0 for every interface",
         ) from None
+
+
+# ---- refresh intervals (top) -------------------------------------------------------------------------
+
+MIN_INTERVAL_SECONDS = 0.1  # as watch(1): a smaller refresh only loads the API server
+
+
+def parse_interval(value: str, flag: str = "--interval") -> float:
+    """A refresh interval -> seconds: `parse_duration`'s syntax, at least 0.1s (0 is no interval)."""
+    seconds = parse_duration(value, flag)
+    if seconds < MIN_INTERVAL_SECONDS:
+        raise UsageError(f"invalid {flag} value {value!r}: it must be at least 100ms", hint=DURATION_HINT)
+    return seconds

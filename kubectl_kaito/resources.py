@@ -315,3 +315,9 @@ class Resources:
     def list_namespaces(self) -> list[dict[str, Any]]:
         """Every Namespace (cluster-scoped; `-n <TAB>`)."""
         return list(self.client.list("/api/v1/namespaces").get("items") or [])
+
+    def pod_proxy_path(self, namespace: str, pod: str, port: str | int, path: str = "") -> str:
+        """The API server's pod-proxy path: /api/v1/namespaces/N/pods/NAME:PORT/proxy/PATH (one pod's
+        server, e.g. its /metrics, where the service proxy would pick any pod)."""
+        rest = path.lstrip("/")
+        return f"{_core(namespace, 'pods')}/{_q(pod)}:{_q(str(port))}/proxy/{rest}"

@@ -20,7 +20,7 @@ TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75
 # histogram_e2e_time_request buckets
 E2E_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0,
                480.0, 960.0, 1920.0, 7680.0)
-KV_CACHE_TOKENS = 65536  # tokens of KV cache per server (usage = tokens held by running requests / this)
+KV_CACHE_TOKENS = 8192  # tokens of KV cache per server (usage = tokens held by running requests / this)
 
 
 class _Histogram:
