@@ -82,6 +82,7 @@ class OpenAIStandIn:
         self._lock = threading.Lock()
         self._seq_cond = threading.Condition()
         self._running = 0
+        self._queue: list[object] = []  # requests waiting for a sequence slot, oldest first
         # the pod proxy to these pods: "hang" (connects, never answers) or "refuse" (nothing listens)
         self.pod_faults: dict[tuple[str, str], str] = {}
         # vLLM's /metrics, one set per model-server pod: (namespace, pod) -> counters
@@ -122,14 +123,22 @@ class OpenAIStandIn:
     def _acquire_seq(self) -> None:
         """Wait for a free sequence slot (max_num_seqs), as a request waits in vLLM's queue."""
         with self._seq_cond:
-            while self.max_num_seqs and self._running >= self.max_num_seqs and not self.stop_event.is_set():
-                self._seq_cond.wait(0.05)
+            # first come, first served, as vLLM's scheduler: a request waits for the ones ahead of it
+            ticket = object()
+            self._queue.append(ticket)
+            try:
+                while self.max_num_seqs and (self._running >= self.max_num_seqs or self._queue[0] is not ticket) \
+                        and not self.stop_event.is_set():
+                    self._seq_cond.wait(0.05)
+            finally:
+                self._queue.remove(ticket)
+                self._seq_cond.notify_all()
             self._running += 1
 
     def _release_seq(self) -> None:
         with self._seq_cond:
             self._running -= 1
-            self._seq_cond.notify()
+            self._seq_cond.notify_all()
 
     # ---------------------------------------------------------------
     def _record(self, method: str, path: str, headers: dict, body: Any, ctx: dict) -> None:
