@@ -175,6 +175,6 @@ def _live(
                 body = output.table(headers, rows)
             else:
                 body = "No resources found."
-            live.update(Text(head + body), refresh=True)
+            live.update(Text(head + body, no_wrap=True, overflow="crop"), refresh=True)  # as watch(1): cut, not wrapped
             tick += 1
             time.sleep(max(0.0, start + tick * seconds - time.monotonic()))
