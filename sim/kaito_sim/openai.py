@@ -81,8 +81,9 @@ class OpenAIStandIn:
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self._seq_cond = threading.Condition()
-        self._running = 0
-        self._queue: list[object] = []  # requests waiting for a sequence slot, oldest first
+        # per model server (pod): sequences running, and the requests waiting for a slot, oldest first
+        self._running: dict[object, int] = {}
+        self._queue: dict[object, list[object]] = {}
         # the pod proxy to these pods: "hang" (connects, never answers) or "refuse" (nothing listens)
         self.pod_faults: dict[tuple[str, str], str] = {}
         # vLLM's /metrics, one set per model-server pod: (namespace, pod) -> counters
@@ -120,24 +121,26 @@ class OpenAIStandIn:
         with self._lock:
             self.in_flight -= 1
 
-    def _acquire_seq(self) -> None:
-        """Wait for a free sequence slot (max_num_seqs), as a request waits in vLLM's queue."""
+    def _acquire_seq(self, server: object = None) -> None:
+        """Wait for a free sequence slot (max_num_seqs) on one model server (each pod is its own vLLM),
+        as a request waits in vLLM's queue."""
         with self._seq_cond:
             # first come, first served, as vLLM's scheduler: a request waits for the ones ahead of it
             ticket = object()
-            self._queue.append(ticket)
+            queue = self._queue.setdefault(server, [])
+            queue.append(ticket)
             try:
-                while self.max_num_seqs and (self._running >= self.max_num_seqs or self._queue[0] is not ticket) \
-                        and not self.stop_event.is_set():
+                while self.max_num_seqs and (self._running.get(server, 0) >= self.max_num_seqs
+                                             or queue[0] is not ticket) and not self.stop_event.is_set():
                     self._seq_cond.wait(0.05)
             finally:
-                self._queue.remove(ticket)
+                queue.remove(ticket)
                 self._seq_cond.notify_all()
-            self._running += 1
+            self._running[server] = self._running.get(server, 0) + 1
 
-    def _release_seq(self) -> None:
+    def _release_seq(self, server: object = None) -> None:
         with self._seq_cond:
-            self._running -= 1
+            self._running[server] = self._running.get(server, 0) - 1
             self._seq_cond.notify_all()
 
     # ---------------------------------------------------------------
@@ -266,13 +269,14 @@ class OpenAIStandIn:
                                   ("Cache-Control", "no-cache")],
                             self._stream(chat, rid, created, model, words, finish, usage, include_usage,
                                          self.metrics_for(ctx or {}, model)))
-        track = self.metrics_for(ctx or {}, model).request(prompt_tokens)
+        server = self.metrics_for(ctx or {}, model)
+        track = server.request(prompt_tokens)
         done: str | None = None
         try:
             if self.mode == "slow":
                 self._sleep(self.slow_delay)
             if self.ttft is not None or self.itl is not None:
-                self._acquire_seq()
+                self._acquire_seq(server)
                 try:
                     track.run()
                     self._sleep(self.ttft or 0.0)
@@ -280,7 +284,7 @@ class OpenAIStandIn:
                     self._sleep((self.itl or 0.0) * max(0, len(words) - 1))
                     track.tokens(len(words) - 1)
                 finally:
-                    self._release_seq()
+                    self._release_seq(server)
             else:
                 track.run()
                 track.tokens(len(words))
@@ -312,7 +316,7 @@ class OpenAIStandIn:
         done = False
         try:
             if self.max_num_seqs:
-                self._acquire_seq()
+                self._acquire_seq(server)
                 seq = True
             track.run()
             yield from self._stream_body(chat, rid, created, model, words, finish, usage, include_usage, track)
@@ -320,7 +324,7 @@ class OpenAIStandIn:
         finally:
             track.finish(finish if done else None)
             if seq:
-                self._release_seq()
+                self._release_seq(server)
             self._leave()
 
     def _stream_body(self, chat: bool, rid: str, created: int, model: str, words: list[str], finish: str,

@@ -142,3 +142,30 @@ def test_exposition_parses_as_prometheus_text() -> None:
     line = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [-+0-9.eInf]+$')
     for row in text.splitlines():
         assert row.startswith("# HELP ") or row.startswith("# TYPE ") or line.match(row), row
+
+
+def test_each_model_server_has_its_own_sequence_slots(sim_factory, http_for) -> None:
+    # max_num_seqs is per server, as each pod runs its own vLLM: one busy workspace makes no other wait
+    sim = sim_factory(ttft=0.5, tokens_per_second=1000, max_num_seqs=1)
+    sim.seed_workspace("a")
+    sim.seed_workspace("b")
+    http = http_for(sim)
+    done: dict[str, float] = {}
+
+    def one(ws: str) -> None:
+        with httpx.Client(base_url=sim.url, verify=ssl.create_default_context(cadata=sim.ca_pem.decode()),
+                          headers={"Authorization": f"Bearer {sim.token}"}, timeout=30) as c:
+            t0 = time.monotonic()
+            c.post(f"/api/v1/namespaces/default/services/{ws}:80/proxy/v1/chat/completions",
+                   json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2})
+            done[ws] = time.monotonic() - t0
+
+    threads = [threading.Thread(target=one, args=(w,)) for w in ("a", "b")]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    waiting = [_one(_values(http.get(POD.format(f"{w}-0:5000")).text), "vllm:num_requests_waiting") for w in "ab"]
+    for t in threads:
+        t.join(10)
+    assert waiting == [0, 0]
+    assert done["a"] < 0.9 and done["b"] < 0.9  # not one after the other (0.5 s each)
