@@ -104,7 +104,7 @@ def live_gaps(argv: list[str], env: dict[str, str], refreshes: int, sim: Any) ->
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(10)
         os.close(master)
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
     last = buf.decode("utf-8", "replace").rsplit("Every", 1)[-1]
     return gaps, marks, last
 
@@ -165,8 +165,9 @@ def main() -> None:
           f"max {max(gaps):.3f} s (interval {args.interval:.3f} s); "
           f"{'every refresh within one interval' if max(gaps) < args.interval * 1.1 else 'SLOWER than the interval'}")
     secs = sorted(t for t, _ in took)
-    print(f"  one refresh (LIST workspaces .. last /metrics, as the API server saw it): median {statistics.median(secs):.3f} s, "
-          f"max {secs[-1]:.3f} s over {len(secs)} refreshes; {statistics.median(n for _, n in took):.0f} requests each")
+    print(f"  one refresh (LIST workspaces .. last /metrics, as the API server saw it): "
+          f"median {statistics.median(secs):.3f} s, max {secs[-1]:.3f} s over {len(secs)} refreshes; "
+          f"{statistics.median(n for _, n in took):.0f} requests each")
     print(f"  -o json (two rounds one interval apart, start-up included): {once:.2f} s wall; "
           f"{answering}/{pods} pods answered; generation {busy_tps:.0f} tokens/s in all")
     print("  requests of the -o json run: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())))

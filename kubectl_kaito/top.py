@@ -508,7 +508,7 @@ class Scraper:
         # the fetch has its own timeout; this one only guards against a fetch that ignores it
         done, _ = wait(futures, timeout=self.timeout * (1 + len(pods) / self.workers) + 1)
         out = []
-        for t, f in zip(pods, futures):
+        for t, f in zip(pods, futures, strict=True):
             if f in done:
                 out.append(f.result())
             else:

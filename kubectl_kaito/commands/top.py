@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kubectl_kaito import flags, kaito, output
-from kubectl_kaito import top as core
 from kubectl_kaito.errors import UsageError
 from kubectl_kaito.output import Document, Result, Table
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
+    from kubectl_kaito import top as core
     from kubectl_kaito.resources import Resources
 
 MAX_POD_TIMEOUT = 10.0  # a pod gets the interval to answer, at most this
@@ -73,6 +73,8 @@ def top(
                          hint="drop -A and pick the namespace with -n")
     if target and label_selector:
         raise UsageError("give a workspace name or -l/--selector, not both")
+    from kubectl_kaito import top as core  # noqa: PLC0415  (10 ms: only a run of top pays for it)
+
     cluster = app.resources()
     namespace = None if all_namespaces else app.namespace
     scraper = core.Scraper(_fetcher(cluster, min(seconds, MAX_POD_TIMEOUT)), min(seconds, MAX_POD_TIMEOUT))
@@ -85,9 +87,10 @@ def top(
         if fmt is None and not once and app.console.stdout_is_terminal:
             _live(app, sample, seconds, all_namespaces)
             return None
-        sample()
-        time.sleep(seconds)
         results, workspaces = sample()
+        if results:  # rates need a second read; with no pod at all there is nothing to wait for
+            time.sleep(seconds)
+            results, workspaces = sample()
     finally:
         scraper.close()
     if fmt is not None:
@@ -108,6 +111,7 @@ def _round(
     cluster: Resources, scraper: core.Scraper, namespace: str | None, name: str | None, label_selector: str | None
 ) -> tuple[list[core.PodResult], list[tuple[str, str]]]:
     """List the workspaces and their pods, then scrape every pod once."""
+    from kubectl_kaito import top as core  # noqa: PLC0415
     if name:
         items = [cluster.get_workspace(name, namespace)]
     else:
@@ -128,6 +132,8 @@ def _round(
 def _fetcher(cluster: Resources, timeout: float) -> Callable[[core.PodTarget], str]:
     """GET a pod's /metrics through the pod proxy; every failure becomes a ScrapeError for that pod."""
     import httpx  # noqa: PLC0415  (only a run that reaches the cluster pays for httpx)
+
+    from kubectl_kaito import top as core  # noqa: PLC0415
 
     http = cluster.http_client(timeout)
 
@@ -161,6 +167,8 @@ def _live(
     from rich.console import Console as RichConsole  # noqa: PLC0415  (only a live table pays for rich)
     from rich.live import Live  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
+
+    from kubectl_kaito import top as core  # noqa: PLC0415
 
     rich = RichConsole(file=app.console.stdout, highlight=False)
     with Live(Text(""), console=rich, auto_refresh=False, transient=False) as live:

@@ -38,7 +38,7 @@ class _Histogram:
                 self.counts[i] += 1
 
     def lines(self, name: str, labels: str) -> list[str]:
-        out = [f'{name}_bucket{{{labels},le="{b}"}} {float(c)}' for b, c in zip(self.buckets, self.counts)]
+        out = [f'{name}_bucket{{{labels},le="{b}"}} {float(c)}' for b, c in zip(self.buckets, self.counts, strict=True)]
         out.append(f'{name}_bucket{{{labels},le="+Inf"}} {float(self.count)}')
         out.append(f"{name}_count{{{labels}}} {float(self.count)}")
         out.append(f"{name}_sum{{{labels}}} {self.sum!r}")
