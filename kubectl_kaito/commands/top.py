@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from kubectl_kaito.resources import Resources
 
 MAX_POD_TIMEOUT = 10.0  # a pod gets the interval to answer, at most this
+MAX_METRICS_BYTES = 16 * 1024 * 1024
 
 
 def top(
@@ -139,7 +141,12 @@ def _fetcher(cluster: Resources, timeout: float) -> Callable[[core.PodTarget], s
 
     def fetch(t: core.PodTarget) -> str:
         try:
-            r = http.get(cluster.pod_proxy_path(t.namespace, t.pod, t.port, "metrics"))
+            with http.stream("GET", cluster.pod_proxy_path(t.namespace, t.pod, t.port, "metrics")) as r:
+                body = b""
+                for chunk in r.iter_bytes():
+                    body += chunk
+                    if len(body) > MAX_METRICS_BYTES:  # vLLM's are ~100 KB; never hold a runaway answer
+                        raise core.ScrapeError(core.NO_METRICS, f"/metrics is larger than {MAX_METRICS_BYTES} bytes")
         except httpx.TimeoutException:
             raise core.ScrapeError(core.NO_ANSWER, f"no answer within {timeout:g}s") from None
         except httpx.HTTPError as e:
@@ -147,12 +154,12 @@ def _fetcher(cluster: Resources, timeout: float) -> Callable[[core.PodTarget], s
         if r.status_code != 200:
             message = ""
             try:
-                body = r.json()
-                message = str(body.get("message", "")) if isinstance(body, dict) else ""
+                obj = json.loads(body)
+                message = str(obj.get("message", "")) if isinstance(obj, dict) else ""
             except ValueError:
                 pass
             raise core.ScrapeError(core.UNREACHABLE, f"{r.status_code} {message or r.reason_phrase}".strip())
-        return r.text
+        return body.decode("utf-8", errors="replace")
 
     return fetch
 
