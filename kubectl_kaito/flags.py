@@ -788,3 +788,16 @@ def replica_count(value: str, flag: str = "--replicas", *, allow_zero: bool = Tr
     if len(text) > len(str(maximum)) or not low <= int(text) <= maximum:
         raise UsageError(f"invalid {flag} value {value!r}: it must be from {low} to {maximum}")
     return int(text)
+
+
+# ---- refresh intervals (top) -------------------------------------------------------------------------
+
+MIN_INTERVAL_SECONDS = 0.1  # as watch(1): a smaller refresh only loads the API server
+
+
+def parse_interval(value: str, flag: str = "--interval") -> float:
+    """A refresh interval -> seconds: `parse_duration`'s syntax, at least 0.1s (0 is no interval)."""
+    seconds = parse_duration(value, flag)
+    if seconds < MIN_INTERVAL_SECONDS:
+        raise UsageError(f"invalid {flag} value {value!r}: it must be at least 100ms", hint=DURATION_HINT)
+    return seconds

@@ -29,6 +29,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
         models,
         scale,
         status,
+        top,
     )
 
     app.command("deploy", help=deploy.deploy.__doc__, cls=KaitoCommand)(wrap(deploy.deploy))
@@ -41,6 +42,7 @@ def register_all(app: typer.Typer, wrap: Callable[[Callable[..., Any]], Callable
     app.command("chat", help=chat.chat.__doc__, cls=KaitoCommand)(wrap(chat.chat))
     app.command("bench", help=bench.bench.__doc__, cls=KaitoCommand)(wrap(bench.bench))
     app.command("connect", help=connect.connect.__doc__, cls=KaitoCommand)(wrap(connect.connect))
+    app.command("top", help=top.top.__doc__, cls=KaitoCommand)(wrap(top.top))
     app.command("delete", help=delete.delete.__doc__, cls=KaitoCommand)(wrap(delete.delete))
     app.command("scale", help=scale.scale.__doc__, cls=KaitoCommand)(wrap(scale.scale))
     app.add_typer(models.make_app(wrap), name="models")

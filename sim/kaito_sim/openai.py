@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .metrics import RequestTrack, ServerMetrics
 from .util import CIDict
 
 MODES = ("normal", "hang", "fail_midstream", "drop_midstream", "slow")
@@ -80,7 +81,24 @@ class OpenAIStandIn:
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self._seq_cond = threading.Condition()
-        self._running = 0
+        # per model server (pod): sequences running, and the requests waiting for a slot, oldest first
+        self._running: dict[object, int] = {}
+        self._queue: dict[object, list[object]] = {}
+        # the pod proxy to these pods: "hang" (connects, never answers) or "refuse" (nothing listens)
+        self.pod_faults: dict[tuple[str, str], str] = {}
+        # vLLM's /metrics, one set per model-server pod: (namespace, pod) -> counters
+        self.metrics: dict[tuple[str, str], ServerMetrics] = {}
+
+    def metrics_for(self, ctx: dict, model: str) -> ServerMetrics:
+        """The counters of the pod that answers: ctx["pod"], else the workspace's first pod (the
+        service proxy sends everything to `<workspace>-0`), else the direct port's own server."""
+        ws = ctx.get("workspace")
+        key = (str(ctx.get("namespace") or ""), str(ctx.get("pod") or (f"{ws}-0" if ws else "direct")))
+        with self._lock:
+            m = self.metrics.get(key)
+            if m is None:
+                m = self.metrics[key] = ServerMetrics(model)
+            return m
 
     def set_speed(self, ttft: float | None = None, tokens_per_second: float | None = None,
                   max_num_seqs: int | None = None) -> None:
@@ -103,17 +121,27 @@ class OpenAIStandIn:
         with self._lock:
             self.in_flight -= 1
 
-    def _acquire_seq(self) -> None:
-        """Wait for a free sequence slot (max_num_seqs), as a request waits in vLLM's queue."""
+    def _acquire_seq(self, server: object = None) -> None:
+        """Wait for a free sequence slot (max_num_seqs) on one model server (each pod is its own vLLM),
+        as a request waits in vLLM's queue."""
         with self._seq_cond:
-            while self.max_num_seqs and self._running >= self.max_num_seqs and not self.stop_event.is_set():
-                self._seq_cond.wait(0.05)
-            self._running += 1
+            # first come, first served, as vLLM's scheduler: a request waits for the ones ahead of it
+            ticket = object()
+            queue = self._queue.setdefault(server, [])
+            queue.append(ticket)
+            try:
+                while self.max_num_seqs and (self._running.get(server, 0) >= self.max_num_seqs
+                                             or queue[0] is not ticket) and not self.stop_event.is_set():
+                    self._seq_cond.wait(0.05)
+            finally:
+                queue.remove(ticket)
+                self._seq_cond.notify_all()
+            self._running[server] = self._running.get(server, 0) + 1
 
-    def _release_seq(self) -> None:
+    def _release_seq(self, server: object = None) -> None:
         with self._seq_cond:
-            self._running -= 1
-            self._seq_cond.notify()
+            self._running[server] = self._running.get(server, 0) - 1
+            self._seq_cond.notify_all()
 
     # ---------------------------------------------------------------
     def _record(self, method: str, path: str, headers: dict, body: Any, ctx: dict) -> None:
@@ -159,6 +187,11 @@ class OpenAIStandIn:
             return Response(200, [("Content-Type", "application/json")], b"")
         if route == "/version":
             return _json(200, {"version": "0.26.0"})
+        if route == "/metrics":
+            if method != "GET":
+                return _json(405, {"detail": "Method Not Allowed"})
+            return Response(200, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                            self.metrics_for(ctx, model).render().encode())
         if route == "/v1/models":
             if method != "GET":
                 return _json(405, {"detail": "Method Not Allowed"})
@@ -174,14 +207,15 @@ class OpenAIStandIn:
                 return _error(400, "Invalid JSON body", "BadRequestError")
             self._enter()
             try:
-                return self._completion(route, parsed, model, max_model_len)
+                return self._completion(route, parsed, model, max_model_len, ctx)
             finally:
                 # a stream counts itself from its first to its last byte (a generator that is never
                 # started cannot run a `finally`, so it must not hold a count from here)
                 self._leave()
         return _json(404, {"detail": "Not Found"})
 
-    def _completion(self, route: str, req: dict, model: str, max_model_len: int | None) -> Response:
+    def _completion(self, route: str, req: dict, model: str, max_model_len: int | None,
+                    ctx: dict | None = None) -> Response:
         chat = route.endswith("/chat/completions")
         req_model = req.get("model")
         if req_model is not None and req_model != model:
@@ -233,17 +267,33 @@ class OpenAIStandIn:
             include_usage = self.usage_in_stream and bool((req.get("stream_options") or {}).get("include_usage"))
             return Response(200, [("Content-Type", "text/event-stream; charset=utf-8"),
                                   ("Cache-Control", "no-cache")],
-                            self._stream(chat, rid, created, model, words, finish, usage, include_usage))
-        if self.mode == "slow":
-            self._sleep(self.slow_delay)
-        if self.ttft is not None or self.itl is not None:
-            self._acquire_seq()
-            try:
-                self._sleep((self.ttft or 0.0) + (self.itl or 0.0) * max(0, len(words) - 1))
-            finally:
-                self._release_seq()
-        if self.mode in ("fail_midstream", "drop_midstream"):
-            return _error(500, "Internal server error: the engine died while generating", "InternalServerError")
+                            self._stream(chat, rid, created, model, words, finish, usage, include_usage,
+                                         self.metrics_for(ctx or {}, model)))
+        server = self.metrics_for(ctx or {}, model)
+        track = server.request(prompt_tokens)
+        done: str | None = None
+        try:
+            if self.mode == "slow":
+                self._sleep(self.slow_delay)
+            if self.ttft is not None or self.itl is not None:
+                self._acquire_seq(server)
+                try:
+                    track.run()
+                    self._sleep(self.ttft or 0.0)
+                    track.tokens(1)
+                    self._sleep((self.itl or 0.0) * max(0, len(words) - 1))
+                    track.tokens(len(words) - 1)
+                finally:
+                    self._release_seq(server)
+            else:
+                track.run()
+                track.tokens(len(words))
+            if self.mode in ("fail_midstream", "drop_midstream"):
+                return _error(500, "Internal server error: the engine died while generating",
+                              "InternalServerError")
+            done = finish
+        finally:
+            track.finish(done)
         if chat:
             choice = {"index": 0, "message": {"role": "assistant", "content": text, "reasoning_content": None,
                                               "tool_calls": []},
@@ -257,22 +307,28 @@ class OpenAIStandIn:
         return _json(200, body)
 
     def _stream(self, chat: bool, rid: str, created: int, model: str, words: list[str], finish: str,
-                usage: dict, include_usage: bool) -> Iterator[bytes]:
+                usage: dict, include_usage: bool, server: ServerMetrics | None = None) -> Iterator[bytes]:
         """The SSE body; the request counts as in flight (and holds a sequence slot) until it ends."""
         seq = False
         self._enter()
+        # made here, not by the caller: a body that is never iterated must not stay "waiting"
+        track = (server or ServerMetrics(model)).request(usage["prompt_tokens"])
+        done = False
         try:
             if self.max_num_seqs:
-                self._acquire_seq()
+                self._acquire_seq(server)
                 seq = True
-            yield from self._stream_body(chat, rid, created, model, words, finish, usage, include_usage)
+            track.run()
+            yield from self._stream_body(chat, rid, created, model, words, finish, usage, include_usage, track)
+            done = self.mode not in ("fail_midstream", "drop_midstream")
         finally:
+            track.finish(finish if done else None)
             if seq:
-                self._release_seq()
+                self._release_seq(server)
             self._leave()
 
     def _stream_body(self, chat: bool, rid: str, created: int, model: str, words: list[str], finish: str,
-                     usage: dict, include_usage: bool) -> Iterator[bytes]:
+                     usage: dict, include_usage: bool, track: RequestTrack | None = None) -> Iterator[bytes]:
         obj = "chat.completion.chunk" if chat else "text_completion"
 
         def chunk(delta_text: str | None, finish_reason: str | None = None, role: bool = False) -> bytes:
@@ -313,6 +369,8 @@ class OpenAIStandIn:
                                  "generating", "type": "InternalServerError", "param": None, "code": 500}}
                 yield b"data: " + json.dumps(err).encode() + b"\n\n"
                 return
+            if track is not None:
+                track.tokens(1)
             yield chunk(w if i == 0 else " " + w)
             sent += 1
         yield chunk(None if chat else "", finish)

@@ -383,7 +383,7 @@ class ApiHandler(BaseHandler):
                                trailing_slash=path.endswith("/"))
             return
         if rt.key == "/pods" and sub == "proxy":
-            self.pod_proxy(ns or "default", name or "", "/" + "/".join(tail))
+            self.pod_proxy(ns or "default", name or "", "/" + "/".join(tail), body)
             return
         if tail:
             raise self._404()
@@ -712,27 +712,6 @@ class ApiHandler(BaseHandler):
             return
         self.end_chunked()
 
-    # ------------------------------------------------------------ pod proxy
-    def pod_proxy(self, ns: str, spec: str, rest: str) -> None:
-        """GET /api/v1/namespaces/N/pods/NAME[:PORT]/proxy/PATH. Only a downloading pod's /metrics answers
-        (KAITO's download gauges, KaitoController.start_download); anything else gets what the API server
-        says when nothing listens on the pod's port (503, "error trying to reach service")."""
-        sim = self.sim
-        name, _, port = spec.partition(":")
-        pod = sim.store.get("/pods", ns, name)
-        pods = sim.registry.by_key("/pods")
-        assert pods is not None  # the core types are always registered
-        if pod is None:
-            raise not_found(pods, name)
-        body = sim.controller.download_metrics(ns, name) if rest == "/metrics" and port in ("", "5000") else None
-        if body is None:
-            ip = (pod.get("status") or {}).get("podIP") or "10.244.0.10"
-            raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {ip}:{port or 80}: "
-                                                      "connect: connection refused")
-        from .openai import Response
-        self.send_openai_response(Response(200, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                                           body.encode()))
-
     # ------------------------------------------------------------ service proxy
     def service_proxy(self, ns: str, spec: str, rest: str, query: dict[str, str], body: bytes,
                       trailing_slash: bool) -> None:
@@ -796,6 +775,56 @@ class ApiHandler(BaseHandler):
         sim.append_logs(ns, f"{ws['metadata']['name']}-0",
                         [f'INFO:     10.244.0.1:{client_port} - "{self.command} {path.split("?")[0]} HTTP/1.1" '
                          f'{resp.status} {phrase}'])
+        self.send_openai_response(resp)
+
+
+    # ------------------------------------------------------------ pod proxy
+    def pod_proxy(self, ns: str, spec: str, rest: str, body: bytes) -> None:
+        """/api/v1/namespaces/N/pods/[SCHEME:]NAME[:PORT]/proxy/PATH: the model server of one pod
+        (port 5000 or "http"); 503 as the API server's dial error when nothing listens there."""
+        sim = self.sim
+        parts = spec.split(":")
+        scheme, name, port = ("http", parts[0], "") if len(parts) == 1 else (
+            ("http", parts[0], parts[1]) if len(parts) == 2 else (parts[0], parts[1], parts[2]))
+        pod = sim.store.get("/pods", ns, name)
+        pods = sim.registry.by_key("/pods")
+        assert pods is not None  # the core types are always registered
+        if pod is None:
+            raise not_found(pods, name)
+        # A pod still downloading its model answers /metrics with KAITO's download gauges only
+        # (KaitoController.start_download), before any model server listens.
+        download = sim.controller.download_metrics(ns, name) if rest == "/metrics" and port in ("", "5000", "http") \
+            else None
+        if download is not None:
+            self.send_openai_response(Response(200, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                                               download.encode()))
+            return
+        status = pod.get("status") or {}
+        pod_ip = status.get("podIP") or "10.244.0.10"
+        refused = ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {pod_ip}:"
+                           f"{port or 80}: connect: connection refused")
+        ws_name = ((pod.get("metadata") or {}).get("labels") or {}).get("kaito.sh/workspace", "")
+        ws = sim.store.get("kaito.sh/workspaces", ns, ws_name) if ws_name else None
+        if scheme != "http" or port not in ("5000", "http") or ws is None or status.get("phase") != "Running" \
+                or not sim.workspace_serving(ws):
+            raise refused
+        fault = sim.openai.pod_faults.get((ns, name))
+        if fault == "refuse":
+            raise refused
+        if fault == "hang":  # accepts the connection, never answers (until the simulator stops)
+            sim.openai.stop_event.wait(sim.openai.hang_seconds)
+            self.abort_connection()
+        path = (rest or "/")
+        if self.path.find("?") >= 0:
+            path += "?" + self.path.split("?", 1)[1]
+        try:
+            resp = sim.openai.handle(self.command, path, CIDict(self.headers.items()), body,
+                                     model=sim.served_model(ws), root=sim.workspace_preset(ws),
+                                     max_model_len=sim.model_max_len(ws),
+                                     ctx={"via": "pod-proxy", "workspace": ws_name, "namespace": ns, "pod": name})
+        except AbortConnection:
+            self.abort_connection()
+            return
         self.send_openai_response(resp)
 
 

@@ -11,7 +11,7 @@ from kubectl_kaito import completion
 from tests.helpers import VENV_BIN, fake_console, subprocess_env
 
 COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat", "bench",
-            "connect", "scale", "version", "help", "diagnose"]
+            "connect", "scale", "top", "version", "help", "diagnose"]
 
 
 def values(stdout: str) -> list[str]:

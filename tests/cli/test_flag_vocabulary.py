@@ -21,6 +21,7 @@ NAMED = {
     "delete": ["delete", "NAME", "--yes"],
     "connect": ["connect", "NAME", "--port", "0"],
     "scale": ["scale", "NAME", "--replicas", "2"],
+    "top": ["top", "NAME", "--interval", "100ms"],
 }
 # Every command, with a good name where it takes one (for flag mistakes that are not the name).
 EVERY = {
@@ -96,9 +97,11 @@ def test_a_bad_duration_is_the_same_error_in_every_command(sim: Any, value: str)
     }
     _same_everywhere(results)
     assert_usage_error_sends_nothing(sim, [*EVERY["logs"], "--since", value], f"invalid --since value {value!r}")
+    assert_usage_error_sends_nothing(sim, [*EVERY["top"], "--interval", value], f"invalid --interval value {value!r}")
 
 
-WITH_OUTPUT = ["deploy", "status", "get-endpoint", "chat", "models list", "models describe", "install-provider"]
+WITH_OUTPUT = ["deploy", "status", "get-endpoint", "chat", "models list", "models describe", "install-provider",
+               "top"]
 
 
 @pytest.mark.parametrize("cmd", WITH_OUTPUT)
@@ -126,6 +129,8 @@ def test_output_format_is_case_insensitive_in_every_command(sim: Any, cmd: str) 
     elif cmd == "status":
         upper.pop("age", None), lower.pop("age", None)
         assert upper.keys() == lower.keys()
+    elif cmd == "top":  # the measured interval differs by milliseconds
+        assert [list(i) for i in upper["items"]] == [list(i) for i in lower["items"]]
     else:
         assert upper == lower
 
