@@ -316,7 +316,8 @@ def _root_command(args: Sequence[str]) -> Any:
 
 
 def _is_root_help(args: Sequence[str]) -> bool:
-    """`kubectl kaito`, `kubectl kaito --help`, `kubectl kaito -n x -h`: options only, help asked."""
+    """`kubectl kaito`, `kubectl kaito --help`, `kubectl kaito -n x -h`, `kubectl kaito --version`:
+    options only, help or the version asked."""
     if not args:
         return True
     skip = False
@@ -325,7 +326,7 @@ def _is_root_help(args: Sequence[str]) -> bool:
         if skip:
             skip = False
             continue
-        if arg in ("-h", "--help"):
+        if arg in ("-h", "--help", "--version"):  # eager: they answer before any command is looked up
             asked = True
         elif arg in _ROOT_UNCLEAR_OPTIONS or not arg.startswith("-"):
             return False
@@ -405,7 +406,7 @@ def is_long_running(args: Sequence[str]) -> bool:
     (in any pflag form), or a command this scan cannot name."""
     word = command_word(args)
     if word is None:
-        return not _is_root_help(args) and "--version" not in args
+        return not _is_root_help(args)
     if word in LONG_RUNNING:
         return True
     return any(a == f or a.startswith(f + "=") or (f in ("-w", "-f") and a.startswith(f)) for a in args for f in _LONG_FLAGS)
