@@ -12,6 +12,13 @@ import gc
 import inspect
 import os
 import sys
+
+# Start-up: a run of the plugin itself (the console script, the krew zipapp) imports typer and the rest
+# with the garbage collector off (importing allocates much and frees nothing cyclic worth collecting);
+# run() turns it back on for long-running commands. Importing this module in any other program (tests,
+# completion) changes nothing.
+if os.path.basename(sys.argv[0]) == "kubectl-kaito":
+    gc.disable()
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
@@ -423,6 +430,8 @@ def run() -> None:
     short = not is_long_running(args)
     if short:
         gc.disable()
+    else:
+        gc.enable()
     console = Console.from_sys()
     code = main(console=console)
     try:

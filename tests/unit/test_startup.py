@@ -171,3 +171,20 @@ def test_the_console_script_runs_from_the_venv() -> None:
     )
     assert proc.returncode == 0
     assert proc.stdout.startswith("kubectl-kaito ")
+
+
+def test_the_plugins_own_runs_import_with_the_collector_off_and_long_ones_turn_it_back_on() -> None:
+    script = f"{VENV_BIN}/kubectl-kaito"
+    proc = _run_python(
+        f"""
+        import atexit, gc, sys
+        sys.argv = [{script!r}, "logs", "--no-such-flag"]
+        import kubectl_kaito.cli as cli
+        print("import gc", gc.isenabled())
+        atexit.register(lambda: print("exit gc", gc.isenabled()))
+        cli.run()
+        """
+    )
+    assert proc.stdout.splitlines()[:2] == ["import gc False", "exit gc True"], proc.stderr
+    # any other program importing the module keeps its collector
+    assert _run_python("import gc, kubectl_kaito.cli; print(gc.isenabled())").stdout == "True\n"
