@@ -440,9 +440,8 @@ def run() -> None:
         console.discard_stdout()
     if not short:
         sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed or broken stream: nothing more can be written anyway
-            pass
+    try:
+        console.stderr.flush()  # (the console's streams are the process's: Console.from_sys)
+    except (OSError, ValueError):  # a closed or broken stream: nothing more can be written anyway
+        pass
     os._exit(code)
