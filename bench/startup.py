@@ -54,7 +54,7 @@ def paired(cases: dict[str, list[str]], env: dict[str, str], runs: int, warmup: 
 
 def ratio(times: dict[str, list[float]], num: str, den: str) -> float:
     """Median of the per-round ratios num/den."""
-    return statistics.median(a / b for a, b in zip(times[num], times[den]))
+    return statistics.median(a / b for a, b in zip(times[num], times[den], strict=True))
 
 
 def loadavg() -> str:
@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         times = paired(cases, env, args.runs, args.warmup)
         memory = {
-            "kubectl-kaito get-endpoint W": max(max_rss_mb(cases["kubectl-kaito get-endpoint W"], env) for _ in range(3)),
+            "kubectl-kaito get-endpoint W": max(
+                max_rss_mb(cases["kubectl-kaito get-endpoint W"], env) for _ in range(3)
+            ),
             "kubectl get svc W -o jsonpath": max(max_rss_mb(kubectl_cmd, env) for _ in range(3)),
         }
         archive: dict[str, list[float]] = {}

@@ -403,7 +403,7 @@ def _usage_error(e: typer.TyperException, inv: Invocation) -> int:
 
 
 #: Commands that run long (streams, sessions, servers, load): their runs keep the garbage collector on.
-LONG_RUNNING = frozenset({"logs", "chat", "connect", "bench", "top"})
+LONG_RUNNING = frozenset({"logs", "chat", "connect", "bench", "top", "install-provider"})  # helm runs, waits
 #: Flags that turn a short command into a long one (`status -w`, `deploy --wait`, `logs -f`).
 _LONG_FLAGS = ("-w", "--watch", "--wait", "-f", "--follow")
 
@@ -416,7 +416,9 @@ def is_long_running(args: Sequence[str]) -> bool:
         return not _is_root_help(args)
     if word in LONG_RUNNING:
         return True
-    return any(a == f or a.startswith(f + "=") or (f in ("-w", "-f") and a.startswith(f)) for a in args for f in _LONG_FLAGS)
+    return any(
+        a == f or a.startswith(f + "=") or (f in ("-w", "-f") and a.startswith(f)) for a in args for f in _LONG_FLAGS
+    )
 
 
 def run() -> None:

@@ -77,6 +77,7 @@ def test_the_command_word_is_found_only_when_certain(args: list[str], word: str 
         (["chat", "w"], True),
         (["connect", "w"], True),
         (["bench", "w"], True),
+        (["install-provider"], True),
         (["top"], True),  # not named with certainty: treated as long
     ],
 )
