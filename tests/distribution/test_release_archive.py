@@ -239,6 +239,11 @@ def test_kubectl_kaito_version_first_run_unpacks(krew):
     assert (unpacked / ".complete").exists()
     assert (unpacked / "kubectl_kaito" / "cli.py").exists()
     assert not [p for p in krew.cache.iterdir() if p.name.startswith(".unpack-")]  # no leftovers
+    # what nothing reads at run time stays in the zip: licences, metadata, type markers
+    left_in_zip = [p for p in unpacked.rglob("*") if ".dist-info" in p.name or p.name == "py.typed"]
+    assert left_in_zip == []
+    assert (unpacked / "kubectl_kaito" / "data" / "model_catalog.yaml").exists()
+    assert (unpacked / "certifi" / "cacert.pem").exists()
 
 
 def test_kubectl_kaito_later_runs_use_the_cache(krew):
