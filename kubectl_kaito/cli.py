@@ -345,15 +345,16 @@ def _is_root_help(args: Sequence[str]) -> bool:
 # ---- the error boundary ----------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, console: Console | None = None, lazy: bool = True) -> int:
     """Run the CLI and return its exit code. The only place errors become messages.
 
     `console` is the run's streams and environment (tests pass a fake one); a real run uses the
-    process's own.
+    process's own. `lazy` registers only the command named in argv (start-up); False always builds the
+    whole tree (tests/unit/test_startup.py requires both to answer alike).
     """
     args = list(sys.argv[1:] if argv is None else argv)
     inv = Invocation(console=console or Console.from_sys())  # the wrapper fills in the Settings
-    click_cmd = _root_command(args)
+    click_cmd = _root_command(args) if lazy else typer.main.get_command(build_app())
     try:
         # click writes its own help and --show-completion text with click.echo to sys.stdout:
         # for this run, that is the console's stdout (a no-op for a real run).

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
 import pytest
 import typer
@@ -189,3 +190,66 @@ def test_the_plugins_own_runs_import_with_the_collector_off_and_long_ones_turn_i
     assert proc.stdout.splitlines()[:2] == ["import gc False", "exit gc True"], proc.stderr
     # any other program importing the module keeps its collector
     assert _run_python("import gc, kubectl_kaito.cli; print(gc.isenabled())").stdout == "True\n"
+
+
+# ---- differential: registering only the named command answers exactly as the whole tree --------------
+
+
+def _corpus() -> list[list[str]]:
+    """Hot commands' flags in every syntax kubectl users type (pflag forms, before and after the command),
+    plus malformed and unsure lines."""
+    w = "diff-llm"
+    names = [[w], ["--workspace-name", w], ["--workspace-name=" + w]]
+    namespaces: list[tuple[list[str], list[str]]] = [
+        ([], []), ([], ["-n", "default"]), ([], ["-ndefault"]), ([], ["-n=default"]),
+        ([], ["--namespace", "default"]), ([], ["--namespace=default"]), (["-n", "default"], []),
+        (["--namespace=default", "--context", "sim"], []),
+    ]
+    outputs = [[], ["-o", "json"], ["-ojson"], ["-o=yaml"], ["--output", "name"], ["--output=json"]]
+    corpus = []
+    for cmd in ("get-endpoint", "status"):
+        for name in names:
+            for before, ns in namespaces:
+                for out in outputs:
+                    if cmd == "status" and not out:
+                        continue  # the table's AGE column may tick between the two runs
+                    corpus.append([*before, cmd, *name, *ns, *out])
+    corpus += [
+        ["get-endpoint", w, "--path", "/v1/completions"], ["get-endpoint", w, "--path="],
+        ["get-endpoint", w, "--cluster-domain=example.org"], ["get-endpoint", "-A"], ["get-endpoint", "-A", "-ojson"],
+        ["get-endpoint", w, "--request-timeout=5s"], ["--request-timeout", "5s", "get-endpoint", w],
+        ["status", "-A", "-o", "name"], ["status", w, "other-ws", "-o", "json"],
+        ["--version"], ["--version", "status"], ["-h"], ["--help"], [], ["help"], ["help", "get-endpoint"],
+        ["get-endpoint", "--help"], ["status", "-h"], ["get-endpoint", "-h", w], ["models", "--help"],
+        # malformed or unsure
+        ["get-endpoint"], ["get-endpoint", "--bogus", w], ["get-endpoint", w, "-o", "bogus"], ["get-endpoint", w, "-n"],
+        ["get-endpoint", w, "--path"], ["get-endpoint", "--workspace-name"], ["get-endpoint", "Bad_Name"],
+        ["get-endpoint", w, "--namespace=Bad_NS"], ["get-endpoint", w, "--request-timeout=soon"],
+        ["get-endpoint", "-A", w], ["get-endpoint", w, "--workspace-name", "other"], ["get-endpoint", "missing-ws"],
+        ["get-endpoint", w, "--wait", "--timeout=xyz"], ["get-endpoint", w, "-ojsonpath="],
+        ["get-endpoint", w, "-o", "jsonpath={.x"], ["get-endpoint", w, "--context", "no-such-context"],
+        ["get-endpoint", w, "--kubeconfig", "/nonexistent/kubeconfig"], ["get-endpoin", w], ["-n"], ["-n", "x"],
+        ["--bogus", "get-endpoint", w], ["-v", "get-endpoint", w, "-o", "name"], ["--", "get-endpoint", w],
+        ["status", w, "-w=maybe"], ["status", "--bogus"], ["status", w, "-o", "wide", "--no-headers", "-o", "json"],
+        ["version", "--bogus"], ["models", "bogus"], ["get-endpoint", w, "\udcff"], ["get-endpoint", "inf"],
+    ]
+    return corpus
+
+
+def test_a_named_command_alone_answers_as_the_whole_tree(sim: Any) -> None:
+    from tests.helpers import fake_console
+
+    sim.seed_workspace("diff-llm")
+    sim.seed_workspace("other-ws")
+    corpus = _corpus()
+    assert len(corpus) > 250
+    codes = []
+    for args in corpus:
+        answers = []
+        for lazy in (True, False):
+            console = fake_console(None)
+            code = cli.main(list(args), console=console, lazy=lazy)
+            answers.append((code, console.stdout.getvalue(), console.stderr.getvalue()))
+        assert answers[0] == answers[1], args
+        codes.append(answers[0][0])
+    assert codes.count(0) > 200 and codes.count(2) > 20  # most lines answer; the malformed ones are refused
