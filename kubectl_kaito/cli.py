@@ -8,8 +8,17 @@ them both before and after the subcommand, like kubectl does.
 from __future__ import annotations
 
 import contextlib
+import gc
 import inspect
+import os
 import sys
+
+# Start-up: a run of the plugin itself (the console script, the krew zipapp) imports typer and the rest
+# with the garbage collector off (importing allocates much and frees nothing cyclic worth collecting);
+# run() turns it back on for long-running commands. Importing this module in any other program (tests,
+# completion) changes nothing.
+if os.path.basename(sys.argv[0]) == "kubectl-kaito":
+    gc.disable()
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
@@ -156,25 +165,14 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 # ---- the app ------------------------------------------------------------------------
 
-app = typer.Typer(
-    name="kubectl-kaito",
-    help=(
-        "Deploy, inspect and talk to KAITO inference workspaces from kubectl.\n\n"
-        "Examples:\n\n"
-        "  kubectl kaito deploy --workspace-name my-llm --model phi-4-mini-instruct "
-        "--instance-type Standard_NC24ads_A100_v4 --wait\n\n"
-        "  ENDPOINT=$(kubectl kaito get-endpoint --workspace-name my-llm)\n\n"
-        "  kubectl kaito status -A\n\n"
-        + EXIT_CODES_HELP
-    ),
-    cls=KaitoGroup,
-    no_args_is_help=True,  # plain `kubectl kaito` prints help, exit 0 (as plain kubectl: see _usage_error)
-    # Typer's --install-completion would write a completion for `kubectl-kaito` that replaces
-    # kubectl's own; completion for `kubectl kaito` is kubectl_complete-kaito (completion.py).
-    add_completion=False,
-    pretty_exceptions_enable=False,  # never a traceback (it could show a token in locals)
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+ROOT_HELP = (
+    "Deploy, inspect and talk to KAITO inference workspaces from kubectl.\n\n"
+    "Examples:\n\n"
+    "  kubectl kaito deploy --workspace-name my-llm --model phi-4-mini-instruct "
+    "--instance-type Standard_NC24ads_A100_v4 --wait\n\n"
+    "  ENDPOINT=$(kubectl kaito get-endpoint --workspace-name my-llm)\n\n"
+    "  kubectl kaito status -A\n\n"
+    + EXIT_CODES_HELP
 )
 
 
@@ -186,7 +184,6 @@ def _version_callback(ctx: typer.Context, value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def root(
     ctx: typer.Context,
     kubeconfig: KubeconfigOpt = None,
@@ -207,16 +204,6 @@ def root(
         "request_timeout": request_timeout,
         "verbose": flags.parse_verbosity(verbose),
     }
-
-
-def _register() -> None:
-    """Explicit registration list: one thin module per verb (imports stay light)."""
-    from kubectl_kaito.commands import registry  # noqa: PLC0415
-
-    registry.register_all(app, command)
-
-
-_register()
 
 
 def _help(
@@ -248,28 +235,126 @@ def _help(
     return output.Text(ctx.get_help())
 
 
-def _register_own() -> None:
-    """`help` and `version`, after the commands a user meets first."""
-    from kubectl_kaito.commands import version  # noqa: PLC0415
-
-    app.command("version", help=version.version.__doc__, cls=KaitoCommand)(command(version.version))
-    app.command("help", help=_help.__doc__, cls=KaitoCommand)(command(_help))
+_APPS: dict[frozenset[str] | None, typer.Typer] = {}
 
 
-_register_own()
+def build_app(only: frozenset[str] | None = None) -> typer.Typer:
+    """The root app with every command (`only` None) or only these (start-up: importing and
+    registering a command module costs time, so a run registers the one it runs).
+
+    `version` and `help` are cli.py's own and come after the registry's commands."""
+    if only in _APPS:
+        return _APPS[only]
+    from kubectl_kaito.commands import registry  # noqa: PLC0415
+
+    new = typer.Typer(
+        name="kubectl-kaito",
+        help=ROOT_HELP,
+        cls=KaitoGroup,
+        no_args_is_help=True,  # plain `kubectl kaito` prints help, exit 0 (as plain kubectl: see _usage_error)
+        # Typer's --install-completion would write a completion for `kubectl-kaito` that replaces
+        # kubectl's own; completion for `kubectl kaito` is kubectl_complete-kaito (completion.py).
+        add_completion=False,
+        pretty_exceptions_enable=False,  # never a traceback (it could show a token in locals)
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+    )
+    new.callback()(root)
+    registry.register_all(new, command, only)
+    if only is None or "version" in only:
+        from kubectl_kaito.commands import version  # noqa: PLC0415
+
+        new.command("version", help=version.version.__doc__, cls=KaitoCommand)(command(version.version))
+    if only is None or "help" in only:
+        new.command("help", help=_help.__doc__, cls=KaitoCommand)(command(_help))
+    _APPS[only] = new
+    return new
+
+
+def __getattr__(name: str) -> Any:
+    """`cli.app`: the root app with every command (completion and tests walk the whole tree)."""
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
+
+
+#: Root options that take their value as the next word (kubectl's syntax: `-n ns`, `--context c`).
+_ROOT_VALUE_OPTIONS = frozenset({"--kubeconfig", "--context", "-n", "--namespace", "--request-timeout"})
+#: Root options that may or may not take the next word (`-v` alone is 6): the command is then unclear.
+_ROOT_UNCLEAR_OPTIONS = frozenset({"-v", "--v", "--verbose", "--"})
+
+
+def command_word(args: Sequence[str]) -> str | None:
+    """The command named on this command line, when it is certain; None otherwise (no command,
+    root help, an unknown word, or a form this scan does not follow: all commands are then registered)."""
+    from kubectl_kaito.commands import registry  # noqa: PLC0415
+
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg in _ROOT_UNCLEAR_OPTIONS or arg in ("-h", "--help"):
+            return None
+        if arg.startswith("-"):
+            skip = arg in _ROOT_VALUE_OPTIONS
+            continue
+        # `help WORD` walks the whole tree
+        return arg if arg in registry.SHORT_HELP and arg != "help" else None
+    return None
+
+
+def _root_command(args: Sequence[str]) -> Any:
+    """The click command for this run: the named command alone when certain; for the root's
+    help, the root with a stub per command that shows its short help (no command module imported);
+    otherwise the whole tree."""
+    from kubectl_kaito.commands import registry  # noqa: PLC0415
+
+    word = command_word(args)
+    if word is not None:
+        return typer.main.get_command(build_app(frozenset({word})))
+    if not _is_root_help(args):
+        return typer.main.get_command(build_app())
+    click_cmd: Any = typer.main.get_command(build_app(frozenset()))
+    from typer.core import TyperCommand  # noqa: PLC0415
+
+    click_cmd.commands = {name: TyperCommand(name, short_help=text) for name, text in registry.SHORT_HELP.items()}
+    return click_cmd
+
+
+def _is_root_help(args: Sequence[str]) -> bool:
+    """`kubectl kaito`, `kubectl kaito --help`, `kubectl kaito -n x -h`, `kubectl kaito --version`:
+    options only, help or the version asked."""
+    if not args:
+        return True
+    skip = False
+    asked = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg in ("-h", "--help", "--version"):  # eager: they answer before any command is looked up
+            asked = True
+        elif arg in _ROOT_UNCLEAR_OPTIONS or not arg.startswith("-"):
+            return False
+        else:
+            skip = arg in _ROOT_VALUE_OPTIONS
+    return asked
+
 
 # ---- the error boundary ----------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None, *, console: Console | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, console: Console | None = None, lazy: bool = True) -> int:
     """Run the CLI and return its exit code. The only place errors become messages.
 
     `console` is the run's streams and environment (tests pass a fake one); a real run uses the
-    process's own.
+    process's own. `lazy` registers only the command named in argv (start-up); False always builds the
+    whole tree (tests/unit/test_startup.py requires both to answer alike).
     """
     args = list(sys.argv[1:] if argv is None else argv)
     inv = Invocation(console=console or Console.from_sys())  # the wrapper fills in the Settings
-    click_cmd = typer.main.get_command(app)
+    click_cmd = _root_command(args) if lazy else typer.main.get_command(build_app())
     try:
         # click writes its own help and --show-completion text with click.echo to sys.stdout:
         # for this run, that is the console's stdout (a no-op for a real run).
@@ -318,12 +403,48 @@ def _usage_error(e: typer.TyperException, inv: Invocation) -> int:
     return int(getattr(e, "exit_code", ExitCode.USAGE) or ExitCode.USAGE)
 
 
+#: Commands that run long (streams, sessions, servers, load): their runs keep the garbage collector on.
+LONG_RUNNING = frozenset({"logs", "chat", "connect", "bench", "top", "install-provider"})  # helm runs, waits
+#: Flags that turn a short command into a long one (`status -w`, `deploy --wait`, `logs -f`).
+_LONG_FLAGS = ("-w", "--watch", "--wait", "-f", "--follow")
+
+
+def is_long_running(args: Sequence[str]) -> bool:
+    """Whether this command line may run long: a long-running command, a watch/wait/follow flag
+    (in any pflag form), or a command this scan cannot name."""
+    word = command_word(args)
+    if word is None:
+        return not _is_root_help(args)
+    if word in LONG_RUNNING:
+        return True
+    return any(
+        a == f or a.startswith(f + "=") or (f in ("-w", "-f") and a.startswith(f)) for a in args for f in _LONG_FLAGS
+    )
+
+
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Start-up: a short command runs with the garbage collector off (it allocates a lot while importing
+    and frees nothing cyclic worth collecting) and ends with `os._exit` once stdout and stderr are
+    flushed, skipping interpreter teardown (about a fifth of a short run). Long-running commands
+    keep the collector on and end normally (their threads and files close as usual)."""
+    args = sys.argv[1:]
+    short = not is_long_running(args)
+    if short:
+        gc.disable()
+    else:
+        gc.enable()
     console = Console.from_sys()
     code = main(console=console)
     try:
         console.stdout.flush()
     except BrokenPipeError:
         console.discard_stdout()
-    sys.exit(code)
+    if not short:
+        sys.exit(code)
+    try:
+        console.stderr.flush()  # (the console's streams are the process's: Console.from_sys)
+    except (OSError, ValueError):  # a closed or broken stream: nothing more can be written anyway
+        pass
+    os._exit(code)

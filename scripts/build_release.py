@@ -55,6 +55,16 @@ if sys.version_info < (3, 10):
 BUILD_ID = "@BUILD_ID@"
 
 
+def _never_read(name):
+    base = name.rsplit("/", 1)[-1]
+    return (
+        name == "__main__.py"
+        or ".dist-info/" in name
+        or base in ("py.typed", "LICENSE.txt")
+        or name.startswith("typer/.agents/")
+    )
+
+
 def _unpacked():
     base = os.environ.get("KUBECTL_KAITO_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "kubectl-kaito"
@@ -70,7 +80,9 @@ def _unpacked():
         os.makedirs(base, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".unpack-", dir=base)
         with zipfile.ZipFile(archive) as zf:
-            zf.extractall(tmp)
+            # Only what Python imports or the plugin reads: licences, metadata and type markers stay in
+            # the zip (they ship; nothing at run time opens them), so the first run writes fewer files.
+            zf.extractall(tmp, [n for n in zf.namelist() if not _never_read(n)])
         open(os.path.join(tmp, ".complete"), "w").close()
         try:
             os.rename(tmp, target)  # atomic: a concurrent first run either wins or finds it done

@@ -214,8 +214,10 @@ def test_zipapp_contents(release):
     assert "kubectl_kaito/data/LICENSE-KAITO" in names
     assert not [n for n in names if n.startswith(("kubectl_kaito/sim/", "kaito_sim/", "sim/"))]
     assert not [n for n in names if n.endswith((".so", ".pyd", ".dylib", ".pyc")) or "__pycache__" in n]
-    for top in ("typer", "rich", "httpx", "httpcore", "h11", "anyio", "idna", "certifi", "yaml", "pygments"):
+    for top in ("typer", "rich", "httpx", "httpcore", "h11", "anyio", "idna", "certifi", "yaml"):
         assert f"{top}/__init__.py" in names, top
+    # never imported on the plugin's paths (scripts/release-requirements.txt): not unpacked either
+    assert not [n for n in names if n.split("/")[0].split("-")[0] in ("pygments", "markdown_it", "mdurl")]
     licenses = [n for n in names if ".dist-info/" in n and "LICEN" in n.upper()]
     assert len(licenses) >= 10
 
@@ -239,6 +241,11 @@ def test_kubectl_kaito_version_first_run_unpacks(krew):
     assert (unpacked / ".complete").exists()
     assert (unpacked / "kubectl_kaito" / "cli.py").exists()
     assert not [p for p in krew.cache.iterdir() if p.name.startswith(".unpack-")]  # no leftovers
+    # what nothing reads at run time stays in the zip: licences, metadata, type markers
+    left_in_zip = [p for p in unpacked.rglob("*") if ".dist-info" in p.name or p.name == "py.typed"]
+    assert left_in_zip == []
+    assert (unpacked / "kubectl_kaito" / "data" / "model_catalog.yaml").exists()
+    assert (unpacked / "certifi" / "cacert.pem").exists()
 
 
 def test_kubectl_kaito_later_runs_use_the_cache(krew):
