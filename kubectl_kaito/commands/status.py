@@ -96,7 +96,8 @@ def status(
     and its pods. With several names, or none: one row per workspace (none: every workspace in
     the namespace, -A: in all namespaces, -l: those whose labels match), read with one paginated
     LIST. -o json|yaml print the Workspace objects exactly as `kubectl get workspace -o json|yaml`
-    (one object for one name, a List otherwise), so they can go back to `kubectl apply -f -`.
+    (one object for one name, a List otherwise), so they can go back to `kubectl apply -f -`;
+    an InferenceSet named is printed as `kubectl get is NAME` prints it.
 
     \b
     Examples:
