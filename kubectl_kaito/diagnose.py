@@ -364,11 +364,13 @@ def _secret(snap: Snapshot) -> list[Finding]:
             [f"spec inference.preset.presetOptions.modelAccessSecret: {secret}", f"secret/{secret}: not found"],
             f"create it: kubectl create secret generic {secret} -n {ns} --from-literal=HF_TOKEN=<token>",
             f"workspace/{name}")]
-    if not secret and is_gated(ws) and not kaito.is_ready(ws):
+    refused = hub_refusals(snap)  # the model server's own 401/403 from the Hub, when its log shows one
+    if not secret and (is_gated(ws) or refused) and not kaito.is_ready(ws):
         return [Finding(
             "ModelAccessSecretMissing", FAILED,
             f"model {kaito.model_name(ws)} is gated on Hugging Face and the workspace has no modelAccessSecret",
-            [f"model: {kaito.model_name(ws)}", "inference.preset.presetOptions.modelAccessSecret: not set"],
+            [f"model: {kaito.model_name(ws)}", "inference.preset.presetOptions.modelAccessSecret: not set",
+             *refused],
             "create a Secret with HF_TOKEN and redeploy with --model-access-secret NAME", f"workspace/{name}")]
     return []
 
@@ -614,3 +616,19 @@ def render(d: Diagnosis) -> str:
     lines.append("")
     lines.append("Checked: " + ", ".join(d.checked))
     return "\n".join(lines)
+
+
+# ---- the Hub's refusal in the model server's log (issue 16) -------------------------------------------
+
+HUB_REFUSAL_MARKS = ("Cannot access gated repo", "GatedRepoError", "401 Client Error", "403 Client Error")
+
+
+def hub_refusals(snap: Snapshot) -> list[str]:
+    """Evidence lines: the log lines (current or previous container) where Hugging Face refused the download
+    (huggingface_hub's GatedRepoError: 401 without a token, 403 without access to the repo), at most 3."""
+    out: list[str] = []
+    for (pod, container, previous), lines in sorted(snap.logs.items()):
+        for ln in lines:
+            if any(m in ln for m in HUB_REFUSAL_MARKS):
+                out.append(f"log{' (previous)' if previous else ''} {pod}/{container}: {_one_line(ln, 200)}")
+    return out[:3]

@@ -268,17 +268,22 @@ def _many(
             try:
                 found.append(cluster.get_workspace(n, app.namespace))
             except NotFoundError as e:
-                missing.append(e)
+                iset = cluster.find_inferenceset(n, app.namespace)  # a set of that name: its one row
+                if iset is None:
+                    missing.append(e)
+                else:
+                    found.append(iset)
     else:
         found = sorted(
-            (w for w in cluster.list_workspaces(all_namespaces=True) if not kaito.is_tuning(w)),
+            _with_sets(cluster, [w for w in cluster.list_workspaces(all_namespaces=True) if not kaito.is_tuning(w)]),
             key=lambda w: ((w.get("metadata") or {}).get("namespace", ""), (w.get("metadata") or {}).get("name", "")),
         )
-    infos = [_info(cluster, w, external=external, path=path, cluster_domain=cluster_domain) for w in found]
+    infos = [_set_info(cluster, w, path) if w.get("kind") == kaito.IS_KIND else
+             _info(cluster, w, external=external, path=path, cluster_domain=cluster_domain) for w in found]
     if fmt == "url":
         headers = ["NAMESPACE", "NAME", "URL", "READY"] if not names else ["NAME", "URL", "READY"]
         rows = [
-            [i["namespace"], i["workspace"], i["endpoint"] or "<none>", str(i["ready"]).lower()][1 if names else 0 :]
+            [i["namespace"], _row_name(i), i["endpoint"] or "<none>", str(i["ready"]).lower()][1 if names else 0 :]
             for i in infos
         ]
         result: Result | None = Table(headers, rows) if rows else None
@@ -357,3 +362,32 @@ def _set_endpoint(app: AppContext, cluster: Resources, name: str, fmt: str, path
     if fmt == "url":
         return Text(inferenceset.endpoint_url(found, path, replica))
     return Document(inferenceset.endpoint_info(found, path))
+
+
+def _with_sets(cluster: Resources, workspaces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`get-endpoint -A`: every InferenceSet as one item, its replica Workspaces folded into it (as the
+    `status` list); the Workspaces alone when the cluster serves no sets or they may not be listed."""
+    from kubectl_kaito import inferenceset  # noqa: PLC0415
+
+    try:
+        sets = cluster.list_inferencesets(all_namespaces=True)
+    except ForbiddenError:
+        sets = []
+    return [*inferenceset.hide_replicas(workspaces, sets), *sets] if sets else workspaces
+
+
+def _set_info(cluster: Resources, iset: dict[str, Any], path: str) -> dict[str, Any]:
+    """A set's item in the several-names forms: `get-endpoint SET -o json`'s object (the gateway URL or
+    `endpoint: null`, and every replica)."""
+    from kubectl_kaito import inferenceset  # noqa: PLC0415
+
+    meta = iset.get("metadata") or {}
+    name, namespace = str(meta.get("name")), str(meta.get("namespace"))
+    found = inferenceset.SetEndpoints(iset=iset, replicas=inferenceset.replica_rows(cluster, name, namespace),
+                                      gateway=inferenceset.find_gateway(cluster, name, namespace))
+    return inferenceset.endpoint_info(found, path)
+
+
+def _row_name(info: dict[str, Any]) -> str:
+    """The NAME cell: the workspace, or `is/NAME` for a set (as in the `status` list)."""
+    return f"is/{info['inferenceset']}" if info.get("kind") == kaito.IS_KIND else str(info["workspace"])

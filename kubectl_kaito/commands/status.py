@@ -96,7 +96,8 @@ def status(
     and its pods. With several names, or none: one row per workspace (none: every workspace in
     the namespace, -A: in all namespaces, -l: those whose labels match), read with one paginated
     LIST. -o json|yaml print the Workspace objects exactly as `kubectl get workspace -o json|yaml`
-    (one object for one name, a List otherwise), so they can go back to `kubectl apply -f -`.
+    (one object for one name, a List otherwise), so they can go back to `kubectl apply -f -`;
+    an InferenceSet named is printed as `kubectl get is NAME` prints it.
 
     \b
     Examples:
@@ -255,7 +256,11 @@ def _show_named(app: AppContext, cluster: Resources, names: list[str], view: _Vi
         try:
             found.append(_with_kind(cluster.get_workspace(n, app.namespace), cluster))
         except NotFoundError as e:
-            missing.append(e)
+            iset = cluster.find_inferenceset(n, app.namespace)  # `status SET -o json`: the InferenceSet object
+            if iset is None:
+                missing.append(e)
+            else:
+                found.append(iset)
     if found:
         one = len(names) == 1 and view.fmt not in (None, "wide")
         result = _items_result(app.console, cluster, found, view, single=one, keep_order=True)
@@ -272,7 +277,8 @@ def _table(items: list[dict[str, Any]], view: _View, *, events: str | None = Non
     """Headers and rows of the workspace table, with the view's extra columns."""
     wide = view.fmt == "wide"
     headers = core.list_headers(all_namespaces=view.all_namespaces, wide=wide)
-    rows = [core.list_row(w, all_namespaces=view.all_namespaces, wide=wide) for w in items]
+    rows = [_set_row(w, headers) if w.get("kind") == "InferenceSet"
+            else core.list_row(w, all_namespaces=view.all_namespaces, wide=wide) for w in items]
     if view.show_labels:
         headers.append("LABELS")
         rows = [[*r, core.labels_cell(w)] for r, w in zip(rows, items, strict=True)]
@@ -329,7 +335,7 @@ def _show_list(
     """The workspaces as a table (or a List); with --watch it is printed first, then a row per change.
     `name`: one workspace watched in an object format (`kubectl get wk NAME -w -o json`)."""
     if name is not None:
-        ws = cluster.get_workspace(name, namespace)
+        ws = _watched_workspace(cluster, name, str(namespace))
         items, rv = [ws], (ws.get("metadata") or {}).get("resourceVersion")
     else:
         # follows limit/continue: one paginated LIST, no GET per workspace
@@ -344,6 +350,8 @@ def _show_list(
     if not watch:
         return _items_result(console, cluster, items, view)
 
+    if name is None:
+        _note_sets(console, cluster, namespace, label_selector)
     printer = _WatchPrinter(console, cluster, view)
     if not view.watch_only:
         printer.first(_ordered(items, view))
@@ -514,3 +522,40 @@ def _list_with_sets(
         widths = output.column_widths(headers, rows)
         return Text("\n".join(output.table_row(r, widths) for r in rows))
     return Table(headers, rows)
+
+
+def _set_row(iset: dict[str, Any], headers: list[str]) -> list[str]:
+    """An InferenceSet's row in the workspace table (`status a SET`): as in the list, `is/NAME` and
+    `ready/desired ready`."""
+    from kubectl_kaito import inferenceset  # noqa: PLC0415
+
+    return [inferenceset.list_cell(iset, h) for h in headers]
+
+
+def _watched_workspace(cluster: Resources, name: str, namespace: str) -> dict[str, Any]:
+    """`status NAME -w -o FORMAT`: the Workspace; an InferenceSet of that name is refused as `status SET -w`."""
+    from kubectl_kaito import kaito  # noqa: PLC0415
+
+    try:
+        return cluster.get_workspace(name, namespace)
+    except NotFoundError:
+        if cluster.find_inferenceset(name, namespace) is None:
+            raise
+        raise UsageError("--watch shows Workspaces; an InferenceSet is shown once",
+                         hint=f"watch its replicas with: kubectl kaito status -l "
+                         f"{kaito.LABEL_CREATED_BY_IS}={name} -n {namespace} -w") from None
+
+
+def _note_sets(console: Console, cluster: Resources, namespace: str | None, label_selector: str | None) -> None:
+    """`status -w` follows Workspaces (one watch, as `kubectl get workspaces -w`): the sets are not rows of it
+    and their replicas show under their own names, so say so on stderr (one LIST; nothing when none)."""
+    from kubectl_kaito.errors import ForbiddenError  # noqa: PLC0415
+
+    try:
+        sets = cluster.list_inferencesets(namespace, all_namespaces=namespace is None, label_selector=label_selector)
+    except ForbiddenError:
+        return
+    names = sorted({str((s.get("metadata") or {}).get("name")) for s in sets})
+    if names:
+        console.info(f"note: the watch shows Workspaces: the replicas of InferenceSet {', '.join(names)} appear as "
+                     "their own Workspaces (NAME-xxxxx); `kubectl kaito status` without -w shows each set as one row")

@@ -153,7 +153,7 @@ class WsState:
     generation: int = 0  # bumps cancel stale timers
     # diagnose hooks (see KaitoController.fail_nodeclaims / hold_unready / start_download)
     claim_fail: tuple[str, str] | None = None
-    hold: str | None = None  # "unready" | "download": the pods run and never turn ready
+    hold: str | None = None  # "unready" | "download" | "gated" | "nodes" ...: the workspace never turns ready
     download: tuple[float, float] | None = None  # KAITO's download gauges: bytes/s, seconds left
 
 
@@ -529,7 +529,7 @@ class KaitoController:
         """Nodes ready (EnsureNodesReady); only now the Services and the workload (workspace_controller.go:327-389)."""
         sim = self.sim
         ws = self._ws(st)
-        if ws is None or st.claim_fail:
+        if ws is None or st.claim_fail or st.hold == "nodes":  # hold_nodes_unready: KAITO keeps requeueing
             return
         res = ws.get("resource") or {}
         target = int((ws.get("status") or {}).get("targetNodeCount") or res.get("count") or 1)
@@ -600,13 +600,14 @@ class KaitoController:
             self._apply_failure(st)
             return
         self._missing_access_secret(st, ws)
+        self._gated_without_secret(st, ws)
         self._later(st, sim.ready_after / 3.0, lambda: self._step2(st))
 
     def _step2(self, st: WsState) -> None:
         """Pods running, model loading."""
         sim = self.sim
         ws = self._ws(st)
-        if ws is None or st.fail:
+        if ws is None or st.fail or st.hold == "gated":  # the gated download keeps crashing: never loads
             return
         served = self._served(ws)
         loading, _ = O.vllm_startup_lines(served, O.workspace_preset(ws))
@@ -981,3 +982,79 @@ class KaitoController:
                 "CreateContainerConfigError", f'secret "{secret}" not found'),
                 node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224")))
             self.sim.record_event(p, "Warning", "Failed", f'Error: secret "{secret}" not found', "kubelet")
+
+    def _gated_without_secret(self, st: WsState, ws: dict) -> None:
+        """A preset whose weights are gated on Hugging Face (supported_models.yaml `downloadAuthRequired: true`)
+        and no modelAccessSecret: KAITO v0.12's webhook accepts it (docs/simulator.md), its pod starts with no
+        HF_TOKEN and vLLM's first Hub request (the model's config.json) gets 401: transformers raises
+        `OSError: You are trying to access a gated repo.` around huggingface_hub's GatedRepoError
+        (transformers utils/hub.py cached_file; huggingface_hub utils/_http.py hf_raise_for_status), the
+        container exits 1 and the kubelet restarts it: CrashLoopBackOff with that in the previous log."""
+        from .webhook import _supported_models
+        preset = ((ws.get("inference") or {}).get("preset") or {})
+        name = str(preset.get("name") or "")
+        model = _supported_models().get(name) or {}
+        if not model.get("downloadAuthRequired") or (preset.get("presetOptions") or {}).get("modelAccessSecret"):
+            return
+        version = str(model.get("version") or "")
+        repo = "/".join(version.split("huggingface.co/", 1)[-1].split("/")[:2]) if "huggingface.co/" in version \
+            else name
+        st.hold = "gated"
+        lines = gated_repo_lines(repo)
+        now = time.time()
+        for p in self._pods(st):
+            pname = p["metadata"]["name"]
+            term = {"exitCode": 1, "reason": "Error", "startedAt": rfc3339(now - 20), "finishedAt": rfc3339(now - 5)}
+            self._update_pod(p, O.pod_status(
+                p, phase="Running", waiting=("CrashLoopBackOff", f"back-off 40s restarting failed container="
+                                             f"{st.name} pod={pname}_{st.ns}({p['metadata']['uid']})"),
+                restart_count=3, last_terminated=term, node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224"),
+                pod_ip=O.ip_for(pname + st.ns, "10.244"), started=False))
+            buf = self.sim.logs.buffer(st.ns, pname, p["spec"]["containers"][0]["name"], previous=True)
+            buf.append(lines)
+            buf.close()
+            self.sim.append_logs(st.ns, pname, lines)
+            self.sim.record_event(p, "Warning", "BackOff", f"Back-off restarting failed container {st.name} in pod "
+                                  f"{pname}_{st.ns}({p['metadata']['uid']})", "kubelet")
+
+    def hold_nodes_unready(self, name: str, namespace: str = "default") -> None:
+        """The NodeClaims launch but their nodes stay NotReady (e.g. the GPU driver or device plugin never comes
+        up): NodeClaimReady True, NodesReady/ResourceReady False `NodeNotReady` "Not enough Nodes are ready"
+        (the provisioner's CollectNodeStatusInfo, v0.12.0), no workload. Call it before the nodes turn ready
+        (right after the deploy, with ready_after of a few seconds); it holds until recover_workspace."""
+        ws = self.sim.store.get(WS_KEY, namespace, name)
+        if ws is None:
+            raise KeyError(f"workspace {namespace}/{name} not found")
+        with self._lock:
+            st = self._ensure_state(ws)
+            if st is None:
+                raise KeyError(f"workspace {namespace}/{name} is not reconciled")
+            st.hold = "nodes"
+
+
+def gated_repo_lines(repo: str) -> list[str]:
+    """The end of the inference container's log when the Hub refuses a gated repo without a token: transformers'
+    OSError text around huggingface_hub's GatedRepoError (401 without a token, 403 without access)."""
+    url = f"https://huggingface.co/{repo}/resolve/main/config.json"
+    return [
+        "Traceback (most recent call last):",
+        '  File "/usr/local/lib/python3.12/dist-packages/huggingface_hub/utils/_http.py", line 409, in '
+        "hf_raise_for_status",
+        "    response.raise_for_status()",
+        f"requests.exceptions.HTTPError: 401 Client Error: Unauthorized for url: {url}",
+        "",
+        "The above exception was the direct cause of the following exception:",
+        "",
+        "huggingface_hub.errors.GatedRepoError: 401 Client Error. "
+        "(Request ID: Root=1-6750a1b2-3c4d5e6f7a8b9c0d1e2f3a4b)",
+        "",
+        f"Cannot access gated repo for url {url}.",
+        f"Access to model {repo} is restricted. You must have access to it and be authenticated to access it. "
+        "Please log in.",
+        "",
+        "The above exception was the direct cause of the following exception:",
+        "",
+        "OSError: You are trying to access a gated repo.",
+        f"Make sure to have access to it at https://huggingface.co/{repo}.",
+        "401 Client Error. (Request ID: Root=1-6750a1b2-3c4d5e6f7a8b9c0d1e2f3a4b)",
+    ]

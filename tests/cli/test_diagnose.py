@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +275,59 @@ def test_missing_workspace_is_exit_3(sim: Any) -> None:
     r = run_cli("diagnose", "nope")
     assert (r.exit_code, r.stdout) == (3, "")
     assert "nope" in r.stderr
+
+
+# ---- issue 16: the causes reproduced in the simulator (not only unit-tested) ---------------------------
+
+
+def _kubectl_apply(manifest: dict[str, Any]) -> None:
+    """Create through the API server as a user would (deploy warns about a gated model without a secret)."""
+    import subprocess
+    import sys
+
+    kubectl = Path(sys.executable).parent / "kubectl"
+    p = subprocess.run([str(kubectl), "apply", "-f", "-"], input=json.dumps(manifest), capture_output=True,
+                       text=True, timeout=60, check=False)
+    assert p.returncode == 0, p.stderr
+
+
+def test_gated_model_without_a_token_secret_fails_its_download(sim_factory: Any) -> None:
+    # KAITO v0.12's webhook accepts a gated preset without modelAccessSecret (docs/simulator.md); the pod has
+    # no HF_TOKEN and the Hub answers 401: vLLM exits, the kubelet restarts it (CrashLoopBackOff)
+    sim = sim_factory(ready_after=1.5)
+    _kubectl_apply({"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace",
+                    "metadata": {"name": "llama", "namespace": "default"},
+                    "resource": {"instanceType": A100, "labelSelector": {"matchLabels": {"apps": "llama"}}},
+                    "inference": {"preset": {"name": "llama-3.1-8b-instruct"}}})
+    sim.wait_until(lambda: "CrashLoopBackOff" in json.dumps(sim.store.get("/pods", "default", "llama-0")),
+                   timeout=15)
+    logs = run_cli("logs", "llama", "--previous", "--no-prefix")
+    assert "Cannot access gated repo for url https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct/resolve/" \
+        "main/config.json." in logs.stdout, logs.stderr
+    time.sleep(2)  # past ready_after: the workspace must still not turn ready
+    code, doc = diag_json("llama")
+    causes = [f["cause"] for f in doc["findings"]]
+    assert code == 1 and causes[0] == "ModelAccessSecretMissing", causes
+    f = doc["findings"][0]
+    assert any("GatedRepoError: 401 Client Error" in e for e in f["evidence"]), f["evidence"]
+    assert "--model-access-secret" in f["nextStep"]
+    assert "CrashLoopBackOff" in causes  # the kubelet's view, with the Hub's refusal in the previous log
+
+
+def test_nodes_held_not_ready(sim_factory: Any) -> None:
+    sim = sim_factory(ready_after=3)
+    deploy("nodes")
+    sim.controller.hold_nodes_unready("nodes")
+    sim.wait_until(lambda: any(  # the NodeClaims launched: their nodes exist, NotReady
+        c.get("type") == "NodeClaimReady" and c.get("status") == "True"
+        for c in (sim.store.get("kaito.sh/workspaces", "default", "nodes") or {}).get("status", {}).get(
+            "conditions") or []), timeout=10)
+    time.sleep(1.5)  # past the moment the nodes would have turned ready (ready_after / 3)
+    r = run_cli("diagnose", "nodes")
+    assert r.exit_code == 4, r.stderr
+    assert "Cause: NodesNotReady: the GPU nodes are not ready yet" in r.stdout
+    code, doc = diag_json("nodes")
+    f = doc["findings"][0]
+    assert (code, f["cause"]) == (4, "NodesNotReady")
+    assert any("NodesReady=False (NodeNotReady): Not enough Nodes are ready" in e for e in f["evidence"]), f
+    assert any(e.startswith("node/") and "NotReady" in e for e in f["evidence"]), f

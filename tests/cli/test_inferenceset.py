@@ -326,3 +326,89 @@ def test_replicas_dry_run_never_imports_the_cluster_client() -> None:
                        env={"PATH": "/usr/bin:/bin", "KUBECONFIG": "/nonexistent", "HOME": "/tmp"})
     assert p.stderr.strip().splitlines()[-1] == "0 []", p.stderr
     assert "kind: InferenceSet" in p.stdout
+
+
+# ---- issue 14 gaps: status SET -o ..., get-endpoint a b / -A, status -w with sets ----------------------
+
+
+def _kubectl(*args: str) -> str:
+    import subprocess
+    import sys
+
+    p = subprocess.run([str(Path(sys.executable).parent / "kubectl"), *args], capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_status_of_a_set_in_object_formats_is_the_inferenceset_as_kubectl_get_prints_it(sim: Any) -> None:
+    _ready_set(sim)
+    r = run_cli("status", "phi", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    # kubectl 1.37.1 `kubectl get is phi -o json`: the same object
+    assert json.loads(r.stdout) == json.loads(_kubectl("get", "is", "phi", "-o", "json"))
+    assert json.loads(r.stdout)["kind"] == "InferenceSet"
+    r = run_cli("status", "phi", "-o", "yaml")
+    assert r.exit_code == 0 and yaml.safe_load(r.stdout)["spec"]["replicas"] == 2
+    r = run_cli("status", "phi", "-o", "name")
+    assert (r.exit_code, r.stdout) == (0, "inferenceset.kaito.sh/phi\n")
+    assert _kubectl("get", "is", "phi", "-o", "name") == r.stdout
+    r = run_cli("status", "phi", "-o", "jsonpath={.status.readyReplicas}")
+    assert (r.exit_code, r.stdout) == (0, "2")
+    # with a Workspace beside it: a List of both, and the table gives the set its `is/` row
+    assert run_cli("deploy", "solo", *MODEL, *SKU, "--wait").exit_code == 0
+    listed = json.loads(run_cli("status", "phi", "solo", "-o", "json").stdout)
+    assert [(i["kind"], i["metadata"]["name"]) for i in listed["items"]] == [("InferenceSet", "phi"),
+                                                                          ("Workspace", "solo")]
+    r = run_cli("status", "phi", "solo")
+    assert r.exit_code == 0, r.stderr
+    rows = [ln.split() for ln in r.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["is/phi", "solo"] and "2/2" in rows[0]
+    r = run_cli("status", "phi", "nope", "-o", "name")
+    assert (r.exit_code, r.stdout) == (3, "inferenceset.kaito.sh/phi\n")
+    assert 'workspace "nope" not found' in r.stderr
+
+
+def test_get_endpoint_of_several_names_and_all_namespaces_folds_each_set(sim_factory: Any) -> None:
+    cluster = sim_factory(gateway=True)
+    _ready_set(cluster)
+    assert run_cli("deploy", "solo", *MODEL, *SKU, "--wait").exit_code == 0
+    gw = f"http://127.0.0.1:{cluster.gateway_port}/v1/chat/completions"
+    r = run_cli("get-endpoint", "phi", "solo")
+    assert r.exit_code == 0, r.stderr
+    rows = [ln.split() for ln in r.stdout.splitlines()]
+    assert rows == [["NAME", "URL", "READY"], ["is/phi", gw, "true"],
+                    ["solo", "http://solo.default.svc.cluster.local/v1/chat/completions", "true"]]
+    r = run_cli("get-endpoint", "-A")
+    assert r.exit_code == 0, r.stderr
+    names = [ln.split()[1] for ln in r.stdout.splitlines()[1:]]
+    assert names == ["is/phi", "solo"]  # the replicas phi-xxxxx are folded into the set's row
+    items = json.loads(run_cli("get-endpoint", "-A", "-o", "json").stdout)
+    assert [i.get("inferenceset") or i.get("workspace") for i in items] == ["phi", "solo"]
+    assert items[0]["endpoint"] == gw and len(items[0]["workspaces"]) == 2
+
+
+def test_get_endpoint_of_a_set_without_a_gateway_in_a_table_is_none(sim: Any) -> None:
+    _ready_set(sim)
+    r = run_cli("get-endpoint", "-A")
+    assert r.exit_code == 0, r.stderr
+    assert [ln.split() for ln in r.stdout.splitlines()[1:]] == [["default", "is/phi", "<none>", "true"]]
+
+
+def test_watch_with_sets_shows_the_replica_workspaces_and_says_so(sim: Any) -> None:
+    from tests.cli.test_status import Plugin
+
+    _ready_set(sim)
+    replicas = sorted(w["metadata"]["name"] for w in replicas_of(sim))
+    proc = Plugin("status", "-w")
+    try:
+        proc.wait_for(lambda ln: ln.split()[:1] == ["NAME"])
+        proc.wait_for(lambda ln: ln.split()[:1] == [replicas[-1]])
+        assert [ln.split()[0] for ln in proc.seen[1:]] == replicas
+    finally:
+        code, err = proc.interrupt()
+    assert code == 130 and "Traceback" not in err
+    assert "note: the watch shows Workspaces: the replicas of InferenceSet phi appear as their own Workspaces" in err
+    r = run_cli("status", "phi", "-w", "-o", "json")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith("error: --watch shows Workspaces; an InferenceSet is shown once")
