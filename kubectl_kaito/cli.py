@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kubectl_kaito import __version__, flags, output
+from kubectl_kaito import fastpath, flags, output
 from kubectl_kaito.console import Console
 from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
 from kubectl_kaito.flags import KaitoCommand, KaitoGroup
@@ -180,7 +180,7 @@ def _version_callback(ctx: typer.Context, value: bool) -> None:
     if value:
         inv = ctx.find_root().obj  # None when kubectl_complete-kaito parses the words
         if inv is not None:
-            inv.console.result(f"kubectl-kaito {__version__}")
+            inv.console.result(fastpath.version_line())
         raise typer.Exit(0)
 
 
@@ -193,7 +193,12 @@ def root(
     verbose: VerboseOpt = None,
     version: Annotated[
         bool,
-        typer.Option("--version", help="Print the plugin version and exit.", callback=_version_callback, is_eager=True),
+        typer.Option(
+            fastpath.VERSION_OPTION,
+            help="Print the plugin version and exit.",
+            callback=_version_callback,
+            is_eager=True,
+        ),
     ] = False,
 ) -> None:
     """Deploy, inspect and talk to KAITO inference workspaces."""

@@ -107,7 +107,7 @@ if _dir:
 if os.path.basename(sys.argv[0]).startswith("kubectl_complete-"):
     from kubectl_kaito.completion import main as run
 else:
-    from kubectl_kaito.cli import run
+    from kubectl_kaito.entry import run
 
 run()
 """

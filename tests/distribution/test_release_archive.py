@@ -255,9 +255,11 @@ def test_kubectl_kaito_later_runs_use_the_cache(krew):
         proc = krew.kubectl("kaito", "--version")
         assert (proc.returncode, proc.stdout) == (0, f"kubectl-kaito {VERSION}\n"), proc.stderr
     assert sorted(p.name for p in krew.cache.iterdir()) == before
-    # later runs leave bytecode next to the unpacked sources (that is what makes them fast)
+    # later runs leave bytecode next to the unpacked sources (that is what makes them fast); --version
+    # is answered by the fast path (entry.py, fastpath.py), which never imports cli
     (unpacked,) = [p for p in krew.cache.iterdir() if not p.name.startswith(".")]
-    assert list((unpacked / "kubectl_kaito").glob("__pycache__/cli.*.pyc"))
+    assert list((unpacked / "kubectl_kaito").glob("__pycache__/entry.*.pyc"))
+    assert list((unpacked / "kubectl_kaito").glob("__pycache__/fastpath.*.pyc"))
 
 
 def test_bytecode_is_cached_even_under_pythondontwritebytecode(krew, tmp_path):
@@ -479,7 +481,7 @@ def test_plugin_wheel_has_no_simulator(wheels):
     assert tops <= {"kubectl_kaito", wheels.plugin.name.split("-py3")[0] + ".dist-info"}, sorted(tops)
     assert not [n for n in names if "sim" in n.split("/")[:-1] or "kaito_sim" in n], names
     scripts = _wheel_text(wheels.plugin, ".dist-info/entry_points.txt")
-    assert "kubectl-kaito = kubectl_kaito.cli:run" in scripts
+    assert "kubectl-kaito = kubectl_kaito.entry:run" in scripts
     assert "sim" not in scripts, scripts
     assert "Provides-Extra: sim" not in _wheel_text(wheels.plugin, ".dist-info/METADATA")
 

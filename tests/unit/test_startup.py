@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import typer
 
-from kubectl_kaito import cli
+from kubectl_kaito import cli, fastpath
 from kubectl_kaito.commands import registry
 from tests.helpers import VENV_BIN, run_cli
 
@@ -233,6 +233,10 @@ def _corpus() -> list[list[str]]:
         ["--bogus", "get-endpoint", w], ["-v", "get-endpoint", w, "-o", "name"], ["--", "get-endpoint", w],
         ["status", w, "-w=maybe"], ["status", "--bogus"], ["status", w, "-o", "wide", "--no-headers", "-o", "json"],
         ["version", "--bogus"], ["models", "bogus"], ["get-endpoint", w, "\udcff"], ["get-endpoint", "inf"],
+        # the fast path's one form and its near misses (these must reach Typer unchanged)
+        ["--version", "--version"], ["--version", "-h"], ["-h", "--version"], ["--version=true"], ["--version=false"],
+        ["--versio"], ["--VERSION"], ["-n", "x", "--version"], ["--version", "-n", "x"], ["--version", "extra"],
+        ["--version", "--bogus"], ["--", "--version"], ["--version", ""], ["--version\n"], [" --version"],
     ]
     return corpus
 
@@ -245,12 +249,90 @@ def test_a_named_command_alone_answers_as_the_whole_tree(sim: Any) -> None:
     corpus = _corpus()
     assert len(corpus) > 250
     codes = []
+    fast_answered = []
     for args in corpus:
         answers = []
-        for lazy in (True, False):
+        for mode in ("entry", "lazy", "full"):
             console = fake_console(None)
-            code = cli.main(list(args), console=console, lazy=lazy)
+            # "entry" is what the console script does (kubectl_kaito/entry.py): the fast path, else Typer
+            fast = fastpath.answer(list(args), console) if mode == "entry" else None
+            if mode == "entry" and fast is not None:
+                fast_answered.append(args)
+            code = fast if fast is not None else cli.main(list(args), console=console, lazy=mode != "full")
             answers.append((code, console.stdout.getvalue(), console.stderr.getvalue()))
-        assert answers[0] == answers[1], args
+        assert answers[0] == answers[1] == answers[2], args
         codes.append(answers[0][0])
     assert codes.count(0) > 200 and codes.count(2) > 20  # most lines answer; the malformed ones are refused
+    assert fast_answered == [["--version"]]  # the fast path took its form and nothing else
+
+
+# ---- the fast path (fastpath.py): no typer, the same flags as Typer's declarations -------------------
+
+
+def test_the_fast_paths_view_of_its_flags_is_typers() -> None:
+    from typer.core import TyperOption
+
+    # cli.py declares --version with fastpath.VERSION_OPTION: one definition, read by both paths
+    root = _full_tree()
+    (param,) = [p for p in root.params if p.name == "version"]
+    assert isinstance(param, TyperOption)
+    assert param.opts == [fastpath.VERSION_OPTION] and param.secondary_opts == []
+    assert param.is_flag and param.is_eager  # answered before any command is looked up, takes no value
+    others = [o for p in root.params if p is not param for o in (*p.opts, *p.secondary_opts)]
+    assert fastpath.VERSION_OPTION not in others
+
+
+def test_the_fast_path_answers_version_without_importing_typer_exactly_as_typer() -> None:
+    runs = {}
+    for entry in ("kubectl_kaito.entry", "kubectl_kaito.cli"):
+        runs[entry] = _run_python(
+            f"""
+            import atexit, sys
+            atexit.register(lambda: sys.stderr.write("teardown\\n"))  # a short run skips it on both paths
+            sys.argv = ["kubectl-kaito", "--version"]
+            from {entry} import run
+            run()
+            """
+        )
+    fast, full = runs["kubectl_kaito.entry"], runs["kubectl_kaito.cli"]
+    assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout, full.stderr)
+    assert fast.returncode == 0 and fast.stdout.startswith("kubectl-kaito ") and fast.stderr == ""  # no teardown
+    proc = _run_python(
+        """
+        import sys
+        sys.argv = ["kubectl-kaito", "--version"]
+        import kubectl_kaito.entry as entry, os
+        os._exit = lambda code: (print(code, sorted(m for m in sys.modules if m.startswith(("typer", "click")))),
+                                 sys.stdout.flush(), sys.exit(0))
+        entry.run()
+        """
+    )
+    assert proc.stdout.splitlines()[-1] == "0 []", proc.stderr
+
+
+def test_a_closed_stdout_ends_version_alike_on_both_paths() -> None:
+    import os
+
+    answers = []
+    for entry in ("kubectl_kaito.entry", "kubectl_kaito.cli"):
+        r, w = os.pipe()
+        os.close(r)  # the reader is gone before the plugin writes: EPIPE
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-c", f"import sys; sys.argv = ['kubectl-kaito', '--version']; "
+                 f"from {entry} import run; run()"],
+                stdout=w, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60,
+            )
+        finally:
+            os.close(w)
+        answers.append((proc.returncode, proc.stderr))
+    assert answers[0] == answers[1] == (1, b"")
+
+
+def test_the_console_script_and_python_m_enter_through_the_fast_path() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    assert '\nkubectl-kaito = "kubectl_kaito.entry:run"\n' in (root / "pyproject.toml").read_text()  # 3.10: no tomllib
+    assert "from kubectl_kaito.entry import run" in (root / "kubectl_kaito" / "__main__.py").read_text()
+    assert "from kubectl_kaito.entry import run" in (root / "scripts" / "build_release.py").read_text()

@@ -1,0 +1,33 @@
+"""The console-script entry point: the fast path (fastpath.py) when it answers, else the full CLI."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def run() -> None:
+    """Answer the hottest well-formed lines without importing typer; hand every other to cli.run."""
+    from kubectl_kaito import fastpath  # noqa: PLC0415
+    from kubectl_kaito.console import Console  # noqa: PLC0415
+
+    console = Console.from_sys()
+    try:
+        code = fastpath.answer(sys.argv[1:], console)
+    except BrokenPipeError:
+        # The reader went away: exit 1 with nothing on stderr, as the Typer path answers then (click
+        # turns EPIPE inside an eager callback into exit 1); tests/unit/test_startup.py compares both.
+        console.discard_stdout()
+        code = 1
+    if code is None:
+        from kubectl_kaito.cli import run as full  # noqa: PLC0415
+
+        full()
+        return
+    # As cli.run for a short run: flush both streams, then skip interpreter teardown.
+    for stream in (console.stdout, console.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: nothing more can be written anyway
+            pass
+    os._exit(code)
