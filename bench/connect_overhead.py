@@ -46,8 +46,12 @@ WORKSPACE = "bench-llm"
 
 
 def payload(i: int) -> dict[str, Any]:
-    return {"model": MODEL, "stream": True, "max_tokens": 64,
-            "messages": [{"role": "user", "content": f"question number {i} for the benchmark"}]}
+    return {
+        "model": MODEL,
+        "stream": True,
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": f"question number {i} for the benchmark"}],
+    }
 
 
 def one(client: Any, url: str, i: int) -> tuple[float, float, int]:
@@ -89,7 +93,11 @@ def rate(client: Any, url: str, n: int, concurrency: int) -> dict[str, float]:
 def start_connect(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "kubectl_kaito", "connect", WORKSPACE, "--port", "0", "--timeout", "1m"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
@@ -134,8 +142,10 @@ def main() -> None:
             rows: dict[str, dict[str, float]] = {}
             try:
                 for name, (client, url) in targets.items():
-                    rows[name] = {**ttft(client, url, args.ttft_requests),
-                                  **rate(client, url, args.requests, args.concurrency)}
+                    rows[name] = {
+                        **ttft(client, url, args.ttft_requests),
+                        **rate(client, url, args.requests, args.concurrency),
+                    }
             finally:
                 for client, _ in targets.values():
                     client.close()
@@ -166,14 +176,20 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"connect overhead, {report['date']}, {os.cpu_count()} CPUs, load average "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min)")
-    print(f"TTFT: {args.ttft_requests} streamed requests one at a time; rate: {args.requests} at concurrency "
-          f"{args.concurrency}")
+    print(
+        f"connect overhead, {report['date']}, {os.cpu_count()} CPUs, load average "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1/5/15 min)"
+    )
+    print(
+        f"TTFT: {args.ttft_requests} streamed requests one at a time; rate: {args.requests} at concurrency "
+        f"{args.concurrency}"
+    )
     print()
     print(f"{'PATH':<9}{'TTFT p50':>10}{'TTFT p90':>10}{'REQ/S':>9}{'CHUNKS/S':>10}")
     for name, r in rows.items():
-        print(f"{name:<9}{r['median_ms']:>8.1f}ms{r['p90_ms']:>8.1f}ms{r['requests_per_s']:>9.1f}{r['chunks_per_s']:>10.0f}")
+        print(
+            f"{name:<9}{r['median_ms']:>8.1f}ms{r['p90_ms']:>8.1f}ms{r['requests_per_s']:>9.1f}{r['chunks_per_s']:>10.0f}"
+        )
     print()
     for name, r in ratios.items():
         print(f"{name}: TTFT x{r['ttft']:.2f} ({r['ttft_added_ms']:+.1f} ms), throughput x{r['requests_per_s']:.2f}")

@@ -90,8 +90,17 @@ def one_run(sim: Any, env: dict[str, str], tool: str, mode: str, run: int, pods_
         argv = [os.path.join(VENV_BIN, "kubectl-kaito"), "logs", "-f", "--workspace-name", ws]
         prefix_re = re.compile(rb"^\[([^/\]]+)/[^\]]+\] INFO flood \S+ line=(\d+) x*$")
     else:
-        argv = ["kubectl", "logs", "-f", "-l", f"kaito.sh/workspace={ws}", "--prefix", "--max-log-requests",
-                str(pods_n), "--tail=-1"]
+        argv = [
+            "kubectl",
+            "logs",
+            "-f",
+            "-l",
+            f"kaito.sh/workspace={ws}",
+            "--prefix",
+            "--max-log-requests",
+            str(pods_n),
+            "--tail=-1",
+        ]
         prefix_re = re.compile(rb"^\[pod/([^/\]]+)/[^\]]+\] INFO flood \S+ line=(\d+) x*$")
     if mode == "backlog":
         sim.start_log_flood(NS, pods, lines, close=True).join(300)
@@ -126,9 +135,13 @@ def one_run(sim: Any, env: dict[str, str], tool: str, mode: str, run: int, pods_
     last = reader.last or t_end
     elapsed = (last - t_flood) if mode == "live" else (t_end - t_start)
     return {
-        "tool": tool, "mode": mode, "lines": reader.lines, "seconds": elapsed,
+        "tool": tool,
+        "mode": mode,
+        "lines": reader.lines,
+        "seconds": elapsed,
         "lines_per_s": reader.lines / elapsed if elapsed > 0 else 0.0,
-        "exit_code": proc.returncode, "problem": problem,
+        "exit_code": proc.returncode,
+        "problem": problem,
         "stderr": "\n".join(ln for ln in err.splitlines() if " ended" not in ln)[:500],
     }
 
@@ -156,12 +169,17 @@ def main(argv: list[str] | None = None) -> int:
                     r = one_run(sim, env, tool, mode, i, args.pods, args.lines)
                     runs.append(r)
                     if r["problem"] or r["exit_code"] != 0:
-                        print(f"warning: {tool} {mode} run {i}: exit {r['exit_code']}, {r['problem']}; "
-                              f"stderr: {r['stderr']}", file=sys.stderr)
+                        print(
+                            f"warning: {tool} {mode} run {i}: exit {r['exit_code']}, {r['problem']}; "
+                            f"stderr: {r['stderr']}",
+                            file=sys.stderr,
+                        )
 
     total = args.pods * args.lines
-    print(f"{args.pods} pods x {args.lines} lines = {total} lines of ~120 bytes per run; "
-          f"median of {args.runs} runs; python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print(
+        f"{args.pods} pods x {args.lines} lines = {total} lines of ~120 bytes per run; "
+        f"median of {args.runs} runs; python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
     print(f"{'mode':8} {'tool':34} {'lines/s':>10} {'seconds':>8}  {'complete':>8}")
     summary: dict[str, dict[str, float]] = {}
     for mode in modes:

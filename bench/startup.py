@@ -31,8 +31,9 @@ from common import ROOT, VENV_BIN, cluster_env, timed
 
 def max_rss_mb(argv: list[str], env: dict[str, str]) -> float:
     """Peak resident memory of one run of argv (its process and its waited-for children), in MB."""
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
@@ -40,8 +41,13 @@ def max_rss_mb(argv: list[str], env: dict[str, str]) -> float:
     return usage.ru_maxrss / 1024  # KB on Linux
 
 
-def paired(cases: dict[str, list[str]], env: dict[str, str], runs: int, warmup: int,
-           envs: dict[str, dict[str, str]] | None = None) -> dict[str, list[float]]:
+def paired(
+    cases: dict[str, list[str]],
+    env: dict[str, str],
+    runs: int,
+    warmup: int,
+    envs: dict[str, dict[str, str]] | None = None,
+) -> dict[str, list[float]]:
     """Round-robin timing: `runs` rounds (after `warmup`), each running every case once."""
     times: dict[str, list[float]] = {label: [] for label in cases}
     for i in range(warmup + runs):
@@ -64,8 +70,9 @@ def loadavg() -> str:
         return "n/a"
 
 
-def archive_cases(tmp: Path, app: Path | None, kubeconfig: Path, w: str) -> tuple[dict[str, list[str]],
-                                                                                 dict[str, dict[str, str]], Path]:
+def archive_cases(
+    tmp: Path, app: Path | None, kubeconfig: Path, w: str
+) -> tuple[dict[str, list[str]], dict[str, dict[str, str]], Path]:
     """get-endpoint through the krew zipapp (cold cache each run; later runs) and the pip script."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from startup_archive import SYSTEM_PATH, base_python
@@ -74,8 +81,17 @@ def archive_cases(tmp: Path, app: Path | None, kubeconfig: Path, w: str) -> tupl
         app = ROOT / "dist" / "kubectl-kaito"
         if not app.exists():
             print("building the release zipapp into a temp folder ...", file=sys.stderr)
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "build_release.py"), "--out", str(tmp / "dist"),
-                            "--no-manifest"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(ROOT / "scripts" / "build_release.py"),
+                    "--out",
+                    str(tmp / "dist"),
+                    "--no-manifest",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             app = tmp / "dist" / "kubectl-kaito"
     for d in ("bin", "home"):
         (tmp / d).mkdir(exist_ok=True)
@@ -89,8 +105,11 @@ def archive_cases(tmp: Path, app: Path | None, kubeconfig: Path, w: str) -> tupl
     # would then recompile the stdlib, which no user's first run does. The zipapp writes its bytecode
     # into its unpack cache (wiped for each first run); the pip script's is in the source tree.
     common = {"HOME": str(tmp / "home"), "KUBECONFIG": str(kubeconfig), "NO_COLOR": "1", "LANG": "C.UTF-8"}
-    zip_env = {**common, "PATH": os.pathsep.join([str(tmp / "bin"), str(tmp / "python"), SYSTEM_PATH]),
-               "KUBECTL_KAITO_CACHE": str(tmp / "kaito-cache")}
+    zip_env = {
+        **common,
+        "PATH": os.pathsep.join([str(tmp / "bin"), str(tmp / "python"), SYSTEM_PATH]),
+        "KUBECTL_KAITO_CACHE": str(tmp / "kaito-cache"),
+    }
     pip_env = {**common, "PATH": os.pathsep.join([VENV_BIN, SYSTEM_PATH])}
     words = ["get-endpoint", w]
     cases = {
@@ -98,8 +117,11 @@ def archive_cases(tmp: Path, app: Path | None, kubeconfig: Path, w: str) -> tupl
         "zipapp get-endpoint, later run": [str(tmp / "bin" / "kubectl-kaito"), *words],
         "pip get-endpoint": [str(Path(VENV_BIN) / "kubectl-kaito"), *words],
     }
-    envs = {"zipapp get-endpoint, first run": zip_env, "zipapp get-endpoint, later run": zip_env,
-            "pip get-endpoint": pip_env}
+    envs = {
+        "zipapp get-endpoint, first run": zip_env,
+        "zipapp get-endpoint, later run": zip_env,
+        "pip get-endpoint": pip_env,
+    }
     for e in envs.values():
         e.pop("PYTHONDONTWRITEBYTECODE", None)
     return cases, envs, tmp / "kaito-cache"
@@ -180,8 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if archive:
         goals += [
-            ("zipapp first run / later run", ratio(archive, "zipapp get-endpoint, first run",
-                                                   "zipapp get-endpoint, later run"), "x", 2.5),
+            (
+                "zipapp first run / later run",
+                ratio(archive, "zipapp get-endpoint, first run", "zipapp get-endpoint, later run"),
+                "x",
+                2.5,
+            ),
             ("zipapp later run / pip", ratio(archive, "zipapp get-endpoint, later run", "pip get-endpoint"), "x", 1.1),
         ]
     print(f"\n{'ratio (median of paired rounds)'.ljust(40)}  value   goal")
@@ -192,15 +218,29 @@ def main(argv: list[str] | None = None) -> int:
         shown = f"{value:.2f}x" if unit == "x" else f"{value:.0f}ms"
         goal_s = f"<= {goal:.1f}x" if unit == "x" else f"<= {goal:.0f}ms"
         print(f"{name.ljust(40)}  {shown:>7} {goal_s}  {'ok' if ok else 'MISSED'}")
-    print(f"\npeak memory: get-endpoint {memory['kubectl-kaito get-endpoint W']:.0f} MB, "
-          f"kubectl {memory[base]:.0f} MB")
-    interp = subprocess.run([sys.executable, "-c", "import sys; print(sys.executable, sys.version.split()[0])"],
-                            capture_output=True, text=True).stdout.strip()
-    print(f"{args.runs} paired rounds after {args.warmup} warm-ups; plugin under the venv's interpreter ({interp}); "
-          f"load average (1/5/15 min) before {load_before}, after {load_after}; {os.cpu_count()} CPUs.")
+    print(f"\npeak memory: get-endpoint {memory['kubectl-kaito get-endpoint W']:.0f} MB, kubectl {memory[base]:.0f} MB")
+    interp = subprocess.run(
+        [sys.executable, "-c", "import sys; print(sys.executable, sys.version.split()[0])"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    print(
+        f"{args.runs} paired rounds after {args.warmup} warm-ups; plugin under the venv's interpreter ({interp}); "
+        f"load average (1/5/15 min) before {load_before}, after {load_after}; {os.cpu_count()} CPUs."
+    )
     if args.json:
-        print(json.dumps({"runs": args.runs, "times": {**times, **archive}, "memory_mb": memory,
-                          "ratios": {n: v for n, v, _, _ in goals}, "load": [load_before, load_after]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "runs": args.runs,
+                    "times": {**times, **archive},
+                    "memory_mb": memory,
+                    "ratios": {n: v for n, v, _, _ in goals},
+                    "load": [load_before, load_after],
+                },
+                indent=2,
+            )
+        )
     return 1 if args.check and missed else 0
 
 

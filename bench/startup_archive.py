@@ -60,8 +60,16 @@ def main(argv: list[str] | None = None) -> int:
         app = args.app or ROOT / "dist" / "kubectl-kaito"
         if not app.exists():
             print("building the release zipapp into a temp folder ...", file=sys.stderr)
-            subprocess.run([sys.executable, str(ROOT / "scripts" / "build_release.py"), "--out", str(tmp / "dist"),
-                            "--no-manifest"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(ROOT / "scripts" / "build_release.py"),
+                    "--out",
+                    str(tmp / "dist"),
+                    "--no-manifest",
+                ],
+                check=True,
+            )
             app = tmp / "dist" / "kubectl-kaito"
         size = app.stat().st_size
 
@@ -84,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             # for both), never into the source tree.
             "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
         }
-        zip_env = {**common, "PATH": os.pathsep.join([str(tmp / "bin"), str(tmp / "python"), SYSTEM_PATH]),
-                   "KUBECTL_KAITO_CACHE": str(cache)}
+        zip_env = {
+            **common,
+            "PATH": os.pathsep.join([str(tmp / "bin"), str(tmp / "python"), SYSTEM_PATH]),
+            "KUBECTL_KAITO_CACHE": str(cache),
+        }
         from_zip_env = {**zip_env, "KUBECTL_KAITO_CACHE": str(blocker / "cache")}
         pip_env = {**common, "PATH": os.pathsep.join([str(VENV_BIN), SYSTEM_PATH])}
 
@@ -94,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp / "pycache", ignore_errors=True)
 
         zipapp = str(tmp / "bin" / "kubectl-kaito")
-        commands = [("--version", ["--version"]), ("--help", ["--help"]),
-                    ("models list -o json", ["models", "list", "-o", "json"])]
+        commands = [
+            ("--version", ["--version"]),
+            ("--help", ["--help"]),
+            ("models list -o json", ["models", "list", "-o", "json"]),
+        ]
         results: dict[str, dict[str, dict[str, float]]] = {}
         for label, words in commands:
             results[label] = {
@@ -114,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{(label + '  ' + runner).ljust(width)}   {r['median'] * 1000:5.0f}ms {r['min'] * 1000:5.0f}ms")
         print()
     interpreter = subprocess.run([str(base_python()), "-V"], capture_output=True, text=True).stdout.strip()
-    print(f"{args.runs} runs per row after {args.warmup} warm-ups (first-run rows: each run starts cold); "
-          f"zipapp under {interpreter}, pip script under python {sys.version.split()[0]}; "
-          f"zipapp {size / 1e6:.1f} MB.")
+    print(
+        f"{args.runs} runs per row after {args.warmup} warm-ups (first-run rows: each run starts cold); "
+        f"zipapp under {interpreter}, pip script under python {sys.version.split()[0]}; "
+        f"zipapp {size / 1e6:.1f} MB."
+    )
     if args.json:
         print(json.dumps({"runs": args.runs, "results": results}, indent=2))
     return 0

@@ -35,23 +35,44 @@ def workspace(i: int, namespace: str) -> dict[str, Any]:
     ready = i % 7 != 0  # some still pending, so the columns differ from row to row
     t = "2025-01-01T00:00:00Z"
     conds = [
-        {"type": "ResourceReady", "status": "True", "reason": "workspaceResourceStatusSuccess",
-         "message": "workspace resource is ready", "lastTransitionTime": t},
-        {"type": "InferenceReady", "status": str(ready), "lastTransitionTime": t,
-         "reason": "WorkspaceInferenceStatusSuccess" if ready else "WorkspaceInferenceStatusPending",
-         "message": "Inference has been deployed successfully" if ready else "inference workload is not ready"},
-        {"type": "WorkspaceSucceeded", "status": str(ready), "lastTransitionTime": t,
-         "reason": "workspaceSucceeded" if ready else "workspacePending", "message": ""},
+        {
+            "type": "ResourceReady",
+            "status": "True",
+            "reason": "workspaceResourceStatusSuccess",
+            "message": "workspace resource is ready",
+            "lastTransitionTime": t,
+        },
+        {
+            "type": "InferenceReady",
+            "status": str(ready),
+            "lastTransitionTime": t,
+            "reason": "WorkspaceInferenceStatusSuccess" if ready else "WorkspaceInferenceStatusPending",
+            "message": "Inference has been deployed successfully" if ready else "inference workload is not ready",
+        },
+        {
+            "type": "WorkspaceSucceeded",
+            "status": str(ready),
+            "lastTransitionTime": t,
+            "reason": "workspaceSucceeded" if ready else "workspacePending",
+            "message": "",
+        },
     ]
     return {
         "apiVersion": "kaito.sh/v1beta1",
         "kind": "Workspace",
         "metadata": {"name": name, "namespace": namespace, "finalizers": ["workspace.finalizer.kaito.sh"]},
-        "resource": {"instanceType": "Standard_NC24ads_A100_v4", "count": 1,
-                     "labelSelector": {"matchLabels": {"apps": name}}},
+        "resource": {
+            "instanceType": "Standard_NC24ads_A100_v4",
+            "count": 1,
+            "labelSelector": {"matchLabels": {"apps": name}},
+        },
         "inference": {"preset": {"name": "phi-4-mini-instruct" if i % 2 else "qwen2.5-coder-7b-instruct"}},
-        "status": {"conditions": conds, "workerNodes": [f"aks-gpu-{i:05d}"], "targetNodeCount": 1,
-                   "state": "Ready" if ready else "Pending"},
+        "status": {
+            "conditions": conds,
+            "workerNodes": [f"aks-gpu-{i:05d}"],
+            "targetNodeCount": 1,
+            "state": "Ready" if ready else "Pending",
+        },
     }
 
 
@@ -106,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             ("kubectl get workspaces -A", [kubectl, "get", "workspaces.kaito.sh", "-A"]),
             ("kubectl get workspaces -A -o json", [kubectl, "get", "workspaces.kaito.sh", "-A", "-o", "json"]),
         ]
-        print(f"{args.workspaces} workspaces in {args.namespaces} namespaces (loaded in {load:.1f}s); "
-              f"{args.runs} runs each after one warm-up; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}")
+        print(
+            f"{args.workspaces} workspaces in {args.namespaces} namespaces (loaded in {load:.1f}s); "
+            f"{args.runs} runs each after one warm-up; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
+        )
         print()
         print("| command | median | min | API requests per run | stdout lines |")
         print("|---|---|---|---|---|")
@@ -119,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
         print()
         ours = results["kubectl kaito status -A"]["kinds"]
         pages = sum(v for k, v in ours.items() if k.endswith("(page)"))
-        print(f"`status -A`: {pages} LIST pages of limit={PAGE_SIZE} "
-              f"(ceil({args.workspaces}/{PAGE_SIZE}) = {-(-args.workspaces // PAGE_SIZE)}) (no discovery request); "
-              f"GETs of single workspaces: {sum(v for k, v in ours.items() if '/workspaces/' in k)}.")
+        print(
+            f"`status -A`: {pages} LIST pages of limit={PAGE_SIZE} "
+            f"(ceil({args.workspaces}/{PAGE_SIZE}) = {-(-args.workspaces // PAGE_SIZE)}) (no discovery request); "
+            f"GETs of single workspaces: {sum(v for k, v in ours.items() if '/workspaces/' in k)}."
+        )
         for label in ("kubectl kaito status -A", "kubectl get workspaces -A"):
             print(f"\nrequests of one `{label}`:")
             for k, v in sorted(results[label]["kinds"].items()):

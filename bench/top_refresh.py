@@ -16,6 +16,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import select
@@ -46,8 +47,9 @@ def chatter(sim: Any, names: list[str], stop: threading.Event) -> None:
         while not stop.is_set():
             ns, name = "default", names[i % len(names)]
             try:
-                with c.stream("POST", f"/api/v1/namespaces/{ns}/services/{name}:80/proxy/v1/chat/completions",
-                              json=body) as r:
+                with c.stream(
+                    "POST", f"/api/v1/namespaces/{ns}/services/{name}:80/proxy/v1/chat/completions", json=body
+                ) as r:
                     for _ in r.iter_lines():
                         pass
             except httpx.HTTPError:
@@ -82,8 +84,14 @@ def rounds(requests: list[Any]) -> list[tuple[float, int]]:
 def live_gaps(argv: list[str], env: dict[str, str], refreshes: int, sim: Any) -> tuple[list[float], list[int], str]:
     """Run the live table on a pty; the times between redraws, the request marks, the last frame."""
     master, slave = os.openpty()
-    proc = subprocess.Popen(argv, stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            env={**env, "TERM": "xterm", "COLUMNS": "200"}, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env={**env, "TERM": "xterm", "COLUMNS": "200"},
+        start_new_session=True,
+    )
     os.close(slave)
     stamps: list[float] = []
     marks: list[int] = []
@@ -104,7 +112,7 @@ def live_gaps(argv: list[str], env: dict[str, str], refreshes: int, sim: Any) ->
         os.killpg(proc.pid, signal.SIGINT)
         proc.wait(10)
         os.close(master)
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     last = buf.decode("utf-8", "replace").rsplit("Every", 1)[-1]
     return gaps, marks, last
 
@@ -141,14 +149,22 @@ def main() -> None:
         kinds: Counter[str] = Counter()
         t0 = time.perf_counter()
         before = len(sim.requests)
-        proc = subprocess.run([exe, "top", "-A", "-o", "json", "--interval", interval], env=env,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [exe, "top", "-A", "-o", "json", "--interval", interval],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         once = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(f"top -o json failed ({proc.returncode}): {proc.stderr}")
         for q in filter(is_top, sim.requests[before:]):
-            kinds["pod proxy /metrics" if "/pods/" in q.path and q.path.endswith("/proxy/metrics") else
-                  f"{q.method} {q.path.split('?')[0]}"] += 1
+            kinds[
+                "pod proxy /metrics"
+                if "/pods/" in q.path and q.path.endswith("/proxy/metrics")
+                else f"{q.method} {q.path.split('?')[0]}"
+            ] += 1
         items = json.loads(proc.stdout)["items"]
         answering = sum(i["answering"] for i in items)
         pods = sum(i["pods"] for i in items)
@@ -158,18 +174,26 @@ def main() -> None:
         sim.stop()
 
     load = os.getloadavg()
-    print(f"top -A over {args.workspaces} ready workspaces, --interval {interval}, "
-          f"{time.strftime('%Y-%m-%d')}, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
-          f"on {os.cpu_count()} cores")
-    print(f"  live table: {len(gaps)} redraws; gap between redraws median {statistics.median(gaps):.3f} s, "
-          f"max {max(gaps):.3f} s (interval {args.interval:.3f} s); "
-          f"{'every refresh within one interval' if max(gaps) < args.interval * 1.1 else 'SLOWER than the interval'}")
+    print(
+        f"top -A over {args.workspaces} ready workspaces, --interval {interval}, "
+        f"{time.strftime('%Y-%m-%d')}, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
+    print(
+        f"  live table: {len(gaps)} redraws; gap between redraws median {statistics.median(gaps):.3f} s, "
+        f"max {max(gaps):.3f} s (interval {args.interval:.3f} s); "
+        f"{'every refresh within one interval' if max(gaps) < args.interval * 1.1 else 'SLOWER than the interval'}"
+    )
     secs = sorted(t for t, _ in took)
-    print(f"  one refresh (LIST workspaces .. last /metrics, as the API server saw it): "
-          f"median {statistics.median(secs):.3f} s, max {secs[-1]:.3f} s over {len(secs)} refreshes; "
-          f"{statistics.median(n for _, n in took):.0f} requests each")
-    print(f"  -o json (two rounds one interval apart, start-up included): {once:.2f} s wall; "
-          f"{answering}/{pods} pods answered; generation {busy_tps:.0f} tokens/s in all")
+    print(
+        f"  one refresh (LIST workspaces .. last /metrics, as the API server saw it): "
+        f"median {statistics.median(secs):.3f} s, max {secs[-1]:.3f} s over {len(secs)} refreshes; "
+        f"{statistics.median(n for _, n in took):.0f} requests each"
+    )
+    print(
+        f"  -o json (two rounds one interval apart, start-up included): {once:.2f} s wall; "
+        f"{answering}/{pods} pods answered; generation {busy_tps:.0f} tokens/s in all"
+    )
     print("  requests of the -o json run: " + ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())))
     print("  last frame:\n    " + "\n    ".join(frame.splitlines()[:8]))
 

@@ -81,8 +81,17 @@ RUNTIMES = ("vllm", "transformers")
 _HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _HF_URL = re.compile(r"https?://huggingface\.co/([^/]+/[^/]+)")
 _SIZE = re.compile(r"^\s*([0-9.]+)\s*([KMGT]i?)?B?\s*$")
-_UNIT_GIB = {None: 1 / 1024**3, "K": 1e3 / 1024**3, "Ki": 1 / 1024**2, "M": 1e6 / 1024**3, "Mi": 1 / 1024,
-             "G": 1e9 / 1024**3, "Gi": 1.0, "T": 1e12 / 1024**3, "Ti": 1024.0}
+_UNIT_GIB = {
+    None: 1 / 1024**3,
+    "K": 1e3 / 1024**3,
+    "Ki": 1 / 1024**2,
+    "M": 1e6 / 1024**3,
+    "Mi": 1 / 1024,
+    "G": 1e9 / 1024**3,
+    "Gi": 1.0,
+    "T": 1e12 / 1024**3,
+    "Ti": 1024.0,
+}
 
 
 @dataclass(frozen=True)

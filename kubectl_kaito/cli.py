@@ -92,6 +92,8 @@ VerboseOpt = Annotated[
 ]
 
 _GLOBAL_PARAMS = ("kubeconfig", "context", "namespace", "request_timeout", "verbose")
+
+
 def _merge_globals(ctx: typer.Context, given: dict[str, Any], output_value: str | None) -> AppContext:
     """Combine global flags given before the subcommand (root) with those after it (these win),
     check them (flags.py) and record the Settings on the run's Invocation, before the command runs."""
@@ -171,8 +173,7 @@ ROOT_HELP = (
     "  kubectl kaito deploy --workspace-name my-llm --model phi-4-mini-instruct "
     "--instance-type Standard_NC24ads_A100_v4 --wait\n\n"
     "  ENDPOINT=$(kubectl kaito get-endpoint --workspace-name my-llm)\n\n"
-    "  kubectl kaito status -A\n\n"
-    + EXIT_CODES_HELP
+    "  kubectl kaito status -A\n\n" + EXIT_CODES_HELP
 )
 
 

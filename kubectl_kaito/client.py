@@ -571,7 +571,9 @@ class Client:
         options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
         if dry_run:
             options["dryRun"] = ["All"]
-        result: dict[str, Any] = self.request("DELETE", path, query={"dryRun": "All"} if dry_run else None, body=options)
+        result: dict[str, Any] = self.request(
+            "DELETE", path, query={"dryRun": "All"} if dry_run else None, body=options
+        )
         return result
 
     def patch(
@@ -582,7 +584,9 @@ class Client:
             ctype = PATCH_TYPES[patch_type]
         except KeyError:
             raise UsageError(f"unknown patch type {patch_type!r}; use one of {', '.join(PATCH_TYPES)}") from None
-        result: dict[str, Any] = self.request("PATCH", path, query={"dryRun": "All"} if dry_run else None, body=patch, content_type=ctype)
+        result: dict[str, Any] = self.request(
+            "PATCH", path, query={"dryRun": "All"} if dry_run else None, body=patch, content_type=ctype
+        )
         return result
 
     # -- watch -------------------------------------------------------------------------------
@@ -821,11 +825,7 @@ class Client:
         ctx = self.ssl_context() if self.pool.tls or self.pool.proxy_tls else None
         proxy: httpx.Proxy | None = None
         if self.proxy_url:
-            proxy = (
-                httpx.Proxy(self.proxy_url, ssl_context=ctx)
-                if self.pool.proxy_tls
-                else httpx.Proxy(self.proxy_url)
-            )
+            proxy = httpx.Proxy(self.proxy_url, ssl_context=ctx) if self.pool.proxy_tls else httpx.Proxy(self.proxy_url)
         t = self.timeout if timeout is None else (timeout or None)
         return httpx.Client(
             base_url=server,
@@ -835,11 +835,8 @@ class Client:
             trust_env=False,  # the proxy decision was made above, as kubectl makes it
             timeout=httpx.Timeout(t, connect=self.pool.connect_timeout),
             headers={"User-Agent": USER_AGENT},
-            event_hooks={"request": [_log_request], "response": [_log_response]}
-            if verbose >= V_REQUESTS
-            else None,
+            event_hooks={"request": [_log_request], "response": [_log_response]} if verbose >= V_REQUESTS else None,
         )
-
 
 
 def _key(obj: Mapping[str, Any]) -> tuple[str, str]:

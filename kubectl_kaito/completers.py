@@ -113,13 +113,17 @@ def _workspace_pods(ctx: typer.Context) -> list[dict[str, Any]]:
 
     # While a flag's value is being typed click has not assigned the NAME argument yet: it is
     # still the first plain word of ctx.args.
-    name = _flag(ctx, "name") or _flag(ctx, "workspace_name") or next(
-        (a for a in ctx.args or [] if not a.startswith("-")), None
+    name = (
+        _flag(ctx, "name")
+        or _flag(ctx, "workspace_name")
+        or next((a for a in ctx.args or [] if not a.startswith("-")), None)
     )
     if not name:
         return []
     app = _app(ctx)
-    pods: list[dict[str, Any]] = app.resources().list_pods(app.namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={name}")
+    pods: list[dict[str, Any]] = app.resources().list_pods(
+        app.namespace, label_selector=f"{kaito.LABEL_WORKSPACE}={name}"
+    )
     return pods
 
 

@@ -124,8 +124,9 @@ def attach(group: Any, path: str = "kubectl kaito") -> None:
             continue
         takes_ctx = len(inspect.signature(fn).parameters) == 2
 
-        def complete(ctx: Any, _param: Any, incomplete: str, fn: Callable[..., Any] = fn,
-                     takes_ctx: bool = takes_ctx) -> list[Any]:
+        def complete(
+            ctx: Any, _param: Any, incomplete: str, fn: Callable[..., Any] = fn, takes_ctx: bool = takes_ctx
+        ) -> list[Any]:
             values = fn(ctx, incomplete) if takes_ctx else fn(incomplete)
             return [CompletionItem(v[0], help=v[1]) if isinstance(v, tuple) else CompletionItem(v) for v in values]
 

@@ -45,8 +45,15 @@ LOG_LINES = 10  # the last log lines quoted as evidence
 NODECLAIM_CONDITIONS = ("Launched", "Registered", "Initialized")  # FirstNodeClaimProvisioningState's order
 # gpu-provisioner's/karpenter's "not there yet" reasons on NodeClaimReady (not a failure)
 NODECLAIM_WAITING = {"NodeClaimNotReady", "AwaitingReconciliation", "NotLaunched", "NotRegistered", "NotInitialized"}
-WAITING_BAD = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CrashLoopBackOff",
-               "CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+WAITING_BAD = {
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+}
 # a model that needs a Hugging Face token (the catalog's `downloadAuthRequired`), by name prefix
 GATED_PREFIXES = ("llama-", "meta-llama/", "mistral-large", "gemma-", "google/gemma")
 
@@ -64,8 +71,14 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """The `-o json|yaml` form (keys are part of the documented output)."""
-        return {"cause": self.cause, "severity": self.severity, "summary": self.summary, "object": self.object,
-                "evidence": list(self.evidence), "nextStep": self.next_step}
+        return {
+            "cause": self.cause,
+            "severity": self.severity,
+            "summary": self.summary,
+            "object": self.object,
+            "evidence": list(self.evidence),
+            "nextStep": self.next_step,
+        }
 
 
 @dataclass
@@ -105,9 +118,16 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         """The `-o json|yaml` document."""
-        return {"workspace": self.name, "namespace": self.namespace, "state": self.state, "ready": self.ready,
-                "result": self.result, "cause": self.findings[0].cause if self.findings else None,
-                "findings": [f.to_dict() for f in self.findings], "checked": list(self.checked)}
+        return {
+            "workspace": self.name,
+            "namespace": self.namespace,
+            "state": self.state,
+            "ready": self.ready,
+            "result": self.result,
+            "cause": self.findings[0].cause if self.findings else None,
+            "findings": [f.to_dict() for f in self.findings],
+            "checked": list(self.checked),
+        }
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -158,8 +178,9 @@ def _spec_container(pod: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _log_tail(snap: Snapshot, pod: str, container: str, previous: bool) -> list[str]:
     lines = snap.logs.get((pod, container, previous)) or []
-    return [f"log{' (previous)' if previous else ''} {pod}/{container}: {_one_line(ln, 200)}"
-            for ln in lines[-LOG_LINES:]]
+    return [
+        f"log{' (previous)' if previous else ''} {pod}/{container}: {_one_line(ln, 200)}" for ln in lines[-LOG_LINES:]
+    ]
 
 
 def _pod_condition(pod: dict[str, Any], ctype: str) -> dict[str, Any]:
@@ -186,8 +207,10 @@ def parse_download_metrics(text: str) -> dict[str, float] | None:
     """KAITO's download gauges from a /metrics body (presets/workspace/inference/vllm/inference_api.py:48-61,
     v0.11+): {"speed": B/s, "remaining": s (-1 unknown)}; None when neither is there."""
     out: dict[str, float] = {}
-    names = {"kaito_model_download_speed_bytes_per_second": "speed",
-             "kaito_model_download_remaining_seconds": "remaining"}
+    names = {
+        "kaito_model_download_speed_bytes_per_second": "speed",
+        "kaito_model_download_remaining_seconds": "remaining",
+    }
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
@@ -241,16 +264,23 @@ def _deletion(snap: Snapshot) -> list[Finding]:
     cond = kaito.conditions(snap.workspace).get("WorkspaceDeleting") or {}
     ev = [f"metadata.deletionTimestamp: {meta.get('deletionTimestamp')}", f"finalizers: {', '.join(fins) or 'none'}"]
     if cond:
-        ev.append(f"condition WorkspaceDeleting={cond.get('status')} ({cond.get('reason')}): "
-                  f"{_one_line(cond.get('message'))}")
+        ev.append(
+            f"condition WorkspaceDeleting={cond.get('status')} ({cond.get('reason')}): {_one_line(cond.get('message'))}"
+        )
     held = ", ".join(fins) or "a finalizer"
     err = re.search(r"\(last reconcile error: (.*)\)\s*$", str(cond.get("message") or ""))
     detail = f": {_one_line(err.group(1))}" if err else ""
-    return [Finding(
-        "WorkspaceDeletionBlocked", PENDING, f"the workspace is being deleted and is held by {held}{detail}", ev,
-        "check the KAITO controller's log (kubectl logs -n kaito-workspace deploy/kaito-workspace); once the "
-        "cause is fixed it removes the finalizer; removing it by hand can leave GPU nodes behind",
-        f"workspace/{_name(snap.workspace)}")]
+    return [
+        Finding(
+            "WorkspaceDeletionBlocked",
+            PENDING,
+            f"the workspace is being deleted and is held by {held}{detail}",
+            ev,
+            "check the KAITO controller's log (kubectl logs -n kaito-workspace deploy/kaito-workspace); once the "
+            "cause is fixed it removes the finalizer; removing it by hand can leave GPU nodes behind",
+            f"workspace/{_name(snap.workspace)}",
+        )
+    ]
 
 
 def _nodeclaim_failure(claim: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -288,48 +318,89 @@ def _nodes(snap: Snapshot) -> list[Finding]:
         labels = ((resource.get("labelSelector") or {}).get("matchLabels")) or {}
         sel = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "(no labels: every node)"
         ready = [n for n in snap.nodes if _node_ready(n)]
-        return [Finding(
-            "NoMatchingNodes", PENDING,
-            f"BYO nodes: {len(ready)} of {target} ready node(s) match the labelSelector {sel}",
-            [f"condition NodesReady=False ({nodes_cond.get('reason')}): {_one_line(nodes_cond.get('message'))}",
-             "matching nodes: " + (", ".join(_name(n) + ("" if _node_ready(n) else " (NotReady)")
-                                             for n in snap.nodes) or "none")],
-            f"label {target} GPU node(s): kubectl label node NODE {sel if labels else 'KEY=VALUE'} (KAITO's "
-            "node provisioner is 'byo': it creates no nodes)", f"workspace/{name}")]
+        return [
+            Finding(
+                "NoMatchingNodes",
+                PENDING,
+                f"BYO nodes: {len(ready)} of {target} ready node(s) match the labelSelector {sel}",
+                [
+                    f"condition NodesReady=False ({nodes_cond.get('reason')}): {_one_line(nodes_cond.get('message'))}",
+                    "matching nodes: "
+                    + (", ".join(_name(n) + ("" if _node_ready(n) else " (NotReady)") for n in snap.nodes) or "none"),
+                ],
+                f"label {target} GPU node(s): kubectl label node NODE {sel if labels else 'KEY=VALUE'} (KAITO's "
+                "node provisioner is 'byo': it creates no nodes)",
+                f"workspace/{name}",
+            )
+        ]
     # a NodeClaim's own failure: on the NodeClaim, else copied to NodeClaimReady (nodeclaim.go:418-452)
     for claim in snap.nodeclaims or []:
         bad = _nodeclaim_failure(claim)
         if bad and bad[1] not in NODECLAIM_WAITING and bad[2]:
             ctype, reason, msg = bad
-            return [Finding(
-                "NodeClaimFailed", FAILED, f"NodeClaim {_name(claim)} for {instance}: {_classify_claim(msg)}: {msg}",
-                [f"nodeclaim/{_name(claim)} {ctype}=False ({reason}): {msg}"],
-                _claim_next(msg, instance), f"nodeclaim/{_name(claim)}")]
+            return [
+                Finding(
+                    "NodeClaimFailed",
+                    FAILED,
+                    f"NodeClaim {_name(claim)} for {instance}: {_classify_claim(msg)}: {msg}",
+                    [f"nodeclaim/{_name(claim)} {ctype}=False ({reason}): {msg}"],
+                    _claim_next(msg, instance),
+                    f"nodeclaim/{_name(claim)}",
+                )
+            ]
     if claim_cond.get("status") == "False" and claim_cond.get("reason") not in NODECLAIM_WAITING:
         msg = _one_line(claim_cond.get("message"))
-        return [Finding(
-            "NodeClaimFailed", FAILED, f"GPU nodes for {instance}: {_classify_claim(msg)}: {msg}",
-            [f"condition NodeClaimReady=False ({claim_cond.get('reason')}): {msg}",
-             "NodeClaims: " + ("not served by this cluster" if snap.nodeclaims is None
-                               else f"{len(snap.nodeclaims)} found")],
-            _claim_next(msg, instance), f"workspace/{name}")]
+        return [
+            Finding(
+                "NodeClaimFailed",
+                FAILED,
+                f"GPU nodes for {instance}: {_classify_claim(msg)}: {msg}",
+                [
+                    f"condition NodeClaimReady=False ({claim_cond.get('reason')}): {msg}",
+                    "NodeClaims: "
+                    + ("not served by this cluster" if snap.nodeclaims is None else f"{len(snap.nodeclaims)} found"),
+                ],
+                _claim_next(msg, instance),
+                f"workspace/{name}",
+            )
+        ]
     if claim_cond.get("status") == "False":
         ev = [f"condition NodeClaimReady=False ({claim_cond.get('reason')}): {_one_line(claim_cond.get('message'))}"]
         if snap.nodeclaims is None:
             ev.append("NodeClaims: not served by this cluster (karpenter.sh/v1); only the workspace's condition says")
         else:
-            ev += [f"nodeclaim/{_name(c)}: " + (", ".join(f"{t}={s}" for t, s in _claim_states(c)) or "no conditions")
-                   for c in snap.nodeclaims]
-        return [Finding("NodeClaimPending", PENDING, f"GPU nodes ({instance}) are being provisioned", ev,
-                        "wait (provisioning a GPU node takes minutes); if it lasts, check the NodeClaims: "
-                        "kubectl get nodeclaims -l kaito.sh/workspace=" + name, f"workspace/{name}")]
+            ev += [
+                f"nodeclaim/{_name(c)}: " + (", ".join(f"{t}={s}" for t, s in _claim_states(c)) or "no conditions")
+                for c in snap.nodeclaims
+            ]
+        return [
+            Finding(
+                "NodeClaimPending",
+                PENDING,
+                f"GPU nodes ({instance}) are being provisioned",
+                ev,
+                "wait (provisioning a GPU node takes minutes); if it lasts, check the NodeClaims: "
+                "kubectl get nodeclaims -l kaito.sh/workspace=" + name,
+                f"workspace/{name}",
+            )
+        ]
     if nodes_cond.get("status") == "False":
         ev = [f"condition NodesReady=False ({nodes_cond.get('reason')}): {_one_line(nodes_cond.get('message'))}"]
-        ev += [f"node/{_name(n)}: {'Ready' if _node_ready(n) else 'NotReady'}, nvidia.com/gpu allocatable "
-               f"{((n.get('status') or {}).get('allocatable') or {}).get('nvidia.com/gpu', '0')}" for n in snap.nodes]
-        return [Finding("NodesNotReady", PENDING, "the GPU nodes are not ready yet", ev,
-                        "wait; if it lasts, check the nodes and the NVIDIA device plugin (kubectl describe node)",
-                        f"workspace/{name}")]
+        ev += [
+            f"node/{_name(n)}: {'Ready' if _node_ready(n) else 'NotReady'}, nvidia.com/gpu allocatable "
+            f"{((n.get('status') or {}).get('allocatable') or {}).get('nvidia.com/gpu', '0')}"
+            for n in snap.nodes
+        ]
+        return [
+            Finding(
+                "NodesNotReady",
+                PENDING,
+                "the GPU nodes are not ready yet",
+                ev,
+                "wait; if it lasts, check the nodes and the NVIDIA device plugin (kubectl describe node)",
+                f"workspace/{name}",
+            )
+        ]
     return []
 
 
@@ -349,8 +420,10 @@ def _claim_next(msg: str, instance: str) -> str:
 
 
 def _node_ready(node: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (node.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (node.get("status") or {}).get("conditions") or []
+    )
 
 
 def _secret(snap: Snapshot) -> list[Finding]:
@@ -358,20 +431,32 @@ def _secret(snap: Snapshot) -> list[Finding]:
     secret = model_access_secret(ws)
     name, ns = _name(ws), str(_meta(ws).get("namespace") or "")
     if secret and snap.secrets.get(secret) is False:
-        return [Finding(
-            "ModelAccessSecretNotFound", FAILED,
-            f"modelAccessSecret {secret} does not exist in namespace {ns}",
-            [f"spec inference.preset.presetOptions.modelAccessSecret: {secret}", f"secret/{secret}: not found"],
-            f"create it: kubectl create secret generic {secret} -n {ns} --from-literal=HF_TOKEN=<token>",
-            f"workspace/{name}")]
+        return [
+            Finding(
+                "ModelAccessSecretNotFound",
+                FAILED,
+                f"modelAccessSecret {secret} does not exist in namespace {ns}",
+                [f"spec inference.preset.presetOptions.modelAccessSecret: {secret}", f"secret/{secret}: not found"],
+                f"create it: kubectl create secret generic {secret} -n {ns} --from-literal=HF_TOKEN=<token>",
+                f"workspace/{name}",
+            )
+        ]
     refused = hub_refusals(snap)  # the model server's own 401/403 from the Hub, when its log shows one
     if not secret and (is_gated(ws) or refused) and not kaito.is_ready(ws):
-        return [Finding(
-            "ModelAccessSecretMissing", FAILED,
-            f"model {kaito.model_name(ws)} is gated on Hugging Face and the workspace has no modelAccessSecret",
-            [f"model: {kaito.model_name(ws)}", "inference.preset.presetOptions.modelAccessSecret: not set",
-             *refused],
-            "create a Secret with HF_TOKEN and redeploy with --model-access-secret NAME", f"workspace/{name}")]
+        return [
+            Finding(
+                "ModelAccessSecretMissing",
+                FAILED,
+                f"model {kaito.model_name(ws)} is gated on Hugging Face and the workspace has no modelAccessSecret",
+                [
+                    f"model: {kaito.model_name(ws)}",
+                    "inference.preset.presetOptions.modelAccessSecret: not set",
+                    *refused,
+                ],
+                "create a Secret with HF_TOKEN and redeploy with --model-access-secret NAME",
+                f"workspace/{name}",
+            )
+        ]
     return []
 
 
@@ -390,11 +475,20 @@ def _container_findings(snap: Snapshot, pod: dict[str, Any]) -> list[Finding]:
         if bad:
             return [bad]
         what = next(iter(state), "unknown")
-        out.append(Finding(
-            "InitContainerStuck", PENDING, f"init container {cname} of pod {pname} has not completed ({what})",
-            [f"pod/{pname} init container {cname}: {what} {_one_line((state.get(what) or {}).get('reason'))}".rstrip(),
-             *_log_tail(snap, pname, cname, False)],
-            f"read its log: kubectl logs {pname} -c {cname}", f"pod/{pname}"))
+        out.append(
+            Finding(
+                "InitContainerStuck",
+                PENDING,
+                f"init container {cname} of pod {pname} has not completed ({what})",
+                [
+                    f"pod/{pname} init container {cname}: {what} "
+                    f"{_one_line((state.get(what) or {}).get('reason'))}".rstrip(),
+                    *_log_tail(snap, pname, cname, False),
+                ],
+                f"read its log: kubectl logs {pname} -c {cname}",
+                f"pod/{pname}",
+            )
+        )
         return out
     for cs in _statuses(pod, init=False):
         bad = _container_state(snap, pod, cs, events, init=False)
@@ -403,8 +497,9 @@ def _container_findings(snap: Snapshot, pod: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def _container_state(snap: Snapshot, pod: dict[str, Any], cs: dict[str, Any], events: list[dict[str, Any]],
-                     init: bool) -> Finding | None:
+def _container_state(
+    snap: Snapshot, pod: dict[str, Any], cs: dict[str, Any], events: list[dict[str, Any]], init: bool
+) -> Finding | None:
     pname, cname = _name(pod), str(cs.get("name"))
     state = cs.get("state") or {}
     waiting = state.get("waiting") or {}
@@ -417,36 +512,61 @@ def _container_state(snap: Snapshot, pod: dict[str, Any], cs: dict[str, Any], ev
     if last.get("reason") == "OOMKilled" or term.get("reason") == "OOMKilled":
         limit = ((spec.get("resources") or {}).get("limits") or {}).get("memory") or "none set"
         return Finding(
-            "OOMKilled", FAILED,
+            "OOMKilled",
+            FAILED,
             f"{where} was OOMKilled (exit code {(last or term).get('exitCode', 137)}; memory limit {limit})",
-            [f"pod/{pname} {cname}: lastState terminated OOMKilled, restarts {cs.get('restartCount', 0)}",
-             f"memory limit: {limit}", *_log_tail(snap, pname, cname, True)],
+            [
+                f"pod/{pname} {cname}: lastState terminated OOMKilled, restarts {cs.get('restartCount', 0)}",
+                f"memory limit: {limit}",
+                *_log_tail(snap, pname, cname, True),
+            ],
             "use a larger --instance-type (more GPU and host memory), or a smaller model or max-model-len",
-            f"pod/{pname}")
+            f"pod/{pname}",
+        )
     if reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
         image = cs.get("image") or spec.get("image") or "?"
-        pulls = [e for e in events if e.get("reason") in ("Failed", "ErrImagePull")
-                 and "pull" in str(e.get("message", "")).lower() and "Error: " not in str(e.get("message", ""))]
+        pulls = [
+            e
+            for e in events
+            if e.get("reason") in ("Failed", "ErrImagePull")
+            and "pull" in str(e.get("message", "")).lower()
+            and "Error: " not in str(e.get("message", ""))
+        ]
         registry = _one_line(pulls[-1].get("message")) if pulls else _one_line(waiting.get("message"))
         return Finding(
-            "ImagePullFailed", FAILED, f"{where} cannot pull image {image} ({reason}): {registry}",
-            [f"pod/{pname} {cname}: waiting {reason}: {_one_line(waiting.get('message'))}",
-             *[_event_line(e) for e in pulls[-2:]]],
+            "ImagePullFailed",
+            FAILED,
+            f"{where} cannot pull image {image} ({reason}): {registry}",
+            [
+                f"pod/{pname} {cname}: waiting {reason}: {_one_line(waiting.get('message'))}",
+                *[_event_line(e) for e in pulls[-2:]],
+            ],
             "check the image name and tag, that the registry serves it, and the pod's imagePullSecrets",
-            f"pod/{pname}")
+            f"pod/{pname}",
+        )
     if reason == "CrashLoopBackOff":
         code = last.get("exitCode", "?")
         return Finding(
-            "CrashLoopBackOff", FAILED,
+            "CrashLoopBackOff",
+            FAILED,
             f"{where} is in CrashLoopBackOff (restarts {cs.get('restartCount', 0)}, last exit code {code})",
-            [f"pod/{pname} {cname}: waiting CrashLoopBackOff; lastState terminated {last.get('reason', '?')} "
-             f"exit code {code}", *_log_tail(snap, pname, cname, True)],
-            f"read the crash in the previous log: kubectl logs {pname} -c {cname} --previous", f"pod/{pname}")
+            [
+                f"pod/{pname} {cname}: waiting CrashLoopBackOff; lastState terminated {last.get('reason', '?')} "
+                f"exit code {code}",
+                *_log_tail(snap, pname, cname, True),
+            ],
+            f"read the crash in the previous log: kubectl logs {pname} -c {cname} --previous",
+            f"pod/{pname}",
+        )
     if reason in ("CreateContainerConfigError", "CreateContainerError", "RunContainerError"):
         return Finding(
-            "ContainerStartFailed", FAILED, f"{where} failed to start ({reason}): {_one_line(waiting.get('message'))}",
+            "ContainerStartFailed",
+            FAILED,
+            f"{where} failed to start ({reason}): {_one_line(waiting.get('message'))}",
             [f"pod/{pname} {cname}: waiting {reason}: {_one_line(waiting.get('message'))}"],
-            "check the container's configuration (env from Secrets/ConfigMaps, volumes, command)", f"pod/{pname}")
+            "check the container's configuration (env from Secrets/ConfigMaps, volumes, command)",
+            f"pod/{pname}",
+        )
     return None
 
 
@@ -456,19 +576,31 @@ def _pod_findings(snap: Snapshot) -> list[Finding]:
         pname = _name(pod)
         st = pod.get("status") or {}
         if st.get("reason") == "Evicted":
-            out.append(Finding("PodEvicted", FAILED, f"pod {pname} was evicted: {_one_line(st.get('message'))}",
-                               [f"pod/{pname}: phase {st.get('phase')}, reason Evicted"],
-                               "free the node's resources (disk, memory) or use a larger instance type",
-                               f"pod/{pname}"))
+            out.append(
+                Finding(
+                    "PodEvicted",
+                    FAILED,
+                    f"pod {pname} was evicted: {_one_line(st.get('message'))}",
+                    [f"pod/{pname}: phase {st.get('phase')}, reason Evicted"],
+                    "free the node's resources (disk, memory) or use a larger instance type",
+                    f"pod/{pname}",
+                )
+            )
             continue
         sched = _pod_condition(pod, "PodScheduled")
         if sched.get("status") == "False" and sched.get("reason") == "Unschedulable":
             msg = _one_line(sched.get("message"))
             evs = [e for e in _events_for(snap.events, "Pod", pname) if e.get("reason") == "FailedScheduling"]
-            out.append(Finding(
-                "PodUnschedulable", FAILED, f"pod {pname} cannot be scheduled: {msg}",
-                [f"pod/{pname} PodScheduled=False (Unschedulable): {msg}", *[_event_line(e) for e in evs[-1:]]],
-                _unschedulable_next(msg), f"pod/{pname}"))
+            out.append(
+                Finding(
+                    "PodUnschedulable",
+                    FAILED,
+                    f"pod {pname} cannot be scheduled: {msg}",
+                    [f"pod/{pname} PodScheduled=False (Unschedulable): {msg}", *[_event_line(e) for e in evs[-1:]]],
+                    _unschedulable_next(msg),
+                    f"pod/{pname}",
+                )
+            )
             continue
         out += _container_findings(snap, pod)
     return out
@@ -501,31 +633,52 @@ def _serving(snap: Snapshot) -> list[Finding]:
         if dl and (dl.get("speed", 0) > 0 or dl.get("remaining", 0) != 0):
             speed, remaining = dl.get("speed", 0.0), dl.get("remaining", -1.0)
             left = "unknown time" if remaining < 0 else _duration(remaining)
-            out.append(Finding(
-                "ModelDownloading", PENDING, f"pod {pname} is downloading the model: {_rate(speed)}, {left} remaining",
-                [f"pod/{pname} kaito_model_download_speed_bytes_per_second {speed:g}",
-                 f"pod/{pname} kaito_model_download_remaining_seconds {remaining:g}"],
-                "wait; rerun `kubectl kaito diagnose` to see the progress", f"pod/{pname}"))
+            out.append(
+                Finding(
+                    "ModelDownloading",
+                    PENDING,
+                    f"pod {pname} is downloading the model: {_rate(speed)}, {left} remaining",
+                    [
+                        f"pod/{pname} kaito_model_download_speed_bytes_per_second {speed:g}",
+                        f"pod/{pname} kaito_model_download_remaining_seconds {remaining:g}",
+                    ],
+                    "wait; rerun `kubectl kaito diagnose` to see the progress",
+                    f"pod/{pname}",
+                )
+            )
             continue
         logs = snap.logs.get((pname, cname, False)) or []
         line = download_from_log(logs)
         if line and not any("Uvicorn running" in ln or "Starting vLLM API server" in ln for ln in logs):
-            out.append(Finding(
-                "ModelDownloading", PENDING, f"pod {pname} is downloading the model (from its log)",
-                [f"log {pname}/{cname}: {line}", "download metrics: not served"],
-                "wait; rerun `kubectl kaito diagnose` to see the progress", f"pod/{pname}"))
+            out.append(
+                Finding(
+                    "ModelDownloading",
+                    PENDING,
+                    f"pod {pname} is downloading the model (from its log)",
+                    [f"log {pname}/{cname}: {line}", "download metrics: not served"],
+                    "wait; rerun `kubectl kaito diagnose` to see the progress",
+                    f"pod/{pname}",
+                )
+            )
             continue
         probe = [e for e in _events_for(snap.events, "Pod", pname) if e.get("reason") == "Unhealthy"]
         spec = _spec_container(pod, cname)
         rp = (spec.get("readinessProbe") or {}).get("httpGet") or {}
         where = f"{rp.get('path', '?')} on port {rp.get('port', '?')}" if rp else "its readiness probe"
-        out.append(Finding(
-            "ReadinessProbeFailing", PENDING,
-            f"container {cname} of pod {pname} runs but is not ready: {where} does not answer yet",
-            [f"pod/{pname} {cname}: running, ready=false, restarts {main[0].get('restartCount', 0)}",
-             *[_event_line(e) for e in probe[-2:]], *_log_tail(snap, pname, cname, False)],
-            "the server is usually still loading the model: wait; if the log shows an error, fix it and redeploy",
-            f"pod/{pname}"))
+        out.append(
+            Finding(
+                "ReadinessProbeFailing",
+                PENDING,
+                f"container {cname} of pod {pname} runs but is not ready: {where} does not answer yet",
+                [
+                    f"pod/{pname} {cname}: running, ready=false, restarts {main[0].get('restartCount', 0)}",
+                    *[_event_line(e) for e in probe[-2:]],
+                    *_log_tail(snap, pname, cname, False),
+                ],
+                "the server is usually still loading the model: wait; if the log shows an error, fix it and redeploy",
+                f"pod/{pname}",
+            )
+        )
     return out
 
 
@@ -534,17 +687,31 @@ def _conditions(snap: Snapshot) -> list[Finding]:
     cs = kaito.conditions(ws)
     bench = cs.get("BenchmarkCompleted") or {}
     if bench.get("status") == "False" and bench.get("reason") == "BenchmarkFailed":
-        return [Finding("BenchmarkFailed", FAILED, f"KAITO's benchmark failed: {_one_line(bench.get('message'))}",
-                        [f"condition BenchmarkCompleted=False (BenchmarkFailed): {_one_line(bench.get('message'))}"],
-                        "read the KAITO_BENCHMARK lines of the log (kubectl kaito logs NAME); to skip the benchmark, "
-                        "annotate the workspace kaito.sh/disable-benchmark=true", f"workspace/{name}")]
+        return [
+            Finding(
+                "BenchmarkFailed",
+                FAILED,
+                f"KAITO's benchmark failed: {_one_line(bench.get('message'))}",
+                [f"condition BenchmarkCompleted=False (BenchmarkFailed): {_one_line(bench.get('message'))}"],
+                "read the KAITO_BENCHMARK lines of the log (kubectl kaito logs NAME); to skip the benchmark, "
+                "annotate the workspace kaito.sh/disable-benchmark=true",
+                f"workspace/{name}",
+            )
+        ]
     job = cs.get("JobStarted") or {}
-    if kaito.is_tuning(ws) and (job.get("reason") == "WorkspaceTuningJobStatusFailed"
-                                or (ws.get("status") or {}).get("state") == "Failed"):
-        return [Finding("TuningJobFailed", FAILED, f"the tuning Job {name} failed: {_one_line(job.get('message'))}",
-                        [f"condition JobStarted={job.get('status')} ({job.get('reason')}): "
-                         f"{_one_line(job.get('message'))}"],
-                        f"read the Job's pod logs: kubectl kaito logs {name}", f"job/{name}")]
+    if kaito.is_tuning(ws) and (
+        job.get("reason") == "WorkspaceTuningJobStatusFailed" or (ws.get("status") or {}).get("state") == "Failed"
+    ):
+        return [
+            Finding(
+                "TuningJobFailed",
+                FAILED,
+                f"the tuning Job {name} failed: {_one_line(job.get('message'))}",
+                [f"condition JobStarted={job.get('status')} ({job.get('reason')}): {_one_line(job.get('message'))}"],
+                f"read the Job's pod logs: kubectl kaito logs {name}",
+                f"job/{name}",
+            )
+        ]
     return []
 
 
@@ -570,15 +737,25 @@ def _fallback(snap: Snapshot) -> Finding:
     ws, name = snap.workspace, _name(snap.workspace)
     fail = kaito.failure(ws)
     sev = FAILED if fail else PENDING
-    ev = [f"condition {c.get('type')}={c.get('status')} ({c.get('reason')}): {_one_line(c.get('message'))}"
-          for c in kaito.pending_conditions(ws)]
+    ev = [
+        f"condition {c.get('type')}={c.get('status')} ({c.get('reason')}): {_one_line(c.get('message'))}"
+        for c in kaito.pending_conditions(ws)
+    ]
     if snap.workload is None:
         ev.append("workload: not created yet")
-    summary = (f"{fail.condition} {fail.reason}: {_one_line(fail.message)}" if fail
-               else f"not ready: {kaito.describe_pending(ws)}")
-    return Finding("WorkloadNotReady", sev, summary, ev,
-                   f"watch it: kubectl kaito status {name} -w; read the logs: kubectl kaito logs {name}",
-                   f"workspace/{name}")
+    summary = (
+        f"{fail.condition} {fail.reason}: {_one_line(fail.message)}"
+        if fail
+        else f"not ready: {kaito.describe_pending(ws)}"
+    )
+    return Finding(
+        "WorkloadNotReady",
+        sev,
+        summary,
+        ev,
+        f"watch it: kubectl kaito status {name} -w; read the logs: kubectl kaito logs {name}",
+        f"workspace/{name}",
+    )
 
 
 def _checked(snap: Snapshot) -> list[str]:

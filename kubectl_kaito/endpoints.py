@@ -106,9 +106,7 @@ def port_ref(port: dict[str, Any]) -> str | int:
     return str(port["name"]) if port.get("name") else int(port["port"])
 
 
-def internal_origin(
-    service: dict[str, Any], namespace: str, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN
-) -> Origin:
+def internal_origin(service: dict[str, Any], namespace: str, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN) -> Origin:
     """`http://<svc>.<ns>.svc.<domain>[:port]`, reachable from inside the cluster."""
     name = str((service.get("metadata") or {}).get("name"))
     domain = (cluster_domain or DEFAULT_CLUSTER_DOMAIN).strip(".")
@@ -294,7 +292,7 @@ def resolve_external(
         f"workspace {namespace}/{workspace} has no external endpoint "
         f"(service {name} is {service_type(service)}, and no Ingress routes to it)",
         hint=(
-            "deploy with `kubectl kaito deploy ... --enable-load-balancer` (annotation kaito.sh/enablelb: \"True\"), "
+            'deploy with `kubectl kaito deploy ... --enable-load-balancer` (annotation kaito.sh/enablelb: "True"), '
             f"or create an Ingress whose rule routes to service {name} port "
             f"{http_port(service)['port']}; without --external the in-cluster URL is printed"
         ),
@@ -450,6 +448,11 @@ def deleting_error(ws: dict[str, Any], namespace: str) -> NotReadyError:
             f"it will not serve again; deploy it anew once `kubectl kaito status {name} -n {namespace}` says it is "
             "gone (a deletion that never ends: check that the KAITO controller is running)"
         ),
-        details={"workspace": name, "namespace": namespace, "deleting": True, "deletionTimestamp": since,
-                 "finalizers": list(finalizers)},
+        details={
+            "workspace": name,
+            "namespace": namespace,
+            "deleting": True,
+            "deletionTimestamp": since,
+            "finalizers": list(finalizers),
+        },
     )

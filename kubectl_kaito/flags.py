@@ -574,8 +574,13 @@ def _split_command_line(line: str, width: int) -> list[str]:
         if word in ("|", "&&"):
             units.append(" ".join(words[i:]))
             break
-        if units and (not word.startswith("-") or word == "-") and units[-1].startswith("-") \
-                and " " not in units[-1] and "=" not in units[-1]:
+        if (
+            units
+            and (not word.startswith("-") or word == "-")
+            and units[-1].startswith("-")
+            and " " not in units[-1]
+            and "=" not in units[-1]
+        ):
             units[-1] += " " + word
         else:
             units.append(word)

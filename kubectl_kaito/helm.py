@@ -42,7 +42,6 @@ _VERSION = re.compile(r"v?(\d+)\.(\d+)(?:\.(\d+))?")
 _CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,62}$")
 
 
-
 @dataclass(frozen=True)
 class InstallOptions:
     """Everything that shapes the install commands (the install-provider flags)."""
@@ -257,8 +256,16 @@ def helm_info(helm: str | None = None, timeout: float = 20.0) -> HelmInfo:
 
 def list_argv(opts: InstallOptions) -> list[str]:
     """`helm list` for our release only, as JSON."""
-    return ["list", "--namespace", opts.namespace, "--filter", f"^{opts.release}$", "--output", "json",
-            *kube_flags(opts.kubeconfig, opts.kube_context)]
+    return [
+        "list",
+        "--namespace",
+        opts.namespace,
+        "--filter",
+        f"^{opts.release}$",
+        "--output",
+        "json",
+        *kube_flags(opts.kubeconfig, opts.kube_context),
+    ]
 
 
 def release_status(helm: str, opts: InstallOptions, timeout: float = 60.0) -> tuple[str | None, str | None]:
@@ -268,7 +275,11 @@ def release_status(helm: str, opts: InstallOptions, timeout: float = 60.0) -> tu
 
     try:
         proc = subprocess.run(
-            [helm, *list_argv(opts)], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
+            [helm, *list_argv(opts)],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
             check=False,
         )
         releases = json.loads(proc.stdout) if proc.returncode == 0 else []
@@ -278,7 +289,7 @@ def release_status(helm: str, opts: InstallOptions, timeout: float = 60.0) -> tu
         if isinstance(rel, dict) and rel.get("name") == opts.release:
             chart = str(rel.get("chart") or "")
             prefix = "workspace-"
-            version = chart[len(prefix):] if chart.startswith(prefix) else (rel.get("app_version") or None)
+            version = chart[len(prefix) :] if chart.startswith(prefix) else (rel.get("app_version") or None)
             return version, rel.get("status")
     return None, None
 

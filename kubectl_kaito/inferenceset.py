@@ -86,8 +86,9 @@ def check_options(opts: wsp.DeployOptions, set_opts: SetOptions) -> None:
         raise UsageError("--max-unavailable applies to --update-strategy RollingUpdate, not OnDelete")
 
 
-def build_inferenceset(opts: wsp.DeployOptions, set_opts: SetOptions,
-                       api_version: str = f"{kaito.GROUP}/v1beta1") -> dict[str, Any]:
+def build_inferenceset(
+    opts: wsp.DeployOptions, set_opts: SetOptions, api_version: str = f"{kaito.GROUP}/v1beta1"
+) -> dict[str, Any]:
     """The InferenceSet: its template is the Workspace deploy would build (labels, annotations, resource
     instanceType/partition, inference), its labelSelector that Workspace's; only fields the user set."""
     ws = wsp.build_workspace(opts, api_version)
@@ -115,8 +116,11 @@ def build_inferenceset(opts: wsp.DeployOptions, set_opts: SetOptions,
     if template_resource:
         template["resource"] = template_resource
     template["inference"] = ws["inference"]
-    spec: dict[str, Any] = {"replicas": set_opts.replicas, "labelSelector": resource["labelSelector"],
-                            "template": template}
+    spec: dict[str, Any] = {
+        "replicas": set_opts.replicas,
+        "labelSelector": resource["labelSelector"],
+        "template": template,
+    }
     if set_opts.node_count_limit is not None:
         spec["nodeCountLimit"] = set_opts.node_count_limit
     if set_opts.update_strategy is not None or set_opts.max_unavailable is not None:
@@ -132,16 +136,20 @@ def build_inferenceset(opts: wsp.DeployOptions, set_opts: SetOptions,
 
 def conditions(iset: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The set's conditions keyed by type."""
-    return {str(c.get("type", "")): c for c in (iset.get("status") or {}).get("conditions") or []
-            if isinstance(c, dict)}
+    return {
+        str(c.get("type", "")): c for c in (iset.get("status") or {}).get("conditions") or [] if isinstance(c, dict)
+    }
 
 
 def is_ready(iset: dict[str, Any]) -> bool:
     """Every desired replica ready (status.readyReplicas >= spec.replicas), and status written for this spec."""
     ready, desired = kaito.inferenceset_counts(iset)
     status = iset.get("status") or {}
-    return ready == desired and status.get("replicas", desired) == desired and not (
-        iset.get("metadata") or {}).get("deletionTimestamp")
+    return (
+        ready == desired
+        and status.get("replicas", desired) == desired
+        and not (iset.get("metadata") or {}).get("deletionTimestamp")
+    )
 
 
 def phase(iset: dict[str, Any]) -> str:
@@ -170,14 +178,15 @@ class GatewayRoute:
     pool: str
 
 
-def gateway_route(name: str, pools: list[dict[str, Any]], routes: list[dict[str, Any]],
-                  gateways: dict[str, dict[str, Any] | None]) -> GatewayRoute | None:
+def gateway_route(
+    name: str, pools: list[dict[str, Any]], routes: list[dict[str, Any]], gateways: dict[str, dict[str, Any] | None]
+) -> GatewayRoute | None:
     """The URL of the set `name` through the Gateway API: its InferencePool `<name>-inferencepool` (or one
     selecting its replicas) as the backend of an HTTPRoute whose parent Gateway has an address. `gateways`
     maps a Gateway name to the object (None when absent)."""
     pool_names = {kaito.inference_pool_name(name)}
     for p in pools:
-        sel = ((p.get("spec") or {}).get("selector") or {})
+        sel = (p.get("spec") or {}).get("selector") or {}
         match = sel.get("matchLabels", sel) if isinstance(sel, dict) else {}
         if isinstance(match, dict) and match.get(kaito.LABEL_CREATED_BY_IS) == name:
             pool_names.add(str((p.get("metadata") or {}).get("name")))
@@ -188,8 +197,10 @@ def gateway_route(name: str, pools: list[dict[str, Any]], routes: list[dict[str,
     for r in routes:
         spec = r.get("spec") or {}
         backends = [b for rule in spec.get("rules") or [] for b in (rule.get("backendRefs") or [])]
-        pool = next((str(b.get("name")) for b in backends if b.get("kind") == "InferencePool"
-                     and b.get("name") in pool_names), None)
+        pool = next(
+            (str(b.get("name")) for b in backends if b.get("kind") == "InferencePool" and b.get("name") in pool_names),
+            None,
+        )
         if pool is None:
             continue
         for parent in spec.get("parentRefs") or []:
@@ -198,15 +209,24 @@ def gateway_route(name: str, pools: list[dict[str, Any]], routes: list[dict[str,
             gw = gateways.get(str(parent.get("name")))
             url = gateway_origin(gw, parent.get("port") if isinstance(parent.get("port"), int) else None)
             if url:
-                return GatewayRoute(url=url, model=name, gateway=str(parent.get("name")),
-                                    route=str((r.get("metadata") or {}).get("name")), pool=pool)
+                return GatewayRoute(
+                    url=url,
+                    model=name,
+                    gateway=str(parent.get("name")),
+                    route=str((r.get("metadata") or {}).get("name")),
+                    pool=pool,
+                )
     return None
 
 
 def gateway_parent_names(routes: list[dict[str, Any]]) -> set[str]:
     """The Gateways the HTTPRoutes name as parents."""
-    return {str(p.get("name")) for r in routes for p in ((r.get("spec") or {}).get("parentRefs") or [])
-            if p.get("kind", "Gateway") == "Gateway" and p.get("name")}
+    return {
+        str(p.get("name"))
+        for r in routes
+        for p in ((r.get("spec") or {}).get("parentRefs") or [])
+        if p.get("kind", "Gateway") == "Gateway" and p.get("name")
+    }
 
 
 def gateway_origin(gw: dict[str, Any] | None, port: int | None = None) -> str | None:
@@ -219,8 +239,9 @@ def gateway_origin(gw: dict[str, Any] | None, port: int | None = None) -> str | 
         return None
     listeners = (gw.get("spec") or {}).get("listeners") or []
     listener = next((li for li in listeners if li.get("port") == port), None) if port else None
-    listener = listener or next((li for li in listeners if str(li.get("protocol", "HTTP")).upper() in
-                                 ("HTTP", "HTTPS")), None)
+    listener = listener or next(
+        (li for li in listeners if str(li.get("protocol", "HTTP")).upper() in ("HTTP", "HTTPS")), None
+    )
     scheme = "https" if listener and str(listener.get("protocol")).upper() == "HTTPS" else "http"
     lport = (listener or {}).get("port")
     host = f"[{address}]" if ":" in address else address
@@ -246,9 +267,13 @@ def replica_rows(cluster: Resources, name: str, namespace: str) -> list[dict[str
     from kubectl_kaito.errors import KaitoError  # noqa: PLC0415
 
     rows = []
-    items = sorted(cluster.inferenceset_replicas(name, namespace),
-                   key=lambda w: (str((w.get("metadata") or {}).get("creationTimestamp") or ""),
-                                  str((w.get("metadata") or {}).get("name"))))
+    items = sorted(
+        cluster.inferenceset_replicas(name, namespace),
+        key=lambda w: (
+            str((w.get("metadata") or {}).get("creationTimestamp") or ""),
+            str((w.get("metadata") or {}).get("name")),
+        ),
+    )
     for ws in items:
         wname = str(ws["metadata"]["name"])
         url: str | None = None
@@ -258,8 +283,15 @@ def replica_rows(cluster: Resources, name: str, namespace: str) -> list[dict[str
         except KaitoError:
             url = None  # no Service yet: KAITO creates it once the nodes are ready
         state = "Deleting" if ws["metadata"].get("deletionTimestamp") else kaito.state(ws)
-        rows.append({"name": wname, "state": state, "ready": kaito.is_ready(ws) and state != "Deleting",
-                     "nodes": list((ws.get("status") or {}).get("workerNodes") or []), "url": url})
+        rows.append(
+            {
+                "name": wname,
+                "state": state,
+                "ready": kaito.is_ready(ws) and state != "Deleting",
+                "nodes": list((ws.get("status") or {}).get("workerNodes") or []),
+                "url": url,
+            }
+        )
     return rows
 
 
@@ -276,8 +308,9 @@ def find_gateway(cluster: Resources, name: str, namespace: str) -> GatewayRoute 
 def set_endpoints(cluster: Resources, name: str, namespace: str) -> SetEndpoints:
     """The set (NotFoundError when missing), its replicas and gateway."""
     iset = cluster.get_inferenceset(name, namespace)
-    return SetEndpoints(iset=iset, replicas=replica_rows(cluster, name, namespace),
-                        gateway=find_gateway(cluster, name, namespace))
+    return SetEndpoints(
+        iset=iset, replicas=replica_rows(cluster, name, namespace), gateway=find_gateway(cluster, name, namespace)
+    )
 
 
 # ---- status: the set in the list, and in detail ----------------------------------------------------
@@ -285,7 +318,7 @@ def set_endpoints(cluster: Resources, name: str, namespace: str) -> SetEndpoints
 
 def model_name(iset: dict[str, Any]) -> str | None:
     """The template's preset name (or its first container's image)."""
-    inference = (((iset.get("spec") or {}).get("template") or {}).get("inference") or {})
+    inference = ((iset.get("spec") or {}).get("template") or {}).get("inference") or {}
     preset = (inference.get("preset") or {}).get("name")
     if preset:
         return str(preset)
@@ -295,7 +328,7 @@ def model_name(iset: dict[str, Any]) -> str | None:
 
 def instance_type(iset: dict[str, Any]) -> str | None:
     """spec.template.resource.instanceType (None: BYO nodes)."""
-    value = ((((iset.get("spec") or {}).get("template") or {}).get("resource") or {}).get("instanceType"))
+    value = (((iset.get("spec") or {}).get("template") or {}).get("resource") or {}).get("instanceType")
     return str(value) if value else None
 
 
@@ -305,7 +338,7 @@ def list_cell(iset: dict[str, Any], header: str) -> str:
     meta = iset.get("metadata") or {}
     ready, desired = kaito.inferenceset_counts(iset)
     cond = conditions(iset).get("InferenceSetReady") or {}
-    runtime = ((meta.get("annotations") or {}).get(kaito.ANNOTATION_RUNTIME))
+    runtime = (meta.get("annotations") or {}).get(kaito.ANNOTATION_RUNTIME)
     cells = {
         "NAMESPACE": str(meta.get("namespace", "")),
         "NAME": f"is/{meta.get('name', '')}",
@@ -323,10 +356,14 @@ def list_cell(iset: dict[str, Any], header: str) -> str:
 
 def hide_replicas(workspaces: list[dict[str, Any]], sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The workspaces without the replicas of the listed sets (they are counted on the set's row)."""
-    owned = {(str((s.get("metadata") or {}).get("namespace")), str((s.get("metadata") or {}).get("name")))
-             for s in sets}
-    return [w for w in workspaces
-            if (str((w.get("metadata") or {}).get("namespace")), kaito.owning_inferenceset(w) or "") not in owned]
+    owned = {
+        (str((s.get("metadata") or {}).get("namespace")), str((s.get("metadata") or {}).get("name"))) for s in sets
+    }
+    return [
+        w
+        for w in workspaces
+        if (str((w.get("metadata") or {}).get("namespace")), kaito.owning_inferenceset(w) or "") not in owned
+    ]
 
 
 def details(found: SetEndpoints) -> dict[str, Any]:
@@ -347,12 +384,20 @@ def details(found: SetEndpoints) -> dict[str, Any]:
         "readyReplicas": ready,
         "state": phase(iset),
         "nodeCountLimit": (iset.get("spec") or {}).get("nodeCountLimit"),
-        "gateway": None if found.gateway is None else {
-            "url": found.gateway.url, "model": found.gateway.model, "gateway": found.gateway.gateway,
-            "httpRoute": found.gateway.route, "inferencePool": found.gateway.pool},
+        "gateway": None
+        if found.gateway is None
+        else {
+            "url": found.gateway.url,
+            "model": found.gateway.model,
+            "gateway": found.gateway.gateway,
+            "httpRoute": found.gateway.route,
+            "inferencePool": found.gateway.pool,
+        },
         "aggregatedPeakTokensPerMinute": tpm.get("value"),
-        "conditions": [{k: c.get(k) for k in ("type", "status", "reason", "message", "lastTransitionTime")}
-                       for c in (iset.get("status") or {}).get("conditions") or []],
+        "conditions": [
+            {k: c.get(k) for k in ("type", "status", "reason", "message", "lastTransitionTime")}
+            for c in (iset.get("status") or {}).get("conditions") or []
+        ],
         "workspaces": found.replicas,
         "createdAt": meta.get("creationTimestamp"),
     }
@@ -364,13 +409,21 @@ def render_details(d: dict[str, Any]) -> str:
 
     gw = d["gateway"]
     fields: list[tuple[str, Any]] = [
-        ("Name", d["name"]), ("Namespace", d["namespace"]), ("Kind", "InferenceSet"),
-        ("Model", d["model"] or "<none>"), ("Served model name", d["servedModelName"]),
+        ("Name", d["name"]),
+        ("Namespace", d["namespace"]),
+        ("Kind", "InferenceSet"),
+        ("Model", d["model"] or "<none>"),
+        ("Served model name", d["servedModelName"]),
         ("Instance type", d["instanceType"] or "<none>"),
-        ("Replicas", f"{d['readyReplicas']}/{d['replicas']} ready"), ("State", d["state"]),
+        ("Replicas", f"{d['readyReplicas']}/{d['replicas']} ready"),
+        ("State", d["state"]),
         ("Age", kaito.age(d.get("createdAt"))),
-        ("Endpoint", f"{gw['url']}/v1/chat/completions (gateway {gw['gateway']}, model {gw['model']})" if gw
-         else "<no gateway>: each replica has its own (below)"),
+        (
+            "Endpoint",
+            f"{gw['url']}/v1/chat/completions (gateway {gw['gateway']}, model {gw['model']})"
+            if gw
+            else "<no gateway>: each replica has its own (below)",
+        ),
     ]
     if d.get("nodeCountLimit"):
         fields.append(("Node count limit", str(d["nodeCountLimit"])))
@@ -378,16 +431,24 @@ def render_details(d: dict[str, Any]) -> str:
         fields.append(("Benchmark", f"{d['aggregatedPeakTokensPerMinute']} tokens/min (all replicas)"))
     lines = [output.block(fields), "", "Conditions:"]
     if d["conditions"]:
-        rows = [[str(c["type"]), str(c["status"]), str(c.get("reason") or ""),
-                 " ".join(str(c.get("message") or "").split()), kaito.age(c.get("lastTransitionTime"))]
-                for c in d["conditions"]]
+        rows = [
+            [
+                str(c["type"]),
+                str(c["status"]),
+                str(c.get("reason") or ""),
+                " ".join(str(c.get("message") or "").split()),
+                kaito.age(c.get("lastTransitionTime")),
+            ]
+            for c in d["conditions"]
+        ]
         lines.append(output.table(("TYPE", "STATUS", "REASON", "MESSAGE", "AGE"), rows, indent="  "))
     else:
         lines.append("  <none reported yet>")
     lines += ["", "Replicas (Workspaces):"]
     if d["workspaces"]:
-        rows = [[r["name"], r["state"], ",".join(r["nodes"]) or "<none>", r["url"] or "<pending>"]
-                for r in d["workspaces"]]
+        rows = [
+            [r["name"], r["state"], ",".join(r["nodes"]) or "<none>", r["url"] or "<pending>"] for r in d["workspaces"]
+        ]
         lines.append(output.table(("NAME", "STATE", "NODES", "ENDPOINT"), rows, indent="  "))
     else:
         lines.append("  <none>")
@@ -397,8 +458,14 @@ def render_details(d: dict[str, Any]) -> str:
 # ---- waiting and the endpoint ------------------------------------------------------------------------
 
 
-def await_ready(console: Console, cluster: Resources, name: str, ns: str, seconds: float | None,
-                until: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+def await_ready(
+    console: Console,
+    cluster: Resources,
+    name: str,
+    ns: str,
+    seconds: float | None,
+    until: Callable[[dict[str, Any]], bool] | None = None,
+) -> dict[str, Any]:
     """Poll the set on the one wait display until `until(set)` (default: every desired replica ready);
     Ctrl-C leaves the set in place. A timeout is WaitTimeoutError (exit 4)."""
     from kubectl_kaito.errors import NotReadyError  # noqa: PLC0415
@@ -409,15 +476,19 @@ def await_ready(console: Console, cluster: Resources, name: str, ns: str, second
     def attempt() -> dict[str, Any]:
         iset = cluster.get_inferenceset(name, ns)
         if not done(iset):
-            raise NotReadyError(progress_line(iset), hint=f"watch it with: kubectl kaito status {name} -n {ns}",
-                                details={"inferenceset": name, "namespace": ns})
+            raise NotReadyError(
+                progress_line(iset),
+                hint=f"watch it with: kubectl kaito status {name} -n {ns}",
+                details={"inferenceset": name, "namespace": ns},
+            )
         return iset
 
     try:
         return await_value(console, f"inferenceset {ns}/{name}", attempt, timeout=seconds, interval=0.5)
     except KeyboardInterrupt:
-        console.info(f"interrupted: the inferenceset was left in place; watch it with: "
-                     f"kubectl kaito status {name} -n {ns}")
+        console.info(
+            f"interrupted: the inferenceset was left in place; watch it with: kubectl kaito status {name} -n {ns}"
+        )
         raise
 
 
@@ -433,18 +504,30 @@ def endpoint_info(found: SetEndpoints, path: str) -> dict[str, Any]:
     replicas = []
     for r in found.replicas:
         base = r["url"][: -len(endpoints.DEFAULT_PATH)] if r["url"] else None
-        replicas.append({"workspace": r["name"], "state": r["state"], "ready": r["ready"], "nodes": r["nodes"],
-                         "endpoint": f"{base}{path}" if base else None,
-                         "base_url": f"{base}{endpoints.API_PREFIX}" if base else None})
+        replicas.append(
+            {
+                "workspace": r["name"],
+                "state": r["state"],
+                "ready": r["ready"],
+                "nodes": r["nodes"],
+                "endpoint": f"{base}{path}" if base else None,
+                "base_url": f"{base}{endpoints.API_PREFIX}" if base else None,
+            }
+        )
     return {
-        "inferenceset": meta.get("name"), "namespace": meta.get("namespace"), "kind": kaito.IS_KIND,
-        "model": meta.get("name"), "ready": ready > 0 and is_ready(iset), "replicas": desired,
+        "inferenceset": meta.get("name"),
+        "namespace": meta.get("namespace"),
+        "kind": kaito.IS_KIND,
+        "model": meta.get("name"),
+        "ready": ready > 0 and is_ready(iset),
+        "replicas": desired,
         "readyReplicas": ready,
         "endpoint": f"{gw.url}{path}" if gw else None,
         "base_url": f"{gw.url}{endpoints.API_PREFIX}" if gw else None,
         "type": "Gateway" if gw else None,
-        "gateway": None if gw is None else {"name": gw.gateway, "httpRoute": gw.route, "inferencePool": gw.pool,
-                                            "url": gw.url},
+        "gateway": None
+        if gw is None
+        else {"name": gw.gateway, "httpRoute": gw.route, "inferencePool": gw.pool, "url": gw.url},
         "workspaces": replicas,
     }
 
@@ -460,19 +543,25 @@ def endpoint_url(found: SetEndpoints, path: str, replica: int | None) -> str:
     ready, desired = kaito.inferenceset_counts(found.iset)
     if replica is not None:
         if replica > len(found.replicas):
-            raise UsageError(f"--replica {replica}: inferenceset {ns}/{name} has {len(found.replicas)} replica "
-                             f"workspace(s)", hint=f"see them with: kubectl kaito status {name} -n {ns}")
+            raise UsageError(
+                f"--replica {replica}: inferenceset {ns}/{name} has {len(found.replicas)} replica workspace(s)",
+                hint=f"see them with: kubectl kaito status {name} -n {ns}",
+            )
         row = found.replicas[replica - 1]
         if not row["ready"] or not row["url"]:
-            raise NotReadyError(f"replica {replica} of inferenceset {ns}/{name} ({row['name']}) is not ready: "
-                                f"{row['state']}", hint=f"see it with: kubectl kaito status {name} -n {ns}",
-                                details={"inferenceset": name, "workspace": row["name"], "namespace": ns})
+            raise NotReadyError(
+                f"replica {replica} of inferenceset {ns}/{name} ({row['name']}) is not ready: {row['state']}",
+                hint=f"see it with: kubectl kaito status {name} -n {ns}",
+                details={"inferenceset": name, "workspace": row["name"], "namespace": ns},
+            )
         return f"{row['url'][: -len(endpoints.DEFAULT_PATH)]}{path}"
     if found.gateway is not None:
         if ready == 0:
-            raise NotReadyError(f"inferenceset {ns}/{name} has no ready replica yet (0/{desired})",
-                                hint=f"wait for it: kubectl kaito get-endpoint {name} -n {ns} --wait",
-                                details={"inferenceset": name, "namespace": ns})
+            raise NotReadyError(
+                f"inferenceset {ns}/{name} has no ready replica yet (0/{desired})",
+                hint=f"wait for it: kubectl kaito get-endpoint {name} -n {ns} --wait",
+                details={"inferenceset": name, "namespace": ns},
+            )
         return f"{found.gateway.url}{path}"
     raise NotReadyError(
         f"inferenceset {ns}/{name} has {desired} replicas and no gateway route: no one URL serves them all",
@@ -496,7 +585,9 @@ def pick_replica(cluster: Resources, name: str, namespace: str, index: int | Non
     row = next((r for r in found.replicas if r["ready"]), None)
     if row is None:
         ready, desired = kaito.inferenceset_counts(iset)
-        raise NotReadyError(f"inferenceset {namespace}/{name} has no ready replica ({ready}/{desired})",
-                            hint=f"see it with: kubectl kaito status {name} -n {namespace}",
-                            details={"inferenceset": name, "namespace": namespace})
+        raise NotReadyError(
+            f"inferenceset {namespace}/{name} has no ready replica ({ready}/{desired})",
+            hint=f"see it with: kubectl kaito status {name} -n {namespace}",
+            details={"inferenceset": name, "namespace": namespace},
+        )
     return str(row["name"])

@@ -55,7 +55,7 @@ def conditions(ws: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def condition_status(ws: dict[str, Any], ctype: str) -> str:
-    """"True", "False" or "Unknown" (missing) for one condition type."""
+    """ "True", "False" or "Unknown" (missing) for one condition type."""
     return str(conditions(ws).get(ctype, {}).get("status", "Unknown"))
 
 
@@ -115,7 +115,8 @@ def pending_conditions(ws: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     rank = {t: i for i, t in enumerate(LIFECYCLE)}
     out = [
-        c for t, c in sorted(cs.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+        c
+        for t, c in sorted(cs.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
         if c.get("status") != "True" and t != WORKSPACE_DELETING
     ]
     if not out and not is_done(ws):

@@ -39,7 +39,128 @@ MAX_TOKENS_LIMIT = 1_000_000
 
 # Three-letter English words: with a space before each, nearly every tokenizer makes one token of
 # each, and a stand-in counting 4 characters per token counts one too.
-_WORDS = ["the", "and", "for", "are", "but", "not", "you", "all", "any", "can", "had", "her", "was", "one", "our", "out", "day", "get", "has", "him", "his", "how", "man", "new", "now", "old", "see", "two", "way", "who", "boy", "did", "its", "let", "put", "say", "she", "too", "use", "act", "add", "age", "ago", "air", "arm", "art", "ask", "bad", "bag", "bed", "big", "box", "bus", "buy", "car", "cat", "cup", "cut", "dog", "dry", "ear", "eat", "egg", "end", "eye", "far", "few", "fit", "fly", "fun", "gas", "god", "gun", "hat", "hot", "ice", "job", "key", "kid", "lab", "law", "lay", "leg", "lie", "lot", "low", "map", "mix", "mom", "net", "oil", "own", "pay", "pen", "pet", "pie", "pot", "red", "row", "run", "sea", "set", "sit", "six", "sky", "son", "sun", "tax", "tea", "ten", "tie", "top", "toy", "try", "war", "web", "win", "yes", "yet", "zoo"]
+_WORDS = [
+    "the",
+    "and",
+    "for",
+    "are",
+    "but",
+    "not",
+    "you",
+    "all",
+    "any",
+    "can",
+    "had",
+    "her",
+    "was",
+    "one",
+    "our",
+    "out",
+    "day",
+    "get",
+    "has",
+    "him",
+    "his",
+    "how",
+    "man",
+    "new",
+    "now",
+    "old",
+    "see",
+    "two",
+    "way",
+    "who",
+    "boy",
+    "did",
+    "its",
+    "let",
+    "put",
+    "say",
+    "she",
+    "too",
+    "use",
+    "act",
+    "add",
+    "age",
+    "ago",
+    "air",
+    "arm",
+    "art",
+    "ask",
+    "bad",
+    "bag",
+    "bed",
+    "big",
+    "box",
+    "bus",
+    "buy",
+    "car",
+    "cat",
+    "cup",
+    "cut",
+    "dog",
+    "dry",
+    "ear",
+    "eat",
+    "egg",
+    "end",
+    "eye",
+    "far",
+    "few",
+    "fit",
+    "fly",
+    "fun",
+    "gas",
+    "god",
+    "gun",
+    "hat",
+    "hot",
+    "ice",
+    "job",
+    "key",
+    "kid",
+    "lab",
+    "law",
+    "lay",
+    "leg",
+    "lie",
+    "lot",
+    "low",
+    "map",
+    "mix",
+    "mom",
+    "net",
+    "oil",
+    "own",
+    "pay",
+    "pen",
+    "pet",
+    "pie",
+    "pot",
+    "red",
+    "row",
+    "run",
+    "sea",
+    "set",
+    "sit",
+    "six",
+    "sky",
+    "son",
+    "sun",
+    "tax",
+    "tea",
+    "ten",
+    "tie",
+    "top",
+    "toy",
+    "try",
+    "war",
+    "web",
+    "win",
+    "yes",
+    "yet",
+    "zoo",
+]
 
 
 # ---- prompts ---------------------------------------------------------------------------------------
@@ -90,8 +211,10 @@ def read_prompts(lines: Iterable[bytes], source: str) -> list[Prompt]:
             raise bad("not a JSON object")
         if "messages" in obj:
             messages = obj["messages"]
-            ok = isinstance(messages, list) and messages and all(
-                isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m for m in messages
+            ok = (
+                isinstance(messages, list)
+                and messages
+                and all(isinstance(m, dict) and isinstance(m.get("role"), str) and "content" in m for m in messages)
             )
             if not ok:
                 raise bad('"messages" must be a non-empty list of {"role", "content"} objects')
@@ -149,8 +272,10 @@ def check_rate(rate: float | None) -> float | None:
     if rate is None:
         return None
     if not math.isfinite(rate) or rate <= 0:
-        raise UsageError(f"invalid --rate {rate}: must be a number of requests per second greater than 0",
-                         hint="leave --rate out for a closed loop (each request sent when one finishes)")
+        raise UsageError(
+            f"invalid --rate {rate}: must be a number of requests per second greater than 0",
+            hint="leave --rate out for a closed loop (each request sent when one finishes)",
+        )
     return rate
 
 
@@ -218,7 +343,7 @@ def summary_ms(values: Sequence[float]) -> dict[str, float | None]:
 
 
 def token_source(outcomes: Sequence[Outcome]) -> str:
-    """"usage" (every successful request's server usage), "stream" (counted chunks), "mixed", or "none"."""
+    """ "usage" (every successful request's server usage), "stream" (counted chunks), "mixed", or "none"."""
     done = [o for o in outcomes if o.ok]
     if not done:
         return "none"
@@ -234,11 +359,12 @@ def metrics(outcomes: Sequence[Outcome], duration: float) -> dict[str, Any]:
         if not o.ok and o.error:
             errors[o.error] = errors.get(o.error, 0) + 1
     out_tokens = sum(o.output_tokens for o in done)
-    in_tokens = sum(
-        o.usage_input if o.usage_input is not None else (o.prompt_tokens or 0) for o in done
-    )
-    tpots = [(o.e2e - o.ttft) / (o.output_tokens - 1) for o in done
-             if o.output_tokens > 1 and o.e2e is not None and o.ttft is not None]
+    in_tokens = sum(o.usage_input if o.usage_input is not None else (o.prompt_tokens or 0) for o in done)
+    tpots = [
+        (o.e2e - o.ttft) / (o.output_tokens - 1)
+        for o in done
+        if o.output_tokens > 1 and o.e2e is not None and o.ttft is not None
+    ]
     per_s = (lambda n: round(n / duration, 3)) if duration > 0 else (lambda n: None)
     return {
         "completed": len(done),
@@ -281,8 +407,9 @@ def _error_message(status: int, text: str) -> str:
     return f"HTTP {status}: {msg}" if msg else f"HTTP {status}"
 
 
-def send(client: ChatClient, body: dict[str, Any], prompt_tokens: int | None, timeout: float | None,
-         stop: threading.Event) -> Outcome:
+def send(
+    client: ChatClient, body: dict[str, Any], prompt_tokens: int | None, timeout: float | None, stop: threading.Event
+) -> Outcome:
     """Send one streaming request and time it; every failure becomes an Outcome with an error kind."""
     import httpx  # noqa: PLC0415
 
@@ -530,16 +657,33 @@ def report_text(report: dict[str, Any]) -> str:
         ]
         rows = [
             [label, *(_num(run[key][stat]) for stat in ("mean", "p50", "p90", "p99"))]
-            for label, key in (("TTFT", "ttft_ms"), ("TPOT", "tpot_ms"), ("ITL", "itl_ms"),
-                               ("E2E latency", "e2e_latency_ms"))
+            for label, key in (
+                ("TTFT", "ttft_ms"),
+                ("TPOT", "tpot_ms"),
+                ("ITL", "itl_ms"),
+                ("E2E latency", "e2e_latency_ms"),
+            )
         ]
-        parts.append(head + "\n" + output.block(fields, indent="  ") + "\n\n"
-                     + output.table(["metric (ms)", "mean", "p50", "p90", "p99"], rows, indent="  "))
+        parts.append(
+            head
+            + "\n"
+            + output.block(fields, indent="  ")
+            + "\n\n"
+            + output.table(["metric (ms)", "mean", "p50", "p90", "p99"], rows, indent="  ")
+        )
     if len(runs) > 1:
         rows = [
-            [run["concurrency"] or "-", f"{run['rate']:g}" if run["rate"] else "-", run["completed"], run["failed"],
-             _num(run["request_throughput"]), _num(run["output_throughput"]), _num(run["ttft_ms"]["p50"]),
-             _num(run["tpot_ms"]["p50"]), _num(run["e2e_latency_ms"]["p50"])]
+            [
+                run["concurrency"] or "-",
+                f"{run['rate']:g}" if run["rate"] else "-",
+                run["completed"],
+                run["failed"],
+                _num(run["request_throughput"]),
+                _num(run["output_throughput"]),
+                _num(run["ttft_ms"]["p50"]),
+                _num(run["tpot_ms"]["p50"]),
+                _num(run["e2e_latency_ms"]["p50"]),
+            ]
             for run in runs
         ]
         headers = ["concurrency", "rate", "ok", "failed", "req/s", "out tok/s", "ttft p50", "tpot p50", "e2e p50"]

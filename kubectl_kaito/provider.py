@@ -30,7 +30,6 @@ CHART_NAME = "workspace"  # the chart's name: the Deployment's helm.sh/chart lab
 _CHART_LABEL = re.compile(r"^(?P<name>.+?)-(?P<version>v?\d+\.\d+.*)$")
 
 
-
 @dataclass
 class ProviderStatus:
     """What the probe found; None means "could not tell" (e.g. RBAC forbade the read)."""
@@ -180,11 +179,7 @@ def render_text(st: ProviderStatus) -> str:
         state = "installed (operator not checked)"
     else:
         state = "installed, ready"
-    crd = (
-        f"{CRD_NAME} (served: {', '.join(st.crd_versions)})"
-        if st.crd_installed
-        else f"{CRD_NAME} not found"
-    )
+    crd = f"{CRD_NAME} (served: {', '.join(st.crd_versions)})" if st.crd_installed else f"{CRD_NAME} not found"
     where = f"deployment {st.namespace}/{st.deployment}"
     if st.operator_installed is None:
         operator = f"{where}: could not be read"

@@ -183,8 +183,9 @@ class RelayServer(ThreadingHTTPServer):
         exc = _sys.exc_info()[1]
         if isinstance(exc, (BrokenPipeError, ConnectionResetError)):
             return
-        self.report(f"connect: a request from {client_address[0]} failed: {exc.__class__.__name__}: {exc}",
-                    warning=True)
+        self.report(
+            f"connect: a request from {client_address[0]} failed: {exc.__class__.__name__}: {exc}", warning=True
+        )
 
     def report(self, line: str, *, warning: bool = False) -> None:
         """One line on stderr, never interleaved with another thread's."""
@@ -361,8 +362,9 @@ class RelayHandler(BaseHTTPRequestHandler):
             # The answer broke half way: the caller must see a broken answer, not a complete one,
             # so the connection closes without the last chunk.
             self.close_connection = True
-            server.report(f"{self._request_label()}: the answer from {server.upstream.where} broke: {exc}",
-                          warning=True)
+            server.report(
+                f"{self._request_label()}: the answer from {server.upstream.where} broke: {exc}", warning=True
+            )
             return
         if chunked:
             self.wfile.write(b"0\r\n\r\n")

@@ -416,8 +416,9 @@ class Resources:
         except (NotFoundError, ProviderNotInstalledError, ForbiddenError):
             return None  # the caller's own error (e.g. the workspace's NotFound) says more
 
-    def list_inferencesets(self, namespace: str | None = None, *, all_namespaces: bool = False,
-                           label_selector: str | None = None) -> list[dict[str, Any]]:
+    def list_inferencesets(
+        self, namespace: str | None = None, *, all_namespaces: bool = False, label_selector: str | None = None
+    ) -> list[dict[str, Any]]:
         """InferenceSets in `namespace` (default: the current one) or all namespaces; [] when not served."""
         try:
             path = self._inferenceset_path(None if all_namespaces else (namespace or self.namespace))
@@ -449,18 +450,21 @@ class Resources:
         except NotFoundError as e:
             raise self._missing_inferenceset(e, name, ns) from None
 
-    def scale_inferenceset(self, name: str, replicas: int, namespace: str | None = None, *,
-                           dry_run: bool = False) -> dict[str, Any]:
+    def scale_inferenceset(
+        self, name: str, replicas: int, namespace: str | None = None, *, dry_run: bool = False
+    ) -> dict[str, Any]:
         """Set spec.replicas through the scale subresource (a merge patch, as `kubectl scale` sends)."""
         ns = namespace or self.namespace
         try:
-            return self.client.patch(self._inferenceset_path(ns, name, "scale"), {"spec": {"replicas": replicas}},
-                                     dry_run=dry_run)
+            return self.client.patch(
+                self._inferenceset_path(ns, name, "scale"), {"spec": {"replicas": replicas}}, dry_run=dry_run
+            )
         except NotFoundError as e:
             raise self._missing_inferenceset(e, name, ns) from None
 
-    def watch_inferencesets(self, namespace: str, *, name: str | None = None,
-                            timeout: float | None = None) -> Iterator[dict[str, Any]]:
+    def watch_inferencesets(
+        self, namespace: str, *, name: str | None = None, timeout: float | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Watch InferenceSets in `namespace`, or the one called `name`."""
         query = {"fieldSelector": f"metadata.name={name}"} if name else None
         return self.client.watch(self._inferenceset_path(namespace), query, timeout=timeout)

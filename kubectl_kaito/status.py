@@ -13,7 +13,15 @@ from typing import Any
 from kubectl_kaito import kaito, output
 
 LIST_HEADERS = (
-    "NAME", "MODEL", "INSTANCE", "RESOURCEREADY", "INFERENCEREADY", "JOBSTARTED", "SUCCEEDED", "STATUS", "AGE"
+    "NAME",
+    "MODEL",
+    "INSTANCE",
+    "RESOURCEREADY",
+    "INFERENCEREADY",
+    "JOBSTARTED",
+    "SUCCEEDED",
+    "STATUS",
+    "AGE",
 )
 WIDE_HEADERS = ("STATE", "NODES", "RUNTIME")
 CONDITION_HEADERS = ("TYPE", "STATUS", "REASON", "MESSAGE", "AGE")
@@ -66,7 +74,7 @@ def instance_type(ws: dict[str, Any]) -> str | None:
 
 
 def mode(ws: dict[str, Any]) -> str:
-    """"tuning" or "inference"."""
+    """ "tuning" or "inference"."""
     return "tuning" if kaito.is_tuning(ws) else "inference"
 
 

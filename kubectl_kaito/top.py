@@ -346,11 +346,17 @@ def targets(workspace: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> 
         labels = (p.get("metadata") or {}).get("labels") or {}
         if "job-name" in labels or "batch.kubernetes.io/job-name" in labels:
             continue
-        out.append(PodTarget(
-            namespace=ns, workspace=name, pod=str((p.get("metadata") or {}).get("name", "")),
-            node=(p.get("spec") or {}).get("nodeName"), gpus=gpu_count(p),
-            running=(p.get("status") or {}).get("phase") == "Running", port=server_port(p),
-        ))
+        out.append(
+            PodTarget(
+                namespace=ns,
+                workspace=name,
+                pod=str((p.get("metadata") or {}).get("name", "")),
+                node=(p.get("spec") or {}).get("nodeName"),
+                gpus=gpu_count(p),
+                running=(p.get("status") or {}).get("phase") == "Running",
+                port=server_port(p),
+            )
+        )
     return sorted(out, key=lambda t: t.pod)
 
 
@@ -389,25 +395,46 @@ def document(results: Sequence[PodResult], workspaces: Sequence[tuple[str, str]]
     items = []
     for (ns, name), pods in by_ws.items():
         ok = [p.stats for p in pods if p.status == OK]
-        items.append({
-            "namespace": ns,
-            "name": name,
-            "gpus": sum(p.target.gpus for p in pods),
-            "pods": len(pods),
-            "answering": len(ok),
-            **stats_json(workspace_stats(ok)),
-            "podMetrics": [{
-                "name": p.target.pod, "node": p.target.node, "gpus": p.target.gpus, "status": p.status,
-                "error": p.error, **stats_json(p.stats),
-            } for p in pods],
-        })
+        items.append(
+            {
+                "namespace": ns,
+                "name": name,
+                "gpus": sum(p.target.gpus for p in pods),
+                "pods": len(pods),
+                "answering": len(ok),
+                **stats_json(workspace_stats(ok)),
+                "podMetrics": [
+                    {
+                        "name": p.target.pod,
+                        "node": p.target.node,
+                        "gpus": p.target.gpus,
+                        "status": p.status,
+                        "error": p.error,
+                        **stats_json(p.stats),
+                    }
+                    for p in pods
+                ],
+            }
+        )
     return {"kind": "WorkspaceMetricsList", "items": items}
 
 
 # ---- the table ----------------------------------------------------------------------------------------
 
-HEADERS = ("WORKSPACE", "POD", "NODE", "GPUS", "STATUS", "RUNNING", "WAITING", "KV-CACHE", "PROMPT-TOK/S",
-           "GEN-TOK/S", "TTFT-P50", "TTFT-P90")
+HEADERS = (
+    "WORKSPACE",
+    "POD",
+    "NODE",
+    "GPUS",
+    "STATUS",
+    "RUNNING",
+    "WAITING",
+    "KV-CACHE",
+    "PROMPT-TOK/S",
+    "GEN-TOK/S",
+    "TTFT-P50",
+    "TTFT-P90",
+)
 
 
 def _num(v: float | None, fmt: str) -> str:
@@ -422,14 +449,19 @@ def _secs(v: float | None) -> str:
 
 def _cells(s: PodStats) -> list[str]:
     return [
-        _num(s.running, ".0f"), _num(s.waiting, ".0f"),
+        _num(s.running, ".0f"),
+        _num(s.waiting, ".0f"),
         "-" if s.kv_cache is None else f"{s.kv_cache * 100:.1f}%",
-        _num(s.prompt_tps, ".1f"), _num(s.generation_tps, ".1f"), _secs(s.ttft_p50), _secs(s.ttft_p90),
+        _num(s.prompt_tps, ".1f"),
+        _num(s.generation_tps, ".1f"),
+        _secs(s.ttft_p50),
+        _secs(s.ttft_p90),
     ]
 
 
-def table_rows(results: Sequence[PodResult], workspaces: Sequence[tuple[str, str]],
-               all_namespaces: bool) -> tuple[list[str], list[list[str]]]:
+def table_rows(
+    results: Sequence[PodResult], workspaces: Sequence[tuple[str, str]], all_namespaces: bool
+) -> tuple[list[str], list[list[str]]]:
     """(headers, rows): a row per pod; a workspace with several pods adds a `(total)` row after them;
     a workspace without pods one row with POD `<none>`. NAMESPACE first with -A, as kubectl."""
     by_ws: dict[tuple[str, str], list[PodResult]] = {k: [] for k in workspaces}
@@ -442,13 +474,19 @@ def table_rows(results: Sequence[PodResult], workspaces: Sequence[tuple[str, str
             rows.append(lead + [name, "<none>", "<none>", "0", "NoPods"] + ["-"] * 7)
             continue
         for p in pods:
-            rows.append(lead + [name, p.target.pod, p.target.node or "<none>", str(p.target.gpus), p.status]
-                        + (_cells(p.stats) if p.status == OK else ["-"] * 7))
+            rows.append(
+                lead
+                + [name, p.target.pod, p.target.node or "<none>", str(p.target.gpus), p.status]
+                + (_cells(p.stats) if p.status == OK else ["-"] * 7)
+            )
         if len(pods) > 1:
             ok = [p.stats for p in pods if p.status == OK]
             status = OK if len(ok) == len(pods) else f"{len(ok)}/{len(pods)}"
-            rows.append(lead + [name, "(total)", "", str(sum(p.target.gpus for p in pods)), status]
-                        + _cells(workspace_stats(ok)))
+            rows.append(
+                lead
+                + [name, "(total)", "", str(sum(p.target.gpus for p in pods)), status]
+                + _cells(workspace_stats(ok))
+            )
     headers = (["NAMESPACE"] if all_namespaces else []) + list(HEADERS)
     return headers, rows
 
@@ -470,8 +508,14 @@ class Scraper:
     so that the next round has rates. A pod that fails never holds up the others: a round ends by
     `timeout` (plus a little) whatever the slowest pod does."""
 
-    def __init__(self, fetch: Callable[[PodTarget], str], timeout: float, *, workers: int = 32,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[PodTarget], str],
+        timeout: float,
+        *,
+        workers: int = 32,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.fetch = fetch
         self.timeout = timeout
         self.clock = clock

@@ -56,8 +56,12 @@ def failure_error(
             f"workspace {meta.get('namespace')}/{meta.get('name')} is being deleted: it will not become ready",
             hint=f"deploy it again once `kubectl kaito status {meta.get('name')} -n {meta.get('namespace')}` "
             "says it is gone",
-            details={"workspace": meta.get("name"), "namespace": meta.get("namespace"), "deleting": True,
-                     "deletionTimestamp": meta.get("deletionTimestamp")},
+            details={
+                "workspace": meta.get("name"),
+                "namespace": meta.get("namespace"),
+                "deleting": True,
+                "deletionTimestamp": meta.get("deletionTimestamp"),
+            },
         )
     fail = kaito.failure(ws)
     if fail is None:
@@ -68,8 +72,13 @@ def failure_error(
         + (f": {fail.message}" if fail.message else ""),
         hint=f"see `kubectl kaito status --workspace-name {name} -n {ns}` and `kubectl kaito logs {name} -n {ns}`"
         + (f"; {note}" if note else ""),
-        details={"workspace": name, "namespace": ns, "condition": fail.condition, "reason": fail.reason,
-                 "message": fail.message},
+        details={
+            "workspace": name,
+            "namespace": ns,
+            "condition": fail.condition,
+            "reason": fail.reason,
+            "message": fail.message,
+        },
     )
 
 
@@ -177,9 +186,10 @@ def wait_for_deletion(cluster: Resources, name: str, namespace: str, *, timeout:
             for event in cluster.watch_workspaces(
                 namespace, name=name, resource_version=_resource_version(ws), timeout=remaining
             ):
-                if event.get("type") == "DELETED" and (event.get("object") or {}).get("metadata", {}).get(
-                    "name"
-                ) == name:
+                if (
+                    event.get("type") == "DELETED"
+                    and (event.get("object") or {}).get("metadata", {}).get("name") == name
+                ):
                     return
                 if event.get("type") == "ERROR":
                     break  # e.g. 410 Gone that the client did not absorb: GET again
@@ -203,8 +213,11 @@ def wait_for_deletion(cluster: Resources, name: str, namespace: str, *, timeout:
 def progress_line(ws: dict[str, Any]) -> str:
     """`Pending: ResourceReady=True, InferenceReady=False (WorkspaceInferenceStatusPending)`."""
     cs = kaito.conditions(ws)
-    order = [kaito.RESOURCE_READY, kaito.JOB_STARTED if kaito.is_tuning(ws) else kaito.INFERENCE_READY,
-             kaito.WORKSPACE_SUCCEEDED]
+    order = [
+        kaito.RESOURCE_READY,
+        kaito.JOB_STARTED if kaito.is_tuning(ws) else kaito.INFERENCE_READY,
+        kaito.WORKSPACE_SUCCEEDED,
+    ]
     parts = []
     for ctype in order + [t for t in cs if t not in order]:
         c = cs.get(ctype)
@@ -250,7 +263,12 @@ def await_workspace(
                 show(f"workspace {namespace}/{name}: {progress_line(ws)}")
 
         return wait_for_workspace(
-            cluster, name, namespace, timeout=timeout, until=until, on_change=on_change,
+            cluster,
+            name,
+            namespace,
+            timeout=timeout,
+            until=until,
+            on_change=on_change,
             fail_on=lambda ws: failure_error(ws, note=note),
         )
 
@@ -295,5 +313,6 @@ def await_value(
                 progress.update(f"waiting for {what}: {err.message}")
     raise WaitTimeoutError(
         f"timed out after {format_seconds(timeout or NO_LIMIT)} waiting for {what}: {last.message}",
-        hint=last.hint, details={**(last.details or {}), "timeout_seconds": timeout},
+        hint=last.hint,
+        details={**(last.details or {}), "timeout_seconds": timeout},
     )

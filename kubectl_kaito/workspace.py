@@ -253,8 +253,10 @@ def parse_adapter(value: str) -> dict[str, Any]:
     head = parts[0]
     name, sep, src = head.partition("=")
     name, src = name.strip(), src.strip()
-    usage = ("use --adapter NAME=IMAGE[,strength=0.8], NAME=pvc:CLAIM or NAME=volume:FILE, "
-             "e.g. --adapter phi-3-adapter=myregistry.io/adapter:1.0")
+    usage = (
+        "use --adapter NAME=IMAGE[,strength=0.8], NAME=pvc:CLAIM or NAME=volume:FILE, "
+        "e.g. --adapter phi-3-adapter=myregistry.io/adapter:1.0"
+    )
     if not sep or not name or not src:
         raise UsageError(f"invalid --adapter {value!r}: expected name=image", hint=usage)
     if len(name) > 253 or not _DNS1123_SUBDOMAIN.match(name):
@@ -278,8 +280,7 @@ def parse_adapter(value: str) -> dict[str, Any]:
             raise UsageError(f"invalid --adapter {value!r}: unknown part {extra!r}", hint=usage)
         if k == "pull-secret":
             if "image" not in source:
-                raise UsageError(f"invalid --adapter {value!r}: pull-secret only goes with an image source",
-                                 hint=usage)
+                raise UsageError(f"invalid --adapter {value!r}: pull-secret only goes with an image source", hint=usage)
             secret = validate_object_name(v, "--adapter pull-secret", "Secret")
             source.setdefault("imagePullSecrets", [])
             if secret not in source["imagePullSecrets"]:
@@ -460,24 +461,33 @@ def parse_partition(value: str) -> dict[str, Any]:
     if not mode:
         raise UsageError(f"invalid --partition {value!r}: mode is required", hint=hint)
     if mode not in PARTITION_MODES:
-        raise UsageError(f'invalid --partition: unsupported partition mode "{mode}", supported modes are "mig" and '
-                         '"accelerator"', hint=hint)
+        raise UsageError(
+            f'invalid --partition: unsupported partition mode "{mode}", supported modes are "mig" and "accelerator"',
+            hint=hint,
+        )
     out: dict[str, Any] = {"mode": mode}
     if mode == "mig":
         if "count" in fields:
-            raise UsageError("invalid --partition: count is only valid for accelerator mode",
-                             hint="a MIG workload gets one slice, chosen by profile=, e.g. profile=1g.10gb")
+            raise UsageError(
+                "invalid --partition: count is only valid for accelerator mode",
+                hint="a MIG workload gets one slice, chosen by profile=, e.g. profile=1g.10gb",
+            )
         profile = fields.get("profile", "")
         if not _MIG_PROFILE.match(profile):
-            raise UsageError(f"invalid --partition: invalid MIG profile format {profile!r}: expected format like "
-                             "'1g.10gb'", hint=hint)
+            raise UsageError(
+                f"invalid --partition: invalid MIG profile format {profile!r}: expected format like '1g.10gb'",
+                hint=hint,
+            )
         out["profile"] = profile
     else:
         if "profile" in fields:
             raise UsageError("invalid --partition: profile is not valid for accelerator mode", hint=hint)
         if "count" not in fields:
-            raise UsageError("invalid --partition: mode=accelerator needs count=N (KAITO: missing field(s): "
-                             "resource.partition.count)", hint=hint)
+            raise UsageError(
+                "invalid --partition: mode=accelerator needs count=N (KAITO: missing field(s): "
+                "resource.partition.count)",
+                hint=hint,
+            )
         out["count"] = flags.positive_int(fields["count"], "--partition count")
     return out
 
@@ -503,8 +513,9 @@ def kaito_annotations(opts: DeployOptions) -> dict[str, str]:
     if opts.model_mirror_storage_class:
         named.append(("--model-mirror-storage-class", ANNOTATION_MIRROR_STORAGE_CLASS, opts.model_mirror_storage_class))
     if opts.streaming_service_account:
-        named.append(("--streaming-service-account", ANNOTATION_STREAMING_SERVICE_ACCOUNT,
-                      opts.streaming_service_account))
+        named.append(
+            ("--streaming-service-account", ANNOTATION_STREAMING_SERVICE_ACCOUNT, opts.streaming_service_account)
+        )
     if opts.node_class_name:
         named.append(("--node-class-name", ANNOTATION_NODE_CLASS_NAME, opts.node_class_name))
     if opts.node_image_family:
@@ -514,8 +525,10 @@ def kaito_annotations(opts: DeployOptions) -> dict[str, str]:
         out[key] = val
         given = opts.annotations.get(key)
         if given is not None and given != val:
-            raise UsageError(f"{flag} writes {key}: {val!r}, but --annotation sets it to {given!r}",
-                             hint=f"give one of them (drop --annotation {key}=...)")
+            raise UsageError(
+                f"{flag} writes {key}: {val!r}, but --annotation sets it to {given!r}",
+                hint=f"give one of them (drop --annotation {key}=...)",
+            )
     out.update(opts.annotations)
     check_annotation_values(out)
     return out
@@ -525,18 +538,24 @@ def check_annotation_values(annotations: dict[str, str]) -> None:
     """What KAITO v0.12's webhook is certain to refuse in annotations, with its words (exit 2 here)."""
     mode = annotations.get(ANNOTATION_PERFORMANCE_MODE)
     if mode is not None and mode not in PERFORMANCE_MODES:
-        raise UsageError(f"invalid value: {mode!r} is not a valid performance mode; choose one of: balanced, "
-                         f"interactivity, throughput: metadata.annotations[{ANNOTATION_PERFORMANCE_MODE}]",
-                         hint="use --performance-mode balanced|interactivity|throughput")
+        raise UsageError(
+            f"invalid value: {mode!r} is not a valid performance mode; choose one of: balanced, "
+            f"interactivity, throughput: metadata.annotations[{ANNOTATION_PERFORMANCE_MODE}]",
+            hint="use --performance-mode balanced|interactivity|throughput",
+        )
     local = annotations.get(ANNOTATION_USE_LOCAL_WEIGHTS)
     if local is not None and local not in ("true", "false"):
-        raise UsageError(f'invalid value: {local!r} must be "true" or "false": '
-                         f"metadata.annotations[{ANNOTATION_USE_LOCAL_WEIGHTS}]", hint="use --use-local-weights")
+        raise UsageError(
+            f'invalid value: {local!r} must be "true" or "false": metadata.annotations[{ANNOTATION_USE_LOCAL_WEIGHTS}]',
+            hint="use --use-local-weights",
+        )
     family = annotations.get(ANNOTATION_NODE_IMAGE_FAMILY)
     if family is not None and family.strip().lower() not in NODE_IMAGE_FAMILIES:
-        raise UsageError(f"invalid value: unsupported node image family {family!r}, supported values are azurelinux, "
-                         f'ubuntu: metadata.annotations["{ANNOTATION_NODE_IMAGE_FAMILY}"]',
-                         hint="use --node-image-family ubuntu|azurelinux")
+        raise UsageError(
+            f"invalid value: unsupported node image family {family!r}, supported values are azurelinux, "
+            f'ubuntu: metadata.annotations["{ANNOTATION_NODE_IMAGE_FAMILY}"]',
+            hint="use --node-image-family ubuntu|azurelinux",
+        )
 
 
 # ---- mode rules --------------------------------------------------------------------------------
@@ -560,8 +579,9 @@ def validate_modes(opts: DeployOptions) -> None:
         raise UsageError(f"--count must be at least 1, got {opts.count}")
     if opts.partition is not None:
         if opts.tuning:  # KAITO: "GPU partitioning is not supported for tuning workloads"
-            raise UsageError("--partition cannot be used with --tuning: GPU partitioning is not supported for "
-                             "tuning workloads")
+            raise UsageError(
+                "--partition cannot be used with --tuning: GPU partitioning is not supported for tuning workloads"
+            )
         if opts.instance_type:
             raise UsageError(
                 "--partition cannot be used with --instance-type: GPU partitioning is only supported with BYO "
@@ -577,10 +597,25 @@ def validate_modes(opts: DeployOptions) -> None:
         raise UsageError(f"--count must be 1 for tuning (got {opts.count}): KAITO runs a tuning job on one node")
     if opts.tuning_method is not None and opts.tuning_method not in TUNING_METHODS:
         raise UsageError(f"invalid --tuning-method {opts.tuning_method!r}", hint="use qlora or lora")
-    inputs = [f for f, a in (("--input-urls", "input_urls"), ("--input-pvc", "input_pvc"),
-                             ("--input-image", "input_image"), ("--input-volume", "input_volume")) if _given(opts, a)]
-    outputs = [f for f, a in (("--output-image", "output_image"), ("--output-pvc", "output_pvc"),
-                              ("--output-volume", "output_volume")) if _given(opts, a)]
+    inputs = [
+        f
+        for f, a in (
+            ("--input-urls", "input_urls"),
+            ("--input-pvc", "input_pvc"),
+            ("--input-image", "input_image"),
+            ("--input-volume", "input_volume"),
+        )
+        if _given(opts, a)
+    ]
+    outputs = [
+        f
+        for f, a in (
+            ("--output-image", "output_image"),
+            ("--output-pvc", "output_pvc"),
+            ("--output-volume", "output_volume"),
+        )
+        if _given(opts, a)
+    ]
     if len(inputs) != 1:
         raise UsageError(
             "tuning needs exactly one input: --input-urls, --input-pvc, --input-volume or --input-image"
@@ -589,8 +624,7 @@ def validate_modes(opts: DeployOptions) -> None:
     if len(outputs) != 1:
         raise UsageError(
             "tuning needs exactly one output: --output-image (with --output-image-push-secret), --output-pvc or "
-            "--output-volume"
-            + (f" (got {', '.join(outputs)})" if outputs else ""),
+            "--output-volume" + (f" (got {', '.join(outputs)})" if outputs else ""),
         )
     if opts.output_image and not opts.output_image_push_secret:
         raise UsageError(
@@ -608,26 +642,40 @@ def _validate_inference_modes(opts: DeployOptions) -> None:
     if opts.runtime is not None and opts.runtime not in RUNTIMES:
         raise UsageError(f"invalid --runtime {opts.runtime!r}", hint="use --runtime vllm or --runtime transformers")
     if opts.template is not None and opts.image is not None:
-        raise UsageError("--template and --image cannot be used together",
-                         hint="put the container in the --template file, or use --image alone")
-    container_flags = [f for f, a in (("--port", "port"), ("--command", "command"), ("--args", "args"))
-                       if getattr(opts, a) not in (None, [])]
+        raise UsageError(
+            "--template and --image cannot be used together",
+            hint="put the container in the --template file, or use --image alone",
+        )
+    container_flags = [
+        f
+        for f, a in (("--port", "port"), ("--command", "command"), ("--args", "args"))
+        if getattr(opts, a) not in (None, [])
+    ]
     if container_flags and opts.image is None:
-        raise UsageError(f"{', '.join(container_flags)} only go(es) with --image",
-                         hint="with --template, set ports, command and args in the file")
+        raise UsageError(
+            f"{', '.join(container_flags)} only go(es) with --image",
+            hint="with --template, set ports, command and args in the file",
+        )
     custom = "--template" if opts.template is not None else "--image" if opts.image is not None else None
     if custom and opts.model:
-        raise UsageError(f"--model and {custom} cannot be used together: KAITO refuses a workspace where Preset "
-                         "and Template are both set", hint=f"drop --model to run your own container, or drop {custom}")
+        raise UsageError(
+            f"--model and {custom} cannot be used together: KAITO refuses a workspace where Preset "
+            "and Template are both set",
+            hint=f"drop --model to run your own container, or drop {custom}",
+        )
     if custom:
         bad = [flag for flag, attr in PRESET_ONLY if _given(opts, attr)]
         if bad:
-            raise UsageError(f"{', '.join(bad)} cannot be used with {custom}: KAITO applies it to a --model preset "
-                             "only", hint="drop it, or deploy a preset with --model")
+            raise UsageError(
+                f"{', '.join(bad)} cannot be used with {custom}: KAITO applies it to a --model preset only",
+                hint="drop it, or deploy a preset with --model",
+            )
         return
     if not opts.model:
-        raise UsageError("--model is required (or --template FILE / --image IMAGE for your own container)",
-                         hint="for example --model phi-4-mini-instruct")
+        raise UsageError(
+            "--model is required (or --template FILE / --image IMAGE for your own container)",
+            hint="for example --model phi-4-mini-instruct",
+        )
     strength = [a["source"]["name"] for a in opts.adapters if "strength" in a]
     if strength and opts.runtime != "transformers" and opts.annotations.get(kaito.ANNOTATION_RUNTIME) != "transformers":
         # KAITO v0.12: "Runtime validation: vLLM does not support adapter strength" (pkg/model/interface.go)

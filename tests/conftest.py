@@ -63,8 +63,9 @@ def kubectl():
         pytest.skip("kubectl not found")
 
     def run(*args: str, input: str | None = None, timeout: float = 30, check: bool = False):
-        proc = subprocess.run([binary, *args], input=input, capture_output=True, text=True, timeout=timeout,
-                              env=dict(os.environ))
+        proc = subprocess.run(
+            [binary, *args], input=input, capture_output=True, text=True, timeout=timeout, env=dict(os.environ)
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
         return proc

@@ -79,16 +79,21 @@ def bench(
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", help="The model id to send (default: the first one /v1/models lists).", metavar="ID",
+            "--model",
+            help="The model id to send (default: the first one /v1/models lists).",
+            metavar="ID",
             show_default=False,
         ),
     ] = None,
-    timeout: Annotated[str, flags.timeout_option(
-        "5m", "a long answer from a busy server takes minutes", what="How long one request may take"
-    )] = "5m",
-    output_format: Annotated[str | None, flags.output_option(
-        *FORMATS, help="json|yaml: the report for scripts (fields: docs/bench.md)."
-    )] = None,
+    timeout: Annotated[
+        str,
+        flags.timeout_option(
+            "5m", "a long answer from a busy server takes minutes", what="How long one request may take"
+        ),
+    ] = "5m",
+    output_format: Annotated[
+        str | None, flags.output_option(*FORMATS, help="json|yaml: the report for scripts (fields: docs/bench.md).")
+    ] = None,
 ) -> Result | None:
     """Load a deployed model with streaming requests and report serving metrics.
 

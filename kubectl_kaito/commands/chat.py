@@ -43,9 +43,10 @@ def chat(
         ),
     ] = None,
     system_prompt: Annotated[
-        str | None, typer.Option(
+        str | None,
+        typer.Option(
             "--system-prompt", help="A system prompt sent before the conversation.", metavar="TEXT", show_default=False
-        )
+        ),
     ] = None,
     temperature: Annotated[
         float, typer.Option("--temperature", help="Sampling temperature, 0 to 2.", metavar="FLOAT")
@@ -59,11 +60,14 @@ def chat(
     no_stream: Annotated[
         bool, typer.Option("--no-stream", help="Wait for the whole answer instead of printing tokens as they arrive.")
     ] = False,
-    timeout: Annotated[str, flags.timeout_option(
-        "5m",
-        "a large model on a busy server can take minutes before its first token; connecting is limited to 10s",
-        what="How long to wait for the model to send something",
-    )] = "5m",
+    timeout: Annotated[
+        str,
+        flags.timeout_option(
+            "5m",
+            "a large model on a busy server can take minutes before its first token; connecting is limited to 10s",
+            what="How long to wait for the model to send something",
+        ),
+    ] = "5m",
     model: Annotated[
         str | None,
         typer.Option(
@@ -73,18 +77,29 @@ def chat(
             show_default=False,
         ),
     ] = None,
-    output_format: Annotated[str | None, flags.output_option(
-        *FORMATS, help="json|yaml: print the whole chat.completion object instead of the text (one-shot only)."
-    )] = None,
+    output_format: Annotated[
+        str | None,
+        flags.output_option(
+            *FORMATS, help="json|yaml: print the whole chat.completion object instead of the text (one-shot only)."
+        ),
+    ] = None,
     replica: Annotated[
         str | None,
-        typer.Option("--replica", help="For an InferenceSet: talk to its replica N (1-based, as `status NAME` lists "
-                     "them; default: the first ready one).", metavar="N", show_default=False),
+        typer.Option(
+            "--replica",
+            help="For an InferenceSet: talk to its replica N (1-based, as `status NAME` lists "
+            "them; default: the first ready one).",
+            metavar="N",
+            show_default=False,
+        ),
     ] = None,
     gateway: Annotated[
         bool,
-        typer.Option("--gateway", help="For an InferenceSet: go through its Gateway's address (the Gateway API "
-                     "Inference Extension) instead of one replica's Service."),
+        typer.Option(
+            "--gateway",
+            help="For an InferenceSet: go through its Gateway's address (the Gateway API "
+            "Inference Extension) instead of one replica's Service.",
+        ),
     ] = False,
 ) -> Result | None:
     """Talk to a deployed model: an interactive session, or one question from a script.
@@ -203,8 +218,9 @@ def _one_shot_message(console: Console, message: str | None, output_format: str 
 # ---- InferenceSets (issue 14) ---------------------------------------------------------------------
 
 
-def _open_target(app: AppContext, name: str, wait: float | None, replica: str | None,
-                 gateway: bool) -> tuple[ChatClient, str]:
+def _open_target(
+    app: AppContext, name: str, wait: float | None, replica: str | None, gateway: bool
+) -> tuple[ChatClient, str]:
     """The chat client and its label: the Workspace NAME; else the InferenceSet NAME through one ready replica
     (`--replica N`, default the first ready) or through its gateway (`--gateway`)."""
     from kubectl_kaito import inference, inferenceset, kaito  # noqa: PLC0415
@@ -228,8 +244,10 @@ def _open_target(app: AppContext, name: str, wait: float | None, replica: str | 
                 f"{kaito.inference_pool_name(name)} (KAITO's gatewayAPIInferenceExtension gate)",
                 details={"inferenceset": name, "namespace": ns},
             )
-        return (inference.open_endpoint(found.gateway.url, wait),
-                f"inferenceset {name} via gateway {found.gateway.gateway}")
+        return (
+            inference.open_endpoint(found.gateway.url, wait),
+            f"inferenceset {name} via gateway {found.gateway.gateway}",
+        )
     if index is not None:
         inferenceset.endpoint_url(found, "", index)  # a missing or unready replica N: its own error
         row = found.replicas[index - 1]
@@ -237,9 +255,13 @@ def _open_target(app: AppContext, name: str, wait: float | None, replica: str | 
         ready_rows = [r for r in found.replicas if r["ready"]]
         if not ready_rows:
             ready, desired = kaito.inferenceset_counts(found.iset)
-            raise NotReadyError(f"inferenceset {ns}/{name} has no ready replica ({ready}/{desired})",
-                                hint=f"see it with: kubectl kaito status {name} -n {ns}",
-                                details={"inferenceset": name, "namespace": ns})
+            raise NotReadyError(
+                f"inferenceset {ns}/{name} has no ready replica ({ready}/{desired})",
+                hint=f"see it with: kubectl kaito status {name} -n {ns}",
+                details={"inferenceset": name, "namespace": ns},
+            )
         row = ready_rows[0]
-    return (inference.open_workspace(cluster, str(row["name"]), ns, wait),
-            f"inferenceset {name} (replica {row['name']})")
+    return (
+        inference.open_workspace(cluster, str(row["name"]), ns, wait),
+        f"inferenceset {name} (replica {row['name']})",
+    )

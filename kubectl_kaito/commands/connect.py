@@ -17,7 +17,9 @@ def connect(
     app: AppContext,
     name: flags.NameArg = None,
     workspace_name: flags.WorkspaceNameOpt = None,
-    port: Annotated[int, flags.port_option("Local port to listen on (0 = pick a free one; the URL printed says which).")] = 8080,
+    port: Annotated[
+        int, flags.port_option("Local port to listen on (0 = pick a free one; the URL printed says which).")
+    ] = 8080,
     address: Annotated[
         str,
         typer.Option(
@@ -35,15 +37,23 @@ def connect(
             "KAITO_CONNECT_PID), then let go of stdout so $(...) returns while the relay keeps running.",
         ),
     ] = False,
-    timeout: Annotated[str, flags.timeout_option(
-        "5m",
-        "a large model on a busy server can take minutes before its first token",
-        what="How long a relayed request waits for the model to send something",
-    )] = "5m",
+    timeout: Annotated[
+        str,
+        flags.timeout_option(
+            "5m",
+            "a large model on a busy server can take minutes before its first token",
+            what="How long a relayed request waits for the model to send something",
+        ),
+    ] = "5m",
     replica: Annotated[
         str | None,
-        typer.Option("--replica", help="For an InferenceSet: relay to its replica N (1-based, as `status NAME` "
-                     "lists them; default: the first ready one).", metavar="N", show_default=False),
+        typer.Option(
+            "--replica",
+            help="For an InferenceSet: relay to its replica N (1-based, as `status NAME` "
+            "lists them; default: the first ready one).",
+            metavar="N",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Serve an OpenAI-compatible endpoint on this machine for a deployed model.
@@ -83,7 +93,9 @@ def connect(
     console = app.console
     workspace = _replica_or_workspace(app, workspace, replica)
     with relay.open_upstream(app.resources(), workspace, app.namespace, wait) as upstream:
-        server = relay.listen(upstream, host, port, log=console.info, warn=console.warn, verbose=app.settings.verbose > 0)
+        server = relay.listen(
+            upstream, host, port, log=console.info, warn=console.warn, verbose=app.settings.verbose > 0
+        )
         # before anything is printed: whoever read the URL may stop us at once
         with relay.stop_on_sigterm():
             try:

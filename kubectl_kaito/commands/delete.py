@@ -25,7 +25,6 @@ CASCADE_NOTE = (
 _FATAL = (5,)  # exit codes where trying the next workspace is pointless (cluster unreachable, auth)
 
 
-
 def delete(
     app: AppContext,
     names: flags.NamesArg = None,
@@ -37,11 +36,14 @@ def delete(
         bool, typer.Option("--ignore-not-found", help="Treat a workspace that does not exist as deleted (exit 0).")
     ] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until each workspace is gone.")] = False,
-    timeout: Annotated[str, flags.timeout_option(
-        DEFAULT_TIMEOUT,
-        "KAITO's finalizer usually ends within a minute; releasing GPU nodes can take a few",
-        what="How long --wait waits in all",
-    )] = DEFAULT_TIMEOUT,
+    timeout: Annotated[
+        str,
+        flags.timeout_option(
+            DEFAULT_TIMEOUT,
+            "KAITO's finalizer usually ends within a minute; releasing GPU nodes can take a few",
+            what="How long --wait waits in all",
+        ),
+    ] = DEFAULT_TIMEOUT,
     dry_run: Annotated[
         str | None,
         typer.Option(
@@ -125,7 +127,10 @@ def delete(
     for n in existing:
         if dry != "client" and not _attempt(  # NotFound here: gone between the check and the delete
             partial(cluster.delete_workspace, n, namespace, dry_run=dry == "server"),
-            n, namespace, failures, ignore_not_found,
+            n,
+            namespace,
+            failures,
+            ignore_not_found,
         ):
             continue
         deleted.append(n)
@@ -140,6 +145,7 @@ def delete(
 
 
 # ---- steps ------------------------------------------------------------------------------------------
+
 
 def _attempt(
     call: Callable[[], Any], name: str, namespace: str, failures: list[KaitoError], ignore_not_found: bool
@@ -195,9 +201,10 @@ def _finish(console: Console, failures: list[KaitoError]) -> None:
 # ---- InferenceSets (issue 14) ---------------------------------------------------------------------
 
 
-def _resolve(cluster: Resources, name: str, namespace: str, failures: list[KaitoError],
-             ignore_not_found: bool) -> str | None:
-    """"workspace", "inferenceset" or None (missing, or refused: a replica of a set is never deleted behind
+def _resolve(
+    cluster: Resources, name: str, namespace: str, failures: list[KaitoError], ignore_not_found: bool
+) -> str | None:
+    """ "workspace", "inferenceset" or None (missing, or refused: a replica of a set is never deleted behind
     the set's back, KAITO would only make a new one)."""
     from kubectl_kaito import kaito  # noqa: PLC0415
     from kubectl_kaito.errors import InvalidError  # noqa: PLC0415
@@ -206,12 +213,14 @@ def _resolve(cluster: Resources, name: str, namespace: str, failures: list[Kaito
     if _attempt(lambda: found.append(cluster.get_workspace(name, namespace)), name, namespace, [], True):
         owner = kaito.owning_inferenceset(found[0])
         if owner and cluster.find_inferenceset(owner, namespace) is not None:
-            failures.append(InvalidError(
-                f"workspace {namespace}/{name} is a replica of InferenceSet {owner}: KAITO would replace it",
-                hint=f"scale the set (kubectl kaito scale {owner} --replicas N -n {namespace}) or delete the set "
-                f"(kubectl kaito delete {owner} -n {namespace})",
-                details={"workspace": name, "inferenceset": owner, "namespace": namespace},
-            ))
+            failures.append(
+                InvalidError(
+                    f"workspace {namespace}/{name} is a replica of InferenceSet {owner}: KAITO would replace it",
+                    hint=f"scale the set (kubectl kaito scale {owner} --replicas N -n {namespace}) or delete the set "
+                    f"(kubectl kaito delete {owner} -n {namespace})",
+                    details={"workspace": name, "inferenceset": owner, "namespace": namespace},
+                )
+            )
             return None
         return "workspace"
     if cluster.find_inferenceset(name, namespace) is not None:
@@ -221,25 +230,38 @@ def _resolve(cluster: Resources, name: str, namespace: str, failures: list[Kaito
     return None
 
 
-def _without_replicas(cluster: Resources, items: list[dict[str, Any]], namespace: str,
-                      label_selector: str | None) -> tuple[list[str], list[str]]:
+def _without_replicas(
+    cluster: Resources, items: list[dict[str, Any]], namespace: str, label_selector: str | None
+) -> tuple[list[str], list[str]]:
     """--all / -l: the Workspaces that are no set's replica, and the InferenceSets (sorted names)."""
     from kubectl_kaito import inferenceset  # noqa: PLC0415
 
     found_sets = cluster.list_inferencesets(namespace, label_selector=label_selector)
     kept = inferenceset.hide_replicas(items, found_sets) if found_sets else items
-    return (sorted(str((w.get("metadata") or {}).get("name")) for w in kept),
-            sorted(str((s.get("metadata") or {}).get("name")) for s in found_sets))
+    return (
+        sorted(str((w.get("metadata") or {}).get("name")) for w in kept),
+        sorted(str((s.get("metadata") or {}).get("name")) for s in found_sets),
+    )
 
 
-def _delete_sets(console: Console, cluster: Resources, sets: list[str], namespace: str, dry: str | None,
-                 failures: list[KaitoError], ignore_not_found: bool) -> list[str]:
+def _delete_sets(
+    console: Console,
+    cluster: Resources,
+    sets: list[str],
+    namespace: str,
+    dry: str | None,
+    failures: list[KaitoError],
+    ignore_not_found: bool,
+) -> list[str]:
     """Delete each InferenceSet (never its replicas one by one); `inferenceset.kaito.sh "X" deleted`."""
     done = []
     for n in sets:
         if dry != "client" and not _attempt(
             partial(cluster.delete_inferenceset, n, namespace, dry_run=dry == "server"),
-            n, namespace, failures, ignore_not_found,
+            n,
+            namespace,
+            failures,
+            ignore_not_found,
         ):
             continue
         done.append(n)
@@ -250,17 +272,23 @@ def _delete_sets(console: Console, cluster: Resources, sets: list[str], namespac
 
 def _wait_sets(console: Console, cluster: Resources, names: list[str], namespace: str, seconds: float) -> None:
     """Wait until each deleted InferenceSet is gone (KAITO removes its finalizer after deleting the replicas)."""
-    import time
+    import time  # noqa: PLC0415
 
-    from kubectl_kaito.errors import NotReadyError
-    from kubectl_kaito.waiting import await_value
+    from kubectl_kaito.errors import NotReadyError  # noqa: PLC0415
+    from kubectl_kaito.waiting import await_value  # noqa: PLC0415
 
     deadline = time.monotonic() + seconds
     for n in names:
+
         def attempt(n: str = n) -> None:
             if cluster.find_inferenceset(n, namespace) is not None:
                 raise NotReadyError("still there", details={"inferenceset": n, "namespace": namespace})
 
-        await_value(console, f"inferenceset {namespace}/{n} to be deleted", attempt,
-                    timeout=round(max(0.0, deadline - time.monotonic()), 1), interval=0.3)
+        await_value(
+            console,
+            f"inferenceset {namespace}/{n} to be deleted",
+            attempt,
+            timeout=round(max(0.0, deadline - time.monotonic()), 1),
+            interval=0.3,
+        )
         console.info(f"inferenceset {namespace}/{n} is gone")

@@ -32,244 +32,430 @@ KAITO_ANNOTATIONS = "KAITO annotations (read by KAITO v0.12)"
 REPLICAS = "Replicas (an InferenceSet)"
 
 
-
 def deploy(
     app: AppContext,
     name: flags.NameArg = None,
     workspace_name: flags.WorkspaceNameOpt = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", autocompletion=completers.models,
+        typer.Option(
+            "--model",
+            autocompletion=completers.models,
             help="Preset: a short name (phi-4-mini-instruct) or a Hugging Face ID (org/name). "
-                     "See `kubectl kaito models list`. Required unless --template or --image.", show_default=False),
+            "See `kubectl kaito models list`. Required unless --template or --image.",
+            show_default=False,
+        ),
     ] = None,
     instance_type: Annotated[
         str | None,
-        typer.Option("--instance-type", help="GPU node type, e.g. Standard_NC24ads_A100_v4 (omit with your own "
-                     "GPU nodes).", show_default=False),
+        typer.Option(
+            "--instance-type",
+            help="GPU node type, e.g. Standard_NC24ads_A100_v4 (omit with your own GPU nodes).",
+            show_default=False,
+        ),
     ] = None,
     count: Annotated[
-        int | None, typer.Option("--count", help="Number of GPU nodes (resource.count; KAITO's default is 1).",
-                                 show_default=False)
+        int | None,
+        typer.Option("--count", help="Number of GPU nodes (resource.count; KAITO's default is 1).", show_default=False),
     ] = None,
     label_selector: Annotated[
         list[str] | None,
-        typer.Option("--label-selector", "--node-selector", help="Node label KEY=VALUE (repeatable or "
-                     "comma-separated; default apps=NAME).", metavar="KEY=VALUE", show_default=False),
+        typer.Option(
+            "--label-selector",
+            "--node-selector",
+            help="Node label KEY=VALUE (repeatable or comma-separated; default apps=NAME).",
+            metavar="KEY=VALUE",
+            show_default=False,
+        ),
     ] = None,
     preferred_nodes: Annotated[
         list[str] | None,
-        typer.Option("--preferred-nodes", help="Existing node names to use first (comma-separated).",
-                     metavar="NODE[,NODE]", show_default=False),
+        typer.Option(
+            "--preferred-nodes",
+            help="Existing node names to use first (comma-separated).",
+            metavar="NODE[,NODE]",
+            show_default=False,
+        ),
     ] = None,
     model_access_secret: Annotated[
         str | None,
-        typer.Option("--model-access-secret", help="Secret with key HF_TOKEN, for gated Hugging Face models.",
-                     show_default=False),
+        typer.Option(
+            "--model-access-secret", help="Secret with key HF_TOKEN, for gated Hugging Face models.", show_default=False
+        ),
     ] = None,
     image_pull_secret: Annotated[
         list[str] | None,
-        typer.Option("--image-pull-secret", help="Secret for pulling the model image (repeatable; "
-                     "presetOptions.imagePullSecrets).", show_default=False),
+        typer.Option(
+            "--image-pull-secret",
+            help="Secret for pulling the model image (repeatable; presetOptions.imagePullSecrets).",
+            show_default=False,
+        ),
     ] = None,
     bypass_resource_checks: Annotated[
-        bool, typer.Option("--bypass-resource-checks", help="Skip KAITO's GPU memory check "
-                           "(annotation kaito.sh/bypass-resource-checks).")
+        bool,
+        typer.Option(
+            "--bypass-resource-checks",
+            help="Skip KAITO's GPU memory check (annotation kaito.sh/bypass-resource-checks).",
+        ),
     ] = False,
     adapter: Annotated[
         list[str] | None,
-        typer.Option("--adapter", "--adapters", help="LoRA adapter NAME=IMAGE, NAME=pvc:CLAIM or NAME=volume:FILE, "
-                     "with ,strength=0.8 (needs --runtime transformers) and ,pull-secret=S (repeatable, at most 10).",
-                     metavar="NAME=SOURCE[,strength=S]", show_default=False, rich_help_panel=INFERENCE),
+        typer.Option(
+            "--adapter",
+            "--adapters",
+            help="LoRA adapter NAME=IMAGE, NAME=pvc:CLAIM or NAME=volume:FILE, "
+            "with ,strength=0.8 (needs --runtime transformers) and ,pull-secret=S (repeatable, at most 10).",
+            metavar="NAME=SOURCE[,strength=S]",
+            show_default=False,
+            rich_help_panel=INFERENCE,
+        ),
     ] = None,
     inference_config: Annotated[
         str | None,
-        typer.Option("--inference-config", help="A ConfigMap name, or a file that becomes ConfigMap "
-                     "NAME-inference-config owned by the workspace.", metavar="CONFIGMAP|FILE", show_default=False,
-                     rich_help_panel=INFERENCE),
+        typer.Option(
+            "--inference-config",
+            help="A ConfigMap name, or a file that becomes ConfigMap NAME-inference-config owned by the workspace.",
+            metavar="CONFIGMAP|FILE",
+            show_default=False,
+            rich_help_panel=INFERENCE,
+        ),
     ] = None,
     runtime: Annotated[
         str | None,
-        typer.Option("--runtime", help="vllm (KAITO's default) or transformers (annotation kaito.sh/runtime).",
-                     metavar="vllm|transformers", show_default=False, rich_help_panel=INFERENCE),
+        typer.Option(
+            "--runtime",
+            help="vllm (KAITO's default) or transformers (annotation kaito.sh/runtime).",
+            metavar="vllm|transformers",
+            show_default=False,
+            rich_help_panel=INFERENCE,
+        ),
     ] = None,
     enable_load_balancer: Annotated[
-        bool, typer.Option("--enable-load-balancer", help="Expose the model with a LoadBalancer Service "
-                           "(annotation kaito.sh/enablelb: \"True\").", rich_help_panel=INFERENCE)
+        bool,
+        typer.Option(
+            "--enable-load-balancer",
+            help='Expose the model with a LoadBalancer Service (annotation kaito.sh/enablelb: "True").',
+            rich_help_panel=INFERENCE,
+        ),
     ] = False,
     tuning: Annotated[
         bool, typer.Option("--tuning", help="Fine-tune the model instead of serving it.", rich_help_panel=TUNING)
     ] = False,
     tuning_method: Annotated[
         str | None,
-        typer.Option("--tuning-method", help="qlora (default) or lora.", metavar="qlora|lora", show_default=False,
-                     rich_help_panel=TUNING),
+        typer.Option(
+            "--tuning-method",
+            help="qlora (default) or lora.",
+            metavar="qlora|lora",
+            show_default=False,
+            rich_help_panel=TUNING,
+        ),
     ] = None,
     input_urls: Annotated[
         list[str] | None,
-        typer.Option("--input-urls", help="Dataset URLs (comma-separated or repeatable).", metavar="URL[,URL]",
-                     show_default=False, rich_help_panel=TUNING),
+        typer.Option(
+            "--input-urls",
+            help="Dataset URLs (comma-separated or repeatable).",
+            metavar="URL[,URL]",
+            show_default=False,
+            rich_help_panel=TUNING,
+        ),
     ] = None,
     input_pvc: Annotated[
-        str | None, typer.Option("--input-pvc", help="PersistentVolumeClaim holding the dataset.",
-                                 show_default=False, rich_help_panel=TUNING)
+        str | None,
+        typer.Option(
+            "--input-pvc", help="PersistentVolumeClaim holding the dataset.", show_default=False, rich_help_panel=TUNING
+        ),
     ] = None,
     input_image: Annotated[
-        str | None, typer.Option("--input-image", help="Image holding the dataset.", show_default=False,
-                                 rich_help_panel=TUNING)
+        str | None,
+        typer.Option("--input-image", help="Image holding the dataset.", show_default=False, rich_help_panel=TUNING),
     ] = None,
     output_image: Annotated[
-        str | None, typer.Option("--output-image", help="Image to push the adapter to (needs "
-                                 "--output-image-push-secret).", show_default=False, rich_help_panel=TUNING)
+        str | None,
+        typer.Option(
+            "--output-image",
+            help="Image to push the adapter to (needs --output-image-push-secret).",
+            show_default=False,
+            rich_help_panel=TUNING,
+        ),
     ] = None,
     output_image_push_secret: Annotated[
-        str | None, typer.Option("--output-image-push-secret", "--output-image-secret", help="Secret for pushing "
-                                 "--output-image.", show_default=False, rich_help_panel=TUNING)
+        str | None,
+        typer.Option(
+            "--output-image-push-secret",
+            "--output-image-secret",
+            help="Secret for pushing --output-image.",
+            show_default=False,
+            rich_help_panel=TUNING,
+        ),
     ] = None,
     output_pvc: Annotated[
-        str | None, typer.Option("--output-pvc", help="PersistentVolumeClaim to write the adapter to.",
-                                 show_default=False, rich_help_panel=TUNING)
+        str | None,
+        typer.Option(
+            "--output-pvc",
+            help="PersistentVolumeClaim to write the adapter to.",
+            show_default=False,
+            rich_help_panel=TUNING,
+        ),
     ] = None,
     tuning_config: Annotated[
-        str | None, typer.Option("--tuning-config", help="ConfigMap with tuning parameters.", show_default=False,
-                                 rich_help_panel=TUNING)
+        str | None,
+        typer.Option(
+            "--tuning-config", help="ConfigMap with tuning parameters.", show_default=False, rich_help_panel=TUNING
+        ),
     ] = None,
     label: Annotated[
         list[str] | None,
-        typer.Option("--label", help="Workspace label KEY=VALUE (metadata.labels; repeatable or comma-separated).",
-                     metavar="KEY=VALUE", show_default=False),
+        typer.Option(
+            "--label",
+            help="Workspace label KEY=VALUE (metadata.labels; repeatable or comma-separated).",
+            metavar="KEY=VALUE",
+            show_default=False,
+        ),
     ] = None,
     annotation: Annotated[
         list[str] | None,
-        typer.Option("--annotation", help="Workspace annotation KEY=VALUE (metadata.annotations; repeatable).",
-                     metavar="KEY=VALUE", show_default=False),
+        typer.Option(
+            "--annotation",
+            help="Workspace annotation KEY=VALUE (metadata.annotations; repeatable).",
+            metavar="KEY=VALUE",
+            show_default=False,
+        ),
     ] = None,
     partition: Annotated[
         str | None,
-        typer.Option("--partition", help="GPU partition on your own nodes (resource.partition): "
-                     "mode=mig,profile=1g.10gb or mode=accelerator,count=N.", metavar="mode=M[,profile=P][,count=N]",
-                     show_default=False),
+        typer.Option(
+            "--partition",
+            help="GPU partition on your own nodes (resource.partition): "
+            "mode=mig,profile=1g.10gb or mode=accelerator,count=N.",
+            metavar="mode=M[,profile=P][,count=N]",
+            show_default=False,
+        ),
     ] = None,
     template: Annotated[
         str | None,
-        typer.Option("--template", help="A pod template YAML file for inference.template (your own container).",
-                     metavar="FILE", show_default=False, rich_help_panel=CUSTOM),
+        typer.Option(
+            "--template",
+            help="A pod template YAML file for inference.template (your own container).",
+            metavar="FILE",
+            show_default=False,
+            rich_help_panel=CUSTOM,
+        ),
     ] = None,
     image: Annotated[
         str | None,
-        typer.Option("--image", help="Your own container image: a one-container inference.template.",
-                     show_default=False, rich_help_panel=CUSTOM),
+        typer.Option(
+            "--image",
+            help="Your own container image: a one-container inference.template.",
+            show_default=False,
+            rich_help_panel=CUSTOM,
+        ),
     ] = None,
     port: Annotated[
         str | None,
-        typer.Option("--port", help="With --image: the container port (KAITO's Service sends traffic to 5000).",
-                     metavar="N", show_default=False, rich_help_panel=CUSTOM),
+        typer.Option(
+            "--port",
+            help="With --image: the container port (KAITO's Service sends traffic to 5000).",
+            metavar="N",
+            show_default=False,
+            rich_help_panel=CUSTOM,
+        ),
     ] = None,
     command: Annotated[
         str | None,
-        typer.Option("--command", help="With --image: the container command, as shell words.", metavar="CMD",
-                     show_default=False, rich_help_panel=CUSTOM),
+        typer.Option(
+            "--command",
+            help="With --image: the container command, as shell words.",
+            metavar="CMD",
+            show_default=False,
+            rich_help_panel=CUSTOM,
+        ),
     ] = None,
     args: Annotated[
         str | None,
-        typer.Option("--args", help="With --image: the container args, as shell words.", metavar="ARGS",
-                     show_default=False, rich_help_panel=CUSTOM),
+        typer.Option(
+            "--args",
+            help="With --image: the container args, as shell words.",
+            metavar="ARGS",
+            show_default=False,
+            rich_help_panel=CUSTOM,
+        ),
     ] = None,
     performance_mode: Annotated[
         str | None,
-        typer.Option("--performance-mode", help="vLLM tuning: balanced, interactivity or throughput "
-                     "(kaito.sh/performance-mode; KAITO v0.10+).", metavar="MODE", show_default=False,
-                     rich_help_panel=KAITO_ANNOTATIONS),
+        typer.Option(
+            "--performance-mode",
+            help="vLLM tuning: balanced, interactivity or throughput (kaito.sh/performance-mode; KAITO v0.10+).",
+            metavar="MODE",
+            show_default=False,
+            rich_help_panel=KAITO_ANNOTATIONS,
+        ),
     ] = None,
     disable_benchmark: Annotated[
-        bool, typer.Option("--disable-benchmark", help="Skip KAITO's post-load benchmark "
-                           "(kaito.sh/disable-benchmark: \"true\"; KAITO v0.11+).", rich_help_panel=KAITO_ANNOTATIONS)
+        bool,
+        typer.Option(
+            "--disable-benchmark",
+            help='Skip KAITO\'s post-load benchmark (kaito.sh/disable-benchmark: "true"; KAITO v0.11+).',
+            rich_help_panel=KAITO_ANNOTATIONS,
+        ),
     ] = False,
     use_local_weights: Annotated[
-        bool, typer.Option("--use-local-weights", help="Load the weights already on the node under /opt/kaito/models "
-                           "(kaito.sh/use-local-weights: \"true\"; KAITO v0.12+).", rich_help_panel=KAITO_ANNOTATIONS)
+        bool,
+        typer.Option(
+            "--use-local-weights",
+            help="Load the weights already on the node under /opt/kaito/models "
+            '(kaito.sh/use-local-weights: "true"; KAITO v0.12+).',
+            rich_help_panel=KAITO_ANNOTATIONS,
+        ),
     ] = False,
     disable_model_streaming: Annotated[
-        bool, typer.Option("--disable-model-streaming", help="Opt out of model streaming "
-                           "(kaito.sh/model-streaming: disabled; KAITO v0.11+).", rich_help_panel=KAITO_ANNOTATIONS)
+        bool,
+        typer.Option(
+            "--disable-model-streaming",
+            help="Opt out of model streaming (kaito.sh/model-streaming: disabled; KAITO v0.11+).",
+            rich_help_panel=KAITO_ANNOTATIONS,
+        ),
     ] = False,
     model_mirror_storage_class: Annotated[
         str | None,
-        typer.Option("--model-mirror-storage-class", help="StorageClass for the model mirror "
-                     "(kaito.sh/model-mirror-storage-class; KAITO v0.11+).", metavar="NAME", show_default=False,
-                     rich_help_panel=KAITO_ANNOTATIONS),
+        typer.Option(
+            "--model-mirror-storage-class",
+            help="StorageClass for the model mirror (kaito.sh/model-mirror-storage-class; KAITO v0.11+).",
+            metavar="NAME",
+            show_default=False,
+            rich_help_panel=KAITO_ANNOTATIONS,
+        ),
     ] = None,
     streaming_service_account: Annotated[
         str | None,
-        typer.Option("--streaming-service-account", help="ServiceAccount of the streaming pod "
-                     "(kaito.sh/streaming-service-account; KAITO v0.11+).", metavar="NAME", show_default=False,
-                     rich_help_panel=KAITO_ANNOTATIONS),
+        typer.Option(
+            "--streaming-service-account",
+            help="ServiceAccount of the streaming pod (kaito.sh/streaming-service-account; KAITO v0.11+).",
+            metavar="NAME",
+            show_default=False,
+            rich_help_panel=KAITO_ANNOTATIONS,
+        ),
     ] = None,
     node_class_name: Annotated[
         str | None,
-        typer.Option("--node-class-name", help="Karpenter NodeClass for new nodes (kaito.sh/node-class-name; "
-                     "KAITO v0.11+).", metavar="NAME", show_default=False, rich_help_panel=KAITO_ANNOTATIONS),
+        typer.Option(
+            "--node-class-name",
+            help="Karpenter NodeClass for new nodes (kaito.sh/node-class-name; KAITO v0.11+).",
+            metavar="NAME",
+            show_default=False,
+            rich_help_panel=KAITO_ANNOTATIONS,
+        ),
     ] = None,
     node_image_family: Annotated[
         str | None,
-        typer.Option("--node-image-family", help="ubuntu or azurelinux for gpu-provisioner nodes "
-                     "(kaito.sh/node-image-family; KAITO v0.9+).", metavar="FAMILY", show_default=False,
-                     rich_help_panel=KAITO_ANNOTATIONS),
+        typer.Option(
+            "--node-image-family",
+            help="ubuntu or azurelinux for gpu-provisioner nodes (kaito.sh/node-image-family; KAITO v0.9+).",
+            metavar="FAMILY",
+            show_default=False,
+            rich_help_panel=KAITO_ANNOTATIONS,
+        ),
     ] = None,
     input_pull_secret: Annotated[
         list[str] | None,
-        typer.Option("--input-pull-secret", help="Secret for pulling --input-image (tuning.input.imagePullSecrets; "
-                     "repeatable).", metavar="SECRET", show_default=False, rich_help_panel=TUNING),
+        typer.Option(
+            "--input-pull-secret",
+            help="Secret for pulling --input-image (tuning.input.imagePullSecrets; repeatable).",
+            metavar="SECRET",
+            show_default=False,
+            rich_help_panel=TUNING,
+        ),
     ] = None,
     input_volume: Annotated[
         str | None,
-        typer.Option("--input-volume", help="A YAML file with the volume holding the dataset (a VolumeSource, "
-                     "e.g. azureFile).", metavar="FILE", show_default=False, rich_help_panel=TUNING),
+        typer.Option(
+            "--input-volume",
+            help="A YAML file with the volume holding the dataset (a VolumeSource, e.g. azureFile).",
+            metavar="FILE",
+            show_default=False,
+            rich_help_panel=TUNING,
+        ),
     ] = None,
     output_volume: Annotated[
         str | None,
-        typer.Option("--output-volume", help="A YAML file with the volume to write the adapter to (a VolumeSource).",
-                     metavar="FILE", show_default=False, rich_help_panel=TUNING),
+        typer.Option(
+            "--output-volume",
+            help="A YAML file with the volume to write the adapter to (a VolumeSource).",
+            metavar="FILE",
+            show_default=False,
+            rich_help_panel=TUNING,
+        ),
     ] = None,
     replicas: Annotated[
         str | None,
-        typer.Option("--replicas", help="Serve the model on N replicas: create a KAITO InferenceSet (N Workspaces; "
-                     "KAITO v0.11+, or v0.8+ with its feature gate) instead of one Workspace.", metavar="N",
-                     show_default=False, rich_help_panel=REPLICAS),
+        typer.Option(
+            "--replicas",
+            help="Serve the model on N replicas: create a KAITO InferenceSet (N Workspaces; "
+            "KAITO v0.11+, or v0.8+ with its feature gate) instead of one Workspace.",
+            metavar="N",
+            show_default=False,
+            rich_help_panel=REPLICAS,
+        ),
     ] = None,
     node_count_limit: Annotated[
         str | None,
-        typer.Option("--node-count-limit", help="With --replicas: at most N GPU nodes for the whole set "
-                     "(spec.nodeCountLimit).", metavar="N", show_default=False, rich_help_panel=REPLICAS),
+        typer.Option(
+            "--node-count-limit",
+            help="With --replicas: at most N GPU nodes for the whole set (spec.nodeCountLimit).",
+            metavar="N",
+            show_default=False,
+            rich_help_panel=REPLICAS,
+        ),
     ] = None,
     update_strategy: Annotated[
         str | None,
-        typer.Option("--update-strategy", help="With --replicas: RollingUpdate (KAITO's default) or OnDelete "
-                     "(spec.updateStrategy.type).", metavar="RollingUpdate|OnDelete", show_default=False,
-                     rich_help_panel=REPLICAS),
+        typer.Option(
+            "--update-strategy",
+            help="With --replicas: RollingUpdate (KAITO's default) or OnDelete (spec.updateStrategy.type).",
+            metavar="RollingUpdate|OnDelete",
+            show_default=False,
+            rich_help_panel=REPLICAS,
+        ),
     ] = None,
     max_unavailable: Annotated[
         str | None,
-        typer.Option("--max-unavailable", help="With --replicas: replicas replaced at once in a rolling update, "
-                     "N or P% (KAITO's default 1).", metavar="N|P%", show_default=False, rich_help_panel=REPLICAS),
+        typer.Option(
+            "--max-unavailable",
+            help="With --replicas: replicas replaced at once in a rolling update, N or P% (KAITO's default 1).",
+            metavar="N|P%",
+            show_default=False,
+            rich_help_panel=REPLICAS,
+        ),
     ] = None,
     dry_run: Annotated[
         str | None,
-        typer.Option("--dry-run", help="client (same as a bare --dry-run): print the manifest, send nothing. "
-                     "server: let the API server and KAITO's webhook validate it, create nothing.",
-                     metavar="[=client|server]", show_default=False),
+        typer.Option(
+            "--dry-run",
+            help="client (same as a bare --dry-run): print the manifest, send nothing. "
+            "server: let the API server and KAITO's webhook validate it, create nothing.",
+            metavar="[=client|server]",
+            show_default=False,
+        ),
     ] = None,
-    fmt: Annotated[str | None, flags.output_option(
-        *FORMATS, help="Print the created (or, with --wait, the ready) object as json or yaml instead of the "
-        "one-line result."
-    )] = None,
+    fmt: Annotated[
+        str | None,
+        flags.output_option(
+            *FORMATS,
+            help="Print the created (or, with --wait, the ready) object as json or yaml instead of the "
+            "one-line result.",
+        ),
+    ] = None,
     wait: Annotated[
-        bool, typer.Option("--wait", help="Watch the workspace until it is ready, then print its endpoint URL "
-                           "(tuning: until it succeeded).")
+        bool,
+        typer.Option(
+            "--wait",
+            help="Watch the workspace until it is ready, then print its endpoint URL (tuning: until it succeeded).",
+        ),
     ] = False,
-    timeout: Annotated[str, flags.timeout_option(
-        DEFAULT_TIMEOUT, "a new GPU node and the model download often take 10 to 20 minutes"
-    )] = DEFAULT_TIMEOUT,
+    timeout: Annotated[
+        str, flags.timeout_option(DEFAULT_TIMEOUT, "a new GPU node and the model download often take 10 to 20 minutes")
+    ] = DEFAULT_TIMEOUT,
 ) -> Result | None:
     """Deploy a model: create a KAITO Workspace from flags, no YAML needed.
 
@@ -330,18 +516,47 @@ def deploy(
     wait_seconds = (flags.parse_timeout(timeout) or flags.NO_LIMIT) if wait else None
 
     opts, config_file = _options(
-        app.console, workspace_name=workspace_name, model=model, instance_type=instance_type, count=count,
-        label_selector=label_selector, preferred_nodes=preferred_nodes, model_access_secret=model_access_secret,
-        image_pull_secret=image_pull_secret, bypass_resource_checks=bypass_resource_checks, adapter=adapter,
-        inference_config=inference_config, runtime=runtime, enable_load_balancer=enable_load_balancer,
-        tuning=tuning, tuning_method=tuning_method, input_urls=input_urls, input_pvc=input_pvc,
-        input_image=input_image, output_image=output_image, output_image_push_secret=output_image_push_secret,
-        output_pvc=output_pvc, tuning_config=tuning_config, label=label, annotation=annotation,
-        partition=partition, template=template, image=image, port=port, command=command, args=args,
-        performance_mode=performance_mode, disable_benchmark=disable_benchmark, use_local_weights=use_local_weights,
-        disable_model_streaming=disable_model_streaming, model_mirror_storage_class=model_mirror_storage_class,
-        streaming_service_account=streaming_service_account, node_class_name=node_class_name,
-        node_image_family=node_image_family, input_pull_secret=input_pull_secret, input_volume=input_volume,
+        app.console,
+        workspace_name=workspace_name,
+        model=model,
+        instance_type=instance_type,
+        count=count,
+        label_selector=label_selector,
+        preferred_nodes=preferred_nodes,
+        model_access_secret=model_access_secret,
+        image_pull_secret=image_pull_secret,
+        bypass_resource_checks=bypass_resource_checks,
+        adapter=adapter,
+        inference_config=inference_config,
+        runtime=runtime,
+        enable_load_balancer=enable_load_balancer,
+        tuning=tuning,
+        tuning_method=tuning_method,
+        input_urls=input_urls,
+        input_pvc=input_pvc,
+        input_image=input_image,
+        output_image=output_image,
+        output_image_push_secret=output_image_push_secret,
+        output_pvc=output_pvc,
+        tuning_config=tuning_config,
+        label=label,
+        annotation=annotation,
+        partition=partition,
+        template=template,
+        image=image,
+        port=port,
+        command=command,
+        args=args,
+        performance_mode=performance_mode,
+        disable_benchmark=disable_benchmark,
+        use_local_weights=use_local_weights,
+        disable_model_streaming=disable_model_streaming,
+        model_mirror_storage_class=model_mirror_storage_class,
+        streaming_service_account=streaming_service_account,
+        node_class_name=node_class_name,
+        node_image_family=node_image_family,
+        input_pull_secret=input_pull_secret,
+        input_volume=input_volume,
         output_volume=output_volume,
     )
     set_opts = _set_options(replicas, node_count_limit, update_strategy, max_unavailable)
@@ -361,8 +576,10 @@ def deploy(
             hint="upgrade KAITO (v0.5+ serves v1beta1), or drop --model-access-secret",
         )
     if version == "v1alpha1" and opts.partition:
-        raise InvalidError("this cluster's KAITO serves only kaito.sh/v1alpha1, which has no resource.partition",
-                           hint="upgrade KAITO (v0.12 has partition), or drop --partition")
+        raise InvalidError(
+            "this cluster's KAITO serves only kaito.sh/v1alpha1, which has no resource.partition",
+            hint="upgrade KAITO (v0.12 has partition), or drop --partition",
+        )
     api_version = f"{kaito.GROUP}/{version}"
     if mode == "server" or wait:  # these talk to the cluster at length anyway: one GET more to learn KAITO's version
         _warn_newer_kaito(app.console, cluster, opts)
@@ -372,8 +589,10 @@ def deploy(
         except InvalidError as e:
             if config_file is not None and opts.inference_config and opts.inference_config in e.message:
                 # a dry-run ConfigMap is not stored, so the webhook cannot read it
-                e.hint = (f"in a server dry run the webhook cannot see ConfigMap {opts.inference_config} (it is "
-                          "not stored); create it first and pass its name to --inference-config")
+                e.hint = (
+                    f"in a server dry run the webhook cannot see ConfigMap {opts.inference_config} (it is "
+                    "not stored); create it first and pass its name to --inference-config"
+                )
             raise
         return _objects_result(created, fmt)
 
@@ -426,24 +645,28 @@ def _options(console: Console, **f: Any) -> tuple[wsp.DeployOptions, str | None]
         instance_type=instance,
         count=f["count"],
         label_selector=wsp.parse_label_selector(f["label_selector"]),
-        preferred_nodes=[wsp.validate_object_name(n, "--preferred-nodes", "node")
-                         for n in wsp.dedupe(wsp.split_list(f["preferred_nodes"]))],
-        model_access_secret=_opt(f["model_access_secret"], wsp.validate_object_name, "--model-access-secret",
-                                 "Secret"),
+        preferred_nodes=[
+            wsp.validate_object_name(n, "--preferred-nodes", "node")
+            for n in wsp.dedupe(wsp.split_list(f["preferred_nodes"]))
+        ],
+        model_access_secret=_opt(f["model_access_secret"], wsp.validate_object_name, "--model-access-secret", "Secret"),
         adapters=wsp.parse_adapters(f["adapter"]),
         runtime=runtime,
         enable_load_balancer=bool(f["enable_load_balancer"]),
         bypass_resource_checks=bool(f["bypass_resource_checks"]),
-        image_pull_secrets=[wsp.validate_object_name(s, "--image-pull-secret", "Secret")
-                            for s in wsp.dedupe(wsp.split_list(f["image_pull_secret"]))],
+        image_pull_secrets=[
+            wsp.validate_object_name(s, "--image-pull-secret", "Secret")
+            for s in wsp.dedupe(wsp.split_list(f["image_pull_secret"]))
+        ],
         tuning=tuning,
         tuning_method=method,
         input_urls=[wsp.validate_url(u) for u in wsp.split_list(f["input_urls"])],
         input_pvc=_opt(f["input_pvc"], wsp.validate_object_name, "--input-pvc", "PersistentVolumeClaim"),
         input_image=_opt(f["input_image"], wsp.validate_image, "--input-image"),
         output_image=_opt(f["output_image"], wsp.validate_image, "--output-image"),
-        output_image_push_secret=_opt(f["output_image_push_secret"], wsp.validate_object_name,
-                                      "--output-image-push-secret", "Secret"),
+        output_image_push_secret=_opt(
+            f["output_image_push_secret"], wsp.validate_object_name, "--output-image-push-secret", "Secret"
+        ),
         output_pvc=_opt(f["output_pvc"], wsp.validate_object_name, "--output-pvc", "PersistentVolumeClaim"),
         tuning_config=_opt(f["tuning_config"], wsp.validate_object_name, "--tuning-config", "ConfigMap"),
         labels=flags.labels(f["label"]),
@@ -457,14 +680,18 @@ def _options(console: Console, **f: Any) -> tuple[wsp.DeployOptions, str | None]
         disable_benchmark=bool(f["disable_benchmark"]),
         use_local_weights=bool(f["use_local_weights"]),
         disable_model_streaming=bool(f["disable_model_streaming"]),
-        model_mirror_storage_class=_opt(f["model_mirror_storage_class"], wsp.validate_object_name,
-                                        "--model-mirror-storage-class", "StorageClass"),
-        streaming_service_account=_opt(f["streaming_service_account"], wsp.validate_object_name,
-                                       "--streaming-service-account", "ServiceAccount"),
+        model_mirror_storage_class=_opt(
+            f["model_mirror_storage_class"], wsp.validate_object_name, "--model-mirror-storage-class", "StorageClass"
+        ),
+        streaming_service_account=_opt(
+            f["streaming_service_account"], wsp.validate_object_name, "--streaming-service-account", "ServiceAccount"
+        ),
         node_class_name=_opt(f["node_class_name"], wsp.validate_object_name, "--node-class-name", "NodeClass"),
         node_image_family=_choice(f["node_image_family"], "--node-image-family", wsp.NODE_IMAGE_FAMILIES),
-        input_pull_secrets=[wsp.validate_object_name(s, "--input-pull-secret", "Secret")
-                            for s in wsp.dedupe(wsp.split_list(f["input_pull_secret"]))],
+        input_pull_secrets=[
+            wsp.validate_object_name(s, "--input-pull-secret", "Secret")
+            for s in wsp.dedupe(wsp.split_list(f["input_pull_secret"]))
+        ],
     )
     if f["template"] is not None:
         opts.template = {}  # marks it given for the mode check below; the file is read after it
@@ -483,8 +710,10 @@ def _options(console: Console, **f: Any) -> tuple[wsp.DeployOptions, str | None]
     if f["output_volume"] is not None:
         opts.output_volume = wsp.read_volume_source(f["output_volume"], "--output-volume")
     if opts.port is not None and opts.port != wsp.INFERENCE_PORT:
-        console.warn(f"KAITO's Service sends traffic to container port {wsp.INFERENCE_PORT}, not {opts.port}: "
-                     "get-endpoint and chat reach the container only if it also listens on 5000")
+        console.warn(
+            f"KAITO's Service sends traffic to container port {wsp.INFERENCE_PORT}, not {opts.port}: "
+            "get-endpoint and chat reach the container only if it also listens on 5000"
+        )
     if f["inference_config"] is not None:
         kind, value = wsp.inference_config_source(f["inference_config"])
         if kind == "file":
@@ -508,8 +737,10 @@ def _options(console: Console, **f: Any) -> tuple[wsp.DeployOptions, str | None]
     if check.warning:
         console.warn(check.warning)
     if runtime == "transformers" and check.model is not None and "transformers" not in check.model.runtimes:
-        console.warn(f"KAITO has no transformers parameters for {check.preset}; it may not start with "
-                     "--runtime transformers (vllm is the tested runtime for catalog models)")
+        console.warn(
+            f"KAITO has no transformers parameters for {check.preset}; it may not start with "
+            "--runtime transformers (vllm is the tested runtime for catalog models)"
+        )
     wsp.kaito_annotations(opts)  # annotation conflicts and KAITO-refused values
     return opts, config_file
 
@@ -524,7 +755,9 @@ def _choice(value: str | None, flag: str, choices: tuple[str, ...]) -> str | Non
     return v
 
 
-def _objects(opts: wsp.DeployOptions, config_file: str | None, api_version: str = wsp.API_VERSION) -> list[dict[str, Any]]:
+def _objects(
+    opts: wsp.DeployOptions, config_file: str | None, api_version: str = wsp.API_VERSION
+) -> list[dict[str, Any]]:
     """What deploy creates, in order: the config ConfigMap (from a file), then the Workspace."""
     objs: list[dict[str, Any]] = []
     if config_file is not None:
@@ -567,8 +800,10 @@ def _create(cluster: Resources, obj: dict[str, Any], *, dry_run: bool = False) -
             if "instanceType is required" in e.message or (
                 "instance type" in e.message.lower() and not (obj.get("resource") or {}).get("instanceType")
             ):
-                hint = ("KAITO provisions the GPU nodes in this cluster: pass --instance-type, "
-                        "e.g. --instance-type Standard_NC24ads_A100_v4")
+                hint = (
+                    "KAITO provisions the GPU nodes in this cluster: pass --instance-type, "
+                    "e.g. --instance-type Standard_NC24ads_A100_v4"
+                )
         raise InvalidError(
             f"the server refused {kind.lower()} {ns}/{name}: {e.message}",
             hint=hint,
@@ -616,8 +851,10 @@ def _create_all(
         owner = {"metadata": {"ownerReferences": [wsp.owner_reference(created)]}}
         cluster.patch_configmap(cm_name, owner, opts.namespace)
     except KaitoError as e:
-        console.warn(f"configmap {cm['metadata']['name']} is not owned by the workspace ({e.message}); "
-                     "delete it yourself after the workspace")
+        console.warn(
+            f"configmap {cm['metadata']['name']} is not owned by the workspace ({e.message}); "
+            "delete it yourself after the workspace"
+        )
     return created
 
 
@@ -626,14 +863,24 @@ def _wait(console: Console, cluster: Resources, name: str, ns: str, seconds: flo
     from kubectl_kaito.waiting import await_workspace, progress_line  # noqa: PLC0415
 
     try:
-        ws = await_workspace(console, cluster, name, ns, timeout=seconds, until=kaito.is_done,
-                             note="the workspace was left in place", always_show=True)
+        ws = await_workspace(
+            console,
+            cluster,
+            name,
+            ns,
+            timeout=seconds,
+            until=kaito.is_done,
+            note="the workspace was left in place",
+            always_show=True,
+        )
         if console.live:  # the live status is gone once it ends: leave the final state on screen
             console.info(f"workspace {ns}/{name}: {progress_line(ws)}")
         return ws
     except KeyboardInterrupt:
-        console.info(f"interrupted: the workspace was left in place; watch it with: "
-                     f"kubectl kaito status --workspace-name {name} -n {ns} -w")
+        console.info(
+            f"interrupted: the workspace was left in place; watch it with: "
+            f"kubectl kaito status --workspace-name {name} -n {ns} -w"
+        )
         raise
 
 
@@ -653,8 +900,15 @@ def _warn_newer_kaito(console: Console, cluster: Resources, opts: wsp.DeployOpti
     from kubectl_kaito import provider  # noqa: PLC0415
     from kubectl_kaito.errors import ForbiddenError  # noqa: PLC0415
 
-    in_use = [flag for flag, used in (("--model-access-secret", opts.model_access_secret),
-                                      ("--runtime", opts.runtime), ("--partition", opts.partition)) if used]
+    in_use = [
+        flag
+        for flag, used in (
+            ("--model-access-secret", opts.model_access_secret),
+            ("--runtime", opts.runtime),
+            ("--partition", opts.partition),
+        )
+        if used
+    ]
     if not in_use:
         return
     try:
@@ -670,39 +924,58 @@ def _warn_newer_kaito(console: Console, cluster: Resources, opts: wsp.DeployOpti
 # ---- --replicas: an InferenceSet (issue 14) ----------------------------------------------------------
 
 
-def _set_options(replicas: str | None, node_count_limit: str | None, update_strategy: str | None,
-                 max_unavailable: str | None) -> Any:
+def _set_options(
+    replicas: str | None, node_count_limit: str | None, update_strategy: str | None, max_unavailable: str | None
+) -> Any:
     """The InferenceSet flags checked (exit 2), or None without --replicas (the others then need it)."""
     from kubectl_kaito import inferenceset  # noqa: PLC0415
 
-    given = [f for f, v in (("--node-count-limit", node_count_limit), ("--update-strategy", update_strategy),
-                            ("--max-unavailable", max_unavailable)) if v is not None]
+    given = [
+        f
+        for f, v in (
+            ("--node-count-limit", node_count_limit),
+            ("--update-strategy", update_strategy),
+            ("--max-unavailable", max_unavailable),
+        )
+        if v is not None
+    ]
     if replicas is None:
         if given:
-            raise UsageError(f"{', '.join(given)} needs --replicas (it is a field of an InferenceSet)",
-                             hint="add --replicas N to deploy an InferenceSet of N replicas")
+            raise UsageError(
+                f"{', '.join(given)} needs --replicas (it is a field of an InferenceSet)",
+                hint="add --replicas N to deploy an InferenceSet of N replicas",
+            )
         return None
     return inferenceset.SetOptions(
         replicas=flags.replica_count(replicas, "--replicas", allow_zero=False),
-        node_count_limit=None if node_count_limit is None else flags.positive_int(node_count_limit,
-                                                                                  "--node-count-limit"),
+        node_count_limit=None
+        if node_count_limit is None
+        else flags.positive_int(node_count_limit, "--node-count-limit"),
         update_strategy=None if update_strategy is None else inferenceset.parse_update_strategy(update_strategy),
         max_unavailable=None if max_unavailable is None else inferenceset.parse_max_unavailable(max_unavailable),
         flags_given=["--replicas", *given],
     )
 
 
-def _deploy_set(app: AppContext, opts: wsp.DeployOptions, config_file: str | None, set_opts: Any,
-                mode: str | None, fmt: str | None, wait_seconds: float | None) -> Result | None:
+def _deploy_set(
+    app: AppContext,
+    opts: wsp.DeployOptions,
+    config_file: str | None,
+    set_opts: Any,
+    mode: str | None,
+    fmt: str | None,
+    wait_seconds: float | None,
+) -> Result | None:
     """deploy --replicas: create (or print, or server-validate) the InferenceSet; --wait until every replica
     is ready, then print its endpoint (the gateway URL, else the replicas' URLs as get-endpoint prints them)."""
     from kubectl_kaito import inferenceset  # noqa: PLC0415
 
     inferenceset.check_options(opts, set_opts)
     if config_file is not None:
-        raise UsageError("--inference-config FILE cannot be used with --replicas (its ConfigMap would belong to "
-                         "one Workspace)", hint="create the ConfigMap first and pass its name: "
-                         "--inference-config NAME")
+        raise UsageError(
+            "--inference-config FILE cannot be used with --replicas (its ConfigMap would belong to one Workspace)",
+            hint="create the ConfigMap first and pass its name: --inference-config NAME",
+        )
     if mode == "client":
         opts.namespace = app.namespace_offline()
         return Document(inferenceset.build_inferenceset(opts, set_opts), default="yaml")
@@ -720,10 +993,11 @@ def _deploy_set(app: AppContext, opts: wsp.DeployOptions, config_file: str | Non
             details={**e.details, "inferenceset": name, "namespace": ns},
         ) from None
     except InvalidError as e:
-        raise InvalidError(f"the server refused inferenceset {ns}/{name}: {e.message}",
-                           hint="KAITO's webhook validates inference sets; fix the flag it names "
-                           "(try --dry-run=server)",
-                           details={**e.details, "kind": kaito.IS_KIND, "name": name, "namespace": ns}) from None
+        raise InvalidError(
+            f"the server refused inferenceset {ns}/{name}: {e.message}",
+            hint="KAITO's webhook validates inference sets; fix the flag it names (try --dry-run=server)",
+            details={**e.details, "kind": kaito.IS_KIND, "name": name, "namespace": ns},
+        ) from None
     if mode == "server":
         return Document(created, default="yaml")
     console = app.console

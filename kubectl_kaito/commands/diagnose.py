@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 FORMATS = ("json", "yaml")
 LOG_TAIL = 50  # lines read per container for the diagnosis (the bundle reads whole logs)
 METRICS_PORT = 5000  # KAITO's vLLM server port (presets/workspace/inference/vllm/inference_api.py)
-NODECLAIM_LABELS = (("kaito.sh/workspace", "kaito.sh/workspacenamespace"),
-                    ("karpenter.kaito.sh/workspace-name", "karpenter.kaito.sh/workspace-namespace"))
+NODECLAIM_LABELS = (
+    ("kaito.sh/workspace", "kaito.sh/workspacenamespace"),
+    ("karpenter.kaito.sh/workspace-name", "karpenter.kaito.sh/workspace-namespace"),
+)
 
 BundleOpt = Annotated[
     str | None,
@@ -61,7 +63,7 @@ def diagnose(
 
 def run(app: AppContext, name: str, bundle: str | None) -> None:
     """Diagnose `name`, print the report in the run's format, write the bundle, exit 0/4/1."""
-    from kubectl_kaito import diagnose as rules
+    from kubectl_kaito import diagnose as rules  # noqa: PLC0415
 
     out_dir = _bundle_dir(bundle) if bundle is not None else None
     cluster = app.resources()
@@ -72,8 +74,9 @@ def run(app: AppContext, name: str, bundle: str | None) -> None:
         try:
             count = write_bundle(cluster, snap, result, out_dir)
         except OSError as e:  # a read-only or full disk: one line, nothing on stdout
-            raise KaitoError(f"cannot write the bundle to {out_dir}: {e.strerror or e}",
-                             hint="name a directory you can write to") from None
+            raise KaitoError(
+                f"cannot write the bundle to {out_dir}: {e.strerror or e}", hint="name a directory you can write to"
+            ) from None
         app.console.info(f"bundle: {count} files written to {out_dir}")
     if app.settings.output in FORMATS:
         output.render(app.console, output.Document(result.to_dict()), app.settings.output)
@@ -91,8 +94,10 @@ def _bundle_dir(value: str) -> Path:
         raise UsageError(f"invalid --bundle directory {value!r}", hint="e.g. --bundle ./my-llm-report")
     path = Path(value)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise UsageError(f"--bundle {value}: exists and is not an empty directory",
-                         hint="name a new directory; nothing is overwritten")
+        raise UsageError(
+            f"--bundle {value}: exists and is not an empty directory",
+            hint="name a new directory; nothing is overwritten",
+        )
     return path
 
 
@@ -114,8 +119,8 @@ def _mine(obj: dict[str, Any], name: str, ns: str) -> bool:
 
 def collect(cluster: Resources, name: str, ns: str, *, tail: int | None = LOG_TAIL) -> Snapshot:
     """Everything below the Workspace, read through resources.py (a missing part is left out)."""
-    from kubectl_kaito import diagnose as rules
-    from kubectl_kaito import kaito
+    from kubectl_kaito import diagnose as rules  # noqa: PLC0415
+    from kubectl_kaito import kaito  # noqa: PLC0415
 
     ws = cluster.get_workspace(name, ns)
     snap = rules.Snapshot(workspace=ws)
@@ -125,9 +130,15 @@ def collect(cluster: Resources, name: str, ns: str, *, tail: int | None = LOG_TA
     match = ((ws.get("resource") or {}).get("labelSelector") or {}).get("matchLabels") or {}
     byo = "NodeClaimReady" not in kaito.conditions(ws)
     nodes = _quiet(cluster.list_nodes, [])
-    snap.nodes = [n for n in nodes if (n.get("metadata") or {}).get("name") in worker or _mine(n, name, ns)
-                  or (byo and match and all(((n.get("metadata") or {}).get("labels") or {}).get(k) == v
-                                            for k, v in match.items()))]
+    snap.nodes = [
+        n
+        for n in nodes
+        if (n.get("metadata") or {}).get("name") in worker
+        or _mine(n, name, ns)
+        or (
+            byo and match and all(((n.get("metadata") or {}).get("labels") or {}).get(k) == v for k, v in match.items())
+        )
+    ]
     get = cluster.get_job if kaito.is_tuning(ws) else cluster.get_statefulset
     snap.workload = _quiet(lambda: get(name, ns), None)
     if snap.workload is not None:
@@ -135,9 +146,11 @@ def collect(cluster: Resources, name: str, ns: str, *, tail: int | None = LOG_TA
     snap.pods = cluster.list_pods(ns, label_selector=f"{kaito.LABEL_WORKSPACE}={name}")
     pods = {(p.get("metadata") or {}).get("name") for p in snap.pods}
     owned = {("Workspace", name), ("StatefulSet", name), ("Job", name), *(("Pod", p) for p in pods)}
-    snap.events = [e for e in _quiet(lambda: cluster.list_events(ns), [])
-                   if ((e.get("involvedObject") or {}).get("kind"), (e.get("involvedObject") or {}).get("name"))
-                   in owned]
+    snap.events = [
+        e
+        for e in _quiet(lambda: cluster.list_events(ns), [])
+        if ((e.get("involvedObject") or {}).get("kind"), (e.get("involvedObject") or {}).get("name")) in owned
+    ]
     for pod in snap.pods:
         _read_logs(cluster, snap, pod, ns, tail)
     secret = rules.model_access_secret(ws)
@@ -154,8 +167,10 @@ def collect(cluster: Resources, name: str, ns: str, *, tail: int | None = LOG_TA
 
 
 def _ready(pod: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def _read_logs(cluster: Resources, snap: Snapshot, pod: dict[str, Any], ns: str, tail: int | None) -> None:
@@ -181,7 +196,7 @@ def _read_logs(cluster: Resources, snap: Snapshot, pod: dict[str, Any], ns: str,
 def _download_metrics(cluster: Resources, ns: str, pod: str) -> dict[str, float] | None:
     """KAITO's download gauges from the pod's /metrics through the API server's pod proxy (a pod that
     is not ready has no Service endpoint); None when the pod does not serve them."""
-    from kubectl_kaito import diagnose as rules
+    from kubectl_kaito import diagnose as rules  # noqa: PLC0415
 
     try:
         http = cluster.http_client(timeout=5.0)

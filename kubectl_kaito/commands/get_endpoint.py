@@ -33,12 +33,15 @@ def get_endpoint(
     app: AppContext,
     names: flags.NamesArg = None,
     workspace_name: flags.WorkspaceNamesOpt = None,
-    fmt: Annotated[str | None, flags.output_option(
-        *FORMATS,
-        help="Output format: url (one line, the default), json, yaml, jsonpath=TEMPLATE or custom-columns=SPEC.",
-        decls=("--output", "-o", "--format"),
-        metavar="FORMAT",
-    )] = None,
+    fmt: Annotated[
+        str | None,
+        flags.output_option(
+            *FORMATS,
+            help="Output format: url (one line, the default), json, yaml, jsonpath=TEMPLATE or custom-columns=SPEC.",
+            decls=("--output", "-o", "--format"),
+            metavar="FORMAT",
+        ),
+    ] = None,
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="Every workspace's endpoint, in every namespace.")
     ] = False,
@@ -58,9 +61,12 @@ def get_endpoint(
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait until the workspace is ready (watches it; see --timeout).")
     ] = False,
-    timeout: Annotated[str, flags.timeout_option(
-        "30m", "as deploy --wait: a new GPU node and the model download often take 10 to 20 minutes"
-    )] = "30m",
+    timeout: Annotated[
+        str,
+        flags.timeout_option(
+            "30m", "as deploy --wait: a new GPU node and the model download often take 10 to 20 minutes"
+        ),
+    ] = "30m",
     check: Annotated[
         bool,
         typer.Option(
@@ -71,8 +77,13 @@ def get_endpoint(
     ] = False,
     replica: Annotated[
         str | None,
-        typer.Option("--replica", help="For an InferenceSet without a gateway: the URL of its replica N (1-based, "
-                     "in the order `status NAME` lists them).", metavar="N", show_default=False),
+        typer.Option(
+            "--replica",
+            help="For an InferenceSet without a gateway: the URL of its replica N (1-based, "
+            "in the order `status NAME` lists them).",
+            metavar="N",
+            show_default=False,
+        ),
     ] = None,
 ) -> Result | None:
     """Print the inference endpoint URL of a workspace (OpenAI-compatible API under /v1).
@@ -187,7 +198,10 @@ def get_endpoint(
         port = endpoints.port_ref(endpoints.http_port(service))
         try:
             served = inference.served_models(
-                cluster, namespace, str(service["metadata"]["name"]), port,
+                cluster,
+                namespace,
+                str(service["metadata"]["name"]),
+                port,
                 timeout=app.settings.request_timeout or 10.0,
             )
         except (NotReadyError, WaitTimeoutError) as err:
@@ -196,9 +210,7 @@ def get_endpoint(
     if fmt == "url":
         chosen = external_origin if external and external_origin is not None else internal
         return Text(chosen.url(path))
-    info = endpoints.endpoint_info(
-        ws, service, namespace, internal, external_origin, use_external=external, path=path
-    )
+    info = endpoints.endpoint_info(ws, service, namespace, internal, external_origin, use_external=external, path=path)
     if served is not None:
         info["served_model"] = served[0]
     return Document(info)
@@ -214,7 +226,11 @@ def _workspace(
 
     # a tuning workspace never gets InferenceReady: stop at once and let the caller say why
     return await_workspace(
-        console, cluster, name, namespace, timeout=wait_seconds,
+        console,
+        cluster,
+        name,
+        namespace,
+        timeout=wait_seconds,
         until=lambda ws: kaito.is_ready(ws) or kaito.is_tuning(ws),
     )
 
@@ -278,8 +294,12 @@ def _many(
             _with_sets(cluster, [w for w in cluster.list_workspaces(all_namespaces=True) if not kaito.is_tuning(w)]),
             key=lambda w: ((w.get("metadata") or {}).get("namespace", ""), (w.get("metadata") or {}).get("name", "")),
         )
-    infos = [_set_info(cluster, w, path) if w.get("kind") == kaito.IS_KIND else
-             _info(cluster, w, external=external, path=path, cluster_domain=cluster_domain) for w in found]
+    infos = [
+        _set_info(cluster, w, path)
+        if w.get("kind") == kaito.IS_KIND
+        else _info(cluster, w, external=external, path=path, cluster_domain=cluster_domain)
+        for w in found
+    ]
     if fmt == "url":
         headers = ["NAMESPACE", "NAME", "URL", "READY"] if not names else ["NAME", "URL", "READY"]
         rows = [
@@ -310,15 +330,20 @@ def _info(cluster: Resources, ws: dict[str, Any], *, external: bool, path: str, 
         service = cluster.workspace_service(name, namespace)
     except NotFoundError:
         return {
-            "workspace": name, "namespace": namespace, "endpoint": None, "type": None, "port": None,
-            "ready": kaito.is_ready(ws), "model": kaito.model_name(ws), "base_url": None, "service": None,
+            "workspace": name,
+            "namespace": namespace,
+            "endpoint": None,
+            "type": None,
+            "port": None,
+            "ready": kaito.is_ready(ws),
+            "model": kaito.model_name(ws),
+            "base_url": None,
+            "service": None,
             **endpoints.state_fields(ws),
         }
     internal = endpoints.internal_origin(service, namespace, cluster_domain)
     external_origin = _external(cluster, service, name, namespace, required=False, wanted=True)
-    return endpoints.endpoint_info(
-        ws, service, namespace, internal, external_origin, use_external=external, path=path
-    )
+    return endpoints.endpoint_info(ws, service, namespace, internal, external_origin, use_external=external, path=path)
 
 
 def _check_failed(ws: dict[str, Any], namespace: str, err: KaitoError) -> KaitoError:
@@ -348,16 +373,18 @@ def _await_external(
 # ---- InferenceSets (issue 14) ---------------------------------------------------------------------
 
 
-def _set_endpoint(app: AppContext, cluster: Resources, name: str, fmt: str, path: str, replica: int | None,
-                  wait_seconds: float | None) -> Result:
+def _set_endpoint(
+    app: AppContext, cluster: Resources, name: str, fmt: str, path: str, replica: int | None, wait_seconds: float | None
+) -> Result:
     """get-endpoint on an InferenceSet: the gateway URL (a Gateway routing to its InferencePool), else
     `--replica N`'s URL; -o json: the gateway and every replica (see inferenceset.endpoint_info)."""
     from kubectl_kaito import inferenceset  # noqa: PLC0415
 
     namespace = app.namespace
     if wait_seconds is not None:  # until one replica serves (all of them behind a gateway is not needed)
-        inferenceset.await_ready(app.console, cluster, name, namespace, wait_seconds,
-                                 until=lambda s: kaito.inferenceset_counts(s)[0] > 0)
+        inferenceset.await_ready(
+            app.console, cluster, name, namespace, wait_seconds, until=lambda s: kaito.inferenceset_counts(s)[0] > 0
+        )
     found = inferenceset.set_endpoints(cluster, name, namespace)
     if fmt == "url":
         return Text(inferenceset.endpoint_url(found, path, replica))
@@ -383,8 +410,11 @@ def _set_info(cluster: Resources, iset: dict[str, Any], path: str) -> dict[str, 
 
     meta = iset.get("metadata") or {}
     name, namespace = str(meta.get("name")), str(meta.get("namespace"))
-    found = inferenceset.SetEndpoints(iset=iset, replicas=inferenceset.replica_rows(cluster, name, namespace),
-                                      gateway=inferenceset.find_gateway(cluster, name, namespace))
+    found = inferenceset.SetEndpoints(
+        iset=iset,
+        replicas=inferenceset.replica_rows(cluster, name, namespace),
+        gateway=inferenceset.find_gateway(cluster, name, namespace),
+    )
     return inferenceset.endpoint_info(found, path)
 
 

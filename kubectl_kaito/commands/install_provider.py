@@ -62,13 +62,22 @@ def install_provider(
     ] = False,
     set_values: Annotated[
         list[str] | None,
-        typer.Option("--set", help="A chart value KEY=VALUE (repeatable), passed to helm as --set.",
-                     metavar="KEY=VALUE", show_default=False),
+        typer.Option(
+            "--set",
+            help="A chart value KEY=VALUE (repeatable), passed to helm as --set.",
+            metavar="KEY=VALUE",
+            show_default=False,
+        ),
     ] = None,
     values_files: Annotated[
         list[str] | None,
-        typer.Option("--values", "-f", help="A values YAML file (repeatable), passed to helm as --values.",
-                     metavar="FILE", show_default=False),
+        typer.Option(
+            "--values",
+            "-f",
+            help="A values YAML file (repeatable), passed to helm as --values.",
+            metavar="FILE",
+            show_default=False,
+        ),
     ] = None,
     dry_run: Annotated[
         bool,
@@ -82,10 +91,15 @@ def install_provider(
         typer.Option("--uninstall", help="Uninstall KAITO (deletes its CRDs and every Workspace; asks first)."),
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Uninstall without asking for confirmation.")] = False,
-    fmt: Annotated[str | None, flags.output_option(
-        *FORMATS, help="Output format: text (default), json or yaml.", decls=("--output", "-o", "--format"),
-        metavar="FMT",
-    )] = None,
+    fmt: Annotated[
+        str | None,
+        flags.output_option(
+            *FORMATS,
+            help="Output format: text (default), json or yaml.",
+            decls=("--output", "-o", "--format"),
+            metavar="FMT",
+        ),
+    ] = None,
 ) -> Result | None:
     """Install KAITO (the workspace operator and its CRDs) into the cluster with Helm, report on it, or remove it.
 
@@ -310,18 +324,24 @@ def _uninstall(app: AppContext, namespace: str, *, dry_run: bool, yes: bool, fmt
     line = f"{helm.RELEASE} uninstalled (namespace {namespace})"
     if fmt == "text":
         return Text(line)
-    return Document({"success": True, "message": line, "release": helm.RELEASE, "namespace": namespace,
-                     "workspacesDeleted": len(workspaces or [])})
+    return Document(
+        {
+            "success": True,
+            "message": line,
+            "release": helm.RELEASE,
+            "namespace": namespace,
+            "workspacesDeleted": len(workspaces or []),
+        }
+    )
 
 
 def _workspace_summary(items: list[dict[str, Any]], limit: int = 10) -> str:
     """`3 Workspaces will be deleted: default/a, prod/b, prod/c` (the first `limit` named)."""
     if not items:
         return "There are no Workspaces in the cluster."
-    names = sorted(f"{(w.get('metadata') or {}).get('namespace')}/{(w.get('metadata') or {}).get('name')}"
-                   for w in items)
+    names = sorted(
+        f"{(w.get('metadata') or {}).get('namespace')}/{(w.get('metadata') or {}).get('name')}" for w in items
+    )
     shown = ", ".join(names[:limit]) + (f", and {len(names) - limit} more" if len(names) > limit else "")
     noun = "Workspace" if len(names) == 1 else "Workspaces"
     return f"{len(names)} {noun} will be deleted: {shown}"
-
-

@@ -246,11 +246,17 @@ def _await_running(
         failed = waiting.failure_error(current)
         if failed is not None:
             raise failed
-        raise NotReadyError(why, hint="raise --pod-running-timeout to wait longer; see `kubectl kaito status "
-                            f"--workspace-name {name} -n {namespace}`")
+        raise NotReadyError(
+            why,
+            hint="raise --pod-running-timeout to wait longer; see `kubectl kaito status "
+            f"--workspace-name {name} -n {namespace}`",
+        )
 
     return waiting.await_value(
-        console, f"the pods of workspace {namespace}/{name}", attempt, timeout=timeout,
+        console,
+        f"the pods of workspace {namespace}/{name}",
+        attempt,
+        timeout=timeout,
         extend_while=lambda: core.provisioning(latest[0][0]),
     )
 
@@ -267,13 +273,19 @@ def _workspace_or_set(cluster: Resources, name: str, namespace: str) -> tuple[di
         iset = cluster.find_inferenceset(name, namespace)
         if iset is None:
             raise
-        replicas = sorted(cluster.inferenceset_replicas(name, namespace),
-                          key=lambda w: (str((w.get("metadata") or {}).get("creationTimestamp") or ""),
-                                         str((w.get("metadata") or {}).get("name"))))
+        replicas = sorted(
+            cluster.inferenceset_replicas(name, namespace),
+            key=lambda w: (
+                str((w.get("metadata") or {}).get("creationTimestamp") or ""),
+                str((w.get("metadata") or {}).get("name")),
+            ),
+        )
         if not replicas:
-            raise NotReadyError(f'inferenceset "{name}" has no replica workspaces yet',
-                                hint=f"see it with: kubectl kaito status {name} -n {namespace}",
-                                details={"inferenceset": name, "namespace": namespace}) from None
+            raise NotReadyError(
+                f'inferenceset "{name}" has no replica workspaces yet',
+                hint=f"see it with: kubectl kaito status {name} -n {namespace}",
+                details={"inferenceset": name, "namespace": namespace},
+            ) from None
         names = ",".join(str(w["metadata"]["name"]) for w in replicas)
         return replicas[0], f"{kaito.LABEL_WORKSPACE} in ({names})", str(replicas[0]["metadata"]["name"])
     return ws, f"{kaito.LABEL_WORKSPACE}={name}", name

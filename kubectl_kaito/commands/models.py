@@ -53,12 +53,19 @@ def list_models(
     ] = None,
     runtime: Annotated[
         str | None,
-        typer.Option("--runtime", help="Only models this runtime can serve: vllm or transformers.",
-                     metavar="vllm|transformers", show_default=False),
+        typer.Option(
+            "--runtime",
+            help="Only models this runtime can serve: vllm or transformers.",
+            metavar="vllm|transformers",
+            show_default=False,
+        ),
     ] = None,
-    fmt: Annotated[str | None, flags.output_option(
-        *LIST_FORMATS, help="json, yaml, or wide (adds HF ID, token limit, architecture, tag, notes)."
-    )] = None,
+    fmt: Annotated[
+        str | None,
+        flags.output_option(
+            *LIST_FORMATS, help="json, yaml, or wide (adds HF ID, token limit, architecture, tag, notes)."
+        ),
+    ] = None,
     show_all: Annotated[
         bool, typer.Option("--all", help="Also list deprecated names and names KAITO v0.11+ no longer accepts.")
     ] = False,
@@ -93,7 +100,13 @@ def list_models(
         headers += ["HF-ID", "TOKENS", "ARCH", "TAG", "NOTES"]
     rows = []
     for m in models:
-        row: list[str | int] = [m.name, m.type or "-", ",".join(m.runtimes), "yes" if m.hf_token else "no", m.gpu_memory]
+        row: list[str | int] = [
+            m.name,
+            m.type or "-",
+            ",".join(m.runtimes),
+            "yes" if m.hf_token else "no",
+            m.gpu_memory,
+        ]
         if fmt == "wide":
             row += [m.hf_id or "-", m.token_limit or "-", ",".join(m.architectures) or "-", m.tag or "-", _notes(m)]
         rows.append(row)
@@ -103,7 +116,9 @@ def list_models(
 def describe_model(
     app: AppContext,
     name: Annotated[str, typer.Argument(help="A short preset name or a Hugging Face ID.", show_default=False)],
-    fmt: Annotated[str | None, flags.output_option(*DESCRIBE_FORMATS, help="json or yaml instead of the text view.")] = None,
+    fmt: Annotated[
+        str | None, flags.output_option(*DESCRIBE_FORMATS, help="json or yaml instead of the text view.")
+    ] = None,
     offline: OfflineOpt = False,
 ) -> Result:
     """Show everything the catalog knows about one model, and how to deploy it.
@@ -135,8 +150,11 @@ def describe_text(m: Model) -> str:
     from kubectl_kaito.catalog import TUNABLE  # noqa: PLC0415
     from kubectl_kaito.workspace import TUNING_METHODS, suggest_workspace_name  # noqa: PLC0415
 
-    weights = f"{m.gpu_memory} (weights {m.model_file_size}: the least total GPU memory KAITO accepts)" if (
-        m.model_file_size) else "unknown"
+    weights = (
+        f"{m.gpu_memory} (weights {m.model_file_size}: the least total GPU memory KAITO accepts)"
+        if (m.model_file_size)
+        else "unknown"
+    )
     accepted = "yes" if m.accepted else "no: KAITO v0.11+ refuses this name"
     if m.accepted and not m.short and m.sources == ("model_catalog",):
         accepted = "yes (catalog Hugging Face ID)"
@@ -166,8 +184,11 @@ def describe_text(m: Model) -> str:
             cmd += " --model-access-secret <secret>"
         lines += ["", "Deploy it:", f"  {cmd} --wait"]
         if m.tunable and m.short and m.name in TUNABLE:
-            lines += ["Fine-tune it:", f"  kubectl kaito deploy --workspace-name {ws}-tuned --model {m.name} --tuning "
-                      "--input-urls <URL> --output-pvc <PVC> --instance-type <GPU-SKU>"]
+            lines += [
+                "Fine-tune it:",
+                f"  kubectl kaito deploy --workspace-name {ws}-tuned --model {m.name} --tuning "
+                "--input-urls <URL> --output-pvc <PVC> --instance-type <GPU-SKU>",
+            ]
     return "\n".join(lines)
 
 
@@ -210,8 +231,10 @@ def load_catalog(app: AppContext, *, offline: bool = False) -> Catalog:
     try:
         return catalog.merge_cluster(cat, text)
     except (ValueError, yaml.YAMLError) as e:
-        app.console.warn(f"ignoring the cluster's {kaito.SUPPORTED_MODELS_CONFIGMAP} ConfigMap "
-                         f"({str(e).splitlines()[0]}); showing the bundled catalog")
+        app.console.warn(
+            f"ignoring the cluster's {kaito.SUPPORTED_MODELS_CONFIGMAP} ConfigMap "
+            f"({str(e).splitlines()[0]}); showing the bundled catalog"
+        )
         return cat
 
 
@@ -226,15 +249,21 @@ def _cluster_supported_models(app: AppContext) -> str | None:
     except NotFoundError:
         return None  # KAITO not installed here (or installed elsewhere): the bundled list is the answer
     except ForbiddenError:
-        app.console.warn(f"not allowed to read configmap {kaito.OPERATOR_NAMESPACE}/"
-                         f"{kaito.SUPPORTED_MODELS_CONFIGMAP}; showing the bundled catalog (KAITO v0.12.0)")
+        app.console.warn(
+            f"not allowed to read configmap {kaito.OPERATOR_NAMESPACE}/"
+            f"{kaito.SUPPORTED_MODELS_CONFIGMAP}; showing the bundled catalog (KAITO v0.12.0)"
+        )
         return None
     except KaitoError as e:
-        app.console.warn(f"could not read the cluster's model list ({e.message.splitlines()[0]}); "
-                         "showing the bundled catalog (KAITO v0.12.0)")
+        app.console.warn(
+            f"could not read the cluster's model list ({e.message.splitlines()[0]}); "
+            "showing the bundled catalog (KAITO v0.12.0)"
+        )
         return None
     text = catalog.configmap_text(cm)
     if text is None:
-        app.console.warn(f"configmap {kaito.SUPPORTED_MODELS_CONFIGMAP} has no {catalog.CONFIGMAP_KEY} key; "
-                         "showing the bundled catalog")
+        app.console.warn(
+            f"configmap {kaito.SUPPORTED_MODELS_CONFIGMAP} has no {catalog.CONFIGMAP_KEY} key; "
+            "showing the bundled catalog"
+        )
     return text

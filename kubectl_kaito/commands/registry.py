@@ -30,19 +30,19 @@ Wrap = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
 def _register_deploy(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import deploy
+    from kubectl_kaito.commands import deploy  # noqa: PLC0415
 
     app.command("deploy", help=deploy.deploy.__doc__, cls=KaitoCommand)(wrap(deploy.deploy))
 
 
 def _register_status(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import status
+    from kubectl_kaito.commands import status  # noqa: PLC0415
 
     app.command("status", help=status.status.__doc__, cls=KaitoCommand)(wrap(status.status))
 
 
 def _register_get_endpoint(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import get_endpoint
+    from kubectl_kaito.commands import get_endpoint  # noqa: PLC0415
 
     app.command("get-endpoint", help=get_endpoint.get_endpoint.__doc__, cls=KaitoCommand)(
         wrap(get_endpoint.get_endpoint)
@@ -50,61 +50,61 @@ def _register_get_endpoint(app: typer.Typer, wrap: Wrap) -> None:
 
 
 def _register_diagnose(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import diagnose
+    from kubectl_kaito.commands import diagnose  # noqa: PLC0415
 
     app.command("diagnose", help=diagnose.diagnose.__doc__, cls=KaitoCommand)(wrap(diagnose.diagnose))
 
 
 def _register_logs(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import logs
+    from kubectl_kaito.commands import logs  # noqa: PLC0415
 
     app.command("logs", help=logs.logs.__doc__, cls=KaitoCommand)(wrap(logs.logs))
 
 
 def _register_chat(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import chat
+    from kubectl_kaito.commands import chat  # noqa: PLC0415
 
     app.command("chat", help=chat.chat.__doc__, cls=KaitoCommand)(wrap(chat.chat))
 
 
 def _register_bench(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import bench
+    from kubectl_kaito.commands import bench  # noqa: PLC0415
 
     app.command("bench", help=bench.bench.__doc__, cls=KaitoCommand)(wrap(bench.bench))
 
 
 def _register_connect(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import connect
+    from kubectl_kaito.commands import connect  # noqa: PLC0415
 
     app.command("connect", help=connect.connect.__doc__, cls=KaitoCommand)(wrap(connect.connect))
 
 
 def _register_top(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import top
+    from kubectl_kaito.commands import top  # noqa: PLC0415
 
     app.command("top", help=top.top.__doc__, cls=KaitoCommand)(wrap(top.top))
 
 
 def _register_delete(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import delete
+    from kubectl_kaito.commands import delete  # noqa: PLC0415
 
     app.command("delete", help=delete.delete.__doc__, cls=KaitoCommand)(wrap(delete.delete))
 
 
 def _register_scale(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import scale
+    from kubectl_kaito.commands import scale  # noqa: PLC0415
 
     app.command("scale", help=scale.scale.__doc__, cls=KaitoCommand)(wrap(scale.scale))
 
 
 def _register_models(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import models
+    from kubectl_kaito.commands import models  # noqa: PLC0415
 
     app.add_typer(models.make_app(wrap), name="models")
 
 
 def _register_install_provider(app: typer.Typer, wrap: Wrap) -> None:
-    from kubectl_kaito.commands import install_provider
+    from kubectl_kaito.commands import install_provider  # noqa: PLC0415
 
     app.command("install-provider", help=install_provider.install_provider.__doc__, cls=KaitoCommand)(
         install_provider.command(wrap)

@@ -20,15 +20,22 @@ def scale(
     workspace_name: flags.WorkspaceNameOpt = None,
     replicas: Annotated[
         str | None,
-        typer.Option("--replicas", help="The new number of replicas (0 keeps the set but frees every GPU node).",
-                     metavar="N", show_default=False),
+        typer.Option(
+            "--replicas",
+            help="The new number of replicas (0 keeps the set but frees every GPU node).",
+            metavar="N",
+            show_default=False,
+        ),
     ] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait until exactly N replicas are ready (see --timeout).")
     ] = False,
-    timeout: Annotated[str, flags.timeout_option(
-        DEFAULT_TIMEOUT, "each new replica needs a GPU node and the model download (often 10 to 20 minutes)"
-    )] = DEFAULT_TIMEOUT,
+    timeout: Annotated[
+        str,
+        flags.timeout_option(
+            DEFAULT_TIMEOUT, "each new replica needs a GPU node and the model download (often 10 to 20 minutes)"
+        ),
+    ] = DEFAULT_TIMEOUT,
 ) -> Result:
     """Scale an InferenceSet: change how many replica Workspaces serve its model.
 
@@ -46,8 +53,7 @@ def scale(
     Exit codes: 0 scaled (or ready); 1 NAME is a Workspace (one replica), or the server refused; 2 usage;
     3 not found; 4 --wait timed out; 5 cluster unreachable.
     """
-    set_name = flags.workspace_name(name, workspace_name, required=True,
-                                    example="kubectl kaito scale phi --replicas 3")
+    set_name = flags.workspace_name(name, workspace_name, required=True, example="kubectl kaito scale phi --replicas 3")
     if replicas is None:
         raise UsageError("--replicas is required", hint="e.g. kubectl kaito scale phi --replicas 3")
     count = flags.replica_count(replicas, "--replicas")

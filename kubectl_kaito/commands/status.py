@@ -46,12 +46,15 @@ def status(
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="List the workspaces of every namespace.")
     ] = False,
-    output_format: Annotated[str | None, flags.output_option(
-        *FORMATS,
-        help="Output format: json, yaml (the Workspace objects, as kubectl get), wide, name, "
-        "jsonpath=TEMPLATE, custom-columns=SPEC.",
-        metavar="FORMAT",
-    )] = None,
+    output_format: Annotated[
+        str | None,
+        flags.output_option(
+            *FORMATS,
+            help="Output format: json, yaml (the Workspace objects, as kubectl get), wide, name, "
+            "jsonpath=TEMPLATE, custom-columns=SPEC.",
+            metavar="FORMAT",
+        ),
+    ] = None,
     selector: flags.SelectorOpt = None,
     no_headers: Annotated[bool, typer.Option("--no-headers", help="Print the table without its header row.")] = False,
     show_labels: Annotated[
@@ -140,9 +143,7 @@ def status(
     if targets and not watch:
         return _show_named(app, cluster, targets, view)
     if targets:  # one name, watched in an object format: kubectl get wk NAME -w -o ...
-        return _show_list(
-            app.console, cluster, app.namespace, view, watch, name=targets[0]
-        )
+        return _show_list(app.console, cluster, app.namespace, view, watch, name=targets[0])
     return _show_list(app.console, cluster, None if all_namespaces else app.namespace, view, watch, label_selector)
 
 
@@ -277,8 +278,12 @@ def _table(items: list[dict[str, Any]], view: _View, *, events: str | None = Non
     """Headers and rows of the workspace table, with the view's extra columns."""
     wide = view.fmt == "wide"
     headers = core.list_headers(all_namespaces=view.all_namespaces, wide=wide)
-    rows = [_set_row(w, headers) if w.get("kind") == "InferenceSet"
-            else core.list_row(w, all_namespaces=view.all_namespaces, wide=wide) for w in items]
+    rows = [
+        _set_row(w, headers)
+        if w.get("kind") == "InferenceSet"
+        else core.list_row(w, all_namespaces=view.all_namespaces, wide=wide)
+        for w in items
+    ]
     if view.show_labels:
         headers.append("LABELS")
         rows = [[*r, core.labels_cell(w)] for r, w in zip(rows, items, strict=True)]
@@ -446,16 +451,18 @@ def _with_kind(ws: dict[str, Any], cluster: Resources) -> dict[str, Any]:
     return {"apiVersion": f"kaito.sh/{cluster.workspace_version()}", "kind": "Workspace", **ws}
 
 
-def _diagnose(app: AppContext, targets: list[str], fmt: str | None, diagnose: bool, bundle: str | None,
-              other: bool) -> None:
+def _diagnose(
+    app: AppContext, targets: list[str], fmt: str | None, diagnose: bool, bundle: str | None, other: bool
+) -> None:
     """`status NAME --diagnose [--bundle DIR]`: the same as `kubectl kaito diagnose NAME`."""
     from kubectl_kaito.commands import diagnose as command  # noqa: PLC0415
 
     if not diagnose:
         raise UsageError("--bundle needs --diagnose", hint="kubectl kaito status NAME --diagnose --bundle DIR")
     if len(targets) != 1 or other:
-        raise UsageError("--diagnose takes exactly one workspace name (no -A, -w)",
-                         hint="kubectl kaito status NAME --diagnose")
+        raise UsageError(
+            "--diagnose takes exactly one workspace name (no -A, -w)", hint="kubectl kaito status NAME --diagnose"
+        )
     if fmt not in (None, *command.FORMATS):
         raise UsageError(f"--diagnose prints text, json or yaml, not {fmt}", hint="use -o json or -o yaml")
     command.run(app, targets[0], bundle)
@@ -478,11 +485,16 @@ def _show_one_or_set(
         if iset is None:
             raise
         if watch:
-            raise UsageError("--watch shows Workspaces; an InferenceSet is shown once",
-                             hint=f"watch its replicas with: kubectl kaito status -l "
-                             f"{kaito.LABEL_CREATED_BY_IS}={name} -n {namespace} -w") from None
-        found = inferenceset.SetEndpoints(iset=iset, replicas=inferenceset.replica_rows(cluster, name, namespace),
-                                          gateway=inferenceset.find_gateway(cluster, name, namespace))
+            raise UsageError(
+                "--watch shows Workspaces; an InferenceSet is shown once",
+                hint=f"watch its replicas with: kubectl kaito status -l "
+                f"{kaito.LABEL_CREATED_BY_IS}={name} -n {namespace} -w",
+            ) from None
+        found = inferenceset.SetEndpoints(
+            iset=iset,
+            replicas=inferenceset.replica_rows(cluster, name, namespace),
+            gateway=inferenceset.find_gateway(cluster, name, namespace),
+        )
         return Text(inferenceset.render_details(inferenceset.details(found)))
     owner = kaito.owning_inferenceset(ws)
     if owner is None or watch:
@@ -541,9 +553,11 @@ def _watched_workspace(cluster: Resources, name: str, namespace: str) -> dict[st
     except NotFoundError:
         if cluster.find_inferenceset(name, namespace) is None:
             raise
-        raise UsageError("--watch shows Workspaces; an InferenceSet is shown once",
-                         hint=f"watch its replicas with: kubectl kaito status -l "
-                         f"{kaito.LABEL_CREATED_BY_IS}={name} -n {namespace} -w") from None
+        raise UsageError(
+            "--watch shows Workspaces; an InferenceSet is shown once",
+            hint=f"watch its replicas with: kubectl kaito status -l "
+            f"{kaito.LABEL_CREATED_BY_IS}={name} -n {namespace} -w",
+        ) from None
 
 
 def _note_sets(console: Console, cluster: Resources, namespace: str | None, label_selector: str | None) -> None:
@@ -557,5 +571,7 @@ def _note_sets(console: Console, cluster: Resources, namespace: str | None, labe
         return
     names = sorted({str((s.get("metadata") or {}).get("name")) for s in sets})
     if names:
-        console.info(f"note: the watch shows Workspaces: the replicas of InferenceSet {', '.join(names)} appear as "
-                     "their own Workspaces (NAME-xxxxx); `kubectl kaito status` without -w shows each set as one row")
+        console.info(
+            f"note: the watch shows Workspaces: the replicas of InferenceSet {', '.join(names)} appear as "
+            "their own Workspaces (NAME-xxxxx); `kubectl kaito status` without -w shows each set as one row"
+        )

@@ -30,9 +30,12 @@ def top(
         bool, typer.Option("--all-namespaces", "-A", help="Show the workspaces of every namespace.")
     ] = False,
     selector: flags.SelectorOpt = None,
-    output_format: Annotated[str | None, flags.output_option(
-        "json", "yaml", help="Print the figures once as json or yaml (fields in docs/top.md).", metavar="FORMAT"
-    )] = None,
+    output_format: Annotated[
+        str | None,
+        flags.output_option(
+            "json", "yaml", help="Print the figures once as json or yaml (fields in docs/top.md).", metavar="FORMAT"
+        ),
+    ] = None,
     interval: Annotated[
         str,
         typer.Option(
@@ -71,8 +74,9 @@ def top(
     label_selector = flags.label_selector(selector)
     seconds = flags.parse_interval(interval)
     if target and all_namespaces:
-        raise UsageError("a workspace cannot be shown by name across all namespaces",
-                         hint="drop -A and pick the namespace with -n")
+        raise UsageError(
+            "a workspace cannot be shown by name across all namespaces", hint="drop -A and pick the namespace with -n"
+        )
     if target and label_selector:
         raise UsageError("give a workspace name or -l/--selector, not both")
     from kubectl_kaito import top as core  # noqa: PLC0415  (10 ms: only a run of top pays for it)
@@ -103,8 +107,9 @@ def top(
         return None
     for r in results:
         if r.status != core.OK:
-            app.console.warn(f"pod {r.target.namespace}/{r.target.pod} (workspace {r.target.workspace}): "
-                             f"{r.status}: {r.error}")
+            app.console.warn(
+                f"pod {r.target.namespace}/{r.target.pod} (workspace {r.target.workspace}): {r.status}: {r.error}"
+            )
     headers, rows = core.table_rows(results, workspaces, all_namespaces)
     return Table(headers, rows)
 
@@ -114,6 +119,7 @@ def _round(
 ) -> tuple[list[core.PodResult], list[tuple[str, str]]]:
     """List the workspaces and their pods, then scrape every pod once."""
     from kubectl_kaito import top as core  # noqa: PLC0415
+
     if name:
         items = [cluster.get_workspace(name, namespace)]
     else:

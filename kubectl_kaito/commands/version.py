@@ -52,7 +52,9 @@ def version(
             show_default=False,
         ),
     ] = kaito.OPERATOR_NAMESPACE,
-    output: Annotated[str | None, flags.output_option(*FORMATS, help="Output format: text (default), json or yaml.")] = None,
+    output: Annotated[
+        str | None, flags.output_option(*FORMATS, help="Output format: text (default), json or yaml.")
+    ] = None,
 ) -> Result:
     """Print the plugin's, the cluster's and KAITO's versions.
 

@@ -38,8 +38,13 @@ def _state_file(d: Path) -> Path:
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=0, help="API server port (default: a free port)")
     p.add_argument("--kubeconfig", help="where to write the kubeconfig (default: <state dir>/kubeconfig)")
-    p.add_argument("--ready-after", type=float, default=3.0, metavar="SECONDS",
-                   help="seconds a new Workspace takes to become ready (default 3)")
+    p.add_argument(
+        "--ready-after",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="seconds a new Workspace takes to become ready (default 3)",
+    )
     p.add_argument("--seed-demo", action="store_true", help="start with a few demo workspaces")
     p.add_argument("--namespace", default="default", help="namespace of the kubeconfig context")
     p.add_argument("--no-kaito", action="store_true", help="start without KAITO (no kaito.sh API group)")
@@ -47,39 +52,84 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-webhook", action="store_true", help="do not run the simulated validating webhook")
     p.add_argument("--v1alpha1-only", action="store_true", help="serve only kaito.sh/v1alpha1")
     p.add_argument("--lb-pending", action="store_true", help="LoadBalancer Services never get an external IP")
-    p.add_argument("--extra-san", action="append", default=[], metavar="SAN",
-                   help="extra subjectAltName for the server certificate (IP:x or DNS:x); repeatable")
-    p.add_argument("--ttft", type=float, default=None, metavar="SECONDS",
-                   help="OpenAI stand-in: seconds before the first token of an answer")
-    p.add_argument("--tokens-per-second", type=float, default=None, metavar="N",
-                   help="OpenAI stand-in: tokens per second of each answer after the first")
-    p.add_argument("--max-num-seqs", type=int, default=None, metavar="N",
-                   help="OpenAI stand-in: answers generated at once; more requests wait in a queue")
-    p.add_argument("--node-provisioner", default="azure-gpu-provisioner",
-                   choices=("azure-gpu-provisioner", "karpenter", "byo"),
-                   help="KAITO's nodeProvisioner (byo: bring your own GPU nodes)")
-    p.add_argument("--cleanup", default="fast", choices=("fast", "slow", "failing"),
-                   help="workspace deletion: fast (KAITO v0.12), slow (held a few seconds), failing (held)")
-    p.add_argument("--legacy-conditions", action="store_true",
-                   help="a KAITO v0.1-v0.3.0 controller: WorkspaceReady instead of WorkspaceSucceeded")
-    p.add_argument("--gateway", action="store_true",
-                   help="Gateway API Inference Extension: an InferencePool, HTTPRoute and Gateway per InferenceSet")
-    p.add_argument("--inferenceset", default="served", choices=("served", "v1alpha1", "none"),
-                   help="InferenceSets served as Workspaces are (default), only at v1alpha1, or not at all "
-                        "(KAITO before v0.8)")
+    p.add_argument(
+        "--extra-san",
+        action="append",
+        default=[],
+        metavar="SAN",
+        help="extra subjectAltName for the server certificate (IP:x or DNS:x); repeatable",
+    )
+    p.add_argument(
+        "--ttft",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="OpenAI stand-in: seconds before the first token of an answer",
+    )
+    p.add_argument(
+        "--tokens-per-second",
+        type=float,
+        default=None,
+        metavar="N",
+        help="OpenAI stand-in: tokens per second of each answer after the first",
+    )
+    p.add_argument(
+        "--max-num-seqs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="OpenAI stand-in: answers generated at once; more requests wait in a queue",
+    )
+    p.add_argument(
+        "--node-provisioner",
+        default="azure-gpu-provisioner",
+        choices=("azure-gpu-provisioner", "karpenter", "byo"),
+        help="KAITO's nodeProvisioner (byo: bring your own GPU nodes)",
+    )
+    p.add_argument(
+        "--cleanup",
+        default="fast",
+        choices=("fast", "slow", "failing"),
+        help="workspace deletion: fast (KAITO v0.12), slow (held a few seconds), failing (held)",
+    )
+    p.add_argument(
+        "--legacy-conditions",
+        action="store_true",
+        help="a KAITO v0.1-v0.3.0 controller: WorkspaceReady instead of WorkspaceSucceeded",
+    )
+    p.add_argument(
+        "--gateway",
+        action="store_true",
+        help="Gateway API Inference Extension: an InferencePool, HTTPRoute and Gateway per InferenceSet",
+    )
+    p.add_argument(
+        "--inferenceset",
+        default="served",
+        choices=("served", "v1alpha1", "none"),
+        help="InferenceSets served as Workspaces are (default), only at v1alpha1, or not at all (KAITO before v0.8)",
+    )
 
 
 def _make_sim(args: argparse.Namespace):
     from .cluster import SimCluster
 
     return SimCluster(
-        ready_after=args.ready_after, kaito=not args.no_kaito,
+        ready_after=args.ready_after,
+        kaito=not args.no_kaito,
         served_versions=("v1alpha1",) if args.v1alpha1_only else ("v1alpha1", "v1beta1"),
-        operator=not args.no_operator, webhook=not args.no_webhook, lb_pending=args.lb_pending,
-        extra_sans=tuple(args.extra_san), port=args.port,
-        ttft=args.ttft, tokens_per_second=args.tokens_per_second, max_num_seqs=args.max_num_seqs,
-        node_provisioner=args.node_provisioner, cleanup=args.cleanup, legacy_conditions=args.legacy_conditions,
-        cleanup_delay=max(3.0, args.ready_after), gateway=args.gateway,
+        operator=not args.no_operator,
+        webhook=not args.no_webhook,
+        lb_pending=args.lb_pending,
+        extra_sans=tuple(args.extra_san),
+        port=args.port,
+        ttft=args.ttft,
+        tokens_per_second=args.tokens_per_second,
+        max_num_seqs=args.max_num_seqs,
+        node_provisioner=args.node_provisioner,
+        cleanup=args.cleanup,
+        legacy_conditions=args.legacy_conditions,
+        cleanup_delay=max(3.0, args.ready_after),
+        gateway=args.gateway,
         inferenceset_versions={"served": None, "v1alpha1": ("v1alpha1",), "none": ()}[args.inferenceset],
     )
 
@@ -114,8 +164,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.state_dir:
         d.mkdir(parents=True, exist_ok=True)
         tmp = _state_file(d).with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "url": sim.url, "openai_url": sim.openai_url,
-                                   "kubeconfig": str(kubeconfig.resolve()), "started": time.time()}))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "url": sim.url,
+                    "openai_url": sim.openai_url,
+                    "kubeconfig": str(kubeconfig.resolve()),
+                    "started": time.time(),
+                }
+            )
+        )
         tmp.replace(_state_file(d))
     print(f"kaito-sim: API server {sim.url}, OpenAI stand-in {sim.openai_url}", file=sys.stderr, flush=True)
     print(f"export KUBECONFIG={shlex.quote(str(kubeconfig.resolve()))}", flush=True)
@@ -162,6 +221,7 @@ def _answers(state: dict, timeout: float = 2.0) -> bool:
     try:
         cfg = yaml.safe_load(Path(state["kubeconfig"]).read_text())
         import base64
+
         ca = base64.b64decode(cfg["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
         ctx = ssl.create_default_context(cadata=ca)
         u = urlsplit(state["url"])
@@ -193,21 +253,48 @@ def cmd_start(args: argparse.Namespace) -> int:
         _state_file(d).unlink()
     except OSError:
         pass
-    argv = [sys.executable, "-m", "kaito_sim", "serve", "--state-dir", str(d),
-            "--port", str(args.port), "--ready-after", str(args.ready_after), "--namespace", args.namespace]
+    argv = [
+        sys.executable,
+        "-m",
+        "kaito_sim",
+        "serve",
+        "--state-dir",
+        str(d),
+        "--port",
+        str(args.port),
+        "--ready-after",
+        str(args.ready_after),
+        "--namespace",
+        args.namespace,
+    ]
     if args.kubeconfig:
         argv += ["--kubeconfig", str(Path(args.kubeconfig).resolve())]
-    for flag in ("seed_demo", "no_kaito", "no_operator", "no_webhook", "v1alpha1_only", "lb_pending",
-                 "legacy_conditions", "gateway"):
+    for flag in (
+        "seed_demo",
+        "no_kaito",
+        "no_operator",
+        "no_webhook",
+        "v1alpha1_only",
+        "lb_pending",
+        "legacy_conditions",
+        "gateway",
+    ):
         if getattr(args, flag):
             argv.append("--" + flag.replace("_", "-"))
-    argv += ["--node-provisioner", args.node_provisioner, "--cleanup", args.cleanup,
-             "--inferenceset", args.inferenceset]
+    argv += [
+        "--node-provisioner",
+        args.node_provisioner,
+        "--cleanup",
+        args.cleanup,
+        "--inferenceset",
+        args.inferenceset,
+    ]
     for san in args.extra_san:
         argv += ["--extra-san", san]
     with open(d / "sim.log", "ab") as log:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                                cwd=str(d))
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=str(d)
+        )
     deadline = time.time() + 20
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -215,8 +302,10 @@ def cmd_start(args: argparse.Namespace) -> int:
             return 1
         st = _read_state(d)
         if st and st.get("pid") == proc.pid and _answers(st):
-            print(f"kaito-sim: running at {st['url']} (pid {proc.pid}); stop with: kubectl-kaito-sim stop",
-                  file=sys.stderr)
+            print(
+                f"kaito-sim: running at {st['url']} (pid {proc.pid}); stop with: kubectl-kaito-sim stop",
+                file=sys.stderr,
+            )
             print(f"export KUBECONFIG={shlex.quote(st['kubeconfig'])}")
             return 0
         time.sleep(0.1)
@@ -276,8 +365,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             seed_demo(sim)
         kubeconfig = Path(args.kubeconfig) if args.kubeconfig else Path(tmp) / "kubeconfig"
         sim.write_kubeconfig(kubeconfig, namespace=args.namespace)
-        env = dict(os.environ, KUBECONFIG=str(kubeconfig), KAITO_SIM_URL=sim.url,
-                   KAITO_SIM_OPENAI_URL=sim.openai_url)
+        env = dict(os.environ, KUBECONFIG=str(kubeconfig), KAITO_SIM_URL=sim.url, KAITO_SIM_OPENAI_URL=sim.openai_url)
         # kubectl caches discovery per host:port; a fresh cluster on a reused port must not see an old cache
         env.setdefault("KUBECACHEDIR", str(Path(tmp) / "kube-cache"))
         try:
@@ -293,12 +381,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         sim.stop()
         import shutil
+
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kubectl-kaito-sim",
-                                     description="A simulated Kubernetes cluster with KAITO installed.")
+    parser = argparse.ArgumentParser(
+        prog="kubectl-kaito-sim", description="A simulated Kubernetes cluster with KAITO installed."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run in the foreground until interrupted")
     _add_common(p)
@@ -308,10 +398,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.set_defaults(func=cmd_start)
     sub.add_parser("stop", help="stop the background simulator").set_defaults(func=cmd_stop)
-    sub.add_parser("status", help="is the background simulator running? (exit 3 if not)").set_defaults(
-        func=cmd_status)
-    p = sub.add_parser("run", help="start, run CMD with KUBECONFIG set, stop; exits with CMD's code",
-                       usage="kubectl-kaito-sim run [options] -- CMD [ARGS...]")
+    sub.add_parser("status", help="is the background simulator running? (exit 3 if not)").set_defaults(func=cmd_status)
+    p = sub.add_parser(
+        "run",
+        help="start, run CMD with KUBECONFIG set, stop; exits with CMD's code",
+        usage="kubectl-kaito-sim run [options] -- CMD [ARGS...]",
+    )
     _add_common(p)
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_run)
@@ -323,8 +415,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import cryptography  # noqa: F401  (the sim mints its own CA and certificates)
     except ImportError:
-        print("error: the simulated cluster needs the 'cryptography' package\n"
-              "hint: pip install kubectl-kaito-sim (from a kubectl-kaito checkout: pip install ./sim)", file=sys.stderr)
+        print(
+            "error: the simulated cluster needs the 'cryptography' package\n"
+            "hint: pip install kubectl-kaito-sim (from a kubectl-kaito checkout: pip install ./sim)",
+            file=sys.stderr,
+        )
         return 1
     return int(args.func(args) or 0)
 

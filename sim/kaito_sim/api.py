@@ -40,8 +40,13 @@ class ApiError(Exception):
         self.details = details
 
     def status(self) -> dict:
-        st: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                              "message": self.message}
+        st: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+        }
         if self.reason:
             st["reason"] = self.reason
         if self.details is not None:
@@ -68,10 +73,14 @@ def already_exists(rt: ResourceType, name: str) -> ApiError:
     return ApiError(409, "AlreadyExists", f'{rt.group_resource} "{name}" already exists', _details(rt, name))
 
 
-def conflict(rt: ResourceType, name: str, why: str = "the object has been modified; please apply your changes "
-                                                       "to the latest version and try again") -> ApiError:
-    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {rt.group_resource} "{name}": {why}',
-                    _details(rt, name))
+def conflict(
+    rt: ResourceType,
+    name: str,
+    why: str = "the object has been modified; please apply your changes to the latest version and try again",
+) -> ApiError:
+    return ApiError(
+        409, "Conflict", f'Operation cannot be fulfilled on {rt.group_resource} "{name}": {why}', _details(rt, name)
+    )
 
 
 def invalid(rt: ResourceType, name: str, causes: list[schema_mod.Cause]) -> ApiError:
@@ -101,8 +110,9 @@ class Api:
         self._ip_lock = threading.Lock()
         self._used_ips: set[str] = set()
         self._used_ports: set[int] = set()
-        self.validator = WorkspaceValidator(self._get_configmap, list_nodes=lambda: self.store.list("/nodes"),
-                                            settings=lambda: sim)
+        self.validator = WorkspaceValidator(
+            self._get_configmap, list_nodes=lambda: self.store.list("/nodes"), settings=lambda: sim
+        )
 
     # ------------------------------------------------------------------ helpers
     def _get_configmap(self, ns: str, name: str) -> dict | None:
@@ -139,21 +149,34 @@ class Api:
         if nsobj is None:
             raise _ns_not_found(ns or "")
         if (nsobj.get("metadata") or {}).get("deletionTimestamp"):
-            raise ApiError(403, "Forbidden",
-                           f"{rt.group_resource} \"{''}\" is forbidden: unable to create new content in namespace "
-                           f"{ns} because it is being terminated",
-                           {"kind": rt.plural, **({"group": rt.group} if rt.group else {})})
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'{rt.group_resource} "{""}" is forbidden: unable to create new content in namespace '
+                f"{ns} because it is being terminated",
+                {"kind": rt.plural, **({"group": rt.group} if rt.group else {})},
+            )
 
     def _validate_meta_name(self, rt: ResourceType, name: str) -> list[schema_mod.Cause]:
         if rt.key in ("/namespaces",) or rt.key == "/services":
             msgs = dns1123_label_errors(name)
         else:
             msgs = dns1123_subdomain_errors(name)
-        return [schema_mod.Cause("FieldValueInvalid", "metadata.name",
-                                 f"Invalid value: {json.dumps(name)}: {m}") for m in msgs]
+        return [
+            schema_mod.Cause("FieldValueInvalid", "metadata.name", f"Invalid value: {json.dumps(name)}: {m}")
+            for m in msgs
+        ]
 
-    def _admit_schema(self, rt: ResourceType, version: str, obj: dict, name: str, field_validation: str,
-                      warnings: list[str], include_status: bool) -> dict:
+    def _admit_schema(
+        self,
+        rt: ResourceType,
+        version: str,
+        obj: dict,
+        name: str,
+        field_validation: str,
+        warnings: list[str],
+        include_status: bool,
+    ) -> dict:
         schema = rt.schema(version)
         if schema is None:
             return obj
@@ -171,9 +194,11 @@ class Api:
         if rt.key != "kaito.sh/workspaces":
             return
         if self.sim.webhook_down:
-            msg = ('Internal error occurred: failed calling webhook "validation.workspace.kaito.sh": failed to call '
-                   'webhook: Post "https://kaito-workspace-svc.kaito-workspace.svc:9443/validate/workspace.kaito.sh'
-                   '?timeout=10s": no endpoints available for service "kaito-workspace-svc"')
+            msg = (
+                'Internal error occurred: failed calling webhook "validation.workspace.kaito.sh": failed to call '
+                'webhook: Post "https://kaito-workspace-svc.kaito-workspace.svc:9443/validate/workspace.kaito.sh'
+                '?timeout=10s": no endpoints available for service "kaito-workspace-svc"'
+            )
             raise ApiError(500, "InternalError", msg, {"causes": [{"message": msg}]})
         if not self.sim.webhook_active():
             return
@@ -200,7 +225,9 @@ class Api:
                 spec.setdefault("ipFamilyPolicy", "SingleStack")
                 spec.setdefault("internalTrafficPolicy", "Cluster")
             ports = []
-            old_ports = {p.get("name") or str(p.get("port")): p for p in ((old or {}).get("spec") or {}).get("ports") or []}
+            old_ports = {
+                p.get("name") or str(p.get("port")): p for p in ((old or {}).get("spec") or {}).get("ports") or []
+            }
             for p in spec.get("ports") or []:
                 p = dict(p)
                 p.setdefault("protocol", "TCP")
@@ -241,23 +268,44 @@ class Api:
         elif key == CRD_KEY:
             spec = obj.get("spec") or {}
             names = spec.get("names") or {}
-            obj.setdefault("status", {
-                "acceptedNames": names,
-                "conditions": [
-                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                     "message": "no conflicts found", "lastTransitionTime": rfc3339()},
-                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                     "message": "the initial names have been accepted", "lastTransitionTime": rfc3339()},
-                ],
-                "storedVersions": [v["name"] for v in spec.get("versions", []) if v.get("storage")],
-            })
+            obj.setdefault(
+                "status",
+                {
+                    "acceptedNames": names,
+                    "conditions": [
+                        {
+                            "type": "NamesAccepted",
+                            "status": "True",
+                            "reason": "NoConflicts",
+                            "message": "no conflicts found",
+                            "lastTransitionTime": rfc3339(),
+                        },
+                        {
+                            "type": "Established",
+                            "status": "True",
+                            "reason": "InitialNamesAccepted",
+                            "message": "the initial names have been accepted",
+                            "lastTransitionTime": rfc3339(),
+                        },
+                    ],
+                    "storedVersions": [v["name"] for v in spec.get("versions", []) if v.get("storage")],
+                },
+            )
         return obj
 
     @staticmethod
     def _strip_server_fields(meta: dict) -> dict:
         meta = dict(meta)
-        for k in ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
-                  "deletionGracePeriodSeconds", "selfLink", "managedFields"):
+        for k in (
+            "uid",
+            "creationTimestamp",
+            "resourceVersion",
+            "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+            "managedFields",
+        ):
             meta.pop(k, None)
         return meta
 
@@ -266,26 +314,42 @@ class Api:
         return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
     # ------------------------------------------------------------------ create
-    def create(self, rt: ResourceType, version: str, ns: str | None, body: Any, *, dry_run: bool = False,
-               field_validation: str = "Warn") -> tuple[dict, list[str]]:
+    def create(
+        self,
+        rt: ResourceType,
+        version: str,
+        ns: str | None,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+    ) -> tuple[dict, list[str]]:
         if not isinstance(body, dict):
-            raise bad_request("the body of the request was in an unknown format - accepted media types include: "
-                              "application/json, application/yaml, application/vnd.kubernetes.protobuf")
+            raise bad_request(
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+            )
         warnings: list[str] = []
         want_av = rt.api_version(version)
         if body.get("kind") and body.get("kind") != rt.kind:
-            raise bad_request(f"the API version in the data ({body.get('apiVersion')}) does not match the expected "
-                              f"API version ({want_av})" if body.get("apiVersion") != want_av else
-                              f"kind {body.get('kind')} does not match the expected kind {rt.kind}")
+            raise bad_request(
+                f"the API version in the data ({body.get('apiVersion')}) does not match the expected "
+                f"API version ({want_av})"
+                if body.get("apiVersion") != want_av
+                else f"kind {body.get('kind')} does not match the expected kind {rt.kind}"
+            )
         if body.get("apiVersion") and body.get("apiVersion") != want_av:
-            raise bad_request(f"the API version in the data ({body['apiVersion']}) does not match the expected "
-                              f"API version ({want_av})")
+            raise bad_request(
+                f"the API version in the data ({body['apiVersion']}) does not match the expected "
+                f"API version ({want_av})"
+            )
         meta = self._strip_server_fields(body.get("metadata") or {})
         if rt.namespaced:
             body_ns = meta.get("namespace")
             if body_ns and ns and body_ns != ns:
-                raise bad_request("the namespace of the provided object does not match the namespace sent on the "
-                                  "request")
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             meta["namespace"] = ns or body_ns or "default"
         else:
             meta.pop("namespace", None)
@@ -294,8 +358,15 @@ class Api:
             name = meta["generateName"] + short_hash(f"{time.time()}{random.random()}", 5)
             meta["name"] = name
         if not name:
-            raise invalid(rt, "", [schema_mod.Cause("FieldValueRequired", "metadata.name",
-                                                    "Required value: name or generateName is required")])
+            raise invalid(
+                rt,
+                "",
+                [
+                    schema_mod.Cause(
+                        "FieldValueRequired", "metadata.name", "Required value: name or generateName is required"
+                    )
+                ],
+            )
         causes = self._validate_meta_name(rt, name)
         if causes:
             raise invalid(rt, name, causes)
@@ -317,8 +388,9 @@ class Api:
             self._webhook(rt, obj, None)
             if dry_run:
                 out = dict(obj)
-                out["metadata"] = dict(meta, uid=meta.get("uid") or "00000000-0000-0000-0000-000000000000",
-                                       creationTimestamp=rfc3339())
+                out["metadata"] = dict(
+                    meta, uid=meta.get("uid") or "00000000-0000-0000-0000-000000000000", creationTimestamp=rfc3339()
+                )
                 return self.present(rt, version, out), warnings
             stored = self.store.put(rt.key, obj)
         self.sim.after_write(rt, stored, None)
@@ -331,9 +403,17 @@ class Api:
             raise not_found(rt, name)
         return self.present(rt, version, obj)
 
-    def list(self, rt: ResourceType, version: str, ns: str | None, *, label_selector: str | None = None,
-             field_selector: str | None = None, limit: int | None = None,
-             continue_token: str | None = None) -> dict:
+    def list(
+        self,
+        rt: ResourceType,
+        version: str,
+        ns: str | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> dict:
         try:
             lsel = parse_label_selector(label_selector)
             fsel = parse_field_selector(field_selector, set(rt.field_labels) if rt.field_labels else None)
@@ -347,15 +427,18 @@ class Api:
                 after = (tok["start"][0], tok["start"][1])
                 list_rv = int(tok["rv"])
             except (ValueError, KeyError, IndexError, TypeError):
-                raise bad_request("continue key is not valid: incorrect encoded start resourceVersion "
-                                  "(version meta.k8s.io/v1)") from None
+                raise bad_request(
+                    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
+                ) from None
             if list_rv < self.store.oldest_rv:
-                raise expired("The provided continue parameter is too old to display a consistent list result. "
-                              "You can start a new list without the continue parameter, or use the continue token "
-                              "in this response to retrieve the remainder of the results. Continuing with the "
-                              "provided token results in an inconsistent list - objects that were created, modified, "
-                              "or deleted between the time the first chunk was returned and now may show up in the "
-                              "list.")
+                raise expired(
+                    "The provided continue parameter is too old to display a consistent list result. "
+                    "You can start a new list without the continue parameter, or use the continue token "
+                    "in this response to retrieve the remainder of the results. Continuing with the "
+                    "provided token results in an inconsistent list - objects that were created, modified, "
+                    "or deleted between the time the first chunk was returned and now may show up in the "
+                    "list."
+                )
         ns_filter = ns if rt.namespaced else None
         objs, rv = self.store.list_after(rt.key, ns_filter, after)
         if list_rv is None:
@@ -370,9 +453,13 @@ class Api:
                     continue
             if limit and len(items) >= limit:
                 last = items[-1]["metadata"]
-                next_token = base64.urlsafe_b64encode(json.dumps(
-                    {"rv": list_rv, "start": [last.get("namespace", "") or "", last["name"]]}).encode()
-                ).decode().rstrip("=")
+                next_token = (
+                    base64.urlsafe_b64encode(
+                        json.dumps({"rv": list_rv, "start": [last.get("namespace", "") or "", last["name"]]}).encode()
+                    )
+                    .decode()
+                    .rstrip("=")
+                )
                 if not filtered:
                     remaining = len(objs) - idx
                 break
@@ -385,9 +472,19 @@ class Api:
         return {"kind": f"{rt.kind}List", "apiVersion": rt.api_version(version), "metadata": meta, "items": items}
 
     # ------------------------------------------------------------------ update
-    def _finish_update(self, rt: ResourceType, version: str, old: dict, new: dict, *, dry_run: bool,
-                       field_validation: str, subresource: str | None, warnings: builtins.list[str],
-                       check_rv: bool) -> dict:
+    def _finish_update(
+        self,
+        rt: ResourceType,
+        version: str,
+        old: dict,
+        new: dict,
+        *,
+        dry_run: bool,
+        field_validation: str,
+        subresource: str | None,
+        warnings: builtins.list[str],
+        check_rv: bool,
+    ) -> dict:
         name = old["metadata"]["name"]
         ns = old["metadata"].get("namespace", "")
         new_meta = self._strip_server_fields(new.get("metadata") or {})
@@ -395,11 +492,11 @@ class Api:
         if check_rv and body_rv and body_rv != old["metadata"].get("resourceVersion"):
             raise conflict(rt, name)
         if new_meta.get("name", name) != name:
-            raise bad_request(f'the name of the object ({new_meta.get("name")}) does not match the name on the URL '
-                              f'({name})')
+            raise bad_request(
+                f"the name of the object ({new_meta.get('name')}) does not match the name on the URL ({name})"
+            )
         if rt.namespaced and new_meta.get("namespace", ns) != ns:
-            raise bad_request("the namespace of the provided object does not match the namespace sent on the "
-                              "request")
+            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         old_meta = old["metadata"]
         if subresource == "status":
             merged = dict(old)
@@ -425,17 +522,21 @@ class Api:
                     merged["status"] = old["status"]
                 else:
                     merged.pop("status", None)
-            merged = self._admit_schema(rt, version, merged, name, field_validation, warnings,
-                                        include_status=True)
+            merged = self._admit_schema(rt, version, merged, name, field_validation, warnings, include_status=True)
             merged = self._builtin_defaults(rt, merged, old)
             if "generation" in old_meta and self._spec_part(merged) != self._spec_part(old):
                 merged["metadata"] = dict(merged["metadata"], generation=int(old_meta.get("generation") or 1) + 1)
             if old_meta.get("deletionTimestamp"):
                 added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
                 if added:
-                    raise ApiError(422, "Invalid", f'{rt.qualified_kind} "{name}" is invalid: metadata.finalizers: '
-                                   f'Forbidden: no new finalizers can be added if the object is being deleted, '
-                                   f'found new finalizers {json.dumps(sorted(added))}', _details(rt, name, rt.kind))
+                    raise ApiError(
+                        422,
+                        "Invalid",
+                        f'{rt.qualified_kind} "{name}" is invalid: metadata.finalizers: '
+                        f"Forbidden: no new finalizers can be added if the object is being deleted, "
+                        f"found new finalizers {json.dumps(sorted(added))}",
+                        _details(rt, name, rt.kind),
+                    )
             self._webhook(rt, merged, old)
         merged["metadata"] = dict(merged["metadata"], resourceVersion=old_meta.get("resourceVersion"))
         if merged == old:  # like the real server: a no-op update writes nothing and keeps the resourceVersion
@@ -457,9 +558,18 @@ class Api:
         self.sim.after_write(rt, stored, old)
         return self.present(rt, version, stored)
 
-    def replace(self, rt: ResourceType, version: str, ns: str | None, name: str, body: Any, *,
-                subresource: str | None = None, dry_run: bool = False,
-                field_validation: str = "Warn") -> tuple[dict, builtins.list[str]]:
+    def replace(
+        self,
+        rt: ResourceType,
+        version: str,
+        ns: str | None,
+        name: str,
+        body: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+    ) -> tuple[dict, builtins.list[str]]:
         if not isinstance(body, dict):
             raise bad_request("the body of the request was in an unknown format")
         warnings: list[str] = []
@@ -468,22 +578,50 @@ class Api:
             raise not_found(rt, name)
         body_rv = (body.get("metadata") or {}).get("resourceVersion")
         if rt.custom and not body_rv:
-            raise invalid(rt, name, [schema_mod.Cause(
-                "FieldValueInvalid", "metadata.resourceVersion",
-                "Invalid value: 0x0: must be specified for an update")])
-        out = self._finish_update(rt, version, old, body, dry_run=dry_run, field_validation=field_validation,
-                                  subresource=subresource, warnings=warnings, check_rv=True)
+            raise invalid(
+                rt,
+                name,
+                [
+                    schema_mod.Cause(
+                        "FieldValueInvalid",
+                        "metadata.resourceVersion",
+                        "Invalid value: 0x0: must be specified for an update",
+                    )
+                ],
+            )
+        out = self._finish_update(
+            rt,
+            version,
+            old,
+            body,
+            dry_run=dry_run,
+            field_validation=field_validation,
+            subresource=subresource,
+            warnings=warnings,
+            check_rv=True,
+        )
         return out, warnings
 
-    def patch(self, rt: ResourceType, version: str, ns: str | None, name: str, patch_type: str, body: bytes, *,
-              subresource: str | None = None, dry_run: bool = False,
-              field_validation: str = "Warn") -> tuple[dict, builtins.list[str]]:
+    def patch(
+        self,
+        rt: ResourceType,
+        version: str,
+        ns: str | None,
+        name: str,
+        patch_type: str,
+        body: bytes,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: str = "Warn",
+    ) -> tuple[dict, builtins.list[str]]:
         warnings: list[str] = []
         ns_key = ns or "" if rt.namespaced else ""
         old = self.store.get(rt.key, ns_key, name)
         ctype = (patch_type or "").split(";")[0].strip()
         if ctype == "application/apply-patch+yaml":
             import yaml
+
             try:
                 applied = yaml.safe_load(body.decode() or "{}")
             except yaml.YAMLError as exc:
@@ -505,23 +643,47 @@ class Api:
                 try:
                     new = json_patch(old, patch)
                 except JSONPatchError as exc:
-                    raise ApiError(422, "Invalid", f"the server rejected our request due to an error in our "
-                                   f"request: {exc}") from None
+                    raise ApiError(
+                        422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+                    ) from None
             elif ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
                 if not isinstance(patch, dict):
                     raise bad_request("a merge patch must be a JSON object")
                 new = merge_patch(old, patch)
             else:
-                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
-                               "accepted media types include: application/json-patch+json, "
-                               "application/merge-patch+json, application/apply-patch+yaml", None)
-        out = self._finish_update(rt, version, old, new, dry_run=dry_run, field_validation=field_validation,
-                                  subresource=subresource, warnings=warnings, check_rv=True)
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    "the body of the request was in an unknown format - "
+                    "accepted media types include: application/json-patch+json, "
+                    "application/merge-patch+json, application/apply-patch+yaml",
+                    None,
+                )
+        out = self._finish_update(
+            rt,
+            version,
+            old,
+            new,
+            dry_run=dry_run,
+            field_validation=field_validation,
+            subresource=subresource,
+            warnings=warnings,
+            check_rv=True,
+        )
         return out, warnings
 
     # ------------------------------------------------------------------ delete
-    def delete(self, rt: ResourceType, version: str, ns: str | None, name: str, *, dry_run: bool = False,
-               propagation: str | None = None, preconditions: dict | None = None) -> dict:
+    def delete(
+        self,
+        rt: ResourceType,
+        version: str,
+        ns: str | None,
+        name: str,
+        *,
+        dry_run: bool = False,
+        propagation: str | None = None,
+        preconditions: dict | None = None,
+    ) -> dict:
         ns_key = ns or "" if rt.namespaced else ""
         with self.store.lock:
             old = self.store.get(rt.key, ns_key, name)
@@ -530,26 +692,45 @@ class Api:
             meta = old["metadata"]
             pre = preconditions or {}
             if pre.get("uid") and pre["uid"] != meta.get("uid"):
-                raise conflict(rt, name, f"Precondition failed: UID in precondition: {pre['uid']}, UID in object "
-                                         f"meta: {meta.get('uid')}")
+                raise conflict(
+                    rt,
+                    name,
+                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta.get('uid')}",
+                )
             if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
-                raise conflict(rt, name, f"Precondition failed: ResourceVersion in precondition: "
-                                         f"{pre['resourceVersion']}, ResourceVersion in object meta: "
-                                         f"{meta.get('resourceVersion')}")
+                raise conflict(
+                    rt,
+                    name,
+                    f"Precondition failed: ResourceVersion in precondition: "
+                    f"{pre['resourceVersion']}, ResourceVersion in object meta: "
+                    f"{meta.get('resourceVersion')}",
+                )
             finalizers = list(meta.get("finalizers") or [])
             if rt.key == "/namespaces":
                 finalizers = finalizers or ["kubernetes"]
             # like the real GC: these policies are carried out through finalizers
             if propagation == "Orphan" and "orphan" not in finalizers:
                 finalizers.append("orphan")
-            elif (propagation == "Foreground" and "foregroundDeletion" not in finalizers
-                  and self.store.dependents(meta.get("uid", ""))):
+            elif (
+                propagation == "Foreground"
+                and "foregroundDeletion" not in finalizers
+                and self.store.dependents(meta.get("uid", ""))
+            ):
                 finalizers.append("foregroundDeletion")
             if dry_run:
                 if finalizers:
-                    return self.present(rt, version, dict(old, metadata=dict(
-                        meta, deletionTimestamp=meta.get("deletionTimestamp") or rfc3339(),
-                        deletionGracePeriodSeconds=0)))
+                    return self.present(
+                        rt,
+                        version,
+                        dict(
+                            old,
+                            metadata=dict(
+                                meta,
+                                deletionTimestamp=meta.get("deletionTimestamp") or rfc3339(),
+                                deletionGracePeriodSeconds=0,
+                            ),
+                        ),
+                    )
                 return self._deleted_body(rt, version, old)
             if finalizers:
                 if meta.get("deletionTimestamp"):
@@ -577,9 +758,17 @@ class Api:
             details["group"] = rt.group
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
 
-    def delete_collection(self, rt: ResourceType, version: str, ns: str | None, *, label_selector: str | None,
-                          field_selector: str | None, dry_run: bool = False,
-                          propagation: str | None = None) -> dict:
+    def delete_collection(
+        self,
+        rt: ResourceType,
+        version: str,
+        ns: str | None,
+        *,
+        label_selector: str | None,
+        field_selector: str | None,
+        dry_run: bool = False,
+        propagation: str | None = None,
+    ) -> dict:
         lst = self.list(rt, version, ns, label_selector=label_selector, field_selector=field_selector)
         for item in lst["items"]:
             m = item["metadata"]

@@ -43,8 +43,9 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, *, ca: bool
-             ) -> x509.CertificateBuilder:
+def _builder(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivateKey, *, ca: bool
+) -> x509.CertificateBuilder:
     """What the CA and every leaf share: names, key, serial, 30 days, and a CA's or a leaf's usages."""
     now = _dt.datetime.now(_dt.timezone.utc)
     return (
@@ -58,9 +59,15 @@ def _builder(subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePrivate
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=not ca,
-                data_encipherment=False, key_agreement=False, key_cert_sign=ca,
-                crl_sign=ca, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=not ca,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -98,9 +105,7 @@ def _leaf(subject: x509.Name, *, sans: list[x509.GeneralName] | None, server: bo
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]),
             critical=False,
         )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False)
     )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
@@ -112,10 +117,10 @@ def _san(value: str) -> x509.GeneralName:
     value = value.strip()
     for prefix in ("IP:", "ip:"):
         if value.startswith(prefix):
-            return x509.IPAddress(ipaddress.ip_address(value[len(prefix):]))
+            return x509.IPAddress(ipaddress.ip_address(value[len(prefix) :]))
     for prefix in ("DNS:", "dns:"):
         if value.startswith(prefix):
-            return x509.DNSName(value[len(prefix):])
+            return x509.DNSName(value[len(prefix) :])
     try:
         return x509.IPAddress(ipaddress.ip_address(value))
     except ValueError:
@@ -137,8 +142,9 @@ def server_pair(extra_sans: tuple[str, ...] | list[str] = ()) -> CertPair:
     return _leaf(subject, sans=sans, server=True, foreign=False)
 
 
-def client_pair(common_name: str = "kaito-sim-admin", groups: tuple[str, ...] = ("system:masters",),
-                foreign: bool = False) -> CertPair:
+def client_pair(
+    common_name: str = "kaito-sim-admin", groups: tuple[str, ...] = ("system:masters",), foreign: bool = False
+) -> CertPair:
     """A client certificate (CN = user, O = groups), signed by the sim CA
     unless `foreign=True` (then the server refuses it)."""
     attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups]

@@ -93,17 +93,35 @@ class LogFlood:
 class SimCluster:
     """A simulated Kubernetes API server with KAITO installed. See docs/simulator.md."""
 
-    def __init__(self, ready_after: float = 0.3, kaito: bool = True,
-                 served_versions: tuple[str, ...] = ("v1alpha1", "v1beta1"), operator: bool = True,
-                 webhook: bool = True, lb_pending: bool = False, extra_sans: Iterable[str] = (),
-                 watch_max_seconds: float | None = None, *, port: int = 0, openai_port: int = 0,
-                 event_window: int = 10000, gc_delay: float = 0.05, lb_delay: float | None = None,
-                 bookmark_interval: float = 1.0, debug: bool = False, ttft: float | None = None,
-                 tokens_per_second: float | None = None, max_num_seqs: int | None = None,
-                 node_provisioner: str = "azure-gpu-provisioner", legacy_conditions: bool = False,
-                 cleanup: str = "fast", cleanup_delay: float = 1.0,
-                 feature_gates: dict[str, bool] | None = None, gateway: bool = False,
-                 inferenceset_versions: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        ready_after: float = 0.3,
+        kaito: bool = True,
+        served_versions: tuple[str, ...] = ("v1alpha1", "v1beta1"),
+        operator: bool = True,
+        webhook: bool = True,
+        lb_pending: bool = False,
+        extra_sans: Iterable[str] = (),
+        watch_max_seconds: float | None = None,
+        *,
+        port: int = 0,
+        openai_port: int = 0,
+        event_window: int = 10000,
+        gc_delay: float = 0.05,
+        lb_delay: float | None = None,
+        bookmark_interval: float = 1.0,
+        debug: bool = False,
+        ttft: float | None = None,
+        tokens_per_second: float | None = None,
+        max_num_seqs: int | None = None,
+        node_provisioner: str = "azure-gpu-provisioner",
+        legacy_conditions: bool = False,
+        cleanup: str = "fast",
+        cleanup_delay: float = 1.0,
+        feature_gates: dict[str, bool] | None = None,
+        gateway: bool = False,
+        inferenceset_versions: tuple[str, ...] | None = None,
+    ) -> None:
         # True: the gatewayAPIInferenceExtension gate on, plus a Gateway (inferenceset.py)
         self.gateway = bool(gateway)
         self.gateway_port = 0
@@ -250,8 +268,7 @@ class SimCluster:
         return self._sched.errors
 
     # ------------------------------------------------------------------ kubeconfig
-    def kubeconfig(self, *, namespace: str = "default", context: str = "kaito-sim",
-                   user_auth: str = "token") -> dict:
+    def kubeconfig(self, *, namespace: str = "default", context: str = "kaito-sim", user_auth: str = "token") -> dict:
         user: dict[str, Any] = {}
         if user_auth in ("token", "both"):
             user["token"] = self.token
@@ -261,21 +278,38 @@ class SimCluster:
         if user_auth not in ("token", "cert", "both"):
             raise ValueError("user_auth must be 'token', 'cert' or 'both'")
         return {
-            "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": context, "cluster": {
-                "server": self.url, "certificate-authority-data": base64.b64encode(self.ca_pem).decode()}}],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "clusters": [
+                {
+                    "name": context,
+                    "cluster": {
+                        "server": self.url,
+                        "certificate-authority-data": base64.b64encode(self.ca_pem).decode(),
+                    },
+                }
+            ],
             "users": [{"name": f"{context}-admin", "user": user}],
-            "contexts": [{"name": context, "context": {"cluster": context, "user": f"{context}-admin",
-                                                       "namespace": namespace}}],
+            "contexts": [
+                {"name": context, "context": {"cluster": context, "user": f"{context}-admin", "namespace": namespace}}
+            ],
             "current-context": context,
         }
 
-    def write_kubeconfig(self, path: str | os.PathLike, *, namespace: str = "default", context: str = "kaito-sim",
-                         user_auth: str = "token") -> Path:
+    def write_kubeconfig(
+        self,
+        path: str | os.PathLike,
+        *,
+        namespace: str = "default",
+        context: str = "kaito-sim",
+        user_auth: str = "token",
+    ) -> Path:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(yaml.safe_dump(self.kubeconfig(namespace=namespace, context=context, user_auth=user_auth),
-                                    sort_keys=False))
+        p.write_text(
+            yaml.safe_dump(self.kubeconfig(namespace=namespace, context=context, user_auth=user_auth), sort_keys=False)
+        )
         try:
             p.chmod(0o600)
         except OSError:
@@ -283,8 +317,9 @@ class SimCluster:
         self.kubeconfig_path = p
         return p
 
-    def mint_client_cert(self, common_name: str = "test-user", groups: tuple[str, ...] = (),
-                         foreign: bool = False) -> tuple[bytes, bytes]:
+    def mint_client_cert(
+        self, common_name: str = "test-user", groups: tuple[str, ...] = (), foreign: bool = False
+    ) -> tuple[bytes, bytes]:
         """A client (cert_pem, key_pem); `foreign=True` signs it with a CA the server does not trust."""
         pair = certs.client_pair(common_name, groups, foreign=foreign)
         return pair.cert_pem, pair.key_pem
@@ -334,18 +369,33 @@ class SimCluster:
     def _bootstrap(self) -> None:
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self.internal_create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
-        self.internal_create({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kubernetes", "namespace": "default",
-                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"type": "ClusterIP", "clusterIP": "10.0.0.1", "clusterIPs": ["10.0.0.1"],
-                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}],
-                     "sessionAffinity": "None"},
-        })
-        self.internal_create(O.node(SYSTEM_NODE, internal_ip="10.224.0.4", gpu=False,
-                                    instance_type="Standard_D4ds_v5",
-                                    labels={"kubernetes.azure.com/agentpool": "nodepool1",
-                                            "kubernetes.azure.com/mode": "system"}))
+        self.internal_create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
+                "spec": {
+                    "type": "ClusterIP",
+                    "clusterIP": "10.0.0.1",
+                    "clusterIPs": ["10.0.0.1"],
+                    "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443}],
+                    "sessionAffinity": "None",
+                },
+            }
+        )
+        self.internal_create(
+            O.node(
+                SYSTEM_NODE,
+                internal_ip="10.224.0.4",
+                gpu=False,
+                instance_type="Standard_D4ds_v5",
+                labels={"kubernetes.azure.com/agentpool": "nodepool1", "kubernetes.azure.com/mode": "system"},
+            )
+        )
         if self._kaito:
             self._install_kaito()
 
@@ -369,16 +419,25 @@ class SimCluster:
         }
         for name, data in cms.items():
             if self.store.get("/configmaps", KAITO_NS, name) is None:
-                self.internal_create({"apiVersion": "v1", "kind": "ConfigMap",
-                                      "metadata": {"name": name, "namespace": KAITO_NS, "labels": dict(helm)},
-                                      "data": data})
+                self.internal_create(
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "metadata": {"name": name, "namespace": KAITO_NS, "labels": dict(helm)},
+                        "data": data,
+                    }
+                )
         if self._operator:
             self._install_operator()
 
     def _helm_labels(self) -> dict:
-        return {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "kaito-workspace",
-                "app.kubernetes.io/name": "workspace", "app.kubernetes.io/version": O.KAITO_VERSION,
-                "helm.sh/chart": f"workspace-{O.KAITO_VERSION}"}
+        return {
+            "app.kubernetes.io/managed-by": "Helm",
+            "app.kubernetes.io/instance": "kaito-workspace",
+            "app.kubernetes.io/name": "workspace",
+            "app.kubernetes.io/version": O.KAITO_VERSION,
+            "helm.sh/chart": f"workspace-{O.KAITO_VERSION}",
+        }
 
     def _install_operator(self) -> None:
         if self.store.get("apps/deployments", KAITO_NS, "kaito-workspace") is not None:
@@ -386,54 +445,111 @@ class SimCluster:
         labels = self._helm_labels()
         sel = {"app.kubernetes.io/instance": "kaito-workspace", "app.kubernetes.io/name": "workspace"}
         image = f"mcr.microsoft.com/aks/kaito/workspace:{O.KAITO_VERSION}"
-        container = {"name": "workspace", "image": image,
-                     "args": ["--feature-gates=vLLM=true,enableInferenceSetController=true",
-                              "--node-provisioner=azure-gpu-provisioner"],
-                     "ports": [{"name": "http-metrics", "containerPort": 8080},
-                               {"name": "webhook", "containerPort": 9443}]}
-        dep = self.internal_create({
-            "apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "kaito-workspace", "namespace": KAITO_NS, "labels": labels,
-                         "annotations": {"deployment.kubernetes.io/revision": "1",
-                                         "meta.helm.sh/release-name": "kaito-workspace",
-                                         "meta.helm.sh/release-namespace": KAITO_NS}},
-            "spec": {"replicas": 1, "selector": {"matchLabels": sel},
-                     "template": {"metadata": {"labels": dict(sel)}, "spec": {"containers": [container]}}},
-            "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1,
-                       "availableReplicas": 1,
-                       "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
-                                       "message": "Deployment has minimum availability.",
-                                       "lastTransitionTime": rfc3339(), "lastUpdateTime": rfc3339()},
-                                      {"type": "Progressing", "status": "True",
-                                       "reason": "NewReplicaSetAvailable",
-                                       "message": 'ReplicaSet "kaito-workspace-7d9c6b5f8" has successfully '
-                                                  'progressed.',
-                                       "lastTransitionTime": rfc3339(), "lastUpdateTime": rfc3339()}]},
-        })
+        container = {
+            "name": "workspace",
+            "image": image,
+            "args": [
+                "--feature-gates=vLLM=true,enableInferenceSetController=true",
+                "--node-provisioner=azure-gpu-provisioner",
+            ],
+            "ports": [{"name": "http-metrics", "containerPort": 8080}, {"name": "webhook", "containerPort": 9443}],
+        }
+        dep = self.internal_create(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {
+                    "name": "kaito-workspace",
+                    "namespace": KAITO_NS,
+                    "labels": labels,
+                    "annotations": {
+                        "deployment.kubernetes.io/revision": "1",
+                        "meta.helm.sh/release-name": "kaito-workspace",
+                        "meta.helm.sh/release-namespace": KAITO_NS,
+                    },
+                },
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": sel},
+                    "template": {"metadata": {"labels": dict(sel)}, "spec": {"containers": [container]}},
+                },
+                "status": {
+                    "observedGeneration": 1,
+                    "replicas": 1,
+                    "updatedReplicas": 1,
+                    "readyReplicas": 1,
+                    "availableReplicas": 1,
+                    "conditions": [
+                        {
+                            "type": "Available",
+                            "status": "True",
+                            "reason": "MinimumReplicasAvailable",
+                            "message": "Deployment has minimum availability.",
+                            "lastTransitionTime": rfc3339(),
+                            "lastUpdateTime": rfc3339(),
+                        },
+                        {
+                            "type": "Progressing",
+                            "status": "True",
+                            "reason": "NewReplicaSetAvailable",
+                            "message": 'ReplicaSet "kaito-workspace-7d9c6b5f8" has successfully progressed.',
+                            "lastTransitionTime": rfc3339(),
+                            "lastUpdateTime": rfc3339(),
+                        },
+                    ],
+                },
+            }
+        )
         pod: dict[str, Any] = {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "kaito-workspace-7d9c6b5f8-x2k4q", "namespace": KAITO_NS,
-                         "labels": dict(sel, **{"pod-template-hash": "7d9c6b5f8"}),
-                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "kaito-workspace",
-                                              "uid": dep["metadata"]["uid"], "controller": True,
-                                              "blockOwnerDeletion": True}]},
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": "kaito-workspace-7d9c6b5f8-x2k4q",
+                "namespace": KAITO_NS,
+                "labels": dict(sel, **{"pod-template-hash": "7d9c6b5f8"}),
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": "kaito-workspace",
+                        "uid": dep["metadata"]["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
+            },
             "spec": {"containers": [container], "nodeName": SYSTEM_NODE},
         }
         pod = self.internal_create(pod)
-        pod = self.store.put("/pods", dict(pod, status=O.pod_status(pod, phase="Running", ready=True,
-                                                                      node_ip="10.224.0.4",
-                                                                      pod_ip="10.244.0.12")))
-        self.append_logs(KAITO_NS, pod["metadata"]["name"], [
-            'I1123 09:00:00.000000       1 main.go:120] "Starting workspace controller" version="0.12.0"',
-            'I1123 09:00:00.100000       1 webhook.go:85] "Serving webhook" port=9443',
-        ])
-        self.internal_create({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kaito-workspace-svc", "namespace": KAITO_NS, "labels": labels},
-            "spec": {"type": "ClusterIP", "selector": sel,
-                     "ports": [{"name": "http-metrics", "port": 8080, "protocol": "TCP", "targetPort": 8080},
-                               {"name": "webhook-server", "port": 9443, "protocol": "TCP", "targetPort": 9443}]},
-        })
+        pod = self.store.put(
+            "/pods",
+            dict(
+                pod, status=O.pod_status(pod, phase="Running", ready=True, node_ip="10.224.0.4", pod_ip="10.244.0.12")
+            ),
+        )
+        self.append_logs(
+            KAITO_NS,
+            pod["metadata"]["name"],
+            [
+                'I1123 09:00:00.000000       1 main.go:120] "Starting workspace controller" version="0.12.0"',
+                'I1123 09:00:00.100000       1 webhook.go:85] "Serving webhook" port=9443',
+            ],
+        )
+        self.internal_create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "kaito-workspace-svc", "namespace": KAITO_NS, "labels": labels},
+                "spec": {
+                    "type": "ClusterIP",
+                    "selector": sel,
+                    "ports": [
+                        {"name": "http-metrics", "port": 8080, "protocol": "TCP", "targetPort": 8080},
+                        {"name": "webhook-server", "port": 9443, "protocol": "TCP", "targetPort": 9443},
+                    ],
+                },
+            }
+        )
 
     def _remove_operator(self) -> None:
         for key, name in (("apps/deployments", "kaito-workspace"), ("/services", "kaito-workspace-svc")):
@@ -478,11 +594,21 @@ class SimCluster:
                 del self.requests[:25_000]
 
     def version_info(self) -> dict:
-        return {"major": "1", "minor": "36", "emulationMajor": "1", "emulationMinor": "36",
-                "minCompatibilityMajor": "1", "minCompatibilityMinor": "35", "gitVersion": "v1.36.2",
-                "gitCommit": "80779bd6ff08b451e1c165a338a7b69351e9b0b8", "gitTreeState": "clean",
-                "buildDate": "2026-07-15T18:06:15Z", "goVersion": "go1.26.4", "compiler": "gc",
-                "platform": "linux/amd64"}
+        return {
+            "major": "1",
+            "minor": "36",
+            "emulationMajor": "1",
+            "emulationMinor": "36",
+            "minCompatibilityMajor": "1",
+            "minCompatibilityMinor": "35",
+            "gitVersion": "v1.36.2",
+            "gitCommit": "80779bd6ff08b451e1c165a338a7b69351e9b0b8",
+            "gitTreeState": "clean",
+            "buildDate": "2026-07-15T18:06:15Z",
+            "goVersion": "go1.26.4",
+            "compiler": "gc",
+            "platform": "linux/amd64",
+        }
 
     # ------------------------------------------------------------------ internal object helpers
     def _type_for(self, obj: dict) -> ResourceType:
@@ -506,8 +632,9 @@ class SimCluster:
         ns = self.store.get("/namespaces", "", name)
         if ns is not None:
             return ns
-        return self.internal_create({"apiVersion": "v1", "kind": "Namespace",
-                                     "metadata": {"name": name, "labels": dict(labels or {})}})
+        return self.internal_create(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels or {})}}
+        )
 
     def internal_create(self, obj: dict) -> dict:
         """Store an object as a controller would (no admission); fills metadata, keeps status."""
@@ -526,12 +653,12 @@ class SimCluster:
         obj["metadata"] = meta
         if rt.custom:
             from .schema import defaults_only
+
             version = obj["apiVersion"].rpartition("/")[2]
             status = obj.pop("status", None)
             obj = defaults_only(obj, rt.schema(version))
             if status is not None:  # stored once: status follows the storage version's schema
-                obj["status"] = defaults_only({"status": status}, rt.schema(rt.storage_version)).get("status",
-                                                                                                    status)
+                obj["status"] = defaults_only({"status": status}, rt.schema(rt.storage_version)).get("status", status)
             obj["apiVersion"] = rt.api_version(rt.storage_version)
         obj = self.api._builtin_defaults(rt, obj, self.store.get(rt.key, meta.get("namespace", ""), meta["name"]))
         return self.store.put(rt.key, obj)
@@ -544,8 +671,9 @@ class SimCluster:
             meta = obj["metadata"]
             if meta.get("finalizers") and not force:
                 if not meta.get("deletionTimestamp"):
-                    self.store.put(key, dict(obj, metadata=dict(meta, deletionTimestamp=rfc3339(),
-                                                                 deletionGracePeriodSeconds=0)))
+                    self.store.put(
+                        key, dict(obj, metadata=dict(meta, deletionTimestamp=rfc3339(), deletionGracePeriodSeconds=0))
+                    )
                 return
             self.store.remove(key, ns, name)
 
@@ -575,21 +703,33 @@ class SimCluster:
             if prev is not None:
                 ev = self.store.get("/events", prev[0], prev[1])
                 if ev is not None:
-                    return self.store.put("/events", dict(ev, count=int(ev.get("count") or 1) + 1,
-                                                          lastTimestamp=now))
+                    return self.store.put("/events", dict(ev, count=int(ev.get("count") or 1) + 1, lastTimestamp=now))
             name = f"{meta.get('name', 'unknown')}.{secrets.token_hex(8)}"
-            ev = self.internal_create({
-                "apiVersion": "v1", "kind": "Event",
-                "metadata": {"name": name, "namespace": ns},
-                "involvedObject": {"kind": obj.get("kind"), "namespace": meta.get("namespace"),
-                                   "name": meta.get("name"), "uid": meta.get("uid"),
-                                   "apiVersion": obj.get("apiVersion"),
-                                   "resourceVersion": meta.get("resourceVersion")},
-                "reason": reason, "message": message, "type": etype,
-                "source": {"component": component},
-                "firstTimestamp": now, "lastTimestamp": now, "count": 1, "eventTime": None,
-                "reportingComponent": component, "reportingInstance": "",
-            })
+            ev = self.internal_create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Event",
+                    "metadata": {"name": name, "namespace": ns},
+                    "involvedObject": {
+                        "kind": obj.get("kind"),
+                        "namespace": meta.get("namespace"),
+                        "name": meta.get("name"),
+                        "uid": meta.get("uid"),
+                        "apiVersion": obj.get("apiVersion"),
+                        "resourceVersion": meta.get("resourceVersion"),
+                    },
+                    "reason": reason,
+                    "message": message,
+                    "type": etype,
+                    "source": {"component": component},
+                    "firstTimestamp": now,
+                    "lastTimestamp": now,
+                    "count": 1,
+                    "eventTime": None,
+                    "reportingComponent": component,
+                    "reportingInstance": "",
+                }
+            )
             self._event_index[dedupe] = (ns, name)
             return ev
 
@@ -653,22 +793,28 @@ class SimCluster:
             return None
         return deepcopy(self.api.present(rt, api_version.rpartition("/")[2], obj))
 
-    def list(self, api_version: str, kind: str, namespace: str | None = None,
-             label_selector: str | dict | None = None) -> list[dict]:
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | dict | None = None
+    ) -> list[dict]:
         rt = self._type_of(api_version, kind)
         if rt is None:
             return []
         objs = self.store.list(rt.key, namespace if rt.namespaced else None)
         if label_selector:
             from .selectors import label_selector_from_dict, parse_label_selector
-            pred = (label_selector_from_dict({"matchLabels": label_selector})
-                    if isinstance(label_selector, dict) else parse_label_selector(label_selector))
+
+            pred = (
+                label_selector_from_dict({"matchLabels": label_selector})
+                if isinstance(label_selector, dict)
+                else parse_label_selector(label_selector)
+            )
             objs = [o for o in objs if pred((o.get("metadata") or {}).get("labels") or {})]
         version = api_version.rpartition("/")[2]
         return [deepcopy(self.api.present(rt, version, o)) for o in objs]
 
-    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None, *,
-               force: bool = False) -> dict | None:
+    def delete(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None, *, force: bool = False
+    ) -> dict | None:
         """Delete like the API does (finalizers respected: deletionTimestamp first), or
         immediately with force=True. Dependents are garbage-collected. Returns the object or None."""
         rt, ns, obj = self._lookup(api_version, kind, name, namespace)
@@ -677,12 +823,30 @@ class SimCluster:
         self.internal_delete(rt.key, ns, name, force=force)
         return deepcopy(obj)
 
-    def add_node(self, name: str, internal_ip: str = "10.0.0.5", external_ip: str | None = None,
-                 ready: bool = True, labels: dict | None = None, *, gpu: bool = True,
-                 instance_type: str | None = None) -> dict:
-        return deepcopy(self.internal_create(O.node(name, internal_ip=internal_ip, external_ip=external_ip,
-                                                    ready=ready, labels=labels, gpu=gpu,
-                                                    instance_type=instance_type)))
+    def add_node(
+        self,
+        name: str,
+        internal_ip: str = "10.0.0.5",
+        external_ip: str | None = None,
+        ready: bool = True,
+        labels: dict | None = None,
+        *,
+        gpu: bool = True,
+        instance_type: str | None = None,
+    ) -> dict:
+        return deepcopy(
+            self.internal_create(
+                O.node(
+                    name,
+                    internal_ip=internal_ip,
+                    external_ip=external_ip,
+                    ready=ready,
+                    labels=labels,
+                    gpu=gpu,
+                    instance_type=instance_type,
+                )
+            )
+        )
 
     # ------------------------------------------------------------------ logs
     def _container_of(self, namespace: str, pod: str, container: str | None) -> str:
@@ -695,8 +859,9 @@ class SimCluster:
                 return cs[0].get("name", "")
         return ""
 
-    def append_logs(self, namespace: str, pod: str, lines: str | Iterable[str], container: str | None = None,
-                    previous: bool = False) -> None:
+    def append_logs(
+        self, namespace: str, pod: str, lines: str | Iterable[str], container: str | None = None, previous: bool = False
+    ) -> None:
         if isinstance(lines, str):
             lines = lines.splitlines()
         buf = self.logs.buffer(namespace, pod, self._container_of(namespace, pod, container), previous)
@@ -717,9 +882,18 @@ class SimCluster:
         without the chunked terminator (what a client sees when the API server or kubelet connection dies)."""
         self.logs.buffer(namespace, pod, self._container_of(namespace, pod, container)).cut_off()
 
-    def start_log_flood(self, namespace: str, pods: Iterable[str], lines_per_pod: int, *,
-                        container: str | None = None, rate: float | None = None, batch: int = 2000,
-                        close: bool = True, line_bytes: int = 120) -> LogFlood:
+    def start_log_flood(
+        self,
+        namespace: str,
+        pods: Iterable[str],
+        lines_per_pod: int,
+        *,
+        container: str | None = None,
+        rate: float | None = None,
+        batch: int = 2000,
+        close: bool = True,
+        line_bytes: int = 120,
+    ) -> LogFlood:
         """Append `lines_per_pod` numbered lines to each pod's log from a background thread,
         `rate` lines/s per pod (None = as fast as possible), then close the logs (close=True).
         Returns a LogFlood (join()/stop())."""
@@ -750,81 +924,139 @@ class SimCluster:
         return LogFlood(run).start()
 
     # ------------------------------------------------------------------ seeding
-    def seed_workspace(self, name: str, namespace: str = "default", model: str = "phi-4-mini-instruct",
-                       ready: bool = True, service_type: str = "ClusterIP", *,
-                       instance_type: str = "Standard_NC24ads_A100_v4", count: int = 1,
-                       labels: dict | None = None, annotations: dict | None = None,
-                       api_version: str | None = None, tuning: bool = False, logs: bool = True,
-                       template: dict | None = None) -> dict:
+    def seed_workspace(
+        self,
+        name: str,
+        namespace: str = "default",
+        model: str = "phi-4-mini-instruct",
+        ready: bool = True,
+        service_type: str = "ClusterIP",
+        *,
+        instance_type: str = "Standard_NC24ads_A100_v4",
+        count: int = 1,
+        labels: dict | None = None,
+        annotations: dict | None = None,
+        api_version: str | None = None,
+        tuning: bool = False,
+        logs: bool = True,
+        template: dict | None = None,
+    ) -> dict:
         """Create a Workspace and everything KAITO would have made for it, immediately.
         ready=True: conditions True, state Ready, pods Running+ready (or Succeeded for tuning).
         ready=False: nodes and pods exist, the model is still loading (state Pending); the
         controller leaves it so until `sim.controller.make_ready(name, namespace)`."""
         self.ensure_namespace(namespace)
-        api_version = api_version or ("kaito.sh/v1beta1" if "v1beta1" in self.served_versions else
-                                      f"kaito.sh/{self.served_versions[0]}")
+        api_version = api_version or (
+            "kaito.sh/v1beta1" if "v1beta1" in self.served_versions else f"kaito.sh/{self.served_versions[0]}"
+        )
         ann = dict(annotations or {})
         if service_type == "LoadBalancer":
             ann["kaito.sh/enablelb"] = "True"
         ann.setdefault("workspace.kaito.io/hash", O.ws_hash(namespace, name, 64))
         ann.setdefault("workspace.kaito.io/revision", "1")
         ws: dict[str, Any] = {
-            "apiVersion": api_version, "kind": "Workspace",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {}), "annotations": ann,
-                         "finalizers": [O.FINALIZER], "uid": new_uid()},
-            "resource": {"instanceType": instance_type, "count": count,
-                         "labelSelector": {"matchLabels": {"apps": name}}},
+            "apiVersion": api_version,
+            "kind": "Workspace",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": dict(labels or {}),
+                "annotations": ann,
+                "finalizers": [O.FINALIZER],
+                "uid": new_uid(),
+            },
+            "resource": {
+                "instanceType": instance_type,
+                "count": count,
+                "labelSelector": {"matchLabels": {"apps": name}},
+            },
         }
         if tuning:
-            ws["tuning"] = {"preset": {"name": model}, "method": "qlora",
-                            "input": {"urls": ["https://huggingface.co/datasets/philschmid/dolly-15k-oai-style/"
-                                               "resolve/main/data/train-00000-of-00001-54e3756291ca09c6.parquet"]},
-                            "output": {"image": f"myregistry.azurecr.io/adapters/{name}:0.0.1",
-                                       "imagePushSecret": "acr-push-secret"}}
+            ws["tuning"] = {
+                "preset": {"name": model},
+                "method": "qlora",
+                "input": {
+                    "urls": [
+                        "https://huggingface.co/datasets/philschmid/dolly-15k-oai-style/"
+                        "resolve/main/data/train-00000-of-00001-54e3756291ca09c6.parquet"
+                    ]
+                },
+                "output": {
+                    "image": f"myregistry.azurecr.io/adapters/{name}:0.0.1",
+                    "imagePushSecret": "acr-push-secret",
+                },
+            }
         elif template is not None:
             ws["inference"] = {"template": template}
         else:
             ws["inference"] = {"preset": {"name": model}}
         nodes = O.node_names(ws)
         # the texts KAITO v0.12.0 writes (see controller.py)
-        conds = [O.condition("NodeClaimReady", True, "NodeClaimsReady", "Enough NodeClaims are ready"),
-                 O.condition("NodesReady", True, "NodesReady", "Enough Nodes are ready"),
-                 O.condition("ResourceReady", True, "workspaceResourceStatusSuccess", "workspace resource is ready")]
+        conds = [
+            O.condition("NodeClaimReady", True, "NodeClaimsReady", "Enough NodeClaims are ready"),
+            O.condition("NodesReady", True, "NodesReady", "Enough Nodes are ready"),
+            O.condition("ResourceReady", True, "workspaceResourceStatusSuccess", "workspace resource is ready"),
+        ]
         if tuning:
             conds.append(O.condition("JobStarted", True, "WorkspaceTuningJobStatusStarted", "Tuning job has started"))
-            conds.append(O.condition("WorkspaceSucceeded", ready, "workspaceSucceeded" if ready else
-                                     "workspacePending", "workspace succeeds" if ready else
-                                     "workspace has not completed yet, tuning job is running"))
+            conds.append(
+                O.condition(
+                    "WorkspaceSucceeded",
+                    ready,
+                    "workspaceSucceeded" if ready else "workspacePending",
+                    "workspace succeeds" if ready else "workspace has not completed yet, tuning job is running",
+                )
+            )
             state = "Succeeded" if ready else "Running"
         else:
-            conds.append(O.condition("InferenceReady", ready, "WorkspaceInferenceStatusSuccess" if ready else
-                                     "WorkspaceInferenceStatusPending",
-                                     "Inference has been deployed successfully" if ready else
-                                     "Inference workload is not ready"))
-            conds.append(O.condition("WorkspaceSucceeded", ready, "workspaceSucceeded" if ready else
-                                     "workspacePending", "workspace succeeds" if ready else
-                                     "workspace is waiting for inference workload readiness"))
+            conds.append(
+                O.condition(
+                    "InferenceReady",
+                    ready,
+                    "WorkspaceInferenceStatusSuccess" if ready else "WorkspaceInferenceStatusPending",
+                    "Inference has been deployed successfully" if ready else "Inference workload is not ready",
+                )
+            )
+            conds.append(
+                O.condition(
+                    "WorkspaceSucceeded",
+                    ready,
+                    "workspaceSucceeded" if ready else "workspacePending",
+                    "workspace succeeds" if ready else "workspace is waiting for inference workload readiness",
+                )
+            )
             state = "Ready" if ready else "Pending"
         ws["status"] = {"conditions": conds, "workerNodes": sorted(nodes), "targetNodeCount": count, "state": state}
         self._seed_like_this_release(ws, ready)
         match = {"apps": name, O.WS_LABEL: name, O.WS_NS_LABEL: namespace}
         for n in nodes:
             if self.store.get("/nodes", "", n) is None:
-                self.internal_create(O.node(n, internal_ip=O.ip_for(n, "10.224"), labels=match,
-                                            instance_type=instance_type))
+                self.internal_create(
+                    O.node(n, internal_ip=O.ip_for(n, "10.224"), labels=match, instance_type=instance_type)
+                )
         stored = self.internal_create(ws)
         served = self.served_model(stored)
         if tuning:
             job = O.job(stored)
             if ready:
-                job["status"] = {"succeeded": 1, "startTime": rfc3339(), "completionTime": rfc3339(),
-                                 "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": rfc3339()}]}
+                job["status"] = {
+                    "succeeded": 1,
+                    "startTime": rfc3339(),
+                    "completionTime": rfc3339(),
+                    "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": rfc3339()}],
+                }
             job = self.internal_create(job)
             p = self.internal_create(O.pod(stored, 0, nodes[0], self.controller._owner(job), job_pod=True))
-            st = O.pod_status(p, phase="Succeeded" if ready else "Running", ready=not ready,
-                              terminated={"exitCode": 0, "reason": "Completed", "startedAt": rfc3339(),
-                                          "finishedAt": rfc3339()} if ready else None,
-                              node_ip=O.ip_for(nodes[0], "10.224"), pod_ip=O.ip_for(p["metadata"]["name"], "10.244"))
+            st = O.pod_status(
+                p,
+                phase="Succeeded" if ready else "Running",
+                ready=not ready,
+                terminated={"exitCode": 0, "reason": "Completed", "startedAt": rfc3339(), "finishedAt": rfc3339()}
+                if ready
+                else None,
+                node_ip=O.ip_for(nodes[0], "10.224"),
+                pod_ip=O.ip_for(p["metadata"]["name"], "10.244"),
+            )
             self.store.put("/pods", dict(p, status=st))
             if logs:
                 self.append_logs(namespace, p["metadata"]["name"], ["INFO:root:Loading base model for fine-tuning"])
@@ -837,8 +1069,9 @@ class SimCluster:
             for port in svc["spec"]["ports"]:
                 port["nodePort"] = self.api.allocate_node_port()
             if not self.lb_pending:
-                svc["status"] = {"loadBalancer": {"ingress": [{"ip": O.ip_for(f"lb/{namespace}/{name}", "20.120"),
-                                                               "ipMode": "VIP"}]}}
+                svc["status"] = {
+                    "loadBalancer": {"ingress": [{"ip": O.ip_for(f"lb/{namespace}/{name}", "20.120"), "ipMode": "VIP"}]}
+                }
         self.internal_create(svc)
         self.internal_create(O.headless_service(stored))
         sts = O.statefulset(stored, count, served)
@@ -847,14 +1080,23 @@ class SimCluster:
         loading, serving = O.vllm_startup_lines(served, O.workspace_preset(stored))
         for i, n in enumerate(nodes):
             p = self.internal_create(O.pod(stored, i, n, self.controller._owner(sts, "StatefulSet"), served=served))
-            st = O.pod_status(p, phase="Running", ready=ready, node_ip=O.ip_for(n, "10.224"),
-                              pod_ip=O.ip_for(p["metadata"]["name"] + namespace, "10.244"))
+            st = O.pod_status(
+                p,
+                phase="Running",
+                ready=ready,
+                node_ip=O.ip_for(n, "10.224"),
+                pod_ip=O.ip_for(p["metadata"]["name"] + namespace, "10.244"),
+            )
             self.store.put("/pods", dict(p, status=st))
             if logs:
                 self.append_logs(namespace, p["metadata"]["name"], loading + (serving if ready else []))
-        self.record_event(stored, "Normal", "InferenceReady" if ready else "WorkspaceCreated",
-                          f"Inference service for {served} is ready" if ready else "Workspace created",
-                          "workspace-controller")
+        self.record_event(
+            stored,
+            "Normal",
+            "InferenceReady" if ready else "WorkspaceCreated",
+            f"Inference service for {served} is ready" if ready else "Workspace created",
+            "workspace-controller",
+        )
         return self.get(api_version, "Workspace", name, namespace)  # type: ignore[return-value]  # just written: it is there
 
     # ------------------------------------------------------------------ waiting
@@ -873,6 +1115,7 @@ class SimCluster:
         def ready():
             ws = self.get("kaito.sh/" + self.served_versions[-1], "Workspace", name, namespace)
             return ws if ws and self.workspace_serving(ws) else None
+
         return self.wait_until(ready, timeout)
 
     def _seed_like_this_release(self, ws: dict, ready: bool) -> None:
@@ -887,17 +1130,36 @@ class SimCluster:
                 if c["type"] == "NodesReady":
                     continue
                 if c["type"] == "WorkspaceSucceeded":
-                    c = O.condition("WorkspaceReady", ready, "workspaceReady" if ready else "workspacePending",
-                                    "workspace is ready" if ready else c["message"])
+                    c = O.condition(
+                        "WorkspaceReady",
+                        ready,
+                        "workspaceReady" if ready else "workspacePending",
+                        "workspace is ready" if ready else c["message"],
+                    )
                 conds.append(c)
             st["conditions"] = conds
             st.pop("state", None)
             st.pop("targetNodeCount", None)
             return
         if ready and self.controller.benchmark_applies(ws):
-            st["conditions"].insert(-1, O.condition("BenchmarkCompleted", True, "BenchmarkCompleted",
-                                                    "benchmark result has been recorded"))
-            st["performance"] = {"metrics": {"peakTokensPerMinute": {
-                "description": "stress/high-concurrency", "value": "412000", "unit": "tokens/min",
-                "config": {"durationSec": "60", "inputTokens": "2048", "outputTokens": "256", "maxConcurrency": "32",
-                           "engine": "vllm", "engineVersion": "0.25.1", "quantization": ""}}}}
+            st["conditions"].insert(
+                -1, O.condition("BenchmarkCompleted", True, "BenchmarkCompleted", "benchmark result has been recorded")
+            )
+            st["performance"] = {
+                "metrics": {
+                    "peakTokensPerMinute": {
+                        "description": "stress/high-concurrency",
+                        "value": "412000",
+                        "unit": "tokens/min",
+                        "config": {
+                            "durationSec": "60",
+                            "inputTokens": "2048",
+                            "outputTokens": "256",
+                            "maxConcurrency": "32",
+                            "engine": "vllm",
+                            "engineVersion": "0.25.1",
+                            "quantization": "",
+                        },
+                    }
+                }
+            }

@@ -33,9 +33,8 @@ FAIL_DEFAULTS = {
     "ImagePullError": 'container "{c}" image pull failed (ImagePullBackOff): Back-off pulling image "{image}"',
     "ContainerCrashLoopBackOff": 'container "{c}" is in CrashLoopBackOff; last termination: exit code 1',
     "ContainerOOMKilled": 'container "{c}" was OOMKilled (exit code 137); reduce memory usage or use a larger '
-                          'instance type',
-    "ContainerStartError": 'container "{c}" failed to start (CreateContainerError): failed to create containerd '
-                           'task',
+    "instance type",
+    "ContainerStartError": 'container "{c}" failed to start (CreateContainerError): failed to create containerd task',
     "Unschedulable": 'pod "{pod}" is unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.',
     "PodEvicted": 'pod "{pod}" was evicted: The node was low on resource: ephemeral-storage.',
 }
@@ -350,8 +349,9 @@ class KaitoController:
 
     def _adopt_or_start(self, ws: dict) -> None:
         meta = ws["metadata"]
-        st = WsState(uid=meta["uid"], ns=meta.get("namespace", "default"), name=meta["name"],
-                     tuning=ws.get("tuning") is not None)
+        st = WsState(
+            uid=meta["uid"], ns=meta.get("namespace", "default"), name=meta["name"], tuning=ws.get("tuning") is not None
+        )
         conds = {c.get("type"): c for c in (ws.get("status") or {}).get("conditions") or []}
         with self._lock:
             self.states[st.uid] = st
@@ -405,6 +405,7 @@ class KaitoController:
                 status["state"] = state
             if extra:
                 status.update(extra)
+
         self._update_ws(st, fn)
 
     def _later(self, st: WsState, delay: float, fn: Callable[[], None]) -> None:
@@ -414,6 +415,7 @@ class KaitoController:
             with self._lock:
                 if st.generation == gen and not st.deleting and self._ws(st) is not None:
                     fn()
+
         if delay <= 0:
             run()
         else:
@@ -438,11 +440,15 @@ class KaitoController:
     def _node_conditions(self, claims: bool, nodes: bool, gen: int = 1) -> list[dict]:
         """What the node provisioner's CollectNodeStatusInfo reports (v0.12.0; see the constants above)."""
         if self._byo:
-            return [_c("NodesReady", nodes, ("NodesReady", "Enough Nodes are ready") if nodes else NODES_NOT_READY,
-                       gen),
-                    _c("ResourceReady", nodes, RESOURCE_READY if nodes else BYO_RESOURCE_NOT_READY, gen)]
-        ready_msg = "Enough Nodes are ready with GPU resources" if self.sim.node_provisioner == "karpenter" \
+            return [
+                _c("NodesReady", nodes, ("NodesReady", "Enough Nodes are ready") if nodes else NODES_NOT_READY, gen),
+                _c("ResourceReady", nodes, RESOURCE_READY if nodes else BYO_RESOURCE_NOT_READY, gen),
+            ]
+        ready_msg = (
+            "Enough Nodes are ready with GPU resources"
+            if self.sim.node_provisioner == "karpenter"
             else "Enough Nodes are ready"
+        )
         out = [_c("NodeClaimReady", claims, NODECLAIM_READY if claims else NODECLAIM_NOT_READY, gen)]
         if not self._legacy:  # NodesReady appeared in v0.8.0
             out.append(_c("NodesReady", nodes, ("NodesReady", ready_msg) if nodes else NODES_NOT_READY, gen))
@@ -478,12 +484,14 @@ class KaitoController:
             ws["status"]["conditions"] = conds
             if self._beta and not self._legacy:  # v1alpha1-only KAITO (<= v0.4) had neither field
                 ws["status"].update({"targetNodeCount": count, "state": "Pending"})
+
         ws = self._update_ws(st, fn)
         if ws is None:
             return
         st.phase = "provisioning"
-        sim.record_event(ws, "Normal", "WorkspaceCreated", "Workspace created; provisioning GPU nodes",
-                         "workspace-controller")
+        sim.record_event(
+            ws, "Normal", "WorkspaceCreated", "Workspace created; provisioning GPU nodes", "workspace-controller"
+        )
         fail = (ws["metadata"].get("annotations") or {}).get(O.FAIL_ANNOTATION)
         if fail:
             st.fail = (fail, (ws["metadata"].get("annotations") or {}).get(O.FAIL_MESSAGE_ANNOTATION) or "")
@@ -503,8 +511,15 @@ class KaitoController:
         match.update({O.WS_LABEL: st.name, O.WS_NS_LABEL: st.ns})
         for n in O.node_names(ws):
             if sim.store.get("/nodes", "", n) is None:
-                sim.internal_create(O.node(n, internal_ip=O.ip_for(n, "10.224"), labels=match, ready=False,
-                                           instance_type=res.get("instanceType")))
+                sim.internal_create(
+                    O.node(
+                        n,
+                        internal_ip=O.ip_for(n, "10.224"),
+                        labels=match,
+                        ready=False,
+                        instance_type=res.get("instanceType"),
+                    )
+                )
             if n not in st.nodes:
                 st.nodes.append(n)
         gen = int(ws["metadata"].get("generation") or 1)
@@ -514,14 +529,17 @@ class KaitoController:
     def byo_nodes(self, ws: dict) -> list[str]:
         """Ready nodes matching the workspace's sanitized matchLabels (pkg/nodeprovision/nodes.go:25-48)."""
         from .webhook import sanitized_match_labels
+
         want = sanitized_match_labels(ws)
         out = []
         for node in self.sim.store.list("/nodes"):
             labels = node["metadata"].get("labels") or {}
             if any(labels.get(k) != v for k, v in want.items()):  # no labels: every node, as KAITO
                 continue
-            if any(c.get("type") == "Ready" and c.get("status") == "True"
-                   for c in (node.get("status") or {}).get("conditions") or []):
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (node.get("status") or {}).get("conditions") or []
+            ):
                 out.append(node["metadata"]["name"])
         return sorted(out)
 
@@ -548,8 +566,11 @@ class KaitoController:
                 if node is None:
                     match = dict((res.get("labelSelector") or {}).get("matchLabels") or {})
                     match.update({O.WS_LABEL: st.name, O.WS_NS_LABEL: st.ns})
-                    sim.internal_create(O.node(n, internal_ip=O.ip_for(n, "10.224"), labels=match,
-                                               instance_type=res.get("instanceType")))
+                    sim.internal_create(
+                        O.node(
+                            n, internal_ip=O.ip_for(n, "10.224"), labels=match, instance_type=res.get("instanceType")
+                        )
+                    )
                 else:
                     self._node_ready(node)
                 if n not in st.nodes:
@@ -563,11 +584,15 @@ class KaitoController:
             self._pod_running(p, names[0], ready=True)
             gen_conds += [_c("JobStarted", True, JOB_STARTED), _c(self._done_type(), False, WS_TUNING_RUNNING)]
             self._set_conditions(st, *gen_conds, state="Running", extra=extra)
-            sim.append_logs(st.ns, p["metadata"]["name"], [
-                "INFO:root:Loading base model for fine-tuning",
-                f"INFO:root:Tuning method: {(ws.get('tuning') or {}).get('method', 'lora')}",
-                "{'loss': 1.8421, 'grad_norm': 0.73, 'learning_rate': 0.0002, 'epoch': 0.1}",
-            ])
+            sim.append_logs(
+                st.ns,
+                p["metadata"]["name"],
+                [
+                    "INFO:root:Loading base model for fine-tuning",
+                    f"INFO:root:Tuning method: {(ws.get('tuning') or {}).get('method', 'lora')}",
+                    "{'loss': 1.8421, 'grad_norm': 0.73, 'learning_rate': 0.0002, 'epoch': 0.1}",
+                ],
+            )
             st.phase = "starting"
             if st.fail:
                 self._apply_failure(st)
@@ -575,8 +600,9 @@ class KaitoController:
             self._later(st, sim.ready_after * 2.0 / 3.0, lambda: self._step3(st))
             return
         self._set_conditions(st, *gen_conds, extra=extra)
-        sim.record_event(ws, "Normal", "NodesReady", f"GPU nodes are ready: {', '.join(sorted(names))}",
-                         "workspace-controller")
+        sim.record_event(
+            ws, "Normal", "NodesReady", f"GPU nodes are ready: {', '.join(sorted(names))}", "workspace-controller"
+        )
         # ensureService (workspace_controller.go:507-540), then applyInference (579-697)
         lb = (ws["metadata"].get("annotations") or {}).get("kaito.sh/enablelb") == "True"
         if sim.store.get("/services", st.ns, st.name) is None:
@@ -588,12 +614,18 @@ class KaitoController:
             sts = sim.internal_create(O.statefulset(ws, len(names), self._served(ws)))
         for i, n in enumerate(names):
             if sim.store.get("/pods", st.ns, f"{st.name}-{i}") is None:
-                p = sim.internal_create(O.pod(ws, i, n, self._owner(sts, kind="StatefulSet"),
-                                              served=self._served(ws)))
-                p = self._update_pod(p, O.pod_status(p, phase="Pending", waiting=("ContainerCreating", ""),
-                                                     node_ip=O.ip_for(n, "10.224")))
-                sim.record_event(p, "Normal", "Scheduled", f"Successfully assigned {st.ns}/{p['metadata']['name']} "
-                                 f"to {n}", "default-scheduler")
+                p = sim.internal_create(O.pod(ws, i, n, self._owner(sts, kind="StatefulSet"), served=self._served(ws)))
+                p = self._update_pod(
+                    p,
+                    O.pod_status(p, phase="Pending", waiting=("ContainerCreating", ""), node_ip=O.ip_for(n, "10.224")),
+                )
+                sim.record_event(
+                    p,
+                    "Normal",
+                    "Scheduled",
+                    f"Successfully assigned {st.ns}/{p['metadata']['name']} to {n}",
+                    "default-scheduler",
+                )
                 sim.record_event(p, "Normal", "Pulling", f'Pulling image "{O.BASE_IMAGE}"', "kubelet")
         st.phase = "starting"
         if st.fail:
@@ -631,19 +663,39 @@ class KaitoController:
             if job is not None:
                 now = rfc3339()
                 status = dict(job.get("status") or {})
-                status.update({"active": 0, "ready": 0, "succeeded": 1, "completionTime": now,
-                               "conditions": [{"type": "SuccessCriteriaMet", "status": "True",
-                                               "lastTransitionTime": now},
-                                              {"type": "Complete", "status": "True", "lastTransitionTime": now}]})
+                status.update(
+                    {
+                        "active": 0,
+                        "ready": 0,
+                        "succeeded": 1,
+                        "completionTime": now,
+                        "conditions": [
+                            {"type": "SuccessCriteriaMet", "status": "True", "lastTransitionTime": now},
+                            {"type": "Complete", "status": "True", "lastTransitionTime": now},
+                        ],
+                    }
+                )
                 sim.store.put("batch/jobs", dict(job, status=status))
             for p in self._pods(st):
-                self._update_pod(p, O.pod_status(p, phase="Succeeded", terminated={
-                    "exitCode": 0, "reason": "Completed", "startedAt": rfc3339(), "finishedAt": rfc3339()},
-                    node_ip=O.ip_for(p["spec"].get("nodeName", ""), "10.224")))
+                self._update_pod(
+                    p,
+                    O.pod_status(
+                        p,
+                        phase="Succeeded",
+                        terminated={
+                            "exitCode": 0,
+                            "reason": "Completed",
+                            "startedAt": rfc3339(),
+                            "finishedAt": rfc3339(),
+                        },
+                        node_ip=O.ip_for(p["spec"].get("nodeName", ""), "10.224"),
+                    ),
+                )
                 sim.append_logs(st.ns, p["metadata"]["name"], ["INFO:root:Fine-tuning completed; adapter saved"])
                 sim.close_logs(st.ns, p["metadata"]["name"])
-            self._set_conditions(st, _c(self._done_type(), True, LEGACY_READY if self._legacy else WS_SUCCEEDED),
-                                 state="Succeeded")
+            self._set_conditions(
+                st, _c(self._done_type(), True, LEGACY_READY if self._legacy else WS_SUCCEEDED), state="Succeeded"
+            )
             st.phase = "succeeded"
             sim.record_event(ws, "Normal", "WorkspaceSucceeded", "Tuning job completed", "workspace-controller")
             return
@@ -659,8 +711,9 @@ class KaitoController:
         if sts is not None:
             status = dict(sts.get("status") or {})
             n = len(pods)
-            status.update({"readyReplicas": n, "availableReplicas": n, "currentReplicas": n, "replicas": n,
-                           "updatedReplicas": n})
+            status.update(
+                {"readyReplicas": n, "availableReplicas": n, "currentReplicas": n, "replicas": n, "updatedReplicas": n}
+            )
             sim.store.put("apps/statefulsets", dict(sts, status=status))
         conds = [_c("InferenceReady", True, INFERENCE_READY)]
         extra: dict | None = None
@@ -669,32 +722,62 @@ class KaitoController:
             # (pkg/workspace/controllers/benchmark.go, presets/workspace/inference/vllm/benchmark_entrypoint.py)
             tpm = 1000 * (int(O.ws_hash(st.ns, st.name, 6), 16) % 900 + 100)  # stable per workspace
             for p in pods:
-                sim.append_logs(st.ns, p["metadata"]["name"], [
-                    f'KAITO_BENCHMARK_CONFIG {rfc3339()} {{"duration_sec":60,"input_tokens":2048,'
-                    f'"output_tokens":256,"max_concurrency":{len(pods) * 32}}}',
-                    f'KAITO_BENCHMARK_RESULT {rfc3339()} {{"vllm_total_tpm":{tpm},"ttft_avg_ms":182.4,'
-                    f'"tpot_avg_ms":21.7}}'])
-            extra = {"performance": {"metrics": {"peakTokensPerMinute": {
-                "description": "stress/high-concurrency", "value": str(tpm), "unit": "tokens/min",
-                "config": {"durationSec": "60", "inputTokens": "2048", "outputTokens": "256",
-                           "maxConcurrency": str(len(pods) * 32), "engine": "vllm",
-                           "engineVersion": BASE_VLLM_VERSION, "quantization": ""}}}}}
+                sim.append_logs(
+                    st.ns,
+                    p["metadata"]["name"],
+                    [
+                        f'KAITO_BENCHMARK_CONFIG {rfc3339()} {{"duration_sec":60,"input_tokens":2048,'
+                        f'"output_tokens":256,"max_concurrency":{len(pods) * 32}}}',
+                        f'KAITO_BENCHMARK_RESULT {rfc3339()} {{"vllm_total_tpm":{tpm},"ttft_avg_ms":182.4,'
+                        f'"tpot_avg_ms":21.7}}',
+                    ],
+                )
+            extra = {
+                "performance": {
+                    "metrics": {
+                        "peakTokensPerMinute": {
+                            "description": "stress/high-concurrency",
+                            "value": str(tpm),
+                            "unit": "tokens/min",
+                            "config": {
+                                "durationSec": "60",
+                                "inputTokens": "2048",
+                                "outputTokens": "256",
+                                "maxConcurrency": str(len(pods) * 32),
+                                "engine": "vllm",
+                                "engineVersion": BASE_VLLM_VERSION,
+                                "quantization": "",
+                            },
+                        }
+                    }
+                }
+            }
             conds.append(_c("BenchmarkCompleted", True, BENCHMARK_DONE))
         conds.append(_c(self._done_type(), True, LEGACY_READY if self._legacy else WS_SUCCEEDED))
         self._set_conditions(st, *conds, state="Ready", extra=extra)
         st.phase = "ready"
         st.was_ready = True
-        sim.record_event(ws, "Normal", "InferenceReady", f"Inference service for {served} is ready",
-                         "workspace-controller")
+        sim.record_event(
+            ws, "Normal", "InferenceReady", f"Inference service for {served} is ready", "workspace-controller"
+        )
 
     # ------------------------------------------------------------ pods
     def _owner(self, obj: dict, kind: str | None = None) -> dict:
-        return {"apiVersion": obj["apiVersion"], "kind": kind or obj["kind"], "name": obj["metadata"]["name"],
-                "uid": obj["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+        return {
+            "apiVersion": obj["apiVersion"],
+            "kind": kind or obj["kind"],
+            "name": obj["metadata"]["name"],
+            "uid": obj["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
 
     def _pods(self, st: WsState) -> list[dict]:
-        return [p for p in self.sim.store.list("/pods", st.ns)
-                if ((p["metadata"].get("labels") or {}).get(O.WS_LABEL) == st.name)]
+        return [
+            p
+            for p in self.sim.store.list("/pods", st.ns)
+            if ((p["metadata"].get("labels") or {}).get(O.WS_LABEL) == st.name)
+        ]
 
     def _update_pod(self, p: dict, status: dict) -> dict:
         with self.sim.store.lock:
@@ -704,13 +787,21 @@ class KaitoController:
             return self.sim.store.put("/pods", dict(cur, status=status))
 
     def _pod_running(self, p: dict, node: str | None, ready: bool) -> dict:
-        return self._update_pod(p, O.pod_status(p, phase="Running", ready=ready, node_ip=O.ip_for(node or "", "10.224"),
-                                                pod_ip=O.ip_for(p["metadata"]["name"] + p["metadata"].get(
-                                                    "namespace", ""), "10.244")))
+        return self._update_pod(
+            p,
+            O.pod_status(
+                p,
+                phase="Running",
+                ready=ready,
+                node_ip=O.ip_for(node or "", "10.224"),
+                pod_ip=O.ip_for(p["metadata"]["name"] + p["metadata"].get("namespace", ""), "10.244"),
+            ),
+        )
 
     # ------------------------------------------------------------ failure injection
-    def fail_workspace(self, name: str, namespace: str = "default", reason: str = "ImagePullError",
-                       message: str | None = None) -> None:
+    def fail_workspace(
+        self, name: str, namespace: str = "default", reason: str = "ImagePullError", message: str | None = None
+    ) -> None:
         ws = self.sim.store.get(WS_KEY, namespace, name)
         if ws is None:
             raise KeyError(f"workspace {namespace}/{name} not found")
@@ -755,7 +846,8 @@ class KaitoController:
         first = pods[0]["metadata"]["name"] if pods else f"{st.name}-0"
         if not message:
             message = FAIL_DEFAULTS.get(reason, "pod {pod} failed: {reason}").format(
-                pod=first, c=st.name, image=O.BASE_IMAGE, ns=st.ns, reason=reason)
+                pod=first, c=st.name, image=O.BASE_IMAGE, ns=st.ns, reason=reason
+            )
         served = self._served(ws)
         for p in pods:
             pname = p["metadata"]["name"]
@@ -763,57 +855,122 @@ class KaitoController:
             nip = O.ip_for(node or "", "10.224")
             pip = O.ip_for(pname + st.ns, "10.244")
             if reason == "ImagePullError":
-                self._update_pod(p, O.pod_status(p, phase="Pending", waiting=(
-                    "ImagePullBackOff", f'Back-off pulling image "{O.BASE_IMAGE}"'), node_ip=nip, pod_ip=pip))
-                sim.record_event(p, "Warning", "Failed", f'Failed to pull image "{O.BASE_IMAGE}": rpc error: code = '
-                                 f'NotFound desc = failed to pull and unpack image "{O.BASE_IMAGE}": not found',
-                                 "kubelet")
+                self._update_pod(
+                    p,
+                    O.pod_status(
+                        p,
+                        phase="Pending",
+                        waiting=("ImagePullBackOff", f'Back-off pulling image "{O.BASE_IMAGE}"'),
+                        node_ip=nip,
+                        pod_ip=pip,
+                    ),
+                )
+                sim.record_event(
+                    p,
+                    "Warning",
+                    "Failed",
+                    f'Failed to pull image "{O.BASE_IMAGE}": rpc error: code = '
+                    f'NotFound desc = failed to pull and unpack image "{O.BASE_IMAGE}": not found',
+                    "kubelet",
+                )
                 sim.record_event(p, "Warning", "Failed", "Error: ImagePullBackOff", "kubelet")
             elif reason in ("ContainerCrashLoopBackOff", "ContainerOOMKilled", "ContainerStartError"):
                 oom = reason == "ContainerOOMKilled"
-                term = {"exitCode": 137 if oom else 1, "reason": "OOMKilled" if oom else "Error",
-                        "startedAt": rfc3339(time.time() - 20), "finishedAt": rfc3339(time.time() - 5)}
-                self._update_pod(p, O.pod_status(
-                    p, phase="Running", waiting=("CrashLoopBackOff", f"back-off 40s restarting failed container="
-                                                 f"{st.name} pod={pname}_{st.ns}({p['metadata']['uid']})"),
-                    restart_count=3, last_terminated=term, node_ip=nip, pod_ip=pip, started=False))
+                term = {
+                    "exitCode": 137 if oom else 1,
+                    "reason": "OOMKilled" if oom else "Error",
+                    "startedAt": rfc3339(time.time() - 20),
+                    "finishedAt": rfc3339(time.time() - 5),
+                }
+                self._update_pod(
+                    p,
+                    O.pod_status(
+                        p,
+                        phase="Running",
+                        waiting=(
+                            "CrashLoopBackOff",
+                            f"back-off 40s restarting failed container="
+                            f"{st.name} pod={pname}_{st.ns}({p['metadata']['uid']})",
+                        ),
+                        restart_count=3,
+                        last_terminated=term,
+                        node_ip=nip,
+                        pod_ip=pip,
+                        started=False,
+                    ),
+                )
                 lines = O.crash_lines(served, oom=oom)
                 buf = sim.logs.buffer(st.ns, pname, p["spec"]["containers"][0]["name"], previous=True)
                 buf.append(lines)
                 buf.close()
                 sim.append_logs(st.ns, pname, lines)
-                sim.record_event(p, "Warning", "BackOff", f"Back-off restarting failed container {st.name} in pod "
-                                 f"{pname}_{st.ns}({p['metadata']['uid']})", "kubelet")
+                sim.record_event(
+                    p,
+                    "Warning",
+                    "BackOff",
+                    f"Back-off restarting failed container {st.name} in pod {pname}_{st.ns}({p['metadata']['uid']})",
+                    "kubelet",
+                )
             elif reason == "Unschedulable":
                 # KAITO's message is `pod "<p>" is unschedulable: <scheduler's message>`: a given message
                 # names the scheduler's (taints, node affinity) on the pod too
-                sched = (message.split("is unschedulable: ", 1)[1] if "is unschedulable: " in message
-                         else "0/3 nodes are available: 3 Insufficient nvidia.com/gpu.")
+                sched = (
+                    message.split("is unschedulable: ", 1)[1]
+                    if "is unschedulable: " in message
+                    else "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+                )
                 self._update_pod(p, O.pod_status(p, phase="Pending", unschedulable=sched))
-                sim.record_event(p, "Warning", "FailedScheduling", sched.rstrip(".") + ". preemption: 0/3 nodes "
-                                 "are available", "default-scheduler")
+                sim.record_event(
+                    p,
+                    "Warning",
+                    "FailedScheduling",
+                    sched.rstrip(".") + ". preemption: 0/3 nodes are available",
+                    "default-scheduler",
+                )
             else:
-                self._update_pod(p, O.pod_status(p, phase="Running", waiting=(reason, message), node_ip=nip,
-                                                 pod_ip=pip))
+                self._update_pod(
+                    p, O.pod_status(p, phase="Running", waiting=(reason, message), node_ip=nip, pod_ip=pip)
+                )
         if st.tuning:
             # applyTuningWorkspaceStatus: a failed Job gives "tuning job failed" whatever the pod said
             job = sim.store.get("batch/jobs", st.ns, st.name)
             if job is not None:
                 now = rfc3339()
                 jst = dict(job.get("status") or {})
-                jst.update({"active": 0, "ready": 0, "failed": 1, "conditions": [
-                    {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded",
-                     "message": "Job has reached the specified backoff limit", "lastTransitionTime": now},
-                    {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
-                     "message": "Job has reached the specified backoff limit", "lastTransitionTime": now}]})
+                jst.update(
+                    {
+                        "active": 0,
+                        "ready": 0,
+                        "failed": 1,
+                        "conditions": [
+                            {
+                                "type": "FailureTarget",
+                                "status": "True",
+                                "reason": "BackoffLimitExceeded",
+                                "message": "Job has reached the specified backoff limit",
+                                "lastTransitionTime": now,
+                            },
+                            {
+                                "type": "Failed",
+                                "status": "True",
+                                "reason": "BackoffLimitExceeded",
+                                "message": "Job has reached the specified backoff limit",
+                                "lastTransitionTime": now,
+                            },
+                        ],
+                    }
+                )
                 sim.store.put("batch/jobs", dict(job, status=jst))
-            self._set_conditions(st, _c("JobStarted", False, JOB_FAILED),
-                                 _c(self._done_type(), False, WS_TUNING_FAILED), state="Failed")
+            self._set_conditions(
+                st, _c("JobStarted", False, JOB_FAILED), _c(self._done_type(), False, WS_TUNING_FAILED), state="Failed"
+            )
         else:
             self._set_conditions(
-                st, O.condition("InferenceReady", False, reason, message),
+                st,
+                O.condition("InferenceReady", False, reason, message),
                 _c(self._done_type(), False, WS_WAITING),
-                state="NotReady" if st.was_ready else "Pending")
+                state="NotReady" if st.was_ready else "Pending",
+            )
         st.phase = "failed"
         ws = self._ws(st)
         if ws is not None:
@@ -839,15 +996,23 @@ class KaitoController:
         if self._legacy or not self._beta:
             return False
         ann = ws["metadata"].get("annotations") or {}
-        return (ann.get("kaito.sh/disable-benchmark") != "true" and ann.get("kaito.sh/runtime") != "transformers"
-                and bool((ws.get("inference") or {}).get("preset")))
+        return (
+            ann.get("kaito.sh/disable-benchmark") != "true"
+            and ann.get("kaito.sh/runtime") != "transformers"
+            and bool((ws.get("inference") or {}).get("preset"))
+        )
 
     def _node_ready(self, node: dict) -> None:
         conds = []
         for c in (node.get("status") or {}).get("conditions") or []:
             if c.get("type") == "Ready":
-                c = dict(c, status="True", reason="KubeletReady", message="kubelet is posting ready status",
-                         lastTransitionTime=rfc3339())
+                c = dict(
+                    c,
+                    status="True",
+                    reason="KubeletReady",
+                    message="kubelet is posting ready status",
+                    lastTransitionTime=rfc3339(),
+                )
             conds.append(c)
         self.sim.store.put("/nodes", dict(node, status=dict(node.get("status") or {}, conditions=conds)))
 
@@ -860,8 +1025,9 @@ class KaitoController:
         st.nodes = []
 
     # ------------------------------------------------------------ diagnose hooks
-    def fail_nodeclaims(self, name: str, namespace: str = "default", reason: str = "LaunchFailed",
-                        message: str = "") -> None:
+    def fail_nodeclaims(
+        self, name: str, namespace: str = "default", reason: str = "LaunchFailed", message: str = ""
+    ) -> None:
         """The NodeClaims cannot launch (quota, SKU not available, an unsupported GPU): KAITO copies the first
         failing NodeClaim condition (Launched, Registered, Initialized) to NodeClaimReady, and ResourceReady
         copies NodeClaimReady (pkg/utils/nodeclaim/nodeclaim.go:418-452, gpu_provisioner.go:171-266, v0.12.0).
@@ -875,9 +1041,12 @@ class KaitoController:
                 return
             st.claim_fail = (reason, message)
             st.generation += 1  # cancels the pending provisioning steps
-            self._set_conditions(st, O.condition("NodeClaimReady", False, reason, message),
-                                 _c("NodesReady", False, NODES_NOT_READY),
-                                 O.condition("ResourceReady", False, reason, message))
+            self._set_conditions(
+                st,
+                O.condition("NodeClaimReady", False, reason, message),
+                _c("NodesReady", False, NODES_NOT_READY),
+                O.condition("ResourceReady", False, reason, message),
+            )
 
     def hold_unready(self, name: str, namespace: str = "default") -> None:
         """The pods run but the server never answers its readiness probe (GET /health on 5000): the kubelet
@@ -885,34 +1054,51 @@ class KaitoController:
         st = self._hold(name, namespace, "unready")
         for p in self._pods(st):
             ip = O.ip_for(p["metadata"]["name"] + st.ns, "10.244")
-            self.sim.record_event(p, "Warning", "Unhealthy", f'Readiness probe failed: Get "http://{ip}:5000/health"'
-                                  f": dial tcp {ip}:5000: connect: connection refused", "kubelet")
+            self.sim.record_event(
+                p,
+                "Warning",
+                "Unhealthy",
+                f'Readiness probe failed: Get "http://{ip}:5000/health"'
+                f": dial tcp {ip}:5000: connect: connection refused",
+                "kubelet",
+            )
 
-    def start_download(self, name: str, namespace: str = "default", speed: float = 5.0e7,
-                       remaining: float = 240.0) -> None:
+    def start_download(
+        self, name: str, namespace: str = "default", speed: float = 5.0e7, remaining: float = 240.0
+    ) -> None:
         """The model is downloading: the pods run, not ready, and serve KAITO's download gauges
         kaito_model_download_speed_bytes_per_second / kaito_model_download_remaining_seconds on /metrics
         (presets/workspace/inference/vllm/inference_api.py:48-61, v0.11+), read through the pod proxy."""
         st = self._hold(name, namespace, "download")
         st.download = (float(speed), float(remaining))
         for p in self._pods(st):
-            self.sim.append_logs(st.ns, p["metadata"]["name"], [
-                f"INFO:root:Downloading model {self._served(self._ws(st) or {})}: "
-                f"{speed / 1e6:.1f} MB/s, {remaining:.0f}s remaining"])
+            self.sim.append_logs(
+                st.ns,
+                p["metadata"]["name"],
+                [
+                    f"INFO:root:Downloading model {self._served(self._ws(st) or {})}: "
+                    f"{speed / 1e6:.1f} MB/s, {remaining:.0f}s remaining"
+                ],
+            )
 
     def download_metrics(self, namespace: str, pod: str) -> str | None:
         """The /metrics body of a downloading pod (None: the pod serves nothing on this hook)."""
         with self._lock:
             for st in list(self.states.values()):
-                if st.ns == namespace and st.download is not None and any(
-                        p["metadata"]["name"] == pod for p in self._pods(st)):
+                if (
+                    st.ns == namespace
+                    and st.download is not None
+                    and any(p["metadata"]["name"] == pod for p in self._pods(st))
+                ):
                     speed, remaining = st.download
-                    return ("# HELP kaito_model_download_speed_bytes_per_second Current model download speed in "
-                            "bytes per second\n# TYPE kaito_model_download_speed_bytes_per_second gauge\n"
-                            f"kaito_model_download_speed_bytes_per_second {speed}\n"
-                            "# HELP kaito_model_download_remaining_seconds Estimated remaining download time in "
-                            "seconds; -1 when unknown\n# TYPE kaito_model_download_remaining_seconds gauge\n"
-                            f"kaito_model_download_remaining_seconds {remaining}\n")
+                    return (
+                        "# HELP kaito_model_download_speed_bytes_per_second Current model download speed in "
+                        "bytes per second\n# TYPE kaito_model_download_speed_bytes_per_second gauge\n"
+                        f"kaito_model_download_speed_bytes_per_second {speed}\n"
+                        "# HELP kaito_model_download_remaining_seconds Estimated remaining download time in "
+                        "seconds; -1 when unknown\n# TYPE kaito_model_download_remaining_seconds gauge\n"
+                        f"kaito_model_download_remaining_seconds {remaining}\n"
+                    )
         return None
 
     def _hold(self, name: str, namespace: str, why: str) -> WsState:
@@ -938,24 +1124,45 @@ class KaitoController:
             inits = p["spec"].get("initContainers") or []
             if not inits:
                 continue
-            status = O.pod_status(p, phase="Pending", waiting=("PodInitializing", ""),
-                                  node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224"))
-            status["conditions"] = [dict(c, status="False") if c["type"] == "Initialized" else c
-                                    for c in status["conditions"]]
+            status = O.pod_status(
+                p,
+                phase="Pending",
+                waiting=("PodInitializing", ""),
+                node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224"),
+            )
+            status["conditions"] = [
+                dict(c, status="False") if c["type"] == "Initialized" else c for c in status["conditions"]
+            ]
             status["initContainerStatuses"] = [
-                {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False, "restartCount": 0,
-                 "started": i == 0, "lastState": {},
-                 "state": {"running": {"startedAt": now}} if i == 0 else {"waiting": {"reason": "PodInitializing"}}}
-                for i, c in enumerate(inits)]
+                {
+                    "name": c["name"],
+                    "image": c.get("image", ""),
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "started": i == 0,
+                    "lastState": {},
+                    "state": {"running": {"startedAt": now}} if i == 0 else {"waiting": {"reason": "PodInitializing"}},
+                }
+                for i, c in enumerate(inits)
+            ]
             self._update_pod(p, status)
-            self.sim.append_logs(st.ns, p["metadata"]["name"], [
-                "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current",
-                "  3 11.2G    3  401M    0     0  1024k      0  3:06:40  0:06:41  2:59:59  1003k"],
-                container=inits[0]["name"])
+            self.sim.append_logs(
+                st.ns,
+                p["metadata"]["name"],
+                [
+                    "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current",
+                    "  3 11.2G    3  401M    0     0  1024k      0  3:06:40  0:06:41  2:59:59  1003k",
+                ],
+                container=inits[0]["name"],
+            )
 
-    def fail_benchmark(self, name: str, namespace: str = "default",
-                       message: str = "failed to parse benchmark result: KAITO_BENCHMARK_RESULT not found in "
-                                      "the last 500 log lines") -> None:
+    def fail_benchmark(
+        self,
+        name: str,
+        namespace: str = "default",
+        message: str = "failed to parse benchmark result: KAITO_BENCHMARK_RESULT not found in the last 500 log lines",
+    ) -> None:
         """The benchmark of a ready workload failed: BenchmarkCompleted False BenchmarkFailed <err>,
         WorkspaceSucceeded False BenchmarkFailed, state NotReady (workspace_controller.go:1262-1336, v0.12.0)."""
         ws = self.sim.store.get(WS_KEY, namespace, name)
@@ -966,8 +1173,12 @@ class KaitoController:
             if st is None:
                 return
             st.hold = "benchmark"
-            self._set_conditions(st, O.condition("BenchmarkCompleted", False, "BenchmarkFailed", message),
-                                 O.condition(self._done_type(), False, "BenchmarkFailed", message), state="NotReady")
+            self._set_conditions(
+                st,
+                O.condition("BenchmarkCompleted", False, "BenchmarkFailed", message),
+                O.condition(self._done_type(), False, "BenchmarkFailed", message),
+                state="NotReady",
+            )
 
     def _missing_access_secret(self, st: WsState, ws: dict) -> None:
         """presetOptions.modelAccessSecret is injected as the HF_TOKEN env var from that Secret; when it does
@@ -978,9 +1189,15 @@ class KaitoController:
             return
         st.hold = "secret"
         for p in self._pods(st):
-            self._update_pod(p, O.pod_status(p, phase="Pending", waiting=(
-                "CreateContainerConfigError", f'secret "{secret}" not found'),
-                node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224")))
+            self._update_pod(
+                p,
+                O.pod_status(
+                    p,
+                    phase="Pending",
+                    waiting=("CreateContainerConfigError", f'secret "{secret}" not found'),
+                    node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224"),
+                ),
+            )
             self.sim.record_event(p, "Warning", "Failed", f'Error: secret "{secret}" not found', "kubelet")
 
     def _gated_without_secret(self, st: WsState, ws: dict) -> None:
@@ -991,31 +1208,50 @@ class KaitoController:
         (transformers utils/hub.py cached_file; huggingface_hub utils/_http.py hf_raise_for_status), the
         container exits 1 and the kubelet restarts it: CrashLoopBackOff with that in the previous log."""
         from .webhook import _supported_models
-        preset = ((ws.get("inference") or {}).get("preset") or {})
+
+        preset = (ws.get("inference") or {}).get("preset") or {}
         name = str(preset.get("name") or "")
         model = _supported_models().get(name) or {}
         if not model.get("downloadAuthRequired") or (preset.get("presetOptions") or {}).get("modelAccessSecret"):
             return
         version = str(model.get("version") or "")
-        repo = "/".join(version.split("huggingface.co/", 1)[-1].split("/")[:2]) if "huggingface.co/" in version \
-            else name
+        repo = (
+            "/".join(version.split("huggingface.co/", 1)[-1].split("/")[:2]) if "huggingface.co/" in version else name
+        )
         st.hold = "gated"
         lines = gated_repo_lines(repo)
         now = time.time()
         for p in self._pods(st):
             pname = p["metadata"]["name"]
             term = {"exitCode": 1, "reason": "Error", "startedAt": rfc3339(now - 20), "finishedAt": rfc3339(now - 5)}
-            self._update_pod(p, O.pod_status(
-                p, phase="Running", waiting=("CrashLoopBackOff", f"back-off 40s restarting failed container="
-                                             f"{st.name} pod={pname}_{st.ns}({p['metadata']['uid']})"),
-                restart_count=3, last_terminated=term, node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224"),
-                pod_ip=O.ip_for(pname + st.ns, "10.244"), started=False))
+            self._update_pod(
+                p,
+                O.pod_status(
+                    p,
+                    phase="Running",
+                    waiting=(
+                        "CrashLoopBackOff",
+                        f"back-off 40s restarting failed container="
+                        f"{st.name} pod={pname}_{st.ns}({p['metadata']['uid']})",
+                    ),
+                    restart_count=3,
+                    last_terminated=term,
+                    node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224"),
+                    pod_ip=O.ip_for(pname + st.ns, "10.244"),
+                    started=False,
+                ),
+            )
             buf = self.sim.logs.buffer(st.ns, pname, p["spec"]["containers"][0]["name"], previous=True)
             buf.append(lines)
             buf.close()
             self.sim.append_logs(st.ns, pname, lines)
-            self.sim.record_event(p, "Warning", "BackOff", f"Back-off restarting failed container {st.name} in pod "
-                                  f"{pname}_{st.ns}({p['metadata']['uid']})", "kubelet")
+            self.sim.record_event(
+                p,
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container {st.name} in pod {pname}_{st.ns}({p['metadata']['uid']})",
+                "kubelet",
+            )
 
     def hold_nodes_unready(self, name: str, namespace: str = "default") -> None:
         """The NodeClaims launch but their nodes stay NotReady (e.g. the GPU driver or device plugin never comes

@@ -52,21 +52,39 @@ def pool_name(iset: str) -> str:
 def gateway_crds() -> list[dict[str, Any]]:
     """Minimal CRDs for the Gateway API (gateway.networking.k8s.io/v1) and its Inference Extension
     (inference.networking.k8s.io/v1): the shapes the simulator writes, unknown fields kept."""
+
     def crd(group: str, plural: str, kind: str, short: list[str]) -> dict[str, Any]:
         return {
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
             "metadata": {"name": f"{plural}.{group}"},
-            "spec": {"group": group, "scope": "Namespaced",
-                     "names": {"plural": plural, "singular": kind.lower(), "kind": kind,
-                               "listKind": f"{kind}List", "shortNames": short},
-                     "versions": [{"name": "v1", "served": True, "storage": True,
-                                   "subresources": {"status": {}},
-                                   "schema": {"openAPIV3Schema": {
-                                       "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]},
+            "spec": {
+                "group": group,
+                "scope": "Namespaced",
+                "names": {
+                    "plural": plural,
+                    "singular": kind.lower(),
+                    "kind": kind,
+                    "listKind": f"{kind}List",
+                    "shortNames": short,
+                },
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "subresources": {"status": {}},
+                        "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                    }
+                ],
+            },
         }
-    return [crd("inference.networking.k8s.io", "inferencepools", "InferencePool", ["infpool"]),
-            crd("gateway.networking.k8s.io", "httproutes", "HTTPRoute", []),
-            crd("gateway.networking.k8s.io", "gateways", "Gateway", ["gtw"])]
+
+    return [
+        crd("inference.networking.k8s.io", "inferencepools", "InferencePool", ["infpool"]),
+        crd("gateway.networking.k8s.io", "httproutes", "HTTPRoute", []),
+        crd("gateway.networking.k8s.io", "gateways", "Gateway", ["gtw"]),
+    ]
 
 
 def _ready(ws: dict[str, Any]) -> bool:
@@ -127,15 +145,16 @@ class InferenceSetController:
                 self._delete(iset)
                 return
             if IS_FINALIZER not in (meta.get("finalizers") or []):
-                iset = self._put(iset, metadata=dict(meta, finalizers=[*(meta.get("finalizers") or []),
-                                                                        IS_FINALIZER]))
+                iset = self._put(iset, metadata=dict(meta, finalizers=[*(meta.get("finalizers") or []), IS_FINALIZER]))
             desired = int((iset.get("spec") or {}).get("replicas", 1) or 0)
             replicas = self._replicas(iset)
             live = [w for w in replicas if not w["metadata"].get("deletionTimestamp")]
             if len(live) > desired:
                 # selectWorkspacesToDelete: not-ready before ready (stable order: newest last kept)
-                order = sorted(live, key=lambda w: (_ready(w), w["metadata"].get("creationTimestamp", "")),
-                               )
+                order = sorted(
+                    live,
+                    key=lambda w: (_ready(w), w["metadata"].get("creationTimestamp", "")),
+                )
                 for ws in order[: len(live) - desired]:
                     self.sim.internal_delete(WS_KEY, ns, ws["metadata"]["name"])
             for _ in range(desired - len(live)):
@@ -164,16 +183,30 @@ class InferenceSetController:
         wmeta: dict[str, Any] = {
             # the API server's generateName suffix: 5 random lowercase alphanumerics
             "name": m["name"] + "-" + "".join(secrets.choice(_SUFFIX) for _ in range(5)),
-            "generateName": f"{m['name']}-", "namespace": m.get("namespace", "default"),
+            "generateName": f"{m['name']}-",
+            "namespace": m.get("namespace", "default"),
             "labels": labels,
-            "ownerReferences": [{"apiVersion": iset.get("apiVersion", "kaito.sh/v1beta1"), "kind": "InferenceSet",
-                                 "name": m["name"],
-                                 "uid": m["uid"], "controller": True, "blockOwnerDeletion": True}]}
+            "ownerReferences": [
+                {
+                    "apiVersion": iset.get("apiVersion", "kaito.sh/v1beta1"),
+                    "kind": "InferenceSet",
+                    "name": m["name"],
+                    "uid": m["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        }
         if annotations:
             wmeta["annotations"] = annotations
         ws_version = "v1beta1" if "v1beta1" in self._ws_versions() else "v1alpha1"
-        return {"apiVersion": f"kaito.sh/{ws_version}", "kind": "Workspace", "metadata": wmeta,
-                "resource": resource, "inference": dict(tmpl.get("inference") or {})}
+        return {
+            "apiVersion": f"kaito.sh/{ws_version}",
+            "kind": "Workspace",
+            "metadata": wmeta,
+            "resource": resource,
+            "inference": dict(tmpl.get("inference") or {}),
+        }
 
     def _ws_versions(self) -> tuple[str, ...]:
         rt = self.sim.registry.by_key(WS_KEY)
@@ -193,7 +226,8 @@ class InferenceSetController:
             total, benchmarked = 0.0, 0
             for w in ready:
                 metric = (((w.get("status") or {}).get("performance") or {}).get("metrics") or {}).get(
-                    "peakTokensPerMinute") or {}
+                    "peakTokensPerMinute"
+                ) or {}
                 try:
                     v = float(metric.get("value", ""))
                 except ValueError:
@@ -209,19 +243,40 @@ class InferenceSetController:
             if len(ready) == desired:
                 conds = O.set_condition(conds, O.condition("InferenceSetReady", True, *IS_READY, generation=gen))
             else:
-                conds = O.set_condition(conds, O.condition(
-                    "InferenceSetReady", False, "inferencesetNotReady",
-                    f"inferenceset is not ready, {len(ready)}/{desired} replicas are ready", generation=gen))
+                conds = O.set_condition(
+                    conds,
+                    O.condition(
+                        "InferenceSetReady",
+                        False,
+                        "inferencesetNotReady",
+                        f"inferenceset is not ready, {len(ready)}/{desired} replicas are ready",
+                        generation=gen,
+                    ),
+                )
             benchmark_on = (iset["metadata"].get("annotations") or {}).get("kaito.sh/disable-benchmark") != "true"
             if benchmark_on:
                 done = benchmarked == desired and desired > 0
-                conds = O.set_condition(conds, O.condition(
-                    "BenchmarkCompleted", done, "BenchmarkCompleted" if done else "BenchmarkPending",
-                    f"{benchmarked}/{desired} replicas benchmarked", generation=gen))
+                conds = O.set_condition(
+                    conds,
+                    O.condition(
+                        "BenchmarkCompleted",
+                        done,
+                        "BenchmarkCompleted" if done else "BenchmarkPending",
+                        f"{benchmarked}/{desired} replicas benchmarked",
+                        generation=gen,
+                    ),
+                )
                 if benchmarked:
-                    status["performance"] = {"metrics": {"aggregatedPeakTokensPerMinute": {
-                        "description": "stress/high-concurrency", "value": f"{total:.2f}", "unit": "tokens/min",
-                        "config": {"engine": "vllm"}}}}
+                    status["performance"] = {
+                        "metrics": {
+                            "aggregatedPeakTokensPerMinute": {
+                                "description": "stress/high-concurrency",
+                                "value": f"{total:.2f}",
+                                "unit": "tokens/min",
+                                "config": {"engine": "vllm"},
+                            }
+                        }
+                    }
                 else:
                     status.pop("performance", None)
             status["conditions"] = conds
@@ -232,8 +287,10 @@ class InferenceSetController:
         """deleteInferenceSet / garbageCollectInferenceSet (inferenceset_controller.go:125-170, v0.12.0)."""
         m = iset["metadata"]
         ns = m.get("namespace", "default")
-        conds = O.set_condition(list((iset.get("status") or {}).get("conditions") or []),
-                                O.condition("InferenceSetDeleting", True, *IS_DELETING))
+        conds = O.set_condition(
+            list((iset.get("status") or {}).get("conditions") or []),
+            O.condition("InferenceSetDeleting", True, *IS_DELETING),
+        )
         self._put(iset, status=dict(iset.get("status") or {}, conditions=conds))
         for ws in self._replicas(iset):
             if not ws["metadata"].get("deletionTimestamp"):
@@ -245,49 +302,100 @@ class InferenceSetController:
         m = iset["metadata"]
         ns = m.get("namespace", "default")
         name = m["name"]
-        owner = {"apiVersion": iset.get("apiVersion", "kaito.sh/v1beta1"), "kind": "InferenceSet", "name": name,
-                 "uid": m["uid"],
-                 "controller": True, "blockOwnerDeletion": True}
+        owner = {
+            "apiVersion": iset.get("apiVersion", "kaito.sh/v1beta1"),
+            "kind": "InferenceSet",
+            "name": name,
+            "uid": m["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
         if self.sim.store.get(POOL_KEY, ns, pool_name(name)) is None:
             # the llm-d router chart's InferencePool: pods of the set, index 0, port 5000 (manifests.go:393-500)
-            self.sim.internal_create({
-                "apiVersion": "inference.networking.k8s.io/v1", "kind": "InferencePool",
-                "metadata": {"name": pool_name(name), "namespace": ns, "ownerReferences": [owner]},
-                "spec": {"selector": {"matchLabels": {CREATED_BY: name,
-                                                      "apps.kubernetes.io/pod-index": "0"}},
-                         "targetPorts": [{"number": 5000}],
-                         "endpointPickerRef": {"name": f"{pool_name(name)}-epp", "port": {"number": 9002}}},
-                "status": {"parents": [{"parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway",
-                                                      "name": GATEWAY_NAME},
-                                        "conditions": [O.condition("Accepted", True, "Accepted",
-                                                                   "Referenced by an HTTPRoute accepted by the "
-                                                                   "parentRef Gateway")]}]},
-            })
+            self.sim.internal_create(
+                {
+                    "apiVersion": "inference.networking.k8s.io/v1",
+                    "kind": "InferencePool",
+                    "metadata": {"name": pool_name(name), "namespace": ns, "ownerReferences": [owner]},
+                    "spec": {
+                        "selector": {"matchLabels": {CREATED_BY: name, "apps.kubernetes.io/pod-index": "0"}},
+                        "targetPorts": [{"number": 5000}],
+                        "endpointPickerRef": {"name": f"{pool_name(name)}-epp", "port": {"number": 9002}},
+                    },
+                    "status": {
+                        "parents": [
+                            {
+                                "parentRef": {
+                                    "group": "gateway.networking.k8s.io",
+                                    "kind": "Gateway",
+                                    "name": GATEWAY_NAME,
+                                },
+                                "conditions": [
+                                    O.condition(
+                                        "Accepted",
+                                        True,
+                                        "Accepted",
+                                        "Referenced by an HTTPRoute accepted by the parentRef Gateway",
+                                    )
+                                ],
+                            }
+                        ]
+                    },
+                }
+            )
         if self.sim.store.get(GATEWAY_KEY, ns, GATEWAY_NAME) is None:
-            self.sim.internal_create({
-                "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
-                "metadata": {"name": GATEWAY_NAME, "namespace": ns},
-                "spec": {"gatewayClassName": "istio",
-                         "listeners": [{"name": "http", "port": self.sim.gateway_port, "protocol": "HTTP"}]},
-                "status": {"addresses": [{"type": "IPAddress", "value": "127.0.0.1"}],
-                           "conditions": [O.condition("Programmed", True, "Programmed", "Resource programmed")]},
-            })
+            self.sim.internal_create(
+                {
+                    "apiVersion": "gateway.networking.k8s.io/v1",
+                    "kind": "Gateway",
+                    "metadata": {"name": GATEWAY_NAME, "namespace": ns},
+                    "spec": {
+                        "gatewayClassName": "istio",
+                        "listeners": [{"name": "http", "port": self.sim.gateway_port, "protocol": "HTTP"}],
+                    },
+                    "status": {
+                        "addresses": [{"type": "IPAddress", "value": "127.0.0.1"}],
+                        "conditions": [O.condition("Programmed", True, "Programmed", "Resource programmed")],
+                    },
+                }
+            )
         route = f"{name}-route"
         if self.sim.store.get(ROUTE_KEY, ns, route) is None:
-            self.sim.internal_create({
-                "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-                "metadata": {"name": route, "namespace": ns},
-                "spec": {"parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
-                                         "name": GATEWAY_NAME}],
-                         "rules": [{"backendRefs": [{"group": "inference.networking.k8s.io",
-                                                     "kind": "InferencePool", "name": pool_name(name)}],
-                                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}]},
-                "status": {"parents": [{"parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway",
-                                                      "name": GATEWAY_NAME},
-                                        "controllerName": "istio.io/gateway-controller",
-                                        "conditions": [O.condition("Accepted", True, "Accepted",
-                                                                   "Route was valid")]}]},
-            })
+            self.sim.internal_create(
+                {
+                    "apiVersion": "gateway.networking.k8s.io/v1",
+                    "kind": "HTTPRoute",
+                    "metadata": {"name": route, "namespace": ns},
+                    "spec": {
+                        "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME}],
+                        "rules": [
+                            {
+                                "backendRefs": [
+                                    {
+                                        "group": "inference.networking.k8s.io",
+                                        "kind": "InferencePool",
+                                        "name": pool_name(name),
+                                    }
+                                ],
+                                "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                            }
+                        ],
+                    },
+                    "status": {
+                        "parents": [
+                            {
+                                "parentRef": {
+                                    "group": "gateway.networking.k8s.io",
+                                    "kind": "Gateway",
+                                    "name": GATEWAY_NAME,
+                                },
+                                "controllerName": "istio.io/gateway-controller",
+                                "conditions": [O.condition("Accepted", True, "Accepted", "Route was valid")],
+                            }
+                        ]
+                    },
+                }
+            )
 
     def route(self, model: str | None) -> dict[str, Any] | None:
         """The gateway's pick for a request body's model: a ready replica of the InferenceSet of that name

@@ -76,7 +76,9 @@ def find(obj: Any, path: str) -> list[Any]:
                 items = value if isinstance(value, list) else []
                 for item in items:
                     got = _lookup(item, key)
-                    got_s = ("true" if got else "false") if isinstance(got, bool) else (None if got is None else str(got))
+                    got_s = (
+                        ("true" if got else "false") if isinstance(got, bool) else (None if got is None else str(got))
+                    )
                     if (op == "==" and got_s == want) or (op == "!=" and got_s != want):
                         nxt.append(item)
         current = nxt

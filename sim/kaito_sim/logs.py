@@ -69,8 +69,8 @@ class LogBuffer:
         """Lines from absolute index `start` (up to max_lines); returns (data, next index)."""
         with self.cond:
             i = max(start - self.offset, 0)
-            chunk = self.lines[i:i + max_lines]
-            tchunk = self.times[i:i + max_lines] if timestamps else []
+            chunk = self.lines[i : i + max_lines]
+            tchunk = self.times[i : i + max_lines] if timestamps else []
             nxt = self.offset + i + len(chunk)
         if not chunk:
             return b"", nxt
@@ -128,8 +128,17 @@ class LogStore:
             b.close()
 
 
-def follow(buf: LogBuffer, start: int, *, timestamps: bool, stop: threading.Event, limit_bytes: int | None = None,
-           follow_: bool = True, poll: float = 0.5, alive=None) -> Iterator[bytes]:
+def follow(
+    buf: LogBuffer,
+    start: int,
+    *,
+    timestamps: bool,
+    stop: threading.Event,
+    limit_bytes: int | None = None,
+    follow_: bool = True,
+    poll: float = 0.5,
+    alive=None,
+) -> Iterator[bytes]:
     """Yield chunks from `start`; with follow, keep waiting until the log is closed, `stop` is set
     or `alive()` (checked while idle) says the reader went away."""
     idx = start

@@ -15,11 +15,54 @@ import threading
 import time
 
 # vllm/v1/metrics/loggers.py: histogram_time_to_first_token buckets
-TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-                20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
+TTFT_BUCKETS = (
+    0.001,
+    0.005,
+    0.01,
+    0.02,
+    0.04,
+    0.06,
+    0.08,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+    20.0,
+    40.0,
+    80.0,
+    160.0,
+    640.0,
+    2560.0,
+)
 # histogram_e2e_time_request buckets
-E2E_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0,
-               480.0, 960.0, 1920.0, 7680.0)
+E2E_BUCKETS = (
+    0.3,
+    0.5,
+    0.8,
+    1.0,
+    1.5,
+    2.0,
+    2.5,
+    5.0,
+    10.0,
+    15.0,
+    20.0,
+    30.0,
+    40.0,
+    50.0,
+    60.0,
+    120.0,
+    240.0,
+    480.0,
+    960.0,
+    1920.0,
+    7680.0,
+)
 KV_CACHE_TOKENS = 8192  # tokens of KV cache per server (usage = tokens held by running requests / this)
 
 
@@ -93,13 +136,19 @@ class ServerMetrics:
                 "# TYPE vllm:request_success_total counter",
             ]
             for reason in ("abort", "length", "stop"):
-                lines.append(f'vllm:request_success_total{{{labels},finished_reason="{reason}"}} '
-                             f"{float(self.success.get(reason, 0))}")
-            lines += ["# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.",
-                      "# TYPE vllm:time_to_first_token_seconds histogram"]
+                lines.append(
+                    f'vllm:request_success_total{{{labels},finished_reason="{reason}"}} '
+                    f"{float(self.success.get(reason, 0))}"
+                )
+            lines += [
+                "# HELP vllm:time_to_first_token_seconds Histogram of time to first token in seconds.",
+                "# TYPE vllm:time_to_first_token_seconds histogram",
+            ]
             lines += self.ttft.lines("vllm:time_to_first_token_seconds", labels)
-            lines += ["# HELP vllm:e2e_request_latency_seconds Histogram of e2e request latency in seconds.",
-                      "# TYPE vllm:e2e_request_latency_seconds histogram"]
+            lines += [
+                "# HELP vllm:e2e_request_latency_seconds Histogram of e2e request latency in seconds.",
+                "# TYPE vllm:e2e_request_latency_seconds histogram",
+            ]
             lines += self.e2e.lines("vllm:e2e_request_latency_seconds", labels)
         return "\n".join(lines) + "\n"
 

@@ -20,9 +20,14 @@ FAIL_MESSAGE_ANNOTATION = "sim.kaito.sh/fail-message"
 
 
 def owner_ref(ws: dict, controller: bool = True) -> dict:
-    return {"apiVersion": ws.get("apiVersion", WS_API_VERSION), "kind": "Workspace",
-            "name": ws["metadata"]["name"], "uid": ws["metadata"]["uid"],
-            "controller": controller, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": ws.get("apiVersion", WS_API_VERSION),
+        "kind": "Workspace",
+        "name": ws["metadata"]["name"],
+        "uid": ws["metadata"]["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": True,
+    }
 
 
 def ws_hash(ns: str, name: str, n: int = 8) -> str:
@@ -43,8 +48,14 @@ def ip_for(seed: str, prefix: str) -> str:
 
 def condition(ctype: str, status: bool | str, reason: str, message: str = "", generation: int = 1) -> dict:
     st = status if isinstance(status, str) else ("True" if status else "False")
-    return {"type": ctype, "status": st, "reason": reason, "message": message or reason,
-            "lastTransitionTime": rfc3339(), "observedGeneration": generation}
+    return {
+        "type": ctype,
+        "status": st,
+        "reason": reason,
+        "message": message or reason,
+        "lastTransitionTime": rfc3339(),
+        "observedGeneration": generation,
+    }
 
 
 def set_condition(conds: list[dict], new: dict) -> list[dict]:
@@ -84,14 +95,18 @@ def service(ws: dict, cluster_ip: str, lb: bool) -> dict:
     if not lb:
         ports.append({"name": "kv-events", "port": 5557, "protocol": "TCP", "targetPort": 5557})
     return {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": name, "namespace": ns, "labels": {WS_LABEL: name},
-                     "ownerReferences": [owner_ref(ws)]},
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns, "labels": {WS_LABEL: name}, "ownerReferences": [owner_ref(ws)]},
         "spec": {
             "type": "LoadBalancer" if lb else "ClusterIP",
-            "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
-            "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "internalTrafficPolicy": "Cluster",
-            "sessionAffinity": "None", "publishNotReadyAddresses": True,
+            "clusterIP": cluster_ip,
+            "clusterIPs": [cluster_ip],
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "internalTrafficPolicy": "Cluster",
+            "sessionAffinity": "None",
+            "publishNotReadyAddresses": True,
             "ports": ports,
             "selector": {WS_LABEL: name, "statefulset.kubernetes.io/pod-name": f"{name}-0"},
             **({"externalTrafficPolicy": "Cluster", "allocateLoadBalancerNodePorts": True} if lb else {}),
@@ -104,33 +119,52 @@ def headless_service(ws: dict) -> dict:
     meta = ws["metadata"]
     name, ns = meta["name"], meta.get("namespace", "default")
     return {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": f"{name}-headless", "namespace": ns, "labels": {WS_LABEL: name},
-                     "ownerReferences": [owner_ref(ws)]},
-        "spec": {"type": "ClusterIP", "clusterIP": "None", "clusterIPs": ["None"], "ipFamilies": ["IPv4"],
-                 "ipFamilyPolicy": "SingleStack", "sessionAffinity": "None", "publishNotReadyAddresses": True,
-                 "selector": {WS_LABEL: name}},
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": f"{name}-headless",
+            "namespace": ns,
+            "labels": {WS_LABEL: name},
+            "ownerReferences": [owner_ref(ws)],
+        },
+        "spec": {
+            "type": "ClusterIP",
+            "clusterIP": "None",
+            "clusterIPs": ["None"],
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "sessionAffinity": "None",
+            "publishNotReadyAddresses": True,
+            "selector": {WS_LABEL: name},
+        },
         "status": {"loadBalancer": {}},
     }
 
 
 def _main_container(ws: dict, preset: str | None, served: str) -> dict:
     name = ws["metadata"]["name"]
-    tmpl = ((ws.get("inference") or {}).get("template") or {})
+    tmpl = (ws.get("inference") or {}).get("template") or {}
     tcs = ((tmpl.get("spec") or {}).get("containers")) or []
     if tcs:
         c = dict(tcs[0])
         c.setdefault("name", name)
         return c
-    cmd = ("python3 /workspace/vllm/inference_api.py --served-model-name=" + served +
-           " --port=5000 --kaito-config-file=/mnt/config/inference_config.yaml")
+    cmd = (
+        "python3 /workspace/vllm/inference_api.py --served-model-name="
+        + served
+        + " --port=5000 --kaito-config-file=/mnt/config/inference_config.yaml"
+    )
     return {
-        "name": name, "image": BASE_IMAGE,
+        "name": name,
+        "image": BASE_IMAGE,
         "command": ["/bin/sh", "-c", cmd],
         "ports": [{"containerPort": 5000, "name": "http", "protocol": "TCP"}],
         "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}},
-        "startupProbe": {"httpGet": {"path": "/health", "port": 5000, "scheme": "HTTP"}, "periodSeconds": 10,
-                         "failureThreshold": 180},
+        "startupProbe": {
+            "httpGet": {"path": "/health", "port": 5000, "scheme": "HTTP"},
+            "periodSeconds": 10,
+            "failureThreshold": 180,
+        },
         "livenessProbe": {"httpGet": {"path": "/health", "port": 5000, "scheme": "HTTP"}, "periodSeconds": 10},
         "readinessProbe": {"httpGet": {"path": "/health", "port": 5000, "scheme": "HTTP"}, "periodSeconds": 10},
         "env": [{"name": "PRESET_NAME", "value": preset or ""}],
@@ -142,18 +176,30 @@ def statefulset(ws: dict, replicas: int, served: str) -> dict:
     name, ns = meta["name"], meta.get("namespace", "default")
     container = _main_container(ws, workspace_preset(ws), served)
     return {
-        "apiVersion": "apps/v1", "kind": "StatefulSet",
-        "metadata": {"name": name, "namespace": ns, "labels": {WS_LABEL: name},
-                     "annotations": {"workspace.kaito.io/revision": "1"},
-                     "ownerReferences": [owner_ref(ws)]},
-        "spec": {
-            "replicas": replicas, "serviceName": f"{name}-headless", "podManagementPolicy": "Parallel",
-            "selector": {"matchLabels": {WS_LABEL: name}},
-            "template": {"metadata": {"labels": {WS_LABEL: name}},
-                         "spec": {"containers": [container]}},
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "labels": {WS_LABEL: name},
+            "annotations": {"workspace.kaito.io/revision": "1"},
+            "ownerReferences": [owner_ref(ws)],
         },
-        "status": {"replicas": replicas, "readyReplicas": 0, "currentReplicas": replicas,
-                   "updatedReplicas": replicas, "availableReplicas": 0, "observedGeneration": 1},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": f"{name}-headless",
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {WS_LABEL: name}},
+            "template": {"metadata": {"labels": {WS_LABEL: name}}, "spec": {"containers": [container]}},
+        },
+        "status": {
+            "replicas": replicas,
+            "readyReplicas": 0,
+            "currentReplicas": replicas,
+            "updatedReplicas": replicas,
+            "availableReplicas": 0,
+            "observedGeneration": 1,
+        },
     }
 
 
@@ -165,36 +211,63 @@ def job(ws: dict) -> dict:
     meta = ws["metadata"]
     name, ns = meta["name"], meta.get("namespace", "default")
     tuning = ws.get("tuning") or {}
-    container = {"name": name, "image": BASE_IMAGE,
-                 "command": ["/bin/sh", "-c", "python3 /workspace/tfs/fine_tuning.py"],
-                 "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}}}
+    container = {
+        "name": name,
+        "image": BASE_IMAGE,
+        "command": ["/bin/sh", "-c", "python3 /workspace/tfs/fine_tuning.py"],
+        "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"nvidia.com/gpu": "1"}},
+    }
     pod_spec: dict[str, Any] = {"restartPolicy": "Never", "containers": [container]}
     out = tuning.get("output") or {}
     if out.get("image"):
         pod_spec["containers"] = [
             container,
-            {"name": "pusher", "image": "ghcr.io/oras-project/oras:v1.2.2",
-             "command": ["/bin/sh", "-c"],
-             "args": [f"oras push {out['image']} --annotation sh.kaito.model.name="
-                      f"{(tuning.get('preset') or {}).get('name', '')} ."]},
-            {"name": "pause", "image": "registry.k8s.io/pause:latest"}]
+            {
+                "name": "pusher",
+                "image": "ghcr.io/oras-project/oras:v1.2.2",
+                "command": ["/bin/sh", "-c"],
+                "args": [
+                    f"oras push {out['image']} --annotation sh.kaito.model.name="
+                    f"{(tuning.get('preset') or {}).get('name', '')} ."
+                ],
+            },
+            {"name": "pause", "image": "registry.k8s.io/pause:latest"},
+        ]
         pod_spec["shareProcessNamespace"] = True
         if out.get("imagePushSecret"):
             pod_spec["imagePullSecrets"] = [{"name": out["imagePushSecret"]}]
     inp = tuning.get("input") or {}
     if inp.get("urls"):
-        pod_spec["initContainers"] = [{"name": "data-downloader", "image": "curlimages/curl",
-                                       "env": [{"name": "DATA_URLS", "value": " ".join(inp["urls"])},
-                                               {"name": "DATA_VOLUME_PATH", "value": "/mnt/data"}]}]
+        pod_spec["initContainers"] = [
+            {
+                "name": "data-downloader",
+                "image": "curlimages/curl",
+                "env": [
+                    {"name": "DATA_URLS", "value": " ".join(inp["urls"])},
+                    {"name": "DATA_VOLUME_PATH", "value": "/mnt/data"},
+                ],
+            }
+        ]
     return {
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": name, "namespace": ns, "labels": {WS_LABEL: name},
-                     "annotations": {"workspace.kaito.io/revision": "1"},
-                     "ownerReferences": [owner_ref(ws)]},
-        "spec": {"completions": 1, "parallelism": 1, "backoffLimit": 6,
-                 "selector": {"matchLabels": {"batch.kubernetes.io/job-name": name}},
-                 "template": {"metadata": {"labels": {WS_LABEL: name, "batch.kubernetes.io/job-name": name}},
-                              "spec": pod_spec}},
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "labels": {WS_LABEL: name},
+            "annotations": {"workspace.kaito.io/revision": "1"},
+            "ownerReferences": [owner_ref(ws)],
+        },
+        "spec": {
+            "completions": 1,
+            "parallelism": 1,
+            "backoffLimit": 6,
+            "selector": {"matchLabels": {"batch.kubernetes.io/job-name": name}},
+            "template": {
+                "metadata": {"labels": {WS_LABEL: name, "batch.kubernetes.io/job-name": name}},
+                "spec": pod_spec,
+            },
+        },
         "status": {"active": 1, "startTime": rfc3339(), "ready": 0},
     }
 
@@ -210,13 +283,21 @@ def pod(ws: dict, index: int, node: str | None, owner: dict, *, job_pod: bool = 
         containers = template["containers"]
     else:
         template = {}
-        labels.update({"statefulset.kubernetes.io/pod-name": pod_name, "apps.kubernetes.io/pod-index": str(index),
-                       "controller-revision-hash": f"{name}-{ws_hash(ns, name, 10)}"})
+        labels.update(
+            {
+                "statefulset.kubernetes.io/pod-name": pod_name,
+                "apps.kubernetes.io/pod-index": str(index),
+                "controller-revision-hash": f"{name}-{ws_hash(ns, name, 10)}",
+            }
+        )
         containers = [_main_container(ws, workspace_preset(ws), served)]
-    spec: dict[str, Any] = {"containers": containers, "restartPolicy": "Never" if job_pod else "Always",
-                            "schedulerName": "default-scheduler", "dnsPolicy": "ClusterFirst",
-                            "tolerations": [{"key": "sku", "operator": "Equal", "value": "gpu",
-                                             "effect": "NoSchedule"}]}
+    spec: dict[str, Any] = {
+        "containers": containers,
+        "restartPolicy": "Never" if job_pod else "Always",
+        "schedulerName": "default-scheduler",
+        "dnsPolicy": "ClusterFirst",
+        "tolerations": [{"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}],
+    }
     if template.get("initContainers"):  # the Job controller copies its template's init containers too
         spec["initContainers"] = template["initContainers"]
     if not job_pod:
@@ -225,19 +306,34 @@ def pod(ws: dict, index: int, node: str | None, owner: dict, *, job_pod: bool = 
     if node:
         spec["nodeName"] = node
     return {
-        "apiVersion": "v1", "kind": "Pod",
+        "apiVersion": "v1",
+        "kind": "Pod",
         "metadata": {"name": pod_name, "namespace": ns, "labels": labels, "ownerReferences": [owner]},
         "spec": spec,
-        "status": {"phase": "Pending", "qosClass": "BestEffort",
-                   "conditions": [{"type": "PodScheduled", "status": "True" if node else "False",
-                                   "lastTransitionTime": rfc3339()}]},
+        "status": {
+            "phase": "Pending",
+            "qosClass": "BestEffort",
+            "conditions": [
+                {"type": "PodScheduled", "status": "True" if node else "False", "lastTransitionTime": rfc3339()}
+            ],
+        },
     }
 
 
-def pod_status(p: dict, *, phase: str, ready: bool = False, waiting: tuple[str, str] | None = None,
-               restart_count: int = 0, last_terminated: dict | None = None, terminated: dict | None = None,
-               node_ip: str | None = None, pod_ip: str | None = None, started: bool | None = None,
-               unschedulable: str | None = None) -> dict:
+def pod_status(
+    p: dict,
+    *,
+    phase: str,
+    ready: bool = False,
+    waiting: tuple[str, str] | None = None,
+    restart_count: int = 0,
+    last_terminated: dict | None = None,
+    terminated: dict | None = None,
+    node_ip: str | None = None,
+    pod_ip: str | None = None,
+    started: bool | None = None,
+    unschedulable: str | None = None,
+) -> dict:
     """A new status for pod `p` (single main container)."""
     now = rfc3339()
     cname = p["spec"]["containers"][0]["name"]
@@ -248,24 +344,38 @@ def pod_status(p: dict, *, phase: str, ready: bool = False, waiting: tuple[str, 
         state = {"waiting": {"reason": waiting[0], "message": waiting[1]} if waiting[1] else {"reason": waiting[0]}}
     else:
         state = {"running": {"startedAt": now}}
-    cs: dict[str, Any] = {"name": cname, "image": image, "imageID": "", "ready": ready,
-                          "restartCount": restart_count, "started": bool(started if started is not None
-                                                                       else "running" in state),
-                          "state": state, "lastState": {}}
+    cs: dict[str, Any] = {
+        "name": cname,
+        "image": image,
+        "imageID": "",
+        "ready": ready,
+        "restartCount": restart_count,
+        "started": bool(started if started is not None else "running" in state),
+        "state": state,
+        "lastState": {},
+    }
     if "running" in state or terminated is not None:
         cs["imageID"] = image.split(":")[0] + "@sha256:" + hashlib.sha256(image.encode()).hexdigest()
-        cs["containerID"] = "containerd://" + hashlib.sha256((p["metadata"]["name"] + str(restart_count))
-                                                             .encode()).hexdigest()
+        cs["containerID"] = (
+            "containerd://" + hashlib.sha256((p["metadata"]["name"] + str(restart_count)).encode()).hexdigest()
+        )
     if last_terminated:
         cs["lastState"] = {"terminated": last_terminated}
     conds = [
-        {"type": "PodScheduled", "status": "False" if unschedulable else "True", "lastTransitionTime": now,
-         **({"reason": "Unschedulable", "message": unschedulable} if unschedulable else {})},
+        {
+            "type": "PodScheduled",
+            "status": "False" if unschedulable else "True",
+            "lastTransitionTime": now,
+            **({"reason": "Unschedulable", "message": unschedulable} if unschedulable else {}),
+        },
     ]
     if not unschedulable:
         conds += [
-            {"type": "PodReadyToStartContainers", "status": "True" if phase != "Pending" or waiting else "False",
-             "lastTransitionTime": now},
+            {
+                "type": "PodReadyToStartContainers",
+                "status": "True" if phase != "Pending" or waiting else "False",
+                "lastTransitionTime": now,
+            },
             {"type": "Initialized", "status": "True", "lastTransitionTime": now},
             {"type": "ContainersReady", "status": "True" if ready else "False", "lastTransitionTime": now},
             {"type": "Ready", "status": "True" if ready else "False", "lastTransitionTime": now},
@@ -283,10 +393,23 @@ def pod_status(p: dict, *, phase: str, ready: bool = False, waiting: tuple[str, 
     return st
 
 
-def node(name: str, *, internal_ip: str, external_ip: str | None = None, ready: bool = True,
-         labels: dict | None = None, instance_type: str | None = None, gpu: bool = True) -> dict:
-    lab = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-           "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64"}
+def node(
+    name: str,
+    *,
+    internal_ip: str,
+    external_ip: str | None = None,
+    ready: bool = True,
+    labels: dict | None = None,
+    instance_type: str | None = None,
+    gpu: bool = True,
+) -> dict:
+    lab = {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/arch": "amd64",
+    }
     if instance_type:
         lab["node.kubernetes.io/instance-type"] = instance_type
         lab["beta.kubernetes.io/instance-type"] = instance_type
@@ -301,34 +424,64 @@ def node(name: str, *, internal_ip: str, external_ip: str | None = None, ready: 
     if gpu:
         capacity["nvidia.com/gpu"] = "1"
     return {
-        "apiVersion": "v1", "kind": "Node",
+        "apiVersion": "v1",
+        "kind": "Node",
         "metadata": {"name": name, "labels": lab},
-        "spec": {"providerID": f"azure:///subscriptions/sim/resourceGroups/sim/providers/Microsoft.Compute/"
-                               f"virtualMachines/{name}",
-                 **({"taints": [{"key": "sku", "value": "gpu", "effect": "NoSchedule"}]} if gpu else {})},
+        "spec": {
+            "providerID": f"azure:///subscriptions/sim/resourceGroups/sim/providers/Microsoft.Compute/"
+            f"virtualMachines/{name}",
+            **({"taints": [{"key": "sku", "value": "gpu", "effect": "NoSchedule"}]} if gpu else {}),
+        },
         "status": {
             "conditions": [
-                {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory",
-                 "message": "kubelet has sufficient memory available", "lastHeartbeatTime": now,
-                 "lastTransitionTime": now},
-                {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure",
-                 "message": "kubelet has no disk pressure", "lastHeartbeatTime": now, "lastTransitionTime": now},
-                {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID",
-                 "message": "kubelet has sufficient PID available", "lastHeartbeatTime": now,
-                 "lastTransitionTime": now},
-                {"type": "Ready", "status": "True" if ready else "False",
-                 "reason": "KubeletReady" if ready else "KubeletNotReady",
-                 "message": "kubelet is posting ready status" if ready else "container runtime network not ready",
-                 "lastHeartbeatTime": now, "lastTransitionTime": now},
+                {
+                    "type": "MemoryPressure",
+                    "status": "False",
+                    "reason": "KubeletHasSufficientMemory",
+                    "message": "kubelet has sufficient memory available",
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
+                },
+                {
+                    "type": "DiskPressure",
+                    "status": "False",
+                    "reason": "KubeletHasNoDiskPressure",
+                    "message": "kubelet has no disk pressure",
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
+                },
+                {
+                    "type": "PIDPressure",
+                    "status": "False",
+                    "reason": "KubeletHasSufficientPID",
+                    "message": "kubelet has sufficient PID available",
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
+                },
+                {
+                    "type": "Ready",
+                    "status": "True" if ready else "False",
+                    "reason": "KubeletReady" if ready else "KubeletNotReady",
+                    "message": "kubelet is posting ready status" if ready else "container runtime network not ready",
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
+                },
             ],
             "addresses": addresses,
-            "capacity": capacity, "allocatable": dict(capacity),
-            "nodeInfo": {"machineID": hashlib.md5(name.encode()).hexdigest(),
-                         "systemUUID": str(uuid.UUID(hashlib.md5(("sys" + name).encode()).hexdigest())),
-                         "bootID": str(uuid.UUID(hashlib.md5(("boot" + name).encode()).hexdigest())),
-                         "kubeletVersion": "v1.36.2", "osImage": "Ubuntu 22.04.5 LTS",
-                         "kernelVersion": "5.15.0-1092-azure", "containerRuntimeVersion": "containerd://1.7.28-1",
-                         "operatingSystem": "linux", "architecture": "amd64", "kubeProxyVersion": ""},
+            "capacity": capacity,
+            "allocatable": dict(capacity),
+            "nodeInfo": {
+                "machineID": hashlib.md5(name.encode()).hexdigest(),
+                "systemUUID": str(uuid.UUID(hashlib.md5(("sys" + name).encode()).hexdigest())),
+                "bootID": str(uuid.UUID(hashlib.md5(("boot" + name).encode()).hexdigest())),
+                "kubeletVersion": "v1.36.2",
+                "osImage": "Ubuntu 22.04.5 LTS",
+                "kernelVersion": "5.15.0-1092-azure",
+                "containerRuntimeVersion": "containerd://1.7.28-1",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+                "kubeProxyVersion": "",
+            },
         },
     }
 
@@ -366,8 +519,10 @@ def vllm_startup_lines(served: str, preset: str | None, ts: float | None = None)
 def crash_lines(served: str, oom: bool = False) -> list[str]:
     t = time.strftime("%m-%d %H:%M:%S", time.gmtime())
     if oom:
-        return [f"INFO {t} [gpu_model_runner.py:1843] Starting to load model {served}...",
-                "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB."]
+        return [
+            f"INFO {t} [gpu_model_runner.py:1843] Starting to load model {served}...",
+            "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB.",
+        ]
     return [
         f"INFO {t} [api_server.py:1805] vLLM API server version 0.26.0",
         f"ERROR {t} [core.py:700] EngineCore failed to start.",

@@ -100,8 +100,9 @@ class OpenAIStandIn:
                 m = self.metrics[key] = ServerMetrics(model)
             return m
 
-    def set_speed(self, ttft: float | None = None, tokens_per_second: float | None = None,
-                  max_num_seqs: int | None = None) -> None:
+    def set_speed(
+        self, ttft: float | None = None, tokens_per_second: float | None = None, max_num_seqs: int | None = None
+    ) -> None:
         """How fast the stand-in answers: time to first token (s), tokens per second, sequences at once."""
         self.ttft = ttft
         self.itl = (1.0 / tokens_per_second) if tokens_per_second else None
@@ -130,8 +131,11 @@ class OpenAIStandIn:
             queue = self._queue.setdefault(server, [])
             queue.append(ticket)
             try:
-                while self.max_num_seqs and (self._running.get(server, 0) >= self.max_num_seqs
-                                             or queue[0] is not ticket) and not self.stop_event.is_set():
+                while (
+                    self.max_num_seqs
+                    and (self._running.get(server, 0) >= self.max_num_seqs or queue[0] is not ticket)
+                    and not self.stop_event.is_set()
+                ):
                     self._seq_cond.wait(0.05)
             finally:
                 queue.remove(ticket)
@@ -147,11 +151,20 @@ class OpenAIStandIn:
     def _record(self, method: str, path: str, headers: dict, body: Any, ctx: dict) -> None:
         payload = body if isinstance(body, dict) else {}
         rec = {
-            "method": method, "path": path, "headers": CIDict(headers), "body": body,
-            "workspace": ctx.get("workspace"), "namespace": ctx.get("namespace"), "via": ctx.get("via", "direct"),
-            "model": payload.get("model"), "messages": payload.get("messages"), "prompt": payload.get("prompt"),
-            "temperature": payload.get("temperature"), "max_tokens": payload.get("max_tokens"),
-            "top_p": payload.get("top_p"), "stream": payload.get("stream"),
+            "method": method,
+            "path": path,
+            "headers": CIDict(headers),
+            "body": body,
+            "workspace": ctx.get("workspace"),
+            "namespace": ctx.get("namespace"),
+            "via": ctx.get("via", "direct"),
+            "model": payload.get("model"),
+            "messages": payload.get("messages"),
+            "prompt": payload.get("prompt"),
+            "temperature": payload.get("temperature"),
+            "max_tokens": payload.get("max_tokens"),
+            "top_p": payload.get("top_p"),
+            "stream": payload.get("stream"),
         }
         with self._lock:
             self.requests.append(rec)
@@ -166,8 +179,18 @@ class OpenAIStandIn:
             self.stop_event.wait(seconds)
 
     # ---------------------------------------------------------------
-    def handle(self, method: str, path: str, headers: dict, body: bytes, *, model: str | None = None,
-               root: str | None = None, max_model_len: int | None = None, ctx: dict | None = None) -> Response:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        headers: dict,
+        body: bytes,
+        *,
+        model: str | None = None,
+        root: str | None = None,
+        max_model_len: int | None = None,
+        ctx: dict | None = None,
+    ) -> Response:
         ctx = ctx or {}
         model = model or self.default_model
         route = path.split("?", 1)[0].rstrip("/") or "/"
@@ -177,8 +200,13 @@ class OpenAIStandIn:
                 parsed = json.loads(body)
             except ValueError:
                 parsed = None
-        self._record(method, route, headers, parsed if parsed is not None else (body.decode("utf-8", "replace")
-                                                                             if body else None), ctx)
+        self._record(
+            method,
+            route,
+            headers,
+            parsed if parsed is not None else (body.decode("utf-8", "replace") if body else None),
+            ctx,
+        )
         if self.mode == "hang":
             self._hang()
             if self.stop_event.is_set():
@@ -190,16 +218,32 @@ class OpenAIStandIn:
         if route == "/metrics":
             if method != "GET":
                 return _json(405, {"detail": "Method Not Allowed"})
-            return Response(200, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                            self.metrics_for(ctx, model).render().encode())
+            return Response(
+                200,
+                [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                self.metrics_for(ctx, model).render().encode(),
+            )
         if route == "/v1/models":
             if method != "GET":
                 return _json(405, {"detail": "Method Not Allowed"})
-            return _json(200, {"object": "list", "data": [{
-                "id": model, "object": "model", "created": int(time.time()), "owned_by": "vllm",
-                "root": root or model, "parent": None, "max_model_len": max_model_len or 131072,
-                "permission": [],
-            }]})
+            return _json(
+                200,
+                {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": model,
+                            "object": "model",
+                            "created": int(time.time()),
+                            "owned_by": "vllm",
+                            "root": root or model,
+                            "parent": None,
+                            "max_model_len": max_model_len or 131072,
+                            "permission": [],
+                        }
+                    ],
+                },
+            )
         if route in ("/v1/chat/completions", "/v1/completions"):
             if method != "POST":
                 return _json(405, {"detail": "Method Not Allowed"})
@@ -214,8 +258,9 @@ class OpenAIStandIn:
                 self._leave()
         return _json(404, {"detail": "Not Found"})
 
-    def _completion(self, route: str, req: dict, model: str, max_model_len: int | None,
-                    ctx: dict | None = None) -> Response:
+    def _completion(
+        self, route: str, req: dict, model: str, max_model_len: int | None, ctx: dict | None = None
+    ) -> Response:
         chat = route.endswith("/chat/completions")
         req_model = req.get("model")
         if req_model is not None and req_model != model:
@@ -237,10 +282,14 @@ class OpenAIStandIn:
         prompt_tokens = max(1, len(prompt_text) // 4)
         if len(prompt_text) > self.max_prompt_chars:
             limit = max_model_len or self.max_prompt_chars // 4
-            return _error(400, (
-                f"This model's maximum context length is {limit} tokens. However, your request has "
-                f"{prompt_tokens} input tokens. Please reduce the length of the input messages."),
-                "BadRequestError")
+            return _error(
+                400,
+                (
+                    f"This model's maximum context length is {limit} tokens. However, your request has "
+                    f"{prompt_tokens} input tokens. Please reduce the length of the input messages."
+                ),
+                "BadRequestError",
+            )
         with self._lock:
             self.completions += 1
             failing = self.fail_every > 0 and self.completions % self.fail_every == 0
@@ -259,16 +308,22 @@ class OpenAIStandIn:
         elif req.get("ignore_eos") and isinstance(max_tokens, int) and max_tokens == len(words):
             finish = "length"
         text = " ".join(words)
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": len(words),
-                 "total_tokens": prompt_tokens + len(words)}
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(words),
+            "total_tokens": prompt_tokens + len(words),
+        }
         created = int(time.time())
         rid = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex
         if req.get("stream"):
             include_usage = self.usage_in_stream and bool((req.get("stream_options") or {}).get("include_usage"))
-            return Response(200, [("Content-Type", "text/event-stream; charset=utf-8"),
-                                  ("Cache-Control", "no-cache")],
-                            self._stream(chat, rid, created, model, words, finish, usage, include_usage,
-                                         self.metrics_for(ctx or {}, model)))
+            return Response(
+                200,
+                [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache")],
+                self._stream(
+                    chat, rid, created, model, words, finish, usage, include_usage, self.metrics_for(ctx or {}, model)
+                ),
+            )
         server = self.metrics_for(ctx or {}, model)
         track = server.request(prompt_tokens)
         done: str | None = None
@@ -289,25 +344,50 @@ class OpenAIStandIn:
                 track.run()
                 track.tokens(len(words))
             if self.mode in ("fail_midstream", "drop_midstream"):
-                return _error(500, "Internal server error: the engine died while generating",
-                              "InternalServerError")
+                return _error(500, "Internal server error: the engine died while generating", "InternalServerError")
             done = finish
         finally:
             track.finish(done)
         if chat:
-            choice = {"index": 0, "message": {"role": "assistant", "content": text, "reasoning_content": None,
-                                              "tool_calls": []},
-                      "logprobs": None, "finish_reason": finish, "stop_reason": None}
-            body = {"id": rid, "object": "chat.completion", "created": created, "model": model,
-                    "choices": [choice], "usage": usage, "prompt_logprobs": None}
+            choice = {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "reasoning_content": None, "tool_calls": []},
+                "logprobs": None,
+                "finish_reason": finish,
+                "stop_reason": None,
+            }
+            body = {
+                "id": rid,
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
+                "choices": [choice],
+                "usage": usage,
+                "prompt_logprobs": None,
+            }
         else:
-            body = {"id": rid, "object": "text_completion", "created": created, "model": model,
-                    "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish,
-                                 "stop_reason": None}], "usage": usage}
+            body = {
+                "id": rid,
+                "object": "text_completion",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish, "stop_reason": None}],
+                "usage": usage,
+            }
         return _json(200, body)
 
-    def _stream(self, chat: bool, rid: str, created: int, model: str, words: list[str], finish: str,
-                usage: dict, include_usage: bool, server: ServerMetrics | None = None) -> Iterator[bytes]:
+    def _stream(
+        self,
+        chat: bool,
+        rid: str,
+        created: int,
+        model: str,
+        words: list[str],
+        finish: str,
+        usage: dict,
+        include_usage: bool,
+        server: ServerMetrics | None = None,
+    ) -> Iterator[bytes]:
         """The SSE body; the request counts as in flight (and holds a sequence slot) until it ends."""
         seq = False
         self._enter()
@@ -327,8 +407,18 @@ class OpenAIStandIn:
                 self._release_seq(server)
             self._leave()
 
-    def _stream_body(self, chat: bool, rid: str, created: int, model: str, words: list[str], finish: str,
-                     usage: dict, include_usage: bool, track: RequestTrack | None = None) -> Iterator[bytes]:
+    def _stream_body(
+        self,
+        chat: bool,
+        rid: str,
+        created: int,
+        model: str,
+        words: list[str],
+        finish: str,
+        usage: dict,
+        include_usage: bool,
+        track: RequestTrack | None = None,
+    ) -> Iterator[bytes]:
         obj = "chat.completion.chunk" if chat else "text_completion"
 
         def chunk(delta_text: str | None, finish_reason: str | None = None, role: bool = False) -> bytes:
@@ -365,8 +455,15 @@ class OpenAIStandIn:
             if mode in ("fail_midstream", "drop_midstream") and sent >= self.midstream_chunks:
                 if mode == "drop_midstream":
                     raise AbortConnection()
-                err = {"error": {"object": "error", "message": "Internal server error: the engine died while "
-                                 "generating", "type": "InternalServerError", "param": None, "code": 500}}
+                err = {
+                    "error": {
+                        "object": "error",
+                        "message": "Internal server error: the engine died while generating",
+                        "type": "InternalServerError",
+                        "param": None,
+                        "code": 500,
+                    }
+                }
                 yield b"data: " + json.dumps(err).encode() + b"\n\n"
                 return
             if track is not None:

@@ -49,27 +49,51 @@ def _gv_doc(sim: SimCluster, group: str, version: str) -> dict:
         base = f"{prefix}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{prefix}/{rt.plural}"
         paths[base] = {
             "get": {"x-kubernetes-action": "list", "x-kubernetes-group-version-kind": gvk, "responses": resp},
-            "post": {"x-kubernetes-action": "post", "x-kubernetes-group-version-kind": gvk,
-                     "parameters": _PARAMS_WRITE, "requestBody": body, "responses": resp},
+            "post": {
+                "x-kubernetes-action": "post",
+                "x-kubernetes-group-version-kind": gvk,
+                "parameters": _PARAMS_WRITE,
+                "requestBody": body,
+                "responses": resp,
+            },
         }
         paths[base + "/{name}"] = {
             "get": {"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk, "responses": resp},
-            "put": {"x-kubernetes-action": "put", "x-kubernetes-group-version-kind": gvk,
-                    "parameters": _PARAMS_WRITE, "requestBody": body, "responses": resp},
-            "patch": {"x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk,
-                      "parameters": _PARAMS_PATCH, "requestBody": {"content": {
-                          "application/merge-patch+json": {"schema": {"type": "object"}},
-                          "application/json-patch+json": {"schema": {"type": "object"}},
-                      }}, "responses": resp},
-            "delete": {"x-kubernetes-action": "delete", "x-kubernetes-group-version-kind": gvk,
-                       "responses": {"200": {"description": "OK"}}},
+            "put": {
+                "x-kubernetes-action": "put",
+                "x-kubernetes-group-version-kind": gvk,
+                "parameters": _PARAMS_WRITE,
+                "requestBody": body,
+                "responses": resp,
+            },
+            "patch": {
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": gvk,
+                "parameters": _PARAMS_PATCH,
+                "requestBody": {
+                    "content": {
+                        "application/merge-patch+json": {"schema": {"type": "object"}},
+                        "application/json-patch+json": {"schema": {"type": "object"}},
+                    }
+                },
+                "responses": resp,
+            },
+            "delete": {
+                "x-kubernetes-action": "delete",
+                "x-kubernetes-group-version-kind": gvk,
+                "responses": {"200": {"description": "OK"}},
+            },
         }
         if rt.custom:
             sch = dict(rt.schema(version) or {"type": "object"})
             sch["x-kubernetes-group-version-kind"] = [gvk]
             schemas[_schema_name(group, version, rt.kind)] = sch
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": sim.version_info()["gitVersion"]},
-            "paths": paths, "components": {"schemas": schemas}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": sim.version_info()["gitVersion"]},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
 
 
 def serve(sim: SimCluster, path: str, query: dict[str, str]) -> tuple[int, Any]:
@@ -81,7 +105,7 @@ def serve(sim: SimCluster, path: str, query: dict[str, str]) -> tuple[int, Any]:
             out[p] = {"serverRelativeURL": f"/openapi/v3/{p}?hash={h}"}
         return 200, {"paths": out}
     if path.startswith("/openapi/v3/"):
-        key = path[len("/openapi/v3/"):]
+        key = path[len("/openapi/v3/") :]
         gv = _gv_paths(sim).get(key)
         if gv is None:
             return 404, None

@@ -44,15 +44,15 @@ def fields(buf: bytes) -> list[tuple[int, int, Any]]:
             val, pos = _varint(buf, pos)
         elif wt == 2:
             ln, pos = _varint(buf, pos)
-            val = buf[pos:pos + ln]
+            val = buf[pos : pos + ln]
             if len(val) != ln:
                 raise ProtobufError("truncated field")
             pos += ln
         elif wt == 1:
-            val = buf[pos:pos + 8]
+            val = buf[pos : pos + 8]
             pos += 8
         elif wt == 5:
-            val = buf[pos:pos + 4]
+            val = buf[pos : pos + 4]
             pos += 4
         else:
             raise ProtobufError(f"unsupported wire type {wt}")
@@ -62,24 +62,47 @@ def fields(buf: bytes) -> list[tuple[int, int, Any]]:
 
 # schema: field number -> (json name, kind, sub-schema, repeated)
 _TIME = "time"
-_OWNER = {1: ("kind", "string", None, False), 3: ("name", "string", None, False), 4: ("uid", "string", None, False),
-          5: ("apiVersion", "string", None, False), 6: ("controller", "bool", None, False),
-          7: ("blockOwnerDeletion", "bool", None, False)}
-_META = {1: ("name", "string", None, False), 2: ("generateName", "string", None, False),
-         3: ("namespace", "string", None, False), 5: ("uid", "string", None, False),
-         6: ("resourceVersion", "string", None, False), 7: ("generation", "int", None, False),
-         11: ("labels", "map_ss", None, False), 12: ("annotations", "map_ss", None, False),
-         13: ("ownerReferences", "msg", _OWNER, True), 14: ("finalizers", "string", None, True)}
+_OWNER = {
+    1: ("kind", "string", None, False),
+    3: ("name", "string", None, False),
+    4: ("uid", "string", None, False),
+    5: ("apiVersion", "string", None, False),
+    6: ("controller", "bool", None, False),
+    7: ("blockOwnerDeletion", "bool", None, False),
+}
+_META = {
+    1: ("name", "string", None, False),
+    2: ("generateName", "string", None, False),
+    3: ("namespace", "string", None, False),
+    5: ("uid", "string", None, False),
+    6: ("resourceVersion", "string", None, False),
+    7: ("generation", "int", None, False),
+    11: ("labels", "map_ss", None, False),
+    12: ("annotations", "map_ss", None, False),
+    13: ("ownerReferences", "msg", _OWNER, True),
+    14: ("finalizers", "string", None, True),
+}
 _NS_SPEC = {1: ("finalizers", "string", None, True)}
 _NS_STATUS = {1: ("phase", "string", None, False)}
 SCHEMAS: dict[tuple[str, str], dict] = {
-    ("v1", "Namespace"): {1: ("metadata", "msg", _META, False), 2: ("spec", "msg", _NS_SPEC, False),
-                          3: ("status", "msg", _NS_STATUS, False)},
-    ("v1", "ConfigMap"): {1: ("metadata", "msg", _META, False), 2: ("data", "map_ss", None, False),
-                          3: ("binaryData", "map_sb", None, False), 4: ("immutable", "bool", None, False)},
-    ("v1", "Secret"): {1: ("metadata", "msg", _META, False), 2: ("data", "map_sb", None, False),
-                       3: ("type", "string", None, False), 4: ("stringData", "map_ss", None, False),
-                       5: ("immutable", "bool", None, False)},
+    ("v1", "Namespace"): {
+        1: ("metadata", "msg", _META, False),
+        2: ("spec", "msg", _NS_SPEC, False),
+        3: ("status", "msg", _NS_STATUS, False),
+    },
+    ("v1", "ConfigMap"): {
+        1: ("metadata", "msg", _META, False),
+        2: ("data", "map_ss", None, False),
+        3: ("binaryData", "map_sb", None, False),
+        4: ("immutable", "bool", None, False),
+    },
+    ("v1", "Secret"): {
+        1: ("metadata", "msg", _META, False),
+        2: ("data", "map_sb", None, False),
+        3: ("type", "string", None, False),
+        4: ("stringData", "map_ss", None, False),
+        5: ("immutable", "bool", None, False),
+    },
 }
 
 
@@ -139,7 +162,7 @@ def decode_object(body: bytes) -> dict:
         raise ProtobufError("missing k8s protobuf magic")
     api_version = kind = ""
     raw = b""
-    for num, _, val in fields(body[len(MAGIC):]):
+    for num, _, val in fields(body[len(MAGIC) :]):
         if num == 1:
             for n2, _, v2 in fields(val):
                 if n2 == 1:

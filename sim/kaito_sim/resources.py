@@ -91,9 +91,17 @@ class ResourceType:
 
 def _rt(group, version, plural, singular, kind, namespaced, short=(), cats=(), subs=None, fields=None, verbs=ALL_VERBS):
     return ResourceType(
-        group=group, versions=(version,), storage_version=version, plural=plural, singular=singular,
-        kind=kind, namespaced=namespaced, short_names=tuple(short), categories=tuple(cats),
-        subresources=subs or {}, verbs=verbs,
+        group=group,
+        versions=(version,),
+        storage_version=version,
+        plural=plural,
+        singular=singular,
+        kind=kind,
+        namespaced=namespaced,
+        short_names=tuple(short),
+        categories=tuple(cats),
+        subresources=subs or {},
+        verbs=verbs,
         field_labels=frozenset(META_FIELDS | set(fields or ())),
     )
 
@@ -101,38 +109,151 @@ def _rt(group, version, plural, singular, kind, namespaced, short=(), cats=(), s
 _STATUS = ("get", "patch", "update")
 
 BUILTIN_TYPES: list[ResourceType] = [
-    _rt("", "v1", "namespaces", "namespace", "Namespace", False, ["ns"],
+    _rt(
+        "",
+        "v1",
+        "namespaces",
+        "namespace",
+        "Namespace",
+        False,
+        ["ns"],
         subs={"status": ("Namespace", _STATUS), "finalize": ("Namespace", ("update",))},
-        fields=["status.phase"], verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
-    _rt("", "v1", "nodes", "node", "Node", False, ["no"],
-        subs={"status": ("Node", _STATUS), "proxy": ("NodeProxyOptions", ("create", "delete", "get", "patch", "update"))},
-        fields=["spec.unschedulable"]),
-    _rt("", "v1", "pods", "pod", "Pod", True, ["po"], ["all"],
-        subs={"status": ("Pod", _STATUS), "log": ("Pod", ("get",)),
-              "proxy": ("PodProxyOptions", ("create", "delete", "get", "patch", "update"))},
-        fields=["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-                "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"]),
-    _rt("", "v1", "services", "service", "Service", True, ["svc"], ["all"],
-        subs={"status": ("Service", _STATUS),
-              "proxy": ("ServiceProxyOptions", ("create", "delete", "get", "patch", "update"))},
+        fields=["status.phase"],
+        verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
+    ),
+    _rt(
+        "",
+        "v1",
+        "nodes",
+        "node",
+        "Node",
+        False,
+        ["no"],
+        subs={
+            "status": ("Node", _STATUS),
+            "proxy": ("NodeProxyOptions", ("create", "delete", "get", "patch", "update")),
+        },
+        fields=["spec.unschedulable"],
+    ),
+    _rt(
+        "",
+        "v1",
+        "pods",
+        "pod",
+        "Pod",
+        True,
+        ["po"],
+        ["all"],
+        subs={
+            "status": ("Pod", _STATUS),
+            "log": ("Pod", ("get",)),
+            "proxy": ("PodProxyOptions", ("create", "delete", "get", "patch", "update")),
+        },
+        fields=[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+    ),
+    _rt(
+        "",
+        "v1",
+        "services",
+        "service",
+        "Service",
+        True,
+        ["svc"],
+        ["all"],
+        subs={
+            "status": ("Service", _STATUS),
+            "proxy": ("ServiceProxyOptions", ("create", "delete", "get", "patch", "update")),
+        },
         fields=["spec.clusterIP", "spec.type"],
-        verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")),
-    _rt("", "v1", "events", "event", "Event", True, ["ev"],
-        fields=["involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-                "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-                "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"]),
+        verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"),
+    ),
+    _rt(
+        "",
+        "v1",
+        "events",
+        "event",
+        "Event",
+        True,
+        ["ev"],
+        fields=[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+    ),
     _rt("", "v1", "configmaps", "configmap", "ConfigMap", True, ["cm"]),
     _rt("", "v1", "secrets", "secret", "Secret", True, fields=["type"]),
-    _rt("apps", "v1", "deployments", "deployment", "Deployment", True, ["deploy"], ["all"],
-        subs={"status": ("Deployment", _STATUS), "scale": ("Scale", _STATUS)}),
-    _rt("apps", "v1", "statefulsets", "statefulset", "StatefulSet", True, ["sts"], ["all"],
-        subs={"status": ("StatefulSet", _STATUS), "scale": ("Scale", _STATUS)}),
-    _rt("batch", "v1", "jobs", "job", "Job", True, [], ["all"],
-        subs={"status": ("Job", _STATUS)}, fields=["status.successful"]),
-    _rt("networking.k8s.io", "v1", "ingresses", "ingress", "Ingress", True, ["ing"],
-        subs={"status": ("Ingress", _STATUS)}),
-    _rt("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
-        "CustomResourceDefinition", False, ["crd", "crds"], subs={"status": ("CustomResourceDefinition", _STATUS)}),
+    _rt(
+        "apps",
+        "v1",
+        "deployments",
+        "deployment",
+        "Deployment",
+        True,
+        ["deploy"],
+        ["all"],
+        subs={"status": ("Deployment", _STATUS), "scale": ("Scale", _STATUS)},
+    ),
+    _rt(
+        "apps",
+        "v1",
+        "statefulsets",
+        "statefulset",
+        "StatefulSet",
+        True,
+        ["sts"],
+        ["all"],
+        subs={"status": ("StatefulSet", _STATUS), "scale": ("Scale", _STATUS)},
+    ),
+    _rt(
+        "batch",
+        "v1",
+        "jobs",
+        "job",
+        "Job",
+        True,
+        [],
+        ["all"],
+        subs={"status": ("Job", _STATUS)},
+        fields=["status.successful"],
+    ),
+    _rt(
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        "ingress",
+        "Ingress",
+        True,
+        ["ing"],
+        subs={"status": ("Ingress", _STATUS)},
+    ),
+    _rt(
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        "CustomResourceDefinition",
+        False,
+        ["crd", "crds"],
+        subs={"status": ("CustomResourceDefinition", _STATUS)},
+    ),
 ]
 
 CRD_KEY = "apiextensions.k8s.io/customresourcedefinitions"
@@ -256,8 +377,7 @@ class Registry:
         if not versions:
             return None
         gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
-        return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": gvs,
-                "preferredVersion": gvs[0]}
+        return {"kind": "APIGroup", "apiVersion": "v1", "name": group, "versions": gvs, "preferredVersion": gvs[0]}
 
     def api_group_list(self) -> dict:
         groups = [g for g in map(self.api_group, self.ordered_groups()) if g is not None]
@@ -286,13 +406,15 @@ class Registry:
             res["storageVersionHash"] = hashlib.sha256(t.key.encode()).hexdigest()[:12]
             resources.append(res)
             for sub, (kind, verbs) in sorted(t.subresources.items()):
-                resources.append({
-                    "name": f"{t.plural}/{sub}",
-                    "singularName": "",
-                    "namespaced": t.namespaced,
-                    "kind": kind,
-                    "verbs": list(verbs),
-                })
+                resources.append(
+                    {
+                        "name": f"{t.plural}/{sub}",
+                        "singularName": "",
+                        "namespaced": t.namespaced,
+                        "kind": kind,
+                        "verbs": list(verbs),
+                    }
+                )
         gv = f"{group}/{version}" if group else version
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
 
@@ -328,12 +450,16 @@ def kaito_crds(served_versions: tuple[str, ...] = ("v1alpha1", "v1beta1")) -> li
         if not any(v.get("storage") for v in versions):
             versions[-1]["storage"] = True
         crd["spec"]["versions"] = versions
-        crd.setdefault("metadata", {}).setdefault("labels", {}).update({
-            "app.kubernetes.io/managed-by": "Helm",
-        })
-        crd["metadata"].setdefault("annotations", {}).update({
-            "meta.helm.sh/release-name": "kaito-workspace",
-            "meta.helm.sh/release-namespace": "kaito-workspace",
-        })
+        crd.setdefault("metadata", {}).setdefault("labels", {}).update(
+            {
+                "app.kubernetes.io/managed-by": "Helm",
+            }
+        )
+        crd["metadata"].setdefault("annotations", {}).update(
+            {
+                "meta.helm.sh/release-name": "kaito-workspace",
+                "meta.helm.sh/release-namespace": "kaito-workspace",
+            }
+        )
         out.append(crd)
     return out

@@ -88,19 +88,25 @@ def _walk(value: Any, schema: dict, path: str, res: SchemaResult) -> Any:
         return value
     if schema.get("x-kubernetes-int-or-string"):
         if not (isinstance(value, (int, str)) and not isinstance(value, bool)):
-            res.causes.append(Cause(
-                "FieldValueTypeInvalid", path,
-                f"Invalid value: {_q(_type_name(value))}: {path} in body must be of type integer,string: "
-                f"{_q(_type_name(value))}",
-            ))
+            res.causes.append(
+                Cause(
+                    "FieldValueTypeInvalid",
+                    path,
+                    f"Invalid value: {_q(_type_name(value))}: {path} in body must be of type integer,string: "
+                    f"{_q(_type_name(value))}",
+                )
+            )
         return value
     typ = schema.get("type")
     if typ and not _type_ok(value, typ):
-        res.causes.append(Cause(
-            "FieldValueTypeInvalid", path,
-            f"Invalid value: {_q(_type_name(value))}: {path} in body must be of type {typ}: "
-            f"{_q(_type_name(value))}",
-        ))
+        res.causes.append(
+            Cause(
+                "FieldValueTypeInvalid",
+                path,
+                f"Invalid value: {_q(_type_name(value))}: {path} in body must be of type {typ}: "
+                f"{_q(_type_name(value))}",
+            )
+        )
         return value
     if typ == "integer" and isinstance(value, float):
         value = int(value)
@@ -130,43 +136,66 @@ def _walk(value: Any, schema: dict, path: str, res: SchemaResult) -> Any:
                 res.causes.append(Cause("FieldValueRequired", _child(path, key), "Required value"))
         value = out
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        value = [
-            _walk(item, schema["items"], f"{path}[{i}]", res) for i, item in enumerate(value)
-        ]
+        value = [_walk(item, schema["items"], f"{path}[{i}]", res) for i, item in enumerate(value)]
         if "maxItems" in schema and len(value) > schema["maxItems"]:
-            res.causes.append(Cause("FieldValueTooMany", path,
-                                    f"Too many: {len(value)}: must have at most {schema['maxItems']} items"))
+            res.causes.append(
+                Cause(
+                    "FieldValueTooMany", path, f"Too many: {len(value)}: must have at most {schema['maxItems']} items"
+                )
+            )
         if "minItems" in schema and len(value) < schema["minItems"]:
-            res.causes.append(Cause("FieldValueInvalid", path,
-                                    f"Invalid value: {len(value)}: {path} in body should have at least "
-                                    f"{schema['minItems']} items"))
+            res.causes.append(
+                Cause(
+                    "FieldValueInvalid",
+                    path,
+                    f"Invalid value: {len(value)}: {path} in body should have at least {schema['minItems']} items",
+                )
+            )
 
     enum = schema.get("enum")
     if enum is not None and value not in enum:
         supported = ", ".join(_q(e) for e in enum)
-        res.causes.append(Cause("FieldValueNotSupported", path,
-                                f"Unsupported value: {_q(value)}: supported values: {supported}"))
+        res.causes.append(
+            Cause("FieldValueNotSupported", path, f"Unsupported value: {_q(value)}: supported values: {supported}")
+        )
     if isinstance(value, str):
         if "maxLength" in schema and len(value) > schema["maxLength"]:
-            res.causes.append(Cause("FieldValueTooLong", path,
-                                    f"Too long: may not be more than {schema['maxLength']} bytes"))
+            res.causes.append(
+                Cause("FieldValueTooLong", path, f"Too long: may not be more than {schema['maxLength']} bytes")
+            )
         if "minLength" in schema and len(value) < schema["minLength"]:
-            res.causes.append(Cause("FieldValueInvalid", path,
-                                    f"Invalid value: {_q(value)}: {path} in body should be at least "
-                                    f"{schema['minLength']} chars long"))
+            res.causes.append(
+                Cause(
+                    "FieldValueInvalid",
+                    path,
+                    f"Invalid value: {_q(value)}: {path} in body should be at least {schema['minLength']} chars long",
+                )
+            )
         if "pattern" in schema and not re.search(schema["pattern"], value):
-            res.causes.append(Cause("FieldValueInvalid", path,
-                                    f"Invalid value: {_q(value)}: {path} in body should match "
-                                    f"'{schema['pattern']}'"))
+            res.causes.append(
+                Cause(
+                    "FieldValueInvalid",
+                    path,
+                    f"Invalid value: {_q(value)}: {path} in body should match '{schema['pattern']}'",
+                )
+            )
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
-            res.causes.append(Cause("FieldValueInvalid", path,
-                                    f"Invalid value: {value}: {path} in body should be greater than or "
-                                    f"equal to {schema['minimum']}"))
+            res.causes.append(
+                Cause(
+                    "FieldValueInvalid",
+                    path,
+                    f"Invalid value: {value}: {path} in body should be greater than or equal to {schema['minimum']}",
+                )
+            )
         if "maximum" in schema and value > schema["maximum"]:
-            res.causes.append(Cause("FieldValueInvalid", path,
-                                    f"Invalid value: {value}: {path} in body should be less than or "
-                                    f"equal to {schema['maximum']}"))
+            res.causes.append(
+                Cause(
+                    "FieldValueInvalid",
+                    path,
+                    f"Invalid value: {value}: {path} in body should be less than or equal to {schema['maximum']}",
+                )
+            )
     return value
 
 

@@ -193,7 +193,7 @@ def parse_field_selector(text: str | None, allowed: set[str] | None) -> Callable
             raise SelectorError(f"invalid selector: '{text}'; can't understand '{raw}'")
         key, op, val = m.group(1).strip(), m.group(2), m.group(3).strip()
         if allowed is not None and key not in allowed:
-            raise SelectorError(f'field label not supported: {key}')
+            raise SelectorError(f"field label not supported: {key}")
         if op in ("=", "=="):
             reqs.append(partial(_field_is, key, val))
         else:

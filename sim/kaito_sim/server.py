@@ -44,6 +44,7 @@ class SimRequest:
         if not self.query:
             return self.path
         from urllib.parse import urlencode
+
         return f"{self.path}?{urlencode(self.query)}"
 
 
@@ -159,8 +160,13 @@ class BaseHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def send_bytes(self, code: int, data: bytes, content_type: str = "application/json",
-                   headers: list[tuple[str, str]] | None = None) -> None:
+    def send_bytes(
+        self,
+        code: int,
+        data: bytes,
+        content_type: str = "application/json",
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
@@ -228,8 +234,9 @@ class BaseHandler(BaseHTTPRequestHandler):
     def send_openai_response(self, resp: Response) -> None:
         if isinstance(resp.body, (bytes, bytearray)):
             ctype = next((v for k, v in resp.headers if k.lower() == "content-type"), "application/json")
-            self.send_bytes(resp.status, bytes(resp.body), ctype,
-                            [(k, v) for k, v in resp.headers if k.lower() != "content-type"])
+            self.send_bytes(
+                resp.status, bytes(resp.body), ctype, [(k, v) for k, v in resp.headers if k.lower() != "content-type"]
+            )
             return
         ctype = next((v for k, v in resp.headers if k.lower() == "content-type"), "text/event-stream")
         self.start_chunked(resp.status, ctype, [(k, v) for k, v in resp.headers if k.lower() != "content-type"])
@@ -253,8 +260,7 @@ class OpenAIHandler(BaseHandler):
         body = self.read_body()
         standin = self.server.standin  # type: ignore[attr-defined]  # self.server is our SimHTTPServer (typed BaseServer)
         try:
-            resp = standin.handle(self.command, self.path, CIDict(self.headers.items()), body,
-                                  ctx={"via": "direct"})
+            resp = standin.handle(self.command, self.path, CIDict(self.headers.items()), body, ctx={"via": "direct"})
         except AbortConnection:
             self.abort_connection()
             return
@@ -332,8 +338,9 @@ class ApiHandler(BaseHandler):
             return
         if p.startswith("/openapi"):
             status, doc = openapi.serve(sim, p, query)
-            self.send_json(status, doc) if status == 200 else self.send_json(status, ApiError(
-                404, "NotFound", "the server could not find the requested resource").status())
+            self.send_json(status, doc) if status == 200 else self.send_json(
+                status, ApiError(404, "NotFound", "the server could not find the requested resource").status()
+            )
             return
         parts = [x for x in p.split("/") if x]
         if parts[0] == "api":
@@ -363,8 +370,12 @@ class ApiHandler(BaseHandler):
             watch_prefix = True
             rest = rest[1:]
         ns: str | None = None
-        if rest and rest[0] == "namespaces" and len(rest) >= 3 and not (
-                group == "" and len(rest) == 3 and rest[2] in ("status", "finalize")):
+        if (
+            rest
+            and rest[0] == "namespaces"
+            and len(rest) >= 3
+            and not (group == "" and len(rest) == 3 and rest[2] in ("status", "finalize"))
+        ):
             ns, rest = rest[1], rest[2:]
         plural = rest[0] if rest else ""
         name = rest[1] if len(rest) > 1 else None
@@ -379,8 +390,9 @@ class ApiHandler(BaseHandler):
             raise self._404()
         is_watch = watch_prefix or query.get("watch") in ("1", "true", "True")
         if rt.key == "/services" and sub == "proxy":
-            self.service_proxy(ns or "default", name or "", "/" + "/".join(tail), query, body,
-                               trailing_slash=path.endswith("/"))
+            self.service_proxy(
+                ns or "default", name or "", "/" + "/".join(tail), query, body, trailing_slash=path.endswith("/")
+            )
             return
         if rt.key == "/pods" and sub == "proxy":
             self.pod_proxy(ns or "default", name or "", "/" + "/".join(tail), body)
@@ -394,17 +406,31 @@ class ApiHandler(BaseHandler):
             _scale(self, rt, version, ns, name or "", method, query, body)
             return
         if sub in ("scale", "finalize", "proxy"):
-            raise self._404() if sub == "proxy" else ApiError(405, "MethodNotAllowed",
-                                                               "the server does not allow this method on the "
-                                                               "requested resource")
+            raise (
+                self._404()
+                if sub == "proxy"
+                else ApiError(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
+            )
         self.resource(rt, version, ns, name, sub, method, query, body, is_watch)
 
     def _404(self) -> ApiError:
         return ApiError(404, "NotFound", "the server could not find the requested resource", {})
 
     # ------------------------------------------------------------ CRUD
-    def resource(self, rt: ResourceType, version: str, ns: str | None, name: str | None, sub: str | None,
-                 method: str, query: dict[str, str], body: bytes, is_watch: bool) -> None:
+    def resource(
+        self,
+        rt: ResourceType,
+        version: str,
+        ns: str | None,
+        name: str | None,
+        sub: str | None,
+        method: str,
+        query: dict[str, str],
+        body: bytes,
+        is_watch: bool,
+    ) -> None:
         api = self.sim.api
         dry_run = query.get("dryRun") == "All"
         fv = query.get("fieldValidation") or "Warn"
@@ -424,12 +450,20 @@ class ApiHandler(BaseHandler):
                     limit = int(query["limit"]) if query.get("limit") else None
                 except ValueError:
                     raise bad_request(f"invalid limit {query['limit']!r}") from None
-                lst = api.list(rt, version, ns, label_selector=query.get("labelSelector"),
-                               field_selector=query.get("fieldSelector"), limit=limit,
-                               continue_token=query.get("continue"))
+                lst = api.list(
+                    rt,
+                    version,
+                    ns,
+                    label_selector=query.get("labelSelector"),
+                    field_selector=query.get("fieldSelector"),
+                    limit=limit,
+                    continue_token=query.get("continue"),
+                )
                 if as_table:
-                    self.send_json(200, tables.to_table(rt, version, lst["items"], include_object=include,
-                                                        list_meta=lst["metadata"]))
+                    self.send_json(
+                        200,
+                        tables.to_table(rt, version, lst["items"], include_object=include, list_meta=lst["metadata"]),
+                    )
                 else:
                     self.send_json(200, lst)
                 return
@@ -440,14 +474,18 @@ class ApiHandler(BaseHandler):
                 return
             if method == "DELETE":
                 opts = self._decode(body, allow_empty=True) or {}
-                lst = api.delete_collection(rt, version, ns, label_selector=query.get("labelSelector"),
-                                            field_selector=query.get("fieldSelector"), dry_run=dry_run,
-                                            propagation=query.get("propagationPolicy") or opts.get(
-                                                "propagationPolicy"))
+                lst = api.delete_collection(
+                    rt,
+                    version,
+                    ns,
+                    label_selector=query.get("labelSelector"),
+                    field_selector=query.get("fieldSelector"),
+                    dry_run=dry_run,
+                    propagation=query.get("propagationPolicy") or opts.get("propagationPolicy"),
+                )
                 self.send_json(200, lst)
                 return
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
-                                                    "resource")
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if method in ("GET", "HEAD"):
             if is_watch:
                 query = dict(query)
@@ -457,20 +495,37 @@ class ApiHandler(BaseHandler):
                 return
             obj = api.get(rt, version, ns, name)
             if as_table:
-                self.send_json(200, tables.to_table(rt, version, [obj], include_object=include,
-                                                    list_meta={"resourceVersion": obj["metadata"].get(
-                                                        "resourceVersion", "")}))
+                self.send_json(
+                    200,
+                    tables.to_table(
+                        rt,
+                        version,
+                        [obj],
+                        include_object=include,
+                        list_meta={"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                    ),
+                )
             else:
                 self.send_json(200, obj)
             return
         if method == "PUT":
-            out, warns = api.replace(rt, version, ns, name, self._decode(body), subresource=sub, dry_run=dry_run,
-                                     field_validation=fv)
+            out, warns = api.replace(
+                rt, version, ns, name, self._decode(body), subresource=sub, dry_run=dry_run, field_validation=fv
+            )
             self.send_json(200, out, warn_headers(warns))
             return
         if method == "PATCH":
-            out, warns = api.patch(rt, version, ns, name, self.headers.get("Content-Type") or "", body,
-                                   subresource=sub, dry_run=dry_run, field_validation=fv)
+            out, warns = api.patch(
+                rt,
+                version,
+                ns,
+                name,
+                self.headers.get("Content-Type") or "",
+                body,
+                subresource=sub,
+                dry_run=dry_run,
+                field_validation=fv,
+            )
             self.send_json(200, out, warn_headers(warns))
             return
         if method == "DELETE":
@@ -478,45 +533,58 @@ class ApiHandler(BaseHandler):
             propagation = query.get("propagationPolicy") or opts.get("propagationPolicy")
             if opts.get("dryRun") == ["All"]:
                 dry_run = True
-            out = api.delete(rt, version, ns, name, dry_run=dry_run, propagation=propagation,
-                             preconditions=opts.get("preconditions"))
+            out = api.delete(
+                rt, version, ns, name, dry_run=dry_run, propagation=propagation, preconditions=opts.get("preconditions")
+            )
             self.send_json(200, out)
             return
         if method == "POST":
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested "
-                                                    "resource")
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     def _decode(self, body: bytes, allow_empty: bool = False) -> Any:
         if not body.strip():
             if allow_empty:
                 return None
-            raise bad_request("the body of the request was in an unknown format - accepted media types include: "
-                              "application/json, application/yaml")
+            raise bad_request(
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml"
+            )
         ctype = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
         if ctype == "application/vnd.kubernetes.protobuf":
             from .protobuf import ProtobufError, decode_object
+
             try:
                 return decode_object(body)
             except ProtobufError as exc:
-                raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                               f"accepted media types include: application/json, application/yaml ({exc})",
-                               None) from None
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    f"the body of the request was in an unknown format - "
+                    f"accepted media types include: application/json, application/yaml ({exc})",
+                    None,
+                ) from None
         if ctype not in ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "*/*", ""):
-            raise ApiError(415, "UnsupportedMediaType",
-                           'the body of the request was in an unknown format - accepted media types include: '
-                           'application/json, application/yaml', None)
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml",
+                None,
+            )
         try:
             if ctype in ("application/yaml", "application/x-yaml", "text/yaml"):
                 import yaml
+
                 return yaml.safe_load(body.decode())
             return json.loads(body)
         except ValueError as exc:
             raise bad_request(f"error decoding the request body: {exc}") from None
 
     # ------------------------------------------------------------ watch
-    def watch(self, rt: ResourceType, version: str, ns: str | None, query: dict[str, str], as_table: bool,
-              include: str) -> None:
+    def watch(
+        self, rt: ResourceType, version: str, ns: str | None, query: dict[str, str], as_table: bool, include: str
+    ) -> None:
         sim = self.sim
         store = sim.store
         try:
@@ -559,21 +627,37 @@ class ApiHandler(BaseHandler):
 
         def encode(typ: str, obj: dict) -> bytes:
             if as_table and typ in ("ADDED", "MODIFIED", "DELETED"):
-                obj = tables.to_table(rt, version, [obj], include_object=include,
-                                      list_meta={"resourceVersion": obj["metadata"].get("resourceVersion", "")})
+                obj = tables.to_table(
+                    rt,
+                    version,
+                    [obj],
+                    include_object=include,
+                    list_meta={"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                )
             return json.dumps({"type": typ, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
         def bookmark(rv: int, initial_end: bool = False) -> bytes:
             meta: dict[str, Any] = {"resourceVersion": str(rv)}
             if initial_end:
                 meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-            return json.dumps({"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version(version),
-                                                               "metadata": meta}},
-                              separators=(",", ":")).encode() + b"\n"
+            return (
+                json.dumps(
+                    {
+                        "type": "BOOKMARK",
+                        "object": {"kind": rt.kind, "apiVersion": rt.api_version(version), "metadata": meta},
+                    },
+                    separators=(",", ":"),
+                ).encode()
+                + b"\n"
+            )
 
         def gone(msg: str) -> bytes:
-            return json.dumps({"type": "ERROR", "object": ApiError(410, "Expired", msg).status()},
-                              separators=(",", ":")).encode() + b"\n"
+            return (
+                json.dumps(
+                    {"type": "ERROR", "object": ApiError(410, "Expired", msg).status()}, separators=(",", ":")
+                ).encode()
+                + b"\n"
+            )
 
         self.start_chunked(200, "application/json")
         if expired_msg:
@@ -643,15 +727,18 @@ class ApiHandler(BaseHandler):
         container = query.get("container")
         if not container:
             default = ((pod.get("metadata") or {}).get("annotations") or {}).get(
-                "kubectl.kubernetes.io/default-container")
+                "kubectl.kubernetes.io/default-container"
+            )
             if len(containers) == 1:
                 container = containers[0]
             elif default in containers:
                 container = default
             else:
-                raise bad_request(f"a container name must be specified for pod {pod_name}, choose one of: "
-                                  f"[{' '.join(containers)}]" + (f" or one of the init containers: [{' '.join(init)}]"
-                                                                 if init else ""))
+                raise bad_request(
+                    f"a container name must be specified for pod {pod_name}, choose one of: "
+                    f"[{' '.join(containers)}]"
+                    + (f" or one of the init containers: [{' '.join(init)}]" if init else "")
+                )
         if container not in containers and container not in init:
             raise bad_request(f"container {container} is not valid for pod {pod_name}")
         previous = query.get("previous") in ("true", "1")
@@ -668,8 +755,14 @@ class ApiHandler(BaseHandler):
         except ValueError as exc:
             raise bad_request(f"invalid log options: {exc}") from None
         status = pod.get("status") or {}
-        cstat = next((c for c in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses")
-                      or []) if c.get("name") == container), None)
+        cstat = next(
+            (
+                c
+                for c in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or [])
+                if c.get("name") == container
+            ),
+            None,
+        )
         if previous:
             buf = sim.logs.find(ns, pod_name, container, previous=True)
             if buf is None:
@@ -685,8 +778,7 @@ class ApiHandler(BaseHandler):
                     if reason in ("ImagePullBackOff", "ErrImagePull"):
                         reason = "trying and failing to pull image"
                     if reason != "CrashLoopBackOff":
-                        raise bad_request(f'container "{container}" in pod "{pod_name}" is waiting to start: '
-                                          f'{reason}')
+                        raise bad_request(f'container "{container}" in pod "{pod_name}" is waiting to start: {reason}')
             if buf is None:
                 buf = sim.logs.buffer(ns, pod_name, container)
         start = buf.start_index(tail=tail, since=since)
@@ -697,13 +789,20 @@ class ApiHandler(BaseHandler):
             self.close_connection = True
             return
         if not follow:
-            data = b"".join(follow_log(buf, start, timestamps=timestamps, stop=sim.stopping, limit_bytes=limit_bytes,
-                                       follow_=False))
+            data = b"".join(
+                follow_log(buf, start, timestamps=timestamps, stop=sim.stopping, limit_bytes=limit_bytes, follow_=False)
+            )
             self.send_bytes(200, data, "text/plain")
             return
         self.start_chunked(200, "text/plain")
-        for chunk in follow_log(buf, start, timestamps=timestamps, stop=sim.stopping, limit_bytes=limit_bytes,
-                                alive=lambda: not self.client_gone()):
+        for chunk in follow_log(
+            buf,
+            start,
+            timestamps=timestamps,
+            stop=sim.stopping,
+            limit_bytes=limit_bytes,
+            alive=lambda: not self.client_gone(),
+        ):
             self.write_chunk(chunk)
             if sim.store.get("/pods", ns, pod_name) is None:
                 break
@@ -713,8 +812,9 @@ class ApiHandler(BaseHandler):
         self.end_chunked()
 
     # ------------------------------------------------------------ service proxy
-    def service_proxy(self, ns: str, spec: str, rest: str, query: dict[str, str], body: bytes,
-                      trailing_slash: bool) -> None:
+    def service_proxy(
+        self, ns: str, spec: str, rest: str, query: dict[str, str], body: bytes, trailing_slash: bool
+    ) -> None:
         sim = self.sim
         svc_rt = sim.registry.by_key("/services")
         assert svc_rt is not None  # a built-in type: always registered
@@ -741,7 +841,7 @@ class ApiHandler(BaseHandler):
         custom = sim.proxy_handlers.get((ns, name))
         if rest == "/" and not trailing_slash:
             rest = ""
-        path = (rest or "/")
+        path = rest or "/"
         if self.path.find("?") >= 0:
             path += "?" + self.path.split("?", 1)[1]
         headers = CIDict(self.headers.items())
@@ -755,28 +855,43 @@ class ApiHandler(BaseHandler):
             raise unavailable
         if scheme == "https" or str(target) not in ("5000", "http"):
             pod_ip = "10.244.0.10"
-            raise ApiError(503, "ServiceUnavailable",
-                           f"error trying to reach service: dial tcp {pod_ip}:{target}: connect: connection refused")
+            raise ApiError(
+                503,
+                "ServiceUnavailable",
+                f"error trying to reach service: dial tcp {pod_ip}:{target}: connect: connection refused",
+            )
         preset = sim.workspace_preset(ws)
         try:
-            resp = sim.openai.handle(self.command, path, headers, body, model=sim.served_model(ws), root=preset,
-                                     max_model_len=sim.model_max_len(ws),
-                                     ctx={"via": "proxy", "workspace": name, "namespace": ns})
+            resp = sim.openai.handle(
+                self.command,
+                path,
+                headers,
+                body,
+                model=sim.served_model(ws),
+                root=preset,
+                max_model_len=sim.model_max_len(ws),
+                ctx={"via": "proxy", "workspace": name, "namespace": ns},
+            )
         except AbortConnection:
             self.abort_connection()
             return
         # uvicorn's access log line, as vLLM writes it
         from http import HTTPStatus
+
         try:
             phrase = HTTPStatus(resp.status).phrase
         except ValueError:
             phrase = ""
         client_port = 40000 + (hash(self.client_address) % 20000)
-        sim.append_logs(ns, f"{ws['metadata']['name']}-0",
-                        [f'INFO:     10.244.0.1:{client_port} - "{self.command} {path.split("?")[0]} HTTP/1.1" '
-                         f'{resp.status} {phrase}'])
+        sim.append_logs(
+            ns,
+            f"{ws['metadata']['name']}-0",
+            [
+                f'INFO:     10.244.0.1:{client_port} - "{self.command} {path.split("?")[0]} HTTP/1.1" '
+                f"{resp.status} {phrase}"
+            ],
+        )
         self.send_openai_response(resp)
-
 
     # ------------------------------------------------------------ pod proxy
     def pod_proxy(self, ns: str, spec: str, rest: str, body: bytes) -> None:
@@ -784,8 +899,11 @@ class ApiHandler(BaseHandler):
         (port 5000 or "http"); 503 as the API server's dial error when nothing listens there."""
         sim = self.sim
         parts = spec.split(":")
-        scheme, name, port = ("http", parts[0], "") if len(parts) == 1 else (
-            ("http", parts[0], parts[1]) if len(parts) == 2 else (parts[0], parts[1], parts[2]))
+        scheme, name, port = (
+            ("http", parts[0], "")
+            if len(parts) == 1
+            else (("http", parts[0], parts[1]) if len(parts) == 2 else (parts[0], parts[1], parts[2]))
+        )
         pod = sim.store.get("/pods", ns, name)
         pods = sim.registry.by_key("/pods")
         assert pods is not None  # the core types are always registered
@@ -793,20 +911,30 @@ class ApiHandler(BaseHandler):
             raise not_found(pods, name)
         # A pod still downloading its model answers /metrics with KAITO's download gauges only
         # (KaitoController.start_download), before any model server listens.
-        download = sim.controller.download_metrics(ns, name) if rest == "/metrics" and port in ("", "5000", "http") \
-            else None
+        download = (
+            sim.controller.download_metrics(ns, name) if rest == "/metrics" and port in ("", "5000", "http") else None
+        )
         if download is not None:
-            self.send_openai_response(Response(200, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
-                                               download.encode()))
+            self.send_openai_response(
+                Response(200, [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], download.encode())
+            )
             return
         status = pod.get("status") or {}
         pod_ip = status.get("podIP") or "10.244.0.10"
-        refused = ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {pod_ip}:"
-                           f"{port or 80}: connect: connection refused")
+        refused = ApiError(
+            503,
+            "ServiceUnavailable",
+            f"error trying to reach service: dial tcp {pod_ip}:{port or 80}: connect: connection refused",
+        )
         ws_name = ((pod.get("metadata") or {}).get("labels") or {}).get("kaito.sh/workspace", "")
         ws = sim.store.get("kaito.sh/workspaces", ns, ws_name) if ws_name else None
-        if scheme != "http" or port not in ("5000", "http") or ws is None or status.get("phase") != "Running" \
-                or not sim.workspace_serving(ws):
+        if (
+            scheme != "http"
+            or port not in ("5000", "http")
+            or ws is None
+            or status.get("phase") != "Running"
+            or not sim.workspace_serving(ws)
+        ):
             raise refused
         fault = sim.openai.pod_faults.get((ns, name))
         if fault == "refuse":
@@ -814,14 +942,20 @@ class ApiHandler(BaseHandler):
         if fault == "hang":  # accepts the connection, never answers (until the simulator stops)
             sim.openai.stop_event.wait(sim.openai.hang_seconds)
             self.abort_connection()
-        path = (rest or "/")
+        path = rest or "/"
         if self.path.find("?") >= 0:
             path += "?" + self.path.split("?", 1)[1]
         try:
-            resp = sim.openai.handle(self.command, path, CIDict(self.headers.items()), body,
-                                     model=sim.served_model(ws), root=sim.workspace_preset(ws),
-                                     max_model_len=sim.model_max_len(ws),
-                                     ctx={"via": "pod-proxy", "workspace": ws_name, "namespace": ns, "pod": name})
+            resp = sim.openai.handle(
+                self.command,
+                path,
+                CIDict(self.headers.items()),
+                body,
+                model=sim.served_model(ws),
+                root=sim.workspace_preset(ws),
+                max_model_len=sim.model_max_len(ws),
+                ctx={"via": "pod-proxy", "workspace": ws_name, "namespace": ns, "pod": name},
+            )
         except AbortConnection:
             self.abort_connection()
             return
@@ -862,15 +996,25 @@ def _scale_of(rt: ResourceType, version: str, obj: dict) -> dict:
     sel = _dig(obj, paths.get("labelSelectorPath", "")) if paths.get("labelSelectorPath") else None
     if sel:
         status["selector"] = sel
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                         if k in m},
-            "spec": {"replicas": int(_dig(obj, paths.get("specReplicasPath", ".spec.replicas")) or 0)},
-            "status": status}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: m[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in m},
+        "spec": {"replicas": int(_dig(obj, paths.get("specReplicasPath", ".spec.replicas")) or 0)},
+        "status": status,
+    }
 
 
-def _scale(self: ApiHandler, rt: ResourceType, version: str, ns: str | None, name: str, method: str,
-           query: dict[str, str], body: bytes) -> None:
+def _scale(
+    self: ApiHandler,
+    rt: ResourceType,
+    version: str,
+    ns: str | None,
+    name: str,
+    method: str,
+    query: dict[str, str],
+    body: bytes,
+) -> None:
     """GET/PUT/PATCH on a custom resource's scale subresource (the CRD's specReplicasPath)."""
     api = self.sim.api
     obj = api.get(rt, version, ns, name)
@@ -883,13 +1027,20 @@ def _scale(self: ApiHandler, rt: ResourceType, version: str, ns: str | None, nam
     try:
         sent = json.loads(body or b"null")
     except ValueError:
-        raise bad_request("the body of the request was in an unknown format - accepted media types include: "
-                          "application/json, application/yaml") from None
+        raise bad_request(
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json, application/yaml"
+        ) from None
     if method == "PATCH":
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         if ctype == "application/json-patch+json":
-            raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                           f"accepted media types include: application/merge-patch+json ({ctype})", None)
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - "
+                f"accepted media types include: application/merge-patch+json ({ctype})",
+                None,
+            )
         new = dict(cur, spec=dict(cur["spec"], **((sent or {}).get("spec") or {})))
     else:
         if not isinstance(sent, dict) or sent.get("kind") not in (None, "Scale"):
@@ -897,17 +1048,27 @@ def _scale(self: ApiHandler, rt: ResourceType, version: str, ns: str | None, nam
         new = sent
     replicas = (new.get("spec") or {}).get("replicas", 0)
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: '
-                       f"{json.dumps(replicas)}: must be greater than or equal to 0", None)
+        raise ApiError(
+            422,
+            "Invalid",
+            f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: '
+            f"{json.dumps(replicas)}: must be greater than or equal to 0",
+            None,
+        )
     path = _scale_paths(rt, version).get("specReplicasPath", ".spec.replicas").strip(".").split(".")
     patch: dict[str, Any] = {path[-1]: replicas}
     for part in reversed(path[:-1]):
         patch = {part: patch}
-    out, warns = api.patch(rt, version, ns, name, "application/merge-patch+json", json.dumps(patch).encode(),
-                           dry_run=query.get("dryRun") == "All")
+    out, warns = api.patch(
+        rt,
+        version,
+        ns,
+        name,
+        "application/merge-patch+json",
+        json.dumps(patch).encode(),
+        dry_run=query.get("dryRun") == "All",
+    )
     self.send_json(200, _scale_of(rt, version, out), [("Warning", f'299 - "{w}"') for w in warns])
-
-
 
 
 class GatewayHandler(BaseHandler):
@@ -929,9 +1090,16 @@ class GatewayHandler(BaseHandler):
             self.send_bytes(503, b"no healthy upstream", "text/plain", [])
             return
         try:
-            resp = sim.openai.handle(self.command, self.path, CIDict(self.headers.items()), body,
-                                     model=sim.served_model(ws), root=sim.workspace_preset(ws),
-                                     max_model_len=sim.model_max_len(ws), ctx={"via": "gateway"})
+            resp = sim.openai.handle(
+                self.command,
+                self.path,
+                CIDict(self.headers.items()),
+                body,
+                model=sim.served_model(ws),
+                root=sim.workspace_preset(ws),
+                max_model_len=sim.model_max_len(ws),
+                ctx={"via": "gateway"},
+            )
         except AbortConnection:
             self.abort_connection()
             return

@@ -16,12 +16,17 @@ from . import jsonpath
 from .resources import ResourceType
 from .util import human_duration, parse_rfc3339
 
-_NAME_COL = {"name": "Name", "type": "string", "format": "name", "priority": 0,
-             "description": "Name must be unique within a namespace. Is required when creating resources, "
-                            "although some resources may allow a client to request the generation of an "
-                            "appropriate name automatically. Name is primarily intended for creation "
-                            "idempotence and configuration definition. Cannot be updated."}
-_AGE_DESC = ("CreationTimestamp is a timestamp representing the server time when this object was created.")
+_NAME_COL = {
+    "name": "Name",
+    "type": "string",
+    "format": "name",
+    "priority": 0,
+    "description": "Name must be unique within a namespace. Is required when creating resources, "
+    "although some resources may allow a client to request the generation of an "
+    "appropriate name automatically. Name is primarily intended for creation "
+    "idempotence and configuration definition. Cannot be updated.",
+}
+_AGE_DESC = "CreationTimestamp is a timestamp representing the server time when this object was created."
 
 
 def _col(name: str, typ: str = "string", priority: int = 0, desc: str = "", fmt: str = "") -> dict:
@@ -53,6 +58,7 @@ def _name(obj: dict) -> str:
 
 # ---------- built-in printers ----------
 
+
 def _pod(obj: dict) -> list:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     cstatuses = status.get("containerStatuses") or []
@@ -79,13 +85,30 @@ def _pod(obj: dict) -> list:
     restarts_cell: Any = restarts
     if restarts and last_restart:
         restarts_cell = f"{restarts} ({_since(last_restart)} ago)"
-    return [_name(obj), f"{ready}/{total}", reason, restarts_cell, _age(obj),
-            status.get("podIP") or "<none>", spec.get("nodeName") or "<none>", "<none>", "<none>"]
+    return [
+        _name(obj),
+        f"{ready}/{total}",
+        reason,
+        restarts_cell,
+        _age(obj),
+        status.get("podIP") or "<none>",
+        spec.get("nodeName") or "<none>",
+        "<none>",
+        "<none>",
+    ]
 
 
-_POD_COLS = [_NAME_COL, _col("Ready"), _col("Status"), _col("Restarts", "string"), _col("Age"),
-             _col("IP", priority=1), _col("Node", priority=1), _col("Nominated Node", priority=1),
-             _col("Readiness Gates", priority=1)]
+_POD_COLS = [
+    _NAME_COL,
+    _col("Ready"),
+    _col("Status"),
+    _col("Restarts", "string"),
+    _col("Age"),
+    _col("IP", priority=1),
+    _col("Node", priority=1),
+    _col("Nominated Node", priority=1),
+    _col("Readiness Gates", priority=1),
+]
 
 
 def _ports(svc: dict) -> str:
@@ -115,12 +138,26 @@ def _svc(obj: dict) -> list:
     spec = obj.get("spec") or {}
     sel = spec.get("selector") or {}
     sel_s = ",".join(f"{k}={v}" for k, v in sorted(sel.items())) or "<none>"
-    return [_name(obj), spec.get("type", "ClusterIP"), spec.get("clusterIP") or "<none>", _external_ip(obj),
-            _ports(obj), _age(obj), sel_s]
+    return [
+        _name(obj),
+        spec.get("type", "ClusterIP"),
+        spec.get("clusterIP") or "<none>",
+        _external_ip(obj),
+        _ports(obj),
+        _age(obj),
+        sel_s,
+    ]
 
 
-_SVC_COLS = [_NAME_COL, _col("Type"), _col("Cluster-IP"), _col("External-IP"), _col("Port(s)"), _col("Age"),
-             _col("Selector", priority=1)]
+_SVC_COLS = [
+    _NAME_COL,
+    _col("Type"),
+    _col("Cluster-IP"),
+    _col("External-IP"),
+    _col("Port(s)"),
+    _col("Age"),
+    _col("Selector", priority=1),
+]
 
 
 def _node(obj: dict) -> list:
@@ -135,21 +172,44 @@ def _node(obj: dict) -> list:
     roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/"))
     addrs = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
     info = status.get("nodeInfo") or {}
-    return [_name(obj), ready, ",".join(roles) or "<none>", _age(obj), info.get("kubeletVersion", ""),
-            addrs.get("InternalIP", "<none>"), addrs.get("ExternalIP", "<none>"), info.get("osImage", ""),
-            info.get("kernelVersion", ""), info.get("containerRuntimeVersion", "")]
+    return [
+        _name(obj),
+        ready,
+        ",".join(roles) or "<none>",
+        _age(obj),
+        info.get("kubeletVersion", ""),
+        addrs.get("InternalIP", "<none>"),
+        addrs.get("ExternalIP", "<none>"),
+        info.get("osImage", ""),
+        info.get("kernelVersion", ""),
+        info.get("containerRuntimeVersion", ""),
+    ]
 
 
-_NODE_COLS = [_NAME_COL, _col("Status"), _col("Roles"), _col("Age"), _col("Version"),
-              _col("Internal-IP", priority=1), _col("External-IP", priority=1), _col("OS-Image", priority=1),
-              _col("Kernel-Version", priority=1), _col("Container-Runtime", priority=1)]
+_NODE_COLS = [
+    _NAME_COL,
+    _col("Status"),
+    _col("Roles"),
+    _col("Age"),
+    _col("Version"),
+    _col("Internal-IP", priority=1),
+    _col("External-IP", priority=1),
+    _col("OS-Image", priority=1),
+    _col("Kernel-Version", priority=1),
+    _col("Container-Runtime", priority=1),
+]
 
 
 def _event(obj: dict) -> list:
     inv = obj.get("involvedObject") or {}
     last = obj.get("lastTimestamp") or obj.get("eventTime") or (obj.get("metadata") or {}).get("creationTimestamp")
-    return [_since(last), obj.get("type", ""), obj.get("reason", ""),
-            f"{(inv.get('kind') or '').lower()}/{inv.get('name', '')}", obj.get("message", "")]
+    return [
+        _since(last),
+        obj.get("type", ""),
+        obj.get("reason", ""),
+        f"{(inv.get('kind') or '').lower()}/{inv.get('name', '')}",
+        obj.get("message", ""),
+    ]
 
 
 _EVENT_COLS = [_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message")]
@@ -164,14 +224,28 @@ def _deploy(obj: dict) -> list:
     spec, st = obj.get("spec") or {}, obj.get("status") or {}
     names, images = _containers_images(spec.get("template") or {})
     sel = ((spec.get("selector") or {}).get("matchLabels")) or {}
-    return [_name(obj), f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 1)}", st.get("updatedReplicas", 0),
-            st.get("availableReplicas", 0), _age(obj), names, images,
-            ",".join(f"{k}={v}" for k, v in sorted(sel.items()))]
+    return [
+        _name(obj),
+        f"{st.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
+        st.get("updatedReplicas", 0),
+        st.get("availableReplicas", 0),
+        _age(obj),
+        names,
+        images,
+        ",".join(f"{k}={v}" for k, v in sorted(sel.items())),
+    ]
 
 
-_DEPLOY_COLS = [_NAME_COL, _col("Ready"), _col("Up-to-date", "integer"), _col("Available", "integer"),
-                _col("Age"), _col("Containers", priority=1), _col("Images", priority=1),
-                _col("Selector", priority=1)]
+_DEPLOY_COLS = [
+    _NAME_COL,
+    _col("Ready"),
+    _col("Up-to-date", "integer"),
+    _col("Available", "integer"),
+    _col("Age"),
+    _col("Containers", priority=1),
+    _col("Images", priority=1),
+    _col("Selector", priority=1),
+]
 
 
 def _sts(obj: dict) -> list:
@@ -196,12 +270,26 @@ def _job(obj: dict) -> list:
         end = parse_rfc3339(st["completionTime"]) if st.get("completionTime") else time.time()
         duration = human_duration(end - parse_rfc3339(st["startTime"]))
     names, images = _containers_images(spec.get("template") or {})
-    return [_name(obj), status, f"{st.get('succeeded', 0)}/{spec.get('completions', 1)}", duration, _age(obj),
-            names, images]
+    return [
+        _name(obj),
+        status,
+        f"{st.get('succeeded', 0)}/{spec.get('completions', 1)}",
+        duration,
+        _age(obj),
+        names,
+        images,
+    ]
 
 
-_JOB_COLS = [_NAME_COL, _col("Status"), _col("Completions"), _col("Duration"), _col("Age"),
-             _col("Containers", priority=1), _col("Images", priority=1)]
+_JOB_COLS = [
+    _NAME_COL,
+    _col("Status"),
+    _col("Completions"),
+    _col("Duration"),
+    _col("Age"),
+    _col("Containers", priority=1),
+    _col("Images", priority=1),
+]
 
 
 def _ns(obj: dict) -> list:
@@ -213,8 +301,12 @@ def _cm(obj: dict) -> list:
 
 
 def _secret(obj: dict) -> list:
-    return [_name(obj), obj.get("type", "Opaque"), len(obj.get("data") or {}) + len(obj.get("stringData") or {}),
-            _age(obj)]
+    return [
+        _name(obj),
+        obj.get("type", "Opaque"),
+        len(obj.get("data") or {}) + len(obj.get("stringData") or {}),
+        _age(obj),
+    ]
 
 
 def _ing(obj: dict) -> list:
@@ -241,13 +333,16 @@ _BUILTIN: dict[str, tuple[list[dict], Callable[[dict], list]]] = {
     "apps/deployments": (_DEPLOY_COLS, _deploy),
     "apps/statefulsets": (_STS_COLS, _sts),
     "batch/jobs": (_JOB_COLS, _job),
-    "networking.k8s.io/ingresses": ([_NAME_COL, _col("Class"), _col("Hosts"), _col("Address"), _col("Ports"),
-                                     _col("Age")], _ing),
+    "networking.k8s.io/ingresses": (
+        [_NAME_COL, _col("Class"), _col("Hosts"), _col("Address"), _col("Ports"), _col("Age")],
+        _ing,
+    ),
     "apiextensions.k8s.io/customresourcedefinitions": ([_NAME_COL, _col("Created At", "date")], _crd),
 }
 
 
 # ---------- custom resources ----------
+
 
 def _cell_for(col: dict, obj: dict) -> Any:
     try:
@@ -268,8 +363,13 @@ def _cell_for(col: dict, obj: dict) -> Any:
     if typ == "string":
         if isinstance(value, str):
             return value
-        return json.dumps(value, separators=(",", ":")) if isinstance(value, (dict, list)) else str(value).lower() \
-            if isinstance(value, bool) else str(value)
+        return (
+            json.dumps(value, separators=(",", ":"))
+            if isinstance(value, (dict, list))
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
     if typ == "integer":
         return value if isinstance(value, int) else None
     if typ == "number":
@@ -284,8 +384,15 @@ def columns_and_cells(rt: ResourceType, version: str) -> tuple[list[dict], Calla
         cols = rt.printer_columns(version) or []
         defs = [dict(_NAME_COL)]
         for c in cols:
-            defs.append({"name": c["name"], "type": c.get("type", "string"), "format": c.get("format", ""),
-                         "description": c.get("description", ""), "priority": c.get("priority", 0)})
+            defs.append(
+                {
+                    "name": c["name"],
+                    "type": c.get("type", "string"),
+                    "format": c.get("format", ""),
+                    "description": c.get("description", ""),
+                    "priority": c.get("priority", 0),
+                }
+            )
 
         def cells(obj: dict) -> list:
             return [_name(obj)] + [_cell_for(c, obj) for c in cols]
@@ -301,8 +408,15 @@ def partial_metadata(obj: dict) -> dict:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata") or {}}
 
 
-def to_table(rt: ResourceType, version: str, objs: list[dict], *, include_object: str = "Metadata",
-             list_meta: dict | None = None, no_headers: bool = False) -> dict:
+def to_table(
+    rt: ResourceType,
+    version: str,
+    objs: list[dict],
+    *,
+    include_object: str = "Metadata",
+    list_meta: dict | None = None,
+    no_headers: bool = False,
+) -> dict:
     defs, cells = columns_and_cells(rt, version)
     rows = []
     for o in objs:
@@ -312,8 +426,13 @@ def to_table(rt: ResourceType, version: str, objs: list[dict], *, include_object
         elif include_object != "None":
             row["object"] = partial_metadata(o)
         rows.append(row)
-    table: dict[str, Any] = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta or {},
-                             "columnDefinitions": [] if no_headers else defs, "rows": rows}
+    table: dict[str, Any] = {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": list_meta or {},
+        "columnDefinitions": [] if no_headers else defs,
+        "rows": rows,
+    }
     return table
 
 

@@ -284,7 +284,7 @@ class CIDict(dict):
     def __init__(self, items=()):
         super().__init__()
         self._lower: dict[str, str] = {}
-        for k, v in (items.items() if isinstance(items, dict) else items):
+        for k, v in items.items() if isinstance(items, dict) else items:
             self[k] = v
 
     def __setitem__(self, key, value):

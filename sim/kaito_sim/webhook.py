@@ -23,32 +23,86 @@ RELEASE_NAMESPACE = "kaito-workspace"
 MAX_ADAPTERS = 10
 
 # the exact reserved keys (api/v1beta1/labels.go:218-258, v0.12.0); not a prefix
-RESERVED_SELECTOR_KEYS = {"kaito.sh/workspace", "kaito.sh/workspacenamespace", "kaito.sh/ragengine",
-                          "kaito.sh/ragenginenamespace", "karpenter.kaito.sh/workspace-name",
-                          "karpenter.kaito.sh/workspace-namespace", "karpenter.kaito.sh/inferenceset",
-                          "karpenter.kaito.sh/inferenceset-namespace"}
+RESERVED_SELECTOR_KEYS = {
+    "kaito.sh/workspace",
+    "kaito.sh/workspacenamespace",
+    "kaito.sh/ragengine",
+    "kaito.sh/ragenginenamespace",
+    "karpenter.kaito.sh/workspace-name",
+    "karpenter.kaito.sh/workspace-namespace",
+    "karpenter.kaito.sh/inferenceset",
+    "karpenter.kaito.sh/inferenceset-namespace",
+}
 
 # known MIG profiles (pkg/utils/mig/mig.go:34-80, v0.12.0), sorted as KnownMIGProfiles() returns them
-MIG_PROFILES = sorted([
-    "1g.6gb", "2g.12gb", "4g.24gb", "1g.5gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb", "1g.10gb", "1g.20gb",
-    "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb", "1g.12gb", "1g.24gb", "2g.24gb", "3g.47gb", "4g.47gb", "7g.94gb",
-    "3g.48gb", "4g.48gb", "7g.96gb", "1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb",
-    "1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"])
+MIG_PROFILES = sorted(
+    [
+        "1g.6gb",
+        "2g.12gb",
+        "4g.24gb",
+        "1g.5gb",
+        "2g.10gb",
+        "3g.20gb",
+        "4g.20gb",
+        "7g.40gb",
+        "1g.10gb",
+        "1g.20gb",
+        "2g.20gb",
+        "3g.40gb",
+        "4g.40gb",
+        "7g.80gb",
+        "1g.12gb",
+        "1g.24gb",
+        "2g.24gb",
+        "3g.47gb",
+        "4g.47gb",
+        "7g.94gb",
+        "3g.48gb",
+        "4g.48gb",
+        "7g.96gb",
+        "1g.18gb",
+        "1g.35gb",
+        "2g.35gb",
+        "3g.71gb",
+        "4g.71gb",
+        "7g.141gb",
+        "1g.23gb",
+        "1g.45gb",
+        "2g.45gb",
+        "3g.90gb",
+        "4g.90gb",
+        "7g.180gb",
+    ]
+)
 _MIG_RE = re.compile(r"^(\d+)g\.([\d.]+)gb$")
 # NVIDIA GPU Feature Discovery labels read on BYO nodes (pkg/sku/helpers.go:75-119)
 GFD_LABELS = ("nvidia.com/gpu.product", "nvidia.com/gpu.count", "nvidia.com/gpu.memory")
 
 KNOWN_AZURE_SKUS = [
-    "Standard_NC6s_v3", "Standard_NC12s_v3", "Standard_NC24s_v3", "Standard_NC24rs_v3",
-    "Standard_NC4as_T4_v3", "Standard_NC8as_T4_v3", "Standard_NC16as_T4_v3", "Standard_NC64as_T4_v3",
-    "Standard_NC24ads_A100_v4", "Standard_NC48ads_A100_v4", "Standard_NC96ads_A100_v4",
-    "Standard_ND96asr_v4", "Standard_ND96amsr_A100_v4", "Standard_NC40ads_H100_v5",
-    "Standard_NC80adis_H100_v5", "Standard_ND96isr_H100_v5", "Standard_NV36ads_A10_v5",
-    "Standard_NV72ads_A10_v5", "Standard_NG32ads_V620_v1",
+    "Standard_NC6s_v3",
+    "Standard_NC12s_v3",
+    "Standard_NC24s_v3",
+    "Standard_NC24rs_v3",
+    "Standard_NC4as_T4_v3",
+    "Standard_NC8as_T4_v3",
+    "Standard_NC16as_T4_v3",
+    "Standard_NC64as_T4_v3",
+    "Standard_NC24ads_A100_v4",
+    "Standard_NC48ads_A100_v4",
+    "Standard_NC96ads_A100_v4",
+    "Standard_ND96asr_v4",
+    "Standard_ND96amsr_A100_v4",
+    "Standard_NC40ads_H100_v5",
+    "Standard_NC80adis_H100_v5",
+    "Standard_ND96isr_H100_v5",
+    "Standard_NV36ads_A10_v5",
+    "Standard_NV72ads_A10_v5",
+    "Standard_NG32ads_V620_v1",
 ]
 
 
 # ---------------- Knative apis.FieldError ----------------
+
 
 @dataclass
 class _FE:
@@ -88,8 +142,9 @@ class FieldErrors:
         return self
 
     def via(self, *prefix: str) -> FieldErrors:
-        return FieldErrors([_FE(e.message, [_flatten(list(prefix) + [p]) for p in e.paths], e.details)
-                            for e in self.errs])
+        return FieldErrors(
+            [_FE(e.message, [_flatten(list(prefix) + [p]) for p in e.paths], e.details) for e in self.errs]
+        )
 
     def error(self) -> str:
         merged: dict[tuple[str, str], _FE] = {}
@@ -121,6 +176,7 @@ def err_missing(*paths: str) -> FieldErrors:
 
 # ---------------- catalogs ----------------
 
+
 @lru_cache(maxsize=1)
 def _supported_models() -> dict[str, dict]:
     return {m["name"]: m for m in load_data_yaml("supported_models.yaml").get("models", [])}
@@ -136,7 +192,8 @@ def legacy_names() -> frozenset[str]:
     """Legacy short preset names KAITO v0.12 still accepts (non-deprecated supported_models.yaml
     entries except `base` and the falcon family, which left the legacy map)."""
     return frozenset(
-        n for n, m in _supported_models().items()
+        n
+        for n, m in _supported_models().items()
         if n != "base" and not m.get("deprecated") and not n.startswith("falcon-")
     )
 
@@ -186,6 +243,7 @@ def token_limit(preset: str) -> int | None:
 
 # ---------------- rules ----------------
 
+
 def _label_selector_as_map(sel: dict | None) -> tuple[dict | None, str | None]:
     if not sel:
         return {}, None
@@ -195,7 +253,10 @@ def _label_selector_as_map(sel: dict | None) -> tuple[dict | None, str | None]:
         vals = expr.get("values") or []
         if op == "In":
             if len(vals) != 1:
-                return None, f'operator "{op}" without a single value cannot be converted into the old label selector format'
+                return (
+                    None,
+                    f'operator "{op}" without a single value cannot be converted into the old label selector format',
+                )
             out[expr.get("key")] = vals[0]
         else:
             return None, f'"{op}" cannot be converted into the old label selector format'
@@ -218,11 +279,11 @@ def _mig_profile_error(profile: str) -> str | None:
     if not m:
         return f"invalid MIG profile format \"{profile}\": expected format like '1g.10gb'"
     if int(m.group(1)) == 0:
-        return f"invalid MIG profile \"{profile}\": compute slices must be > 0"
+        return f'invalid MIG profile "{profile}": compute slices must be > 0'
     if int(float(m.group(2))) == 0:
-        return f"invalid MIG profile \"{profile}\": memory must be > 0"
+        return f'invalid MIG profile "{profile}": memory must be > 0'
     if profile not in MIG_PROFILES:
-        return f"unknown MIG profile \"{profile}\": must be one of [{' '.join(MIG_PROFILES)}]"
+        return f'unknown MIG profile "{profile}": must be one of [{" ".join(MIG_PROFILES)}]'
     return None
 
 
@@ -241,8 +302,11 @@ def _validate_url(u: str) -> str | None:
     if p.scheme.lower() not in ("http", "https"):
         return "data source URL must use HTTP or HTTPS"
     host = (p.hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost") or host in (
-            "metadata.google.internal", "metadata.google", "instance-data.ec2.internal"):
+    if (
+        host == "localhost"
+        or host.endswith(".localhost")
+        or host in ("metadata.google.internal", "metadata.google", "instance-data.ec2.internal")
+    ):
         return "data source URL must not target a local or metadata endpoint"
     try:
         ip = ipaddress.ip_address(host.split("%", 1)[0])
@@ -308,8 +372,13 @@ def _adapter(adapter: dict) -> FieldErrors:
     try:
         s = float(strength)
     except ValueError:
-        errs.also(err_generic(f"Invalid strength value for Adapter '{name}': strconv.ParseFloat: parsing "
-                              f"\"{strength}\": invalid syntax", "adapter"))
+        errs.also(
+            err_generic(
+                f"Invalid strength value for Adapter '{name}': strconv.ParseFloat: parsing "
+                f'"{strength}": invalid syntax',
+                "adapter",
+            )
+        )
         s = 0.0
     if s < 0 or s > 1.0:
         errs.also(err_generic(f"Strength value for Adapter '{name}' must be between 0 and 1", "adapter"))
@@ -331,10 +400,15 @@ GetConfigMap = Callable[[str, str], "dict | None"]
 
 
 class WorkspaceValidator:
-    def __init__(self, get_configmap: GetConfigMap, *, nap: bool = True,
-                 release_namespace: str = RELEASE_NAMESPACE,
-                 list_nodes: Callable[[], list[dict]] | None = None,
-                 settings: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        get_configmap: GetConfigMap,
+        *,
+        nap: bool = True,
+        release_namespace: str = RELEASE_NAMESPACE,
+        list_nodes: Callable[[], list[dict]] | None = None,
+        settings: Callable[[], object] | None = None,
+    ) -> None:
         self.get_configmap = get_configmap
         self._nap = nap
         self.release_namespace = release_namespace
@@ -380,16 +454,27 @@ class WorkspaceValidator:
             spec.also(err_generic("Either Inference or Tuning must be specified, but not both", ""))
         if self.nap:
             if not resource.get("instanceType"):
-                spec.also(err_missing("instanceType is required when node auto-provisioning is enabled",
-                                      "resource.instanceType"))
+                spec.also(
+                    err_missing(
+                        "instanceType is required when node auto-provisioning is enabled", "resource.instanceType"
+                    )
+                )
         elif resource.get("instanceType"):
-            spec.also(err_invalid("instanceType must be empty when node auto-provisioning is disabled "
-                                  "(BYO scenario)", "resource.instanceType"))
+            spec.also(
+                err_invalid(
+                    "instanceType must be empty when node auto-provisioning is disabled (BYO scenario)",
+                    "resource.instanceType",
+                )
+            )
         annotations = (ws.get("metadata") or {}).get("annotations") or {}
         fam = annotations.get("kaito.sh/node-image-family")
         if fam is not None and fam.lower() not in ("ubuntu", "azurelinux"):
-            spec.also(err_invalid(f"unsupported node image family \"{fam}\", supported values are azurelinux, "
-                                  f"ubuntu", 'metadata.annotations["kaito.sh/node-image-family"]'))
+            spec.also(
+                err_invalid(
+                    f'unsupported node image family "{fam}", supported values are azurelinux, ubuntu',
+                    'metadata.annotations["kaito.sh/node-image-family"]',
+                )
+            )
         errs.also(spec.via("spec"))
         errs.also(self._annotations(annotations))
         ns = (ws.get("metadata") or {}).get("namespace", "default")
@@ -406,12 +491,17 @@ class WorkspaceValidator:
         errs = FieldErrors()
         pm = annotations.get("kaito.sh/performance-mode")
         if pm is not None and pm not in ("balanced", "interactivity", "throughput"):
-            errs.also(err_invalid(f"\"{pm}\" is not a valid performance mode; choose one of: balanced, "
-                                  f"interactivity, throughput", "metadata.annotations[kaito.sh/performance-mode]"))
+            errs.also(
+                err_invalid(
+                    f'"{pm}" is not a valid performance mode; choose one of: balanced, interactivity, throughput',
+                    "metadata.annotations[kaito.sh/performance-mode]",
+                )
+            )
         lw = annotations.get("kaito.sh/use-local-weights")
         if lw is not None and lw not in ("true", "false"):
-            errs.also(err_invalid(f"\"{lw}\" must be \"true\" or \"false\"",
-                                  "metadata.annotations[kaito.sh/use-local-weights]"))
+            errs.also(
+                err_invalid(f'"{lw}" must be "true" or "false"', "metadata.annotations[kaito.sh/use-local-weights]")
+            )
         return errs
 
     def _resource_with_inference(self, resource: dict, inference: dict, ws: dict | None = None) -> FieldErrors:
@@ -428,8 +518,9 @@ class WorkspaceValidator:
             return errs.also(err_invalid(err, "labelSelector"))
         ml = (resource.get("labelSelector") or {}).get("matchLabels") or {}
         if ml and all(_reserved(k) for k in ml):
-            return errs.also(err_invalid("matchLabels must contain at least one non-reserved label",
-                                         "labelSelector.matchLabels"))
+            return errs.also(
+                err_invalid("matchLabels must contain at least one non-reserved label", "labelSelector.matchLabels")
+            )
         if not self.nap:
             if resource.get("partition") is not None:
                 return errs.also(self._partition(resource["partition"]))
@@ -438,12 +529,19 @@ class WorkspaceValidator:
             return errs
         if self.nap:
             if resource.get("partition") is not None:
-                return errs.also(err_generic("GPU partitioning is only supported with BYO nodes "
-                                             "(disableNodeAutoProvisioning=true)", "partition"))
+                return errs.also(
+                    err_generic(
+                        "GPU partitioning is only supported with BYO nodes (disableNodeAutoProvisioning=true)",
+                        "partition",
+                    )
+                )
             it = resource.get("instanceType") or ""
             if it not in KNOWN_AZURE_SKUS and not it.startswith(("Standard_N", "Standard_D")):
-                errs.also(err_invalid(f"Unsupported instance type {it}. Supported SKUs: "
-                                      f"{', '.join(KNOWN_AZURE_SKUS)}", "instanceType"))
+                errs.also(
+                    err_invalid(
+                        f"Unsupported instance type {it}. Supported SKUs: {', '.join(KNOWN_AZURE_SKUS)}", "instanceType"
+                    )
+                )
         return errs
 
     def _partition(self, part: dict) -> FieldErrors:
@@ -458,40 +556,50 @@ class WorkspaceValidator:
             return err_invalid(msg, "partition.profile") if msg else FieldErrors()
         if mode == "accelerator":
             if not self._gate("enableAccelerator"):
-                return err_generic("accelerator partition support is not enabled, set feature gate "
-                                   "enableAccelerator=true", "partition")
+                return err_generic(
+                    "accelerator partition support is not enabled, set feature gate enableAccelerator=true", "partition"
+                )
             errs = FieldErrors()
             if part.get("profile"):
                 errs.also(err_invalid("profile is not valid for accelerator mode", "partition.profile"))
             if part.get("count") is None:
                 errs.also(err_missing("partition.count"))
             return errs
-        return err_invalid(f'unsupported partition mode "{mode}", supported modes are "mig" and "accelerator"',
-                           "partition.mode")
+        return err_invalid(
+            f'unsupported partition mode "{mode}", supported modes are "mig" and "accelerator"', "partition.mode"
+        )
 
     def _byo_nodes(self, ws: dict) -> FieldErrors:
         """The BYO node listing for presets (workspace_validation.go:550-598, v0.12.0)."""
         want = sanitized_match_labels(ws)
-        nodes = [n for n in self.list_nodes()
-                 if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in want.items())]
+        nodes = [
+            n
+            for n in self.list_nodes()
+            if all((n["metadata"].get("labels") or {}).get(k) == v for k, v in want.items())
+        ]
         if not nodes:
             return err_generic("No nodes found matching the specified label selector")
         first: tuple[str, str, str] | None = None
         for n in sorted(nodes, key=lambda n: n["metadata"]["name"]):
             name, labels = n["metadata"]["name"], n["metadata"].get("labels") or {}
             if any(k not in labels for k in GFD_LABELS):
-                return err_generic(f"Failed to get GPU config from nvidia labels on node {name}: missing required "
-                                   f"nvidia.com labels on node {name}")
+                return err_generic(
+                    f"Failed to get GPU config from nvidia labels on node {name}: missing required "
+                    f"nvidia.com labels on node {name}"
+                )
             cur = tuple(labels[k] for k in GFD_LABELS)
             if first is None:
                 first = cur
             elif cur[0] != first[0]:
-                return err_generic(f"Non-uniform GPU product: node {name} has {cur[0]} GPUs, but previous node has "
-                                   f"{first[0]} GPUs, all nodes must have the same GPU product for homogeneous "
-                                   f"placement")
+                return err_generic(
+                    f"Non-uniform GPU product: node {name} has {cur[0]} GPUs, but previous node has "
+                    f"{first[0]} GPUs, all nodes must have the same GPU product for homogeneous "
+                    f"placement"
+                )
             elif cur[1] != first[1]:
-                return err_generic(f"Non-uniform GPU count: node {name} has {cur[1]} GPUs, but previous node has "
-                                   f"{first[1]} GPUs")
+                return err_generic(
+                    f"Non-uniform GPU count: node {name} has {cur[1]} GPUs, but previous node has {first[1]} GPUs"
+                )
         return FieldErrors()
 
     def _inference_create(self, inference: dict, runtime: str = "vllm") -> FieldErrors:
@@ -512,8 +620,7 @@ class WorkspaceValidator:
             if runtime == "vllm" and any(a.get("strength") is not None for a in adapters):
                 errs.also(err_generic("Runtime validation: vLLM does not support adapter strength"))
         if len(adapters) > MAX_ADAPTERS:
-            errs.also(err_generic(f"Number of Adapters exceeds the maximum limit, maximum of {MAX_ADAPTERS} "
-                                  f"allowed"))
+            errs.also(err_generic(f"Number of Adapters exceeds the maximum limit, maximum of {MAX_ADAPTERS} allowed"))
         # the per-adapter checks (AdapterSpec.validateCreateorUpdate) run on UPDATE only (v0.12.0:905)
         if adapters:
             errs.also(_duplicate_adapters(adapters))
@@ -527,8 +634,9 @@ class WorkspaceValidator:
             cm_name, cm_ns = "inference-params-template", self.release_namespace
         cm = self.get_configmap(cm_ns, cm_name)
         if cm is None:
-            return err_generic(f"ConfigMap '{cm_name}' specified in 'config' not found in namespace '{cm_ns}'",
-                               "config")
+            return err_generic(
+                f"ConfigMap '{cm_name}' specified in 'config' not found in namespace '{cm_ns}'", "config"
+            )
         data = cm.get("data") or {}
         if "inference_config.yaml" not in data:
             return err_missing("inference_config.yaml in ConfigMap")
@@ -546,38 +654,56 @@ class WorkspaceValidator:
                 try:
                     val = int(str(raw).strip())
                 except ValueError:
-                    return err_invalid(f"max-model-len must be an integer: strconv.Atoi: parsing \"{raw}\": "
-                                       f"invalid syntax", "max-model-len")
+                    return err_invalid(
+                        f'max-model-len must be an integer: strconv.Atoi: parsing "{raw}": invalid syntax',
+                        "max-model-len",
+                    )
                 if val > limit:
-                    return err_invalid(f"max-model-len {val} exceeds model's maximum supported context window "
-                                       f"{limit} (ModelTokenLimit)", "max-model-len")
+                    return err_invalid(
+                        f"max-model-len {val} exceeds model's maximum supported context window "
+                        f"{limit} (ModelTokenLimit)",
+                        "max-model-len",
+                    )
         return FieldErrors()
 
     def _resource_with_tuning(self, resource: dict) -> FieldErrors:
         errs = FieldErrors()
         if int(resource.get("count") or 1) > 1:
-            errs.also(err_invalid("Tuning does not currently support multinode configurations. Please set the "
-                                  "node count to 1. Future support with DeepSpeed will allow this.", "count"))
+            errs.also(
+                err_invalid(
+                    "Tuning does not currently support multinode configurations. Please set the "
+                    "node count to 1. Future support with DeepSpeed will allow this.",
+                    "count",
+                )
+            )
         if resource.get("partition") is not None:
             errs.also(err_invalid("GPU partitioning is not supported for tuning workloads", "partition"))
         return errs
 
     def _tuning_create(self, tuning: dict, ns: str) -> FieldErrors:
         errs = FieldErrors()
-        method = (tuning.get("method") or "")
+        method = tuning.get("method") or ""
         ml = method.lower()
         if ml not in ("lora", "qlora"):
             errs.also(err_invalid(method, "Method"))
         if not tuning.get("config"):
             tmpl = {"lora": "lora-params-template", "qlora": "qlora-params-template"}.get(ml, "")
             if self.get_configmap(self.release_namespace, tmpl) is None:
-                errs.also(err_generic(
-                    f"Failed to evaluate validateConfigMap: ConfigMap '{tmpl}' specified in 'config' not found in "
-                    f"namespace '{self.release_namespace}': config", "Config"))
+                errs.also(
+                    err_generic(
+                        f"Failed to evaluate validateConfigMap: ConfigMap '{tmpl}' specified in 'config' not found in "
+                        f"namespace '{self.release_namespace}': config",
+                        "Config",
+                    )
+                )
         elif self.get_configmap(ns, tuning["config"]) is None:
-            errs.also(err_generic(
-                f"Failed to evaluate validateConfigMap: ConfigMap '{tuning['config']}' specified in 'config' not "
-                f"found in namespace '{ns}': config", "Config"))
+            errs.also(
+                err_generic(
+                    f"Failed to evaluate validateConfigMap: ConfigMap '{tuning['config']}' specified in 'config' not "
+                    f"found in namespace '{ns}': config",
+                    "Config",
+                )
+            )
         if tuning.get("input") is None:
             errs.also(err_missing("Input"))
         else:
@@ -617,15 +743,23 @@ class WorkspaceValidator:
             errs.also(err_generic("field is immutable", "partition"))
         if self.nap:
             if not new.get("instanceType"):
-                errs.also(err_missing("instanceType is required when node auto-provisioning is enabled",
-                                      "instanceType"))
+                errs.also(
+                    err_missing("instanceType is required when node auto-provisioning is enabled", "instanceType")
+                )
             elif old.get("instanceType") and old["instanceType"] != new["instanceType"]:
-                errs.also(err_generic("instanceType cannot be changed once set when node auto-provisioning is "
-                                      "enabled", "instanceType"))
+                errs.also(
+                    err_generic(
+                        "instanceType cannot be changed once set when node auto-provisioning is enabled", "instanceType"
+                    )
+                )
         elif new.get("instanceType"):  # BYO (workspace_validation.go:780-823, v0.12.0)
             if not old.get("instanceType"):
-                errs.also(err_invalid("instanceType must be empty when node auto-provisioning is disabled "
-                                      "(BYO scenario)", "instanceType"))
+                errs.also(
+                    err_invalid(
+                        "instanceType must be empty when node auto-provisioning is disabled (BYO scenario)",
+                        "instanceType",
+                    )
+                )
             elif old["instanceType"] != new["instanceType"]:
                 errs.also(err_invalid("instanceType cannot be changed once set", "instanceType"))
         n, e0 = _label_selector_as_map(new.get("labelSelector"))

@@ -35,8 +35,21 @@ def ws(sim_factory) -> Any:
 
 
 def test_reports_the_speed_the_server_was_set_to(ws: Any) -> None:
-    r = run_cli("bench", "my-llm", "--requests", "8", "--concurrency", "4", "--max-tokens", "16", "--ignore-eos",
-                "--prompt-tokens", "32", "-o", "json")
+    r = run_cli(
+        "bench",
+        "my-llm",
+        "--requests",
+        "8",
+        "--concurrency",
+        "4",
+        "--max-tokens",
+        "16",
+        "--ignore-eos",
+        "--prompt-tokens",
+        "32",
+        "-o",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     assert r.stderr == ""  # no progress off a terminal
     rep = _report(r.stdout)
@@ -60,8 +73,19 @@ def test_reports_the_speed_the_server_was_set_to(ws: Any) -> None:
 
 def test_never_more_requests_in_flight_than_asked(sim_factory) -> None:
     sim = sim_factory(ttft=0.05, tokens_per_second=200)
-    r = run_cli("bench", "--endpoint", sim.openai_url, "--requests", "20", "--concurrency", "3", "--max-tokens", "8",
-                "-o", "json")
+    r = run_cli(
+        "bench",
+        "--endpoint",
+        sim.openai_url,
+        "--requests",
+        "20",
+        "--concurrency",
+        "3",
+        "--max-tokens",
+        "8",
+        "-o",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     [run] = _report(r.stdout)["runs"]
     assert run["completed"] == 20
@@ -79,15 +103,41 @@ def test_a_sweep_runs_once_per_concurrency(sim_factory) -> None:
     assert "  Requests:                 6 succeeded, 0 failed of 6 sent\n" in out
     assert "  METRIC (MS)   MEAN" in out and "\n  TTFT   " in out
     sweep = out.split("Sweep (times in ms)\n")[1].splitlines()
-    assert sweep[0].split() == ["CONCURRENCY", "RATE", "OK", "FAILED", "REQ/S", "OUT", "TOK/S", "TTFT", "P50",
-                                "TPOT", "P50", "E2E", "P50"]
+    assert sweep[0].split() == [
+        "CONCURRENCY",
+        "RATE",
+        "OK",
+        "FAILED",
+        "REQ/S",
+        "OUT",
+        "TOK/S",
+        "TTFT",
+        "P50",
+        "TPOT",
+        "P50",
+        "E2E",
+        "P50",
+    ]
     assert [line.split()[:4] for line in sweep[1:]] == [["1", "-", "6", "0"], ["2", "-", "6", "0"]]
 
 
 def test_rate_sends_poisson_arrivals_without_a_bound(sim_factory) -> None:
     sim = sim_factory(ttft=0.02, tokens_per_second=1000)
-    r = run_cli("bench", "--endpoint", sim.openai_url, "--requests", "10", "--rate", "20", "--seed", "3",
-                "--max-tokens", "4", "-o", "yaml")
+    r = run_cli(
+        "bench",
+        "--endpoint",
+        sim.openai_url,
+        "--requests",
+        "10",
+        "--rate",
+        "20",
+        "--seed",
+        "3",
+        "--max-tokens",
+        "4",
+        "-o",
+        "yaml",
+    )
     assert r.exit_code == 0, r.stderr
     assert "rate: 20.0\n" in r.stdout and "concurrency: null\n" in r.stdout and "completed: 10\n" in r.stdout
     # the requests left at their Poisson times, not all at once: the run lasts at least until the last one left
@@ -101,8 +151,9 @@ def test_rate_sends_poisson_arrivals_without_a_bound(sim_factory) -> None:
 def test_tokens_counted_from_the_stream_when_the_server_reports_no_usage(sim_factory) -> None:
     sim = sim_factory(tokens_per_second=1000)
     sim.openai.usage_in_stream = False
-    r = run_cli("bench", "--endpoint", sim.openai_url, "--requests", "3", "--max-tokens", "12", "--ignore-eos",
-                "-o", "json")
+    r = run_cli(
+        "bench", "--endpoint", sim.openai_url, "--requests", "3", "--max-tokens", "12", "--ignore-eos", "-o", "json"
+    )
     assert r.exit_code == 0, r.stderr
     [run] = _report(r.stdout)["runs"]
     assert run["token_source"] == "stream" and run["total_output_tokens"] == 36
@@ -113,8 +164,9 @@ def test_tokens_counted_from_the_stream_when_the_server_reports_no_usage(sim_fac
 def test_prompts_file_is_used_in_turn(sim_factory, tmp_path: Path) -> None:
     sim = sim_factory()
     f = tmp_path / "p.jsonl"
-    f.write_text('{"prompt": "one"}\n\n{"messages": [{"role": "system", "content": "s"}, '
-                 '{"role": "user", "content": "two"}]}\n')
+    f.write_text(
+        '{"prompt": "one"}\n\n{"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "two"}]}\n'
+    )
     r = run_cli("bench", "--endpoint", sim.openai_url, "--requests", "4", "--prompts", str(f), "-o", "json")
     assert r.exit_code == 0, r.stderr
     sent = [q["messages"][-1]["content"] for q in sim.openai.requests if q["path"] == "/v1/chat/completions"]
@@ -158,8 +210,19 @@ def test_every_request_failing_prints_the_report_and_exits_1(sim_factory) -> Non
 
 def test_per_request_timeout_is_an_error_kind(sim_factory) -> None:
     sim = sim_factory(ttft=3.0)
-    r = run_cli("bench", "--endpoint", sim.openai_url, "--requests", "2", "--concurrency", "2", "--timeout", "300ms",
-                "-o", "json")
+    r = run_cli(
+        "bench",
+        "--endpoint",
+        sim.openai_url,
+        "--requests",
+        "2",
+        "--concurrency",
+        "2",
+        "--timeout",
+        "300ms",
+        "-o",
+        "json",
+    )
     assert r.exit_code == 1
     [run] = _report(r.stdout)["runs"]
     assert run["errors"] == {"timeout": 2}
@@ -217,8 +280,17 @@ def test_name_and_endpoint_together_or_neither() -> None:
 
 def test_progress_only_on_a_terminal(sim_factory) -> None:
     sim = sim_factory(ttft=0.3)
-    r = run_cli("bench", "--endpoint", sim.openai_url, "--requests", "2", "--max-tokens", "2", stderr_tty=True,
-                env={"NO_COLOR": "", "TERM": "xterm"})
+    r = run_cli(
+        "bench",
+        "--endpoint",
+        sim.openai_url,
+        "--requests",
+        "2",
+        "--max-tokens",
+        "2",
+        stderr_tty=True,
+        env={"NO_COLOR": "", "TERM": "xterm"},
+    )
     assert r.exit_code == 0, r.stderr
     assert "run 1/1" in r.stderr  # the live status line
     assert "run 1/1" not in r.stdout

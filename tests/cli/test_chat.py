@@ -51,8 +51,18 @@ def test_message_streams_through_the_service_proxy(sim: Any, ws: str) -> None:
 
 def test_positional_name_and_flags_reach_the_payload(sim: Any, ws: str) -> None:
     r = run_cli(
-        "chat", ws, "-m", "hi", "--system-prompt", "Be brief.",
-        "--temperature", "0.25", "--max-tokens", "100", "--top-p", "0.5",
+        "chat",
+        ws,
+        "-m",
+        "hi",
+        "--system-prompt",
+        "Be brief.",
+        "--temperature",
+        "0.25",
+        "--max-tokens",
+        "100",
+        "--top-p",
+        "0.5",
     )
     assert r.exit_code == 0, r.stderr
     [req] = chats(sim)

@@ -10,8 +10,23 @@ import pytest
 from kubectl_kaito import completion
 from tests.helpers import VENV_BIN, fake_console, subprocess_env
 
-COMMANDS = ["deploy", "status", "get-endpoint", "logs", "delete", "install-provider", "models", "chat", "bench",
-            "connect", "scale", "top", "version", "help", "diagnose"]
+COMMANDS = [
+    "deploy",
+    "status",
+    "get-endpoint",
+    "logs",
+    "delete",
+    "install-provider",
+    "models",
+    "chat",
+    "bench",
+    "connect",
+    "scale",
+    "top",
+    "version",
+    "help",
+    "diagnose",
+]
 
 
 def values(stdout: str) -> list[str]:
@@ -79,8 +94,13 @@ def test_console_script(tmp_path):
     script = VENV_BIN + "/kubectl_complete-kaito"
     if not shutil.which(script):
         pytest.skip("kubectl_complete-kaito is not installed in this venv")
-    proc = subprocess.run([script, "__complete", ""], capture_output=True, text=True, timeout=60,
-                          env=subprocess_env({"HOME": str(tmp_path)}))
+    proc = subprocess.run(
+        [script, "__complete", ""],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env({"HOME": str(tmp_path)}),
+    )
     assert proc.returncode == 0, proc.stderr
     assert sorted(values(proc.stdout)) == sorted(COMMANDS)
 
@@ -89,8 +109,13 @@ def kubectl_complete(tmp_path, *words: str) -> subprocess.CompletedProcess[str]:
     kubectl = shutil.which("kubectl", path=VENV_BIN) or shutil.which("kubectl")
     if not kubectl:
         pytest.skip("kubectl not found")
-    return subprocess.run([kubectl, "__complete", "kaito", *words], capture_output=True, text=True, timeout=60,
-                          env=subprocess_env({"HOME": str(tmp_path)}))
+    return subprocess.run(
+        [kubectl, "__complete", "kaito", *words],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env({"HOME": str(tmp_path)}),
+    )
 
 
 @pytest.mark.e2e
@@ -149,7 +174,10 @@ def test_workspace_names_through_kubectl(sim):
     sim.seed_workspace("my-llm")
     proc = subprocess.run(
         [shutil.which("kubectl", path=VENV_BIN) or "kubectl", "__complete", "kaito", "chat", "--workspace-name", "my"],
-        capture_output=True, text=True, env=subprocess_env(), timeout=60,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "my-llm"
@@ -160,7 +188,13 @@ def test_workspace_names_through_kubectl(sim):
 
 def test_output_formats_complete_per_command(capsys):
     assert values(run_main(capsys, "status", "-o", "")) == [
-        "json", "yaml", "wide", "name", "jsonpath=", "custom-columns="]
+        "json",
+        "yaml",
+        "wide",
+        "name",
+        "jsonpath=",
+        "custom-columns=",
+    ]
     assert values(run_main(capsys, "status", "-o", "w")) == ["wide"]
     assert values(run_main(capsys, "get-endpoint", "--output", "j")) == ["json", "jsonpath="]
     assert values(run_main(capsys, "version", "-o", "")) == ["text", "json", "yaml"]
@@ -260,8 +294,9 @@ def test_kubectl_offers_no_sim_without_the_simulator_on_path(tmp_path):
     for name in ("kubectl", "kubectl-kaito", "kubectl_complete-kaito"):
         os.symlink(os.path.join(VENV_BIN, name), bin_dir / name)
     env = subprocess_env({"HOME": str(tmp_path), "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"})
-    proc = subprocess.run([str(bin_dir / "kubectl"), "__complete", "kaito", ""], capture_output=True, text=True,
-                          timeout=60, env=env)
+    proc = subprocess.run(
+        [str(bin_dir / "kubectl"), "__complete", "kaito", ""], capture_output=True, text=True, timeout=60, env=env
+    )
     assert proc.returncode == 0, proc.stderr
     got = values(proc.stdout)
     assert "sim" not in got
@@ -274,10 +309,26 @@ def test_kubectl_offers_no_sim_without_the_simulator_on_path(tmp_path):
 def test_through_kubectl_values(sim, tmp_path):
     """`kubectl kaito deploy --instance-type Standard_ND<TAB>` and `-n <TAB>` through kubectl 1.37.1."""
     sim.seed_workspace("x", namespace="team-z")
-    proc = subprocess.run([shutil.which("kubectl", path=VENV_BIN) or "kubectl", "__complete", "kaito", "deploy",
-                           "--instance-type", "Standard_ND"], capture_output=True, text=True, env=subprocess_env(),
-                          timeout=60)
+    proc = subprocess.run(
+        [
+            shutil.which("kubectl", path=VENV_BIN) or "kubectl",
+            "__complete",
+            "kaito",
+            "deploy",
+            "--instance-type",
+            "Standard_ND",
+        ],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=60,
+    )
     assert values(proc.stdout) == ["Standard_ND96asr_v4", "Standard_ND96amsr_A100_v4", "Standard_ND96isr_H100_v5"]
-    proc = subprocess.run([shutil.which("kubectl", path=VENV_BIN) or "kubectl", "__complete", "kaito", "status",
-                           "-n", "team-"], capture_output=True, text=True, env=subprocess_env(), timeout=60)
+    proc = subprocess.run(
+        [shutil.which("kubectl", path=VENV_BIN) or "kubectl", "__complete", "kaito", "status", "-n", "team-"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=60,
+    )
     assert values(proc.stdout) == ["team-z"]

@@ -122,8 +122,11 @@ def test_prints_the_base_url_and_an_example_curl(sim: Any, relay: Relay) -> None
 
 def test_non_streaming_chat_completion_passes_through_unchanged(sim: Any, relay: Relay) -> None:
     payload = json.dumps(chat_body("hi", temperature=0.25, extra_field={"kept": [1, 2]}), separators=(",", ":"))
-    r = httpx.post(relay.base_url + "/chat/completions", content=payload,
-                   headers={"Content-Type": "application/json", "X-Request-Id": "abc-123"})
+    r = httpx.post(
+        relay.base_url + "/chat/completions",
+        content=payload,
+        headers={"Content-Type": "application/json", "X-Request-Id": "abc-123"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["choices"][0]["message"]["content"] == answer("hi")
     [req] = chats(sim)
@@ -159,8 +162,9 @@ def test_ten_concurrent_requests(sim: Any, relay: Relay) -> None:
     def one(i: int, stream: bool = True) -> str:
         with httpx.Client(timeout=60) as c:
             if not stream:
-                return c.post(relay.base_url + "/chat/completions", json=chat_body(f"q{i}")).json()[
-                    "choices"][0]["message"]["content"]
+                return c.post(relay.base_url + "/chat/completions", json=chat_body(f"q{i}")).json()["choices"][0][
+                    "message"
+                ]["content"]
             out = ""
             with c.stream("POST", relay.base_url + "/chat/completions", json=chat_body(f"q{i}", stream=True)) as r:
                 for line in r.iter_lines():
@@ -184,9 +188,11 @@ def test_ten_concurrent_requests(sim: Any, relay: Relay) -> None:
 
 def test_the_callers_authorization_never_reaches_the_cluster(sim: Any, relay: Relay) -> None:
     token = sim.kubeconfig()["users"][0]["user"]["token"]
-    r = httpx.post(relay.base_url + "/chat/completions", json=chat_body("hi"),
-                   headers={"Authorization": "Bearer sk-users-own-key", "Impersonate-User": "admin",
-                            "Cookie": "session=1"})
+    r = httpx.post(
+        relay.base_url + "/chat/completions",
+        json=chat_body("hi"),
+        headers={"Authorization": "Bearer sk-users-own-key", "Impersonate-User": "admin", "Cookie": "session=1"},
+    )
     assert r.status_code == 200, r.text
     [api] = [q for q in sim.requests if q.path == PROXY + "/v1/chat/completions"]
     assert api.headers["Authorization"] == f"Bearer {token}"  # the kubeconfig's, replacing the caller's
@@ -241,15 +247,28 @@ def test_curl(sim: Any, relay: Relay) -> None:
     if not curl:
         pytest.skip("curl not installed")
     out = subprocess.run(
-        [curl, "-sS", "-N", relay.base_url + "/chat/completions", "-H", "Content-Type: application/json",
-         "-H", "Authorization: Bearer anything", "-d", json.dumps(chat_body("from curl", stream=True))],
-        capture_output=True, text=True, timeout=30,
+        [
+            curl,
+            "-sS",
+            "-N",
+            relay.base_url + "/chat/completions",
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            "Authorization: Bearer anything",
+            "-d",
+            json.dumps(chat_body("from curl", stream=True)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.endswith("data: [DONE]\n\n")
     assert "".join(
         json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
-        for line in out.stdout.splitlines() if line.startswith("data: {")
+        for line in out.stdout.splitlines()
+        if line.startswith("data: {")
     ) == answer("from curl")
 
 
@@ -262,8 +281,13 @@ def test_ctrl_c_ends_with_130_and_frees_the_port(sim: Any, ws: str) -> None:
 
 
 def test_print_env_lines_are_for_eval_and_let_go_of_stdout(sim: Any, ws: str) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "kubectl_kaito", "connect", ws, "--port", "0", "--print-env"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=subprocess_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubectl_kaito", "connect", ws, "--port", "0", "--print-env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=subprocess_env(),
+    )
     try:
         assert proc.stdout is not None
         out = proc.stdout.read()  # returns only because the relay lets go of stdout: $(...) would too
@@ -272,8 +296,12 @@ def test_print_env_lines_are_for_eval_and_let_go_of_stdout(sim: Any, ws: str) ->
         assert lines[0].startswith("export OPENAI_BASE_URL=http://127.0.0.1:")
         assert lines[1] == 'export OPENAI_API_KEY="${OPENAI_API_KEY:-unused}"'
         assert lines[2] == f"export KAITO_CONNECT_PID={proc.pid}"
-        env = subprocess.run(["sh", "-c", out + '\nprintf "%s %s" "$OPENAI_BASE_URL" "$OPENAI_API_KEY"'],
-                             capture_output=True, text=True, env={"PATH": os.environ["PATH"]}).stdout
+        env = subprocess.run(
+            ["sh", "-c", out + '\nprintf "%s %s" "$OPENAI_BASE_URL" "$OPENAI_API_KEY"'],
+            capture_output=True,
+            text=True,
+            env={"PATH": os.environ["PATH"]},
+        ).stdout
         url, key = env.split(" ")
         assert key == "unused"
         assert httpx.get(url + "/models").json()["data"][0]["id"] == MODEL
@@ -433,7 +461,9 @@ def test_exec_plugin_credentials_are_asked_again_when_the_cluster_refuses_them(
         assert got.json()["choices"][0]["message"]["content"] == answer("two")
         assert len(plugin_runs(log)) == 2
         assert [q.headers["Authorization"] for q in sim.requests if q.path.endswith("/chat/completions")][-2:] == [
-            f"Bearer {old}", f"Bearer {new}"]
+            f"Bearer {old}",
+            f"Bearer {new}",
+        ]
     finally:
         r.stop()
 

@@ -34,16 +34,28 @@ def _uninstall(sim: Any, **kw: Any) -> Result:
 
 ASKERS = {
     "delete": (_delete, 'Delete workspace "my-llm" in namespace "default"?', "Nothing deleted."),
-    "install-provider": (_uninstall, "Uninstall release kaito-workspace from namespace kaito-workspace?",
-                         "Nothing uninstalled."),
+    "install-provider": (
+        _uninstall,
+        "Uninstall release kaito-workspace from namespace kaito-workspace?",
+        "Nothing uninstalled.",
+    ),
 }
 
 
 @pytest.mark.parametrize("command", list(ASKERS))
 @pytest.mark.parametrize(
     ("answer", "proceeds"),
-    [("y\n", True), ("yes\n", True), ("YES\n", True), (" y \n", True),
-     ("n\n", False), ("\n", False), ("maybe\n", False), ("", False), ("y", True)],
+    [
+        ("y\n", True),
+        ("yes\n", True),
+        ("YES\n", True),
+        (" y \n", True),
+        ("n\n", False),
+        ("\n", False),
+        ("maybe\n", False),
+        ("", False),
+        ("y", True),
+    ],
 )
 def test_the_confirmation_is_the_same_prompt_in_delete_and_install_provider(
     fake: FakeHelm,  # noqa: F811  (the imported fixture, by name)
@@ -122,8 +134,14 @@ def test_the_wait_spinner_needs_a_terminal_stderr_and_no_no_color(
 ) -> None:
     sim.seed_workspace("my-llm", ready=False)
     sim.controller.fail_workspace("my-llm", reason="ImagePullError")  # ends the wait without any timing
-    r = run_cli("get-endpoint", "--workspace-name", "my-llm", "--wait", stderr_tty=stderr_tty,
-                env={"NO_COLOR": no_color, "TERM": "xterm-256color"})
+    r = run_cli(
+        "get-endpoint",
+        "--workspace-name",
+        "my-llm",
+        "--wait",
+        stderr_tty=stderr_tty,
+        env={"NO_COLOR": no_color, "TERM": "xterm-256color"},
+    )
     assert r.exit_code == 1 and r.stdout == ""  # WORKSPACE_FAILED
     assert ("\x1b[?25l" in r.stderr) is live  # rich's live display hides the cursor
     if not live:
@@ -156,7 +174,7 @@ def assert_block(lines: list[str]) -> None:
     keys = [line.split(":", 1)[0] for line in lines]
     value_at = max(len(k) for k in keys) + 1 + 2
     for key, line in zip(keys, lines, strict=True):
-        assert line[len(key) + 1: value_at].strip() == "", (line, value_at)
+        assert line[len(key) + 1 : value_at].strip() == "", (line, value_at)
         assert line[value_at] != " ", (line, value_at)
 
 

@@ -76,23 +76,40 @@ def test_minimal_deploy_stores_only_what_was_given(sim: Any) -> None:
 
 
 def test_every_inference_flag_is_stored_where_kaito_reads_it(sim: Any) -> None:
-    sim.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "my-config", "namespace": "default"},
-               "data": {"inference_config.yaml": "vllm:\n  max-model-len: 4096\n"}})
+    sim.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "my-config", "namespace": "default"},
+            "data": {"inference_config.yaml": "vllm:\n  max-model-len: 4096\n"},
+        }
+    )
     r = deploy(
-        "--count", "2",
-        "--label-selector", "apps=phi,tier=gpu",
-        "--label-selector", "pool=a",
-        "--preferred-nodes", "node-a,node-b",
-        "--model-access-secret", "hf-token",
-        "--image-pull-secret", "pull-a",
-        "--image-pull-secret", "pull-b",
-        "--adapter", "ad-one=myacr.azurecr.io/adapters/one:1.0,strength=0.8",
-        "--adapter", "ad-two=myacr.azurecr.io/adapters/two:1.0",
-        "--inference-config", "my-config",
+        "--count",
+        "2",
+        "--label-selector",
+        "apps=phi,tier=gpu",
+        "--label-selector",
+        "pool=a",
+        "--preferred-nodes",
+        "node-a,node-b",
+        "--model-access-secret",
+        "hf-token",
+        "--image-pull-secret",
+        "pull-a",
+        "--image-pull-secret",
+        "pull-b",
+        "--adapter",
+        "ad-one=myacr.azurecr.io/adapters/one:1.0,strength=0.8",
+        "--adapter",
+        "ad-two=myacr.azurecr.io/adapters/two:1.0",
+        "--inference-config",
+        "my-config",
         "--enable-load-balancer",
         "--bypass-resource-checks",
         # KAITO v0.12 refuses an adapter strength under vLLM (pkg/model/interface.go:700-718)
-        "--runtime", "transformers",
+        "--runtime",
+        "transformers",
     )
     assert r.exit_code == 0, r.stderr
     ws = stored(sim)
@@ -140,24 +157,53 @@ def test_unknown_hf_id_is_sent_with_a_warning(sim: Any) -> None:
 @pytest.mark.parametrize(
     ("args", "tuning"),
     [
-        (["--input-urls", "https://example.com/a.parquet,https://example.com/b.parquet",
-          "--output-image", "myacr.azurecr.io/adapter:1", "--output-image-push-secret", "acr-push",
-          "--tuning-method", "lora", "--tuning-config", "my-tuning"],
-         {"method": "lora", "config": "my-tuning",
-          "input": {"urls": ["https://example.com/a.parquet", "https://example.com/b.parquet"]},
-          "output": {"image": "myacr.azurecr.io/adapter:1", "imagePushSecret": "acr-push"}}),
-        (["--input-pvc", "dataset", "--output-pvc", "results"],
-         {"method": "qlora",
-          "input": {"volumeSource": {"persistentVolumeClaim": {"claimName": "dataset"}}},
-          "output": {"volumeSource": {"persistentVolumeClaim": {"claimName": "results"}}}}),
-        (["--input-image", "myacr.azurecr.io/data:1", "--output-pvc", "results"],
-         {"method": "qlora", "input": {"image": "myacr.azurecr.io/data:1"},
-          "output": {"volumeSource": {"persistentVolumeClaim": {"claimName": "results"}}}}),
+        (
+            [
+                "--input-urls",
+                "https://example.com/a.parquet,https://example.com/b.parquet",
+                "--output-image",
+                "myacr.azurecr.io/adapter:1",
+                "--output-image-push-secret",
+                "acr-push",
+                "--tuning-method",
+                "lora",
+                "--tuning-config",
+                "my-tuning",
+            ],
+            {
+                "method": "lora",
+                "config": "my-tuning",
+                "input": {"urls": ["https://example.com/a.parquet", "https://example.com/b.parquet"]},
+                "output": {"image": "myacr.azurecr.io/adapter:1", "imagePushSecret": "acr-push"},
+            },
+        ),
+        (
+            ["--input-pvc", "dataset", "--output-pvc", "results"],
+            {
+                "method": "qlora",
+                "input": {"volumeSource": {"persistentVolumeClaim": {"claimName": "dataset"}}},
+                "output": {"volumeSource": {"persistentVolumeClaim": {"claimName": "results"}}},
+            },
+        ),
+        (
+            ["--input-image", "myacr.azurecr.io/data:1", "--output-pvc", "results"],
+            {
+                "method": "qlora",
+                "input": {"image": "myacr.azurecr.io/data:1"},
+                "output": {"volumeSource": {"persistentVolumeClaim": {"claimName": "results"}}},
+            },
+        ),
     ],
 )
 def test_tuning_flags_are_stored_as_tuning_input_output(sim: Any, args: list[str], tuning: dict[str, Any]) -> None:
-    sim.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "my-tuning", "namespace": "default"},
-               "data": {"training_config.yaml": "training_config: {}\n"}})
+    sim.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "my-tuning", "namespace": "default"},
+            "data": {"training_config.yaml": "training_config: {}\n"},
+        }
+    )
     r = deploy("--tuning", *args, name="tune-phi")
     assert r.exit_code == 0, r.stderr
     ws = stored(sim, "tune-phi")
@@ -180,58 +226,147 @@ def test_tuning_flags_are_stored_as_tuning_input_output(sim: Any, args: list[str
         (["--workspace-name", "x", "--model", "falcon-7b"], "no longer accepted by KAITO v0.11+"),
         (["--workspace-name", "x", "--model", "org/name/extra"], "a Hugging Face ID has the form org/name"),
         # KAITO v0.12's webhook: "Runtime validation: vLLM does not support adapter strength"
-        (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=0.5"],
-         "vLLM does not support adapter strength"),
-        (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=0.5", "--runtime", "vllm"],
-         "vLLM does not support adapter strength"),
-        (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=0.5", "--annotation",
-          "kaito.sh/runtime=vllm"], "vLLM does not support adapter strength"),
-        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,profile=1g.10gb", "--instance-type",
-          "Standard_NC24ads_A100_v4"], "GPU partitioning is only supported with BYO nodes"),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=0.5"],
+            "vLLM does not support adapter strength",
+        ),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=0.5", "--runtime", "vllm"],
+            "vLLM does not support adapter strength",
+        ),
+        (
+            [
+                "--workspace-name",
+                "x",
+                "--model",
+                "phi-4",
+                "--adapter",
+                "a=img,strength=0.5",
+                "--annotation",
+                "kaito.sh/runtime=vllm",
+            ],
+            "vLLM does not support adapter strength",
+        ),
+        (
+            [
+                "--workspace-name",
+                "x",
+                "--model",
+                "phi-4",
+                "--partition",
+                "mode=mig,profile=1g.10gb",
+                "--instance-type",
+                "Standard_NC24ads_A100_v4",
+            ],
+            "GPU partitioning is only supported with BYO nodes",
+        ),
         (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=gpu"], 'unsupported partition mode "gpu"'),
-        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,profile=1g.10gb,count=2"],
-         "count is only valid for accelerator mode"),
-        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,profile=big"],
-         "invalid MIG profile format 'big'"),
-        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator"],
-         "missing field(s): resource.partition.count"),
-        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator,count=2,profile=1g.10gb"],
-         "profile is not valid for accelerator mode"),
-        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator,count=inf"],
-         "invalid --partition count value 'inf': not a whole number"),
-        (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator,count=0"],
-         "it must be from 1 to"),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,profile=1g.10gb,count=2"],
+            "count is only valid for accelerator mode",
+        ),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,profile=big"],
+            "invalid MIG profile format 'big'",
+        ),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator"],
+            "missing field(s): resource.partition.count",
+        ),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator,count=2,profile=1g.10gb"],
+            "profile is not valid for accelerator mode",
+        ),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator,count=inf"],
+            "invalid --partition count value 'inf': not a whole number",
+        ),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=accelerator,count=0"],
+            "it must be from 1 to",
+        ),
         (["--workspace-name", "x", "--model", "phi-4", "--partition", "mode=mig,size=1"], "unknown key 'size'"),
-        (["--workspace-name", "x", "--model", "phi-4", "--tuning", "--partition", "mode=accelerator,count=1",
-          "--input-pvc", "d", "--output-pvc", "o"], "GPU partitioning is not supported for tuning workloads"),
-        (["--workspace-name", "x", "--model", "phi-4", "--image", "nginx"],
-         "--model and --image cannot be used together"),
+        (
+            [
+                "--workspace-name",
+                "x",
+                "--model",
+                "phi-4",
+                "--tuning",
+                "--partition",
+                "mode=accelerator,count=1",
+                "--input-pvc",
+                "d",
+                "--output-pvc",
+                "o",
+            ],
+            "GPU partitioning is not supported for tuning workloads",
+        ),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--image", "nginx"],
+            "--model and --image cannot be used together",
+        ),
         (["--workspace-name", "x"], "--model is required (or --template FILE / --image IMAGE"),
         (["--workspace-name", "x", "--image", "nginx", "--adapter", "a=img"], "--adapter cannot be used with --image"),
-        (["--workspace-name", "x", "--image", "nginx", "--disable-benchmark"],
-         "--disable-benchmark cannot be used with --image"),
+        (
+            ["--workspace-name", "x", "--image", "nginx", "--disable-benchmark"],
+            "--disable-benchmark cannot be used with --image",
+        ),
         (["--workspace-name", "x", "--model", "phi-4", "--port", "80"], "--port only go(es) with --image"),
         (["--workspace-name", "x", "--image", "nginx", "--port", "70000"], "it must be from 1 to 65535"),
         (["--workspace-name", "x", "--image", "nginx", "--command", "'unclosed"], "invalid --command"),
         (["--workspace-name", "x", "--template", "/no/such/template.yaml"], "cannot read --template"),
         (["--workspace-name", "x", "--model", "phi-4", "--performance-mode", "fast"], "invalid --performance-mode"),
-        (["--workspace-name", "x", "--model", "phi-4", "--annotation", "kaito.sh/performance-mode=fast"],
-         "is not a valid performance mode; choose one of: balanced, interactivity, throughput"),
-        (["--workspace-name", "x", "--model", "phi-4", "--annotation", "kaito.sh/use-local-weights=yes"],
-         'must be "true" or "false"'),
-        (["--workspace-name", "x", "--model", "phi-4", "--annotation", "kaito.sh/node-image-family=windows"],
-         "unsupported node image family"),
-        (["--workspace-name", "x", "--model", "phi-4", "--performance-mode", "throughput", "--annotation",
-          "kaito.sh/performance-mode=balanced"], "--performance-mode writes kaito.sh/performance-mode"),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--annotation", "kaito.sh/performance-mode=fast"],
+            "is not a valid performance mode; choose one of: balanced, interactivity, throughput",
+        ),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--annotation", "kaito.sh/use-local-weights=yes"],
+            'must be "true" or "false"',
+        ),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--annotation", "kaito.sh/node-image-family=windows"],
+            "unsupported node image family",
+        ),
+        (
+            [
+                "--workspace-name",
+                "x",
+                "--model",
+                "phi-4",
+                "--performance-mode",
+                "throughput",
+                "--annotation",
+                "kaito.sh/performance-mode=balanced",
+            ],
+            "--performance-mode writes kaito.sh/performance-mode",
+        ),
         (["--workspace-name", "x", "--model", "phi-4", "--annotation", "novalue"], "expected KEY=VALUE"),
         (["--workspace-name", "x", "--model", "phi-4", "--annotation", "bad key=1"], "invalid --annotation key"),
         (["--workspace-name", "x", "--model", "phi-4", "--annotation", "a=line\nbreak"], "control character"),
         (["--workspace-name", "x", "--model", "phi-4", "--label", "team=a b"], "invalid --label value"),
         (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=pvc:Bad_Claim"], "invalid --adapter pvc"),
-        (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=pvc:c,pull-secret=s"],
-         "pull-secret only goes with an image source"),
-        (["--workspace-name", "x", "--model", "phi-4", "--tuning", "--input-urls", "https://e.com/d",
-          "--input-pull-secret", "s", "--output-pvc", "o"], "--input-pull-secret only goes with --input-image"),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=pvc:c,pull-secret=s"],
+            "pull-secret only goes with an image source",
+        ),
+        (
+            [
+                "--workspace-name",
+                "x",
+                "--model",
+                "phi-4",
+                "--tuning",
+                "--input-urls",
+                "https://e.com/d",
+                "--input-pull-secret",
+                "s",
+                "--output-pvc",
+                "o",
+            ],
+            "--input-pull-secret only goes with --input-image",
+        ),
         (["--workspace-name", "x", "--model", "phi-4", "--input-volume", "v.yaml"], "--input-volume needs --tuning"),
         (["--workspace-name", "x", "--model", "phi-4", "--adapter", "Bad_Name=img"], "invalid --adapter name"),
         (["--workspace-name", "x", "--model", "phi-4", "--adapter", "a=img,strength=2"], "invalid --adapter strength"),
@@ -239,18 +374,61 @@ def test_tuning_flags_are_stored_as_tuning_input_output(sim: Any, args: list[str
         (["--workspace-name", "x", "--model", "phi-4", "--label-selector", "kaito.sh/workspace=x"], "reserves"),
         (["--workspace-name", "x", "--model", "phi-4", "--count", "0"], "--count must be at least 1"),
         (["--workspace-name", "x", "--model", "phi-4", "--runtime", "tgi"], "invalid --runtime 'tgi'"),
-        (["--workspace-name", "x", "--model", "phi-4", "--input-urls", "https://e.com/d"],
-         "--input-urls needs --tuning (tuning only)"),
-        (["--workspace-name", "x", "--model", "phi-4", "--tuning", "--enable-load-balancer", "--input-pvc", "d",
-          "--output-pvc", "o"], "--enable-load-balancer cannot be used with --tuning (inference only)"),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--input-urls", "https://e.com/d"],
+            "--input-urls needs --tuning (tuning only)",
+        ),
+        (
+            [
+                "--workspace-name",
+                "x",
+                "--model",
+                "phi-4",
+                "--tuning",
+                "--enable-load-balancer",
+                "--input-pvc",
+                "d",
+                "--output-pvc",
+                "o",
+            ],
+            "--enable-load-balancer cannot be used with --tuning (inference only)",
+        ),
         (["--workspace-name", "x", "--model", "phi-4", "--tuning", "--input-pvc", "d"], "exactly one output"),
         (["--workspace-name", "x", "--model", "phi-4", "--tuning", "--output-pvc", "o"], "exactly one input"),
-        (["--workspace-name", "x", "--model", "phi-4", "--tuning", "--input-pvc", "d", "--output-image", "r/i:1"],
-         "--output-image needs --output-image-push-secret"),
-        (["--workspace-name", "x", "--model", "llama-3.3-70b-instruct", "--model-access-secret", "s", "--tuning",
-          "--input-pvc", "d", "--output-pvc", "o"], "cannot be fine-tuned"),
-        (["--workspace-name", "x", "--model", "phi-4", "--tuning", "--input-urls", "http://10.0.0.1/d",
-          "--output-pvc", "o"], "private"),
+        (
+            ["--workspace-name", "x", "--model", "phi-4", "--tuning", "--input-pvc", "d", "--output-image", "r/i:1"],
+            "--output-image needs --output-image-push-secret",
+        ),
+        (
+            [
+                "--workspace-name",
+                "x",
+                "--model",
+                "llama-3.3-70b-instruct",
+                "--model-access-secret",
+                "s",
+                "--tuning",
+                "--input-pvc",
+                "d",
+                "--output-pvc",
+                "o",
+            ],
+            "cannot be fine-tuned",
+        ),
+        (
+            [
+                "--workspace-name",
+                "x",
+                "--model",
+                "phi-4",
+                "--tuning",
+                "--input-urls",
+                "http://10.0.0.1/d",
+                "--output-pvc",
+                "o",
+            ],
+            "private",
+        ),
         (["--workspace-name", "x", "--model", "phi-4", "--inference-config", "/no/such/file.yaml"], "no such file"),
         (["--workspace-name", "x", "--model", "phi-4", "--dry-run=maybe"], "invalid --dry-run value"),
         (["--workspace-name", "x", "--model", "phi-4", "-o", "table"], "unknown output format"),
@@ -288,7 +466,10 @@ def test_dry_run_prints_only_yaml_that_kubectl_applies(sim: Any) -> None:
     assert len(sim.requests) == before
     doc = yaml.safe_load(r.stdout)
     assert doc["kind"] == "Workspace" and doc["metadata"] == {
-        "name": "my-llm", "namespace": "default", "annotations": {"kaito.sh/runtime": "transformers"}}
+        "name": "my-llm",
+        "namespace": "default",
+        "annotations": {"kaito.sh/runtime": "transformers"},
+    }
     assert doc["inference"]["adapters"][0]["strength"] == "0.5"
     assert sim.get(WS, "Workspace", "my-llm") is None
 
@@ -390,8 +571,9 @@ def test_config_file_becomes_a_configmap_owned_by_the_workspace(sim: Any, tmp_pa
     assert cm["data"] == {"inference_config.yaml": "vllm:\n  max-model-len: 4096\n"}
     assert ws["inference"]["config"] == "my-llm-inference-config"
     owners = cm["metadata"]["ownerReferences"]
-    assert owners == [{"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "name": "my-llm",
-                       "uid": ws["metadata"]["uid"]}]
+    assert owners == [
+        {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "name": "my-llm", "uid": ws["metadata"]["uid"]}
+    ]
 
 
 def test_failed_create_leaves_no_configmap_behind(sim: Any, tmp_path: Path) -> None:
@@ -436,8 +618,9 @@ def test_wait_prints_the_endpoint_exactly_as_get_endpoint(sim: Any) -> None:
 
 
 def test_wait_for_a_tuning_workspace_to_succeed(sim: Any) -> None:
-    r = deploy("--tuning", "--input-urls", "https://example.com/d.parquet", "--output-pvc", "out", "--wait",
-               name="tune")
+    r = deploy(
+        "--tuning", "--input-urls", "https://example.com/d.parquet", "--output-pvc", "out", "--wait", name="tune"
+    )
     assert r.exit_code == 0, r.stderr
     assert r.stdout == "workspace.kaito.sh/tune succeeded\n"
     assert "pvc/out" in r.stderr
@@ -483,8 +666,9 @@ def test_wait_on_a_terminal_uses_the_live_status_and_keeps_stdout_clean(
 ) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.setenv("TERM", "xterm-256color")
-    r = run_cli("deploy", "--workspace-name", "tty", "--model", "phi-4", "--instance-type", SKU, "--wait",
-                stderr_tty=True)
+    r = run_cli(
+        "deploy", "--workspace-name", "tty", "--model", "phi-4", "--instance-type", SKU, "--wait", stderr_tty=True
+    )
     assert r.exit_code == 0, r.stderr
     assert r.stdout == ENDPOINT.format(name="tty") + "\n"
     assert "\x1b[?25l" in r.stderr  # rich's live status (cursor hidden while it spins)
@@ -511,22 +695,46 @@ def test_a_v1alpha1_only_kaito_gets_a_v1alpha1_workspace(sim_factory: Any) -> No
 
 def test_own_container_and_new_fields_are_stored_as_sent(sim: Any, tmp_path: Path) -> None:
     """The API server (the CRD's pruning) keeps what the issue-13 flags write: template, volume adapters, labels."""
-    r = run_cli("deploy", "aikit", "--image", "ghcr.io/kaito-project/aikit/llama3.2:3b", "--args",
-                "run --address=:5000", "--instance-type", SKU, "--label", "team=nlp", "--annotation",
-                "example.com/owner=a")
+    r = run_cli(
+        "deploy",
+        "aikit",
+        "--image",
+        "ghcr.io/kaito-project/aikit/llama3.2:3b",
+        "--args",
+        "run --address=:5000",
+        "--instance-type",
+        SKU,
+        "--label",
+        "team=nlp",
+        "--annotation",
+        "example.com/owner=a",
+    )
     assert r.exit_code == 0, r.stderr
     ws = stored(sim, "aikit")
-    assert ws["inference"] == {"template": {"spec": {"containers": [
-        {"name": "aikit", "image": "ghcr.io/kaito-project/aikit/llama3.2:3b", "args": ["run", "--address=:5000"]}]}}}
+    assert ws["inference"] == {
+        "template": {
+            "spec": {
+                "containers": [
+                    {
+                        "name": "aikit",
+                        "image": "ghcr.io/kaito-project/aikit/llama3.2:3b",
+                        "args": ["run", "--address=:5000"],
+                    }
+                ]
+            }
+        }
+    }
     assert ws["metadata"]["labels"]["team"] == "nlp"
     assert ws["metadata"]["annotations"]["example.com/owner"] == "a"
 
-    r = deploy("--adapter", "vol=pvc:adapter-claim", "--disable-benchmark", "--performance-mode", "throughput",
-               name="phi-vol")
+    r = deploy(
+        "--adapter", "vol=pvc:adapter-claim", "--disable-benchmark", "--performance-mode", "throughput", name="phi-vol"
+    )
     assert r.exit_code == 0, r.stderr
     ws = stored(sim, "phi-vol")
     assert ws["inference"]["adapters"] == [
-        {"source": {"name": "vol", "volumeSource": {"persistentVolumeClaim": {"claimName": "adapter-claim"}}}}]
+        {"source": {"name": "vol", "volumeSource": {"persistentVolumeClaim": {"claimName": "adapter-claim"}}}}
+    ]
     annotations = ws["metadata"]["annotations"]  # the controller adds workspace.kaito.io/hash and /revision
     assert annotations["kaito.sh/disable-benchmark"] == "true"
     assert annotations["kaito.sh/performance-mode"] == "throughput"

@@ -74,15 +74,52 @@ def test_deploy_builds_the_example(example: str, command: str, monkeypatch: pyte
 
 REFUSED = [
     # KAITO v0.11+ does not accept falcon-7b as a preset name (examples/fine-tuning/*falcon*, tuning.md, ...)
-    (["workspace-tuning-falcon", "--tuning", "--model", "falcon-7b", "--instance-type", "Standard_NC24ads_A100_v4",
-      "--input-image", "pullregistry/data:0.0.1", "--input-pull-secret", "pull", "--output-image",
-      "pushregistry/adapter:0.0.1", "--output-image-push-secret", "push"], "no longer accepted by KAITO v0.11+"),
-    (["workspace-falcon-7b", "--model", "falcon-7b", "--instance-type", "Standard_NC24ads_A100_v4",
-      "--label-selector", "apps=gpu"], "no longer accepted by KAITO v0.11+"),
+    (
+        [
+            "workspace-tuning-falcon",
+            "--tuning",
+            "--model",
+            "falcon-7b",
+            "--instance-type",
+            "Standard_NC24ads_A100_v4",
+            "--input-image",
+            "pullregistry/data:0.0.1",
+            "--input-pull-secret",
+            "pull",
+            "--output-image",
+            "pushregistry/adapter:0.0.1",
+            "--output-image-push-secret",
+            "push",
+        ],
+        "no longer accepted by KAITO v0.11+",
+    ),
+    (
+        [
+            "workspace-falcon-7b",
+            "--model",
+            "falcon-7b",
+            "--instance-type",
+            "Standard_NC24ads_A100_v4",
+            "--label-selector",
+            "apps=gpu",
+        ],
+        "no longer accepted by KAITO v0.11+",
+    ),
     # examples/inference/kaito_workspace_phi_3_with_adapters.yaml: strength "1.0" under the default vLLM runtime
-    (["workspace-phi-3-mini-adapter", "--model", "phi-3-mini-128k-instruct", "--instance-type",
-      "Standard_NC24ads_A100_v4", "--label-selector", "apps=phi-3-adapter", "--adapter",
-      "phi-3-adapter=myacr.azurecr.io/adapter:0.0.1,strength=1.0"], "vLLM does not support adapter strength"),
+    (
+        [
+            "workspace-phi-3-mini-adapter",
+            "--model",
+            "phi-3-mini-128k-instruct",
+            "--instance-type",
+            "Standard_NC24ads_A100_v4",
+            "--label-selector",
+            "apps=phi-3-adapter",
+            "--adapter",
+            "phi-3-adapter=myacr.azurecr.io/adapter:0.0.1,strength=1.0",
+        ],
+        "vLLM does not support adapter strength",
+    ),
 ]
 
 
@@ -94,17 +131,28 @@ def test_examples_kaito_refuses_are_refused(args: list[str], message: str) -> No
 
 
 def test_strength_refusal_says_how_to_keep_it() -> None:
-    r = run_cli("deploy", "w", "--model", "phi-3-mini-128k-instruct", "--adapter", "a=r.io/a:1,strength=1.0",
-                "--dry-run")
-    assert r.stderr.splitlines()[-1] == ("hint: add --runtime transformers to use strength=, or drop strength= to "
-                                         "serve with vLLM")
+    r = run_cli(
+        "deploy", "w", "--model", "phi-3-mini-128k-instruct", "--adapter", "a=r.io/a:1,strength=1.0", "--dry-run"
+    )
+    assert r.stderr.splitlines()[-1] == (
+        "hint: add --runtime transformers to use strength=, or drop strength= to serve with vLLM"
+    )
 
 
 def test_a_gated_model_without_a_secret_is_a_warning_as_kaito_v012_accepts_it() -> None:
     # website/docs/multi-node-inference.md deploys llama-3.3-70b-instruct with no modelAccessSecret
-    r = run_cli("deploy", "workspace-large-model", "--model", "llama-3.3-70b-instruct", "--instance-type",
-                "Standard_NC80adis_H100_v5", "--dry-run")
+    r = run_cli(
+        "deploy",
+        "workspace-large-model",
+        "--model",
+        "llama-3.3-70b-instruct",
+        "--instance-type",
+        "Standard_NC80adis_H100_v5",
+        "--dry-run",
+    )
     assert r.exit_code == 0, r.stderr
     assert yaml.safe_load(r.stdout)["inference"]["preset"] == {"name": "llama-3.3-70b-instruct"}
-    assert r.stderr.startswith("warning: model llama-3.3-70b-instruct is gated on Hugging Face: without "
-                               "--model-access-secret its download will fail")
+    assert r.stderr.startswith(
+        "warning: model llama-3.3-70b-instruct is gated on Hugging Face: without "
+        "--model-access-secret its download will fail"
+    )

@@ -14,8 +14,7 @@ from tests.helpers import run_cli
 
 A100 = "Standard_NC24ads_A100_v4"
 # the GPU feature discovery labels KAITO's BYO webhook reads (as tests/sim/test_sim_kaito_v012.py)
-GFD = {"nvidia.com/gpu.product": "NVIDIA-A100-PCIE-80GB", "nvidia.com/gpu.count": "1",
-       "nvidia.com/gpu.memory": "81920"}
+GFD = {"nvidia.com/gpu.product": "NVIDIA-A100-PCIE-80GB", "nvidia.com/gpu.count": "1", "nvidia.com/gpu.memory": "81920"}
 
 
 def deploy(name: str, *extra: str) -> None:
@@ -88,14 +87,18 @@ def test_unschedulable_for_lack_of_gpus(sim: Any) -> None:
     assert "nvidia.com/gpu" in f["nextStep"]
 
 
-@pytest.mark.parametrize("scheduler,advice", [
-    ("0/3 nodes are available: 3 node(s) had untolerated taint {sku: gpu}.", "taints"),
-    ("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.", "node selector"),
-])
+@pytest.mark.parametrize(
+    "scheduler,advice",
+    [
+        ("0/3 nodes are available: 3 node(s) had untolerated taint {sku: gpu}.", "taints"),
+        ("0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.", "node selector"),
+    ],
+)
 def test_unschedulable_for_taints_and_node_selector(sim: Any, scheduler: str, advice: str) -> None:
     ready(sim, "sched")
-    sim.controller.fail_workspace("sched", reason="Unschedulable",
-                                  message=f'pod "sched-0" is unschedulable: {scheduler}')
+    sim.controller.fail_workspace(
+        "sched", reason="Unschedulable", message=f'pod "sched-0" is unschedulable: {scheduler}'
+    )
     code, doc = diag_json("sched")
     f = doc["findings"][0]
     assert (code, f["cause"]) == (1, "PodUnschedulable")
@@ -106,13 +109,29 @@ def test_unschedulable_for_taints_and_node_selector(sim: Any, scheduler: str, ad
 
 def test_init_container_stuck_on_a_tuning_job(sim_factory: Any) -> None:
     sim = sim_factory(ready_after=5)
-    r = run_cli("deploy", "tune", "--model", "phi-4-mini-instruct", "--tuning", "--instance-type", A100,
-                "--input-urls", "https://example.com/data.parquet", "--output-image", "myacr.azurecr.io/a:1",
-                "--output-image-push-secret", "acr-push")
+    r = run_cli(
+        "deploy",
+        "tune",
+        "--model",
+        "phi-4-mini-instruct",
+        "--tuning",
+        "--instance-type",
+        A100,
+        "--input-urls",
+        "https://example.com/data.parquet",
+        "--output-image",
+        "myacr.azurecr.io/a:1",
+        "--output-image-push-secret",
+        "acr-push",
+    )
     assert r.exit_code == 0, r.stderr
-    sim.wait_until(lambda: sim.store.get("/pods", "default", "tune-0") is not None
-                   or any(p["metadata"]["name"].startswith("tune") for p in sim.store.list("/pods", "default")),
-                   timeout=10)
+    sim.wait_until(
+        lambda: (
+            sim.store.get("/pods", "default", "tune-0") is not None
+            or any(p["metadata"]["name"].startswith("tune") for p in sim.store.list("/pods", "default"))
+        ),
+        timeout=10,
+    )
     sim.controller.hold_init("tune")
     code, doc = diag_json("tune")
     f = doc["findings"][0]
@@ -123,14 +142,27 @@ def test_init_container_stuck_on_a_tuning_job(sim_factory: Any) -> None:
 
 
 def test_failed_tuning_job(sim: Any) -> None:
-    r = run_cli("deploy", "tj", "--model", "phi-4-mini-instruct", "--tuning", "--instance-type", A100,
-                "--input-urls", "https://example.com/data.parquet", "--output-image", "myacr.azurecr.io/a:1",
-                "--output-image-push-secret", "acr-push")
+    r = run_cli(
+        "deploy",
+        "tj",
+        "--model",
+        "phi-4-mini-instruct",
+        "--tuning",
+        "--instance-type",
+        A100,
+        "--input-urls",
+        "https://example.com/data.parquet",
+        "--output-image",
+        "myacr.azurecr.io/a:1",
+        "--output-image-push-secret",
+        "acr-push",
+    )
     assert r.exit_code == 0, r.stderr
     sim.wait_until(lambda: any(p["metadata"]["name"].startswith("tj-") for p in sim.store.list("/pods", "default")))
     sim.controller.fail_workspace("tj", reason="ContainerCrashLoopBackOff")
-    sim.wait_until(lambda: (sim.store.get("kaito.sh/workspaces", "default", "tj") or {}).get("status", {})
-                   .get("state") == "Failed")
+    sim.wait_until(
+        lambda: (sim.store.get("kaito.sh/workspaces", "default", "tj") or {}).get("status", {}).get("state") == "Failed"
+    )
     code, doc = diag_json("tj")
     assert code == 1 and doc["state"] == "Failed"
     assert [f["cause"] for f in doc["findings"]][-1] == "TuningJobFailed"
@@ -139,8 +171,10 @@ def test_failed_tuning_job(sim: Any) -> None:
 def test_nodeclaim_quota_failure_carries_the_nodeclaims_message(sim_factory: Any) -> None:
     sim = sim_factory(ready_after=30)
     deploy("quota")
-    msg = ("creating instance: 1 error occurred: QuotaExceeded: Operation could not be completed as it results in "
-           "exceeding approved standardNCADSA100v4Family Cores quota")
+    msg = (
+        "creating instance: 1 error occurred: QuotaExceeded: Operation could not be completed as it results in "
+        "exceeding approved standardNCADSA100v4Family Cores quota"
+    )
     sim.controller.fail_nodeclaims("quota", reason="LaunchFailed", message=msg)
     code, doc = diag_json("quota")
     f = doc["findings"][0]
@@ -198,8 +232,10 @@ def test_download_progress_from_kaitos_metrics(sim_factory: Any) -> None:
 def test_server_up_but_failing_its_readiness_probe(sim_factory: Any) -> None:
     sim = sim_factory(ready_after=3)
     deploy("probe")
-    sim.wait_until(lambda: (sim.store.get("/pods", "default", "probe-0") or {}).get("status", {}).get("phase")
-                   == "Running", timeout=10)
+    sim.wait_until(
+        lambda: (sim.store.get("/pods", "default", "probe-0") or {}).get("status", {}).get("phase") == "Running",
+        timeout=10,
+    )
     sim.controller.hold_unready("probe")
     code, doc = diag_json("probe")
     f = doc["findings"][0]
@@ -224,15 +260,34 @@ def test_deletion_held_by_the_finalizer(sim_factory: Any) -> None:
     sim.wait_until(lambda: "WorkspaceDeleting" in json.dumps(sim.store.get("kaito.sh/workspaces", "default", "gone")))
     r = run_cli("diagnose", "gone")
     assert r.exit_code == 4, r.stderr
-    assert ("Cause: WorkspaceDeletionBlocked: the workspace is being deleted and is held by "
-            "workspace.finalizer.kaito.sh: failed to delete NodeClaims") in r.stdout
+    assert (
+        "Cause: WorkspaceDeletionBlocked: the workspace is being deleted and is held by "
+        "workspace.finalizer.kaito.sh: failed to delete NodeClaims"
+    ) in r.stdout
 
 
 def test_bundle_has_objects_events_and_every_log_but_no_secret(sim: Any, tmp_path: Path) -> None:
-    sim.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hf-token", "namespace": "default"},
-               "data": {"HF_TOKEN": "aGZfc2VrcmV0dG9rZW4="}})  # hf_sekrettoken
-    assert run_cli("deploy", "bun", "--model", "phi-4-mini-instruct", "--instance-type", A100,
-                   "--model-access-secret", "hf-token").exit_code == 0
+    sim.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "hf-token", "namespace": "default"},
+            "data": {"HF_TOKEN": "aGZfc2VrcmV0dG9rZW4="},
+        }
+    )  # hf_sekrettoken
+    assert (
+        run_cli(
+            "deploy",
+            "bun",
+            "--model",
+            "phi-4-mini-instruct",
+            "--instance-type",
+            A100,
+            "--model-access-secret",
+            "hf-token",
+        ).exit_code
+        == 0
+    )
     sim.wait_workspace_ready("bun")
     sim.controller.fail_workspace("bun", reason="ContainerCrashLoopBackOff")
     out = tmp_path / "report"
@@ -240,8 +295,16 @@ def test_bundle_has_objects_events_and_every_log_but_no_secret(sim: Any, tmp_pat
     assert r.exit_code == 1
     assert f"bundle: 8 files written to {out}" in r.stderr
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert names == ["diagnosis.yaml", "events.yaml", "logs/bun-0.bun.log", "logs/bun-0.bun.previous.log",
-                     "nodes.yaml", "pods.yaml", "statefulset.yaml", "workspace.yaml"], names
+    assert names == [
+        "diagnosis.yaml",
+        "events.yaml",
+        "logs/bun-0.bun.log",
+        "logs/bun-0.bun.previous.log",
+        "nodes.yaml",
+        "pods.yaml",
+        "statefulset.yaml",
+        "workspace.yaml",
+    ], names
     assert yaml.safe_load((out / "workspace.yaml").read_text())["metadata"]["name"] == "bun"
     assert "EngineCore failed to start" in (out / "logs/bun-0.bun.previous.log").read_text()
     assert yaml.safe_load((out / "diagnosis.yaml").read_text())["cause"] == "CrashLoopBackOff"
@@ -257,14 +320,17 @@ def test_bundle_refuses_a_non_empty_directory(sim: Any, tmp_path: Path) -> None:
     assert (tmp_path / "keep").read_text() == "x"
 
 
-@pytest.mark.parametrize("args,message", [
-    (("status", "--diagnose"), "--diagnose takes exactly one workspace name"),
-    (("status", "a", "b", "--diagnose"), "--diagnose takes exactly one workspace name"),
-    (("status", "a", "--bundle", "x"), "--bundle needs --diagnose"),
-    (("diagnose",), "a workspace name is required"),
-    (("diagnose", "x", "--bundle", "a\nb"), "invalid --bundle directory"),
-    (("status", "x", "--diagnose", "-o", "wide"), "--diagnose prints text, json or yaml"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("status", "--diagnose"), "--diagnose takes exactly one workspace name"),
+        (("status", "a", "b", "--diagnose"), "--diagnose takes exactly one workspace name"),
+        (("status", "a", "--bundle", "x"), "--bundle needs --diagnose"),
+        (("diagnose",), "a workspace name is required"),
+        (("diagnose", "x", "--bundle", "a\nb"), "invalid --bundle directory"),
+        (("status", "x", "--diagnose", "-o", "wide"), "--diagnose prints text, json or yaml"),
+    ],
+)
 def test_usage_errors(args: tuple[str, ...], message: str) -> None:
     r = run_cli(*args)
     assert (r.exit_code, r.stdout) == (2, ""), r.stderr
@@ -286,8 +352,14 @@ def _kubectl_apply(manifest: dict[str, Any]) -> None:
     import sys
 
     kubectl = Path(sys.executable).parent / "kubectl"
-    p = subprocess.run([str(kubectl), "apply", "-f", "-"], input=json.dumps(manifest), capture_output=True,
-                       text=True, timeout=60, check=False)
+    p = subprocess.run(
+        [str(kubectl), "apply", "-f", "-"],
+        input=json.dumps(manifest),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr
 
 
@@ -295,15 +367,21 @@ def test_gated_model_without_a_token_secret_fails_its_download(sim_factory: Any)
     # KAITO v0.12's webhook accepts a gated preset without modelAccessSecret (docs/simulator.md); the pod has
     # no HF_TOKEN and the Hub answers 401: vLLM exits, the kubelet restarts it (CrashLoopBackOff)
     sim = sim_factory(ready_after=1.5)
-    _kubectl_apply({"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace",
-                    "metadata": {"name": "llama", "namespace": "default"},
-                    "resource": {"instanceType": A100, "labelSelector": {"matchLabels": {"apps": "llama"}}},
-                    "inference": {"preset": {"name": "llama-3.1-8b-instruct"}}})
-    sim.wait_until(lambda: "CrashLoopBackOff" in json.dumps(sim.store.get("/pods", "default", "llama-0")),
-                   timeout=15)
+    _kubectl_apply(
+        {
+            "apiVersion": "kaito.sh/v1beta1",
+            "kind": "Workspace",
+            "metadata": {"name": "llama", "namespace": "default"},
+            "resource": {"instanceType": A100, "labelSelector": {"matchLabels": {"apps": "llama"}}},
+            "inference": {"preset": {"name": "llama-3.1-8b-instruct"}},
+        }
+    )
+    sim.wait_until(lambda: "CrashLoopBackOff" in json.dumps(sim.store.get("/pods", "default", "llama-0")), timeout=15)
     logs = run_cli("logs", "llama", "--previous", "--no-prefix")
-    assert "Cannot access gated repo for url https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct/resolve/" \
-        "main/config.json." in logs.stdout, logs.stderr
+    assert (
+        "Cannot access gated repo for url https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct/resolve/"
+        "main/config.json." in logs.stdout
+    ), logs.stderr
     time.sleep(2)  # past ready_after: the workspace must still not turn ready
     code, doc = diag_json("llama")
     causes = [f["cause"] for f in doc["findings"]]
@@ -318,10 +396,16 @@ def test_nodes_held_not_ready(sim_factory: Any) -> None:
     sim = sim_factory(ready_after=3)
     deploy("nodes")
     sim.controller.hold_nodes_unready("nodes")
-    sim.wait_until(lambda: any(  # the NodeClaims launched: their nodes exist, NotReady
-        c.get("type") == "NodeClaimReady" and c.get("status") == "True"
-        for c in (sim.store.get("kaito.sh/workspaces", "default", "nodes") or {}).get("status", {}).get(
-            "conditions") or []), timeout=10)
+    sim.wait_until(
+        lambda: any(  # the NodeClaims launched: their nodes exist, NotReady
+            c.get("type") == "NodeClaimReady" and c.get("status") == "True"
+            for c in (sim.store.get("kaito.sh/workspaces", "default", "nodes") or {})
+            .get("status", {})
+            .get("conditions")
+            or []
+        ),
+        timeout=10,
+    )
     time.sleep(1.5)  # past the moment the nodes would have turned ready (ready_after / 3)
     r = run_cli("diagnose", "nodes")
     assert r.exit_code == 4, r.stderr

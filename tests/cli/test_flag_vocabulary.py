@@ -100,8 +100,7 @@ def test_a_bad_duration_is_the_same_error_in_every_command(sim: Any, value: str)
     assert_usage_error_sends_nothing(sim, [*EVERY["top"], "--interval", value], f"invalid --interval value {value!r}")
 
 
-WITH_OUTPUT = ["deploy", "status", "get-endpoint", "chat", "models list", "models describe", "install-provider",
-               "top"]
+WITH_OUTPUT = ["deploy", "status", "get-endpoint", "chat", "models list", "models describe", "install-provider", "top"]
 
 
 @pytest.mark.parametrize("cmd", WITH_OUTPUT)
@@ -171,8 +170,9 @@ def test_pflag_forms_and_a_non_utf8_name_through_kubectl(sim: Any, kubectl: Any)
     env = subprocess_env()
 
     def run(*argv: str | bytes) -> subprocess.CompletedProcess[bytes]:
-        return subprocess.run(["kubectl", "kaito", *argv], capture_output=True, env=env, timeout=60,
-                              stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            ["kubectl", "kaito", *argv], capture_output=True, env=env, timeout=60, stdin=subprocess.DEVNULL
+        )
 
     listing = run("status", "-n=team-b", "-o=json")
     assert listing.returncode == 0, listing.stderr

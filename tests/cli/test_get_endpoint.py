@@ -61,8 +61,12 @@ def add_ingress(
     if tls_hosts:
         spec["tls"] = [{"hosts": tls_hosts, "secretName": "llm-tls"}]
     sim.apply(
-        {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name, "namespace": "default"},
-         "spec": spec}
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": spec,
+        }
     )
 
 

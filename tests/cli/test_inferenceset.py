@@ -23,21 +23,27 @@ def deploy_set(name: str = "phi", replicas: int = 2, *extra: str) -> Any:
 
 
 def replicas_of(sim: Any, name: str = "phi") -> list[dict[str, Any]]:
-    return [w for w in sim.list("kaito.sh/v1beta1", "Workspace", "default")
-            if (w["metadata"].get("labels") or {}).get("inferenceset.kaito.sh/created-by") == name]
+    return [
+        w
+        for w in sim.list("kaito.sh/v1beta1", "Workspace", "default")
+        if (w["metadata"].get("labels") or {}).get("inferenceset.kaito.sh/created-by") == name
+    ]
 
 
 # ---- deploy ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("extra", [
-    (),
-    ("--node-count-limit", "4", "--update-strategy", "rollingupdate", "--max-unavailable", "50%"),
-    ("--update-strategy", "OnDelete", "--label", "team=nlp", "--annotation", "example.com/owner=a"),
-    ("--disable-benchmark", "--runtime", "transformers", "--enable-load-balancer"),
-    ("--model-access-secret", "hf", "--image-pull-secret", "pull", "--adapter", "a=r.io/a:1"),
-    ("--max-unavailable", "2", "--performance-mode", "throughput"),
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        (),
+        ("--node-count-limit", "4", "--update-strategy", "rollingupdate", "--max-unavailable", "50%"),
+        ("--update-strategy", "OnDelete", "--label", "team=nlp", "--annotation", "example.com/owner=a"),
+        ("--disable-benchmark", "--runtime", "transformers", "--enable-load-balancer"),
+        ("--model-access-secret", "hf", "--image-pull-secret", "pull", "--adapter", "a=r.io/a:1"),
+        ("--max-unavailable", "2", "--performance-mode", "throughput"),
+    ],
+)
 def test_dry_run_prints_an_inferenceset_the_bundled_crd_accepts(extra: tuple[str, ...]) -> None:
     r = deploy_set("phi", 3, *extra, "--dry-run")
     assert r.exit_code == 0, r.stderr
@@ -54,15 +60,18 @@ def test_image_template_set_validates_too() -> None:
     assert validate_object(obj, IS_CRD) == []
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--replicas", "0"), "invalid --replicas value '0': it must be from 1 to 1000"),
-    (("--replicas", "inf"), "invalid --replicas value 'inf': not a whole number"),
-    (("--replicas", "-1"), "invalid --replicas value '-1': not a whole number"),
-    (("--node-count-limit", "3"), "--node-count-limit needs --replicas"),
-    (("--replicas", "2", "--count", "2"), "--count cannot be used with --replicas"),
-    (("--replicas", "2", "--max-unavailable", "0%"), "a percentage must be from 1% to 100%"),
-    (("--replicas", "2", "--update-strategy", "Recreate"), "invalid --update-strategy 'Recreate'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--replicas", "0"), "invalid --replicas value '0': it must be from 1 to 1000"),
+        (("--replicas", "inf"), "invalid --replicas value 'inf': not a whole number"),
+        (("--replicas", "-1"), "invalid --replicas value '-1': not a whole number"),
+        (("--node-count-limit", "3"), "--node-count-limit needs --replicas"),
+        (("--replicas", "2", "--count", "2"), "--count cannot be used with --replicas"),
+        (("--replicas", "2", "--max-unavailable", "0%"), "a percentage must be from 1% to 100%"),
+        (("--replicas", "2", "--update-strategy", "Recreate"), "invalid --update-strategy 'Recreate'"),
+    ],
+)
 def test_bad_set_flags_are_one_line_exit_2(args: tuple[str, ...], message: str) -> None:
     r = run_cli("deploy", "phi", *MODEL, *SKU, *args)
     assert r.exit_code == 2
@@ -109,8 +118,10 @@ def test_deploy_replicas_at_v1alpha1_only(sim_factory: Any) -> None:
     cluster = sim_factory(inferenceset_versions=("v1alpha1",))
     r = deploy_set("phi", 1)
     assert r.exit_code == 0, r.stderr
-    assert any(q.path.startswith("/apis/kaito.sh/v1alpha1/namespaces/default/inferencesets")
-               and q.method == "POST" for q in cluster.requests)
+    assert any(
+        q.path.startswith("/apis/kaito.sh/v1alpha1/namespaces/default/inferencesets") and q.method == "POST"
+        for q in cluster.requests
+    )
 
 
 def test_existing_set_is_a_conflict(sim: Any) -> None:
@@ -171,8 +182,9 @@ def test_get_endpoint_without_a_gateway_is_one_clear_line_exit_4(sim: Any) -> No
     r = run_cli("get-endpoint", "phi")
     assert r.exit_code == 4 and r.stdout == ""
     lines = r.stderr.splitlines()
-    assert lines[0] == ("error: inferenceset default/phi has 2 replicas and no gateway route: no one URL serves "
-                        "them all")
+    assert lines[0] == (
+        "error: inferenceset default/phi has 2 replicas and no gateway route: no one URL serves them all"
+    )
     assert lines[1].startswith("hint: pick one with --replica 1..2") and "gatewayAPIInferenceExtension" in lines[1]
 
 
@@ -198,9 +210,12 @@ def test_get_endpoint_with_a_gateway_prints_its_url_and_the_model_name(sim_facto
     info = json.loads(run_cli("get-endpoint", "phi", "-o", "json", "--path", "/v1").stdout)
     assert info["endpoint"] == f"http://127.0.0.1:{cluster.gateway_port}/v1"
     assert info["model"] == "phi" and info["type"] == "Gateway"
-    assert info["gateway"] == {"name": "inference-gateway", "httpRoute": "phi-route",
-                               "inferencePool": "phi-inferencepool",
-                               "url": f"http://127.0.0.1:{cluster.gateway_port}"}
+    assert info["gateway"] == {
+        "name": "inference-gateway",
+        "httpRoute": "phi-route",
+        "inferencePool": "phi-inferencepool",
+        "url": f"http://127.0.0.1:{cluster.gateway_port}",
+    }
 
 
 # ---- scale -------------------------------------------------------------------------------------------
@@ -224,8 +239,9 @@ def test_scale_refusals(sim: Any) -> None:
     assert run_cli("deploy", "solo", *MODEL, *SKU).exit_code == 0
     r = run_cli("scale", "solo", "--replicas", "2")
     assert r.exit_code == 1 and r.stdout == ""
-    assert r.stderr.splitlines()[0] == ("error: workspace default/solo is one Workspace, not an InferenceSet: it "
-                                        "has no replicas to scale")
+    assert r.stderr.splitlines()[0] == (
+        "error: workspace default/solo is one Workspace, not an InferenceSet: it has no replicas to scale"
+    )
     r = run_cli("scale", "nothing", "--replicas", "2")
     assert r.exit_code == 3
     assert r.stderr.splitlines()[0] == 'error: inferenceset "nothing" not found in namespace "default"'
@@ -276,8 +292,10 @@ def test_delete_a_set_deletes_the_set_never_its_replicas_one_by_one(sim: Any) ->
     one = replicas_of(sim)[0]["metadata"]["name"]
     r = run_cli("delete", one, "--yes")
     assert r.exit_code == 1 and r.stdout == ""
-    assert r.stderr.splitlines()[0] == f"error: workspace default/{one} is a replica of InferenceSet phi: KAITO " \
-                                       "would replace it"
+    assert (
+        r.stderr.splitlines()[0] == f"error: workspace default/{one} is a replica of InferenceSet phi: KAITO "
+        "would replace it"
+    )
     r = run_cli("delete", "--all", "--dry-run")
     assert r.stdout == 'inferenceset.kaito.sh "phi" deleted (dry run)\n'
     before = len(sim.requests)
@@ -300,8 +318,13 @@ def test_connect_relays_to_a_ready_replica(sim: Any) -> None:
     from tests.helpers import subprocess_env
 
     _ready_set(sim)
-    proc = subprocess.Popen([sys.executable, "-m", "kubectl_kaito", "connect", "phi", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubectl_kaito", "connect", "phi", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline().strip()
@@ -318,12 +341,19 @@ def test_replicas_dry_run_never_imports_the_cluster_client() -> None:
     import subprocess
     import sys
 
-    code = ("import sys\nfrom kubectl_kaito import cli\n"
-            "rc = cli.main(['deploy', 'phi', '--model', 'phi-4-mini-instruct', '--replicas', '2', '--dry-run'])\n"
-            "heavy = [m for m in ('httpx', 'kubectl_kaito.client', 'kubectl_kaito.resources') if m in sys.modules]\n"
-            "print(rc, heavy, file=sys.stderr)\n")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                       env={"PATH": "/usr/bin:/bin", "KUBECONFIG": "/nonexistent", "HOME": "/tmp"})
+    code = (
+        "import sys\nfrom kubectl_kaito import cli\n"
+        "rc = cli.main(['deploy', 'phi', '--model', 'phi-4-mini-instruct', '--replicas', '2', '--dry-run'])\n"
+        "heavy = [m for m in ('httpx', 'kubectl_kaito.client', 'kubectl_kaito.resources') if m in sys.modules]\n"
+        "print(rc, heavy, file=sys.stderr)\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "KUBECONFIG": "/nonexistent", "HOME": "/tmp"},
+    )
     assert p.stderr.strip().splitlines()[-1] == "0 []", p.stderr
     assert "kind: InferenceSet" in p.stdout
 
@@ -335,8 +365,9 @@ def _kubectl(*args: str) -> str:
     import subprocess
     import sys
 
-    p = subprocess.run([str(Path(sys.executable).parent / "kubectl"), *args], capture_output=True, text=True,
-                       timeout=60, check=False)
+    p = subprocess.run(
+        [str(Path(sys.executable).parent / "kubectl"), *args], capture_output=True, text=True, timeout=60, check=False
+    )
     assert p.returncode == 0, p.stderr
     return p.stdout
 
@@ -358,8 +389,10 @@ def test_status_of_a_set_in_object_formats_is_the_inferenceset_as_kubectl_get_pr
     # with a Workspace beside it: a List of both, and the table gives the set its `is/` row
     assert run_cli("deploy", "solo", *MODEL, *SKU, "--wait").exit_code == 0
     listed = json.loads(run_cli("status", "phi", "solo", "-o", "json").stdout)
-    assert [(i["kind"], i["metadata"]["name"]) for i in listed["items"]] == [("InferenceSet", "phi"),
-                                                                          ("Workspace", "solo")]
+    assert [(i["kind"], i["metadata"]["name"]) for i in listed["items"]] == [
+        ("InferenceSet", "phi"),
+        ("Workspace", "solo"),
+    ]
     r = run_cli("status", "phi", "solo")
     assert r.exit_code == 0, r.stderr
     rows = [ln.split() for ln in r.stdout.splitlines()[1:]]
@@ -377,8 +410,11 @@ def test_get_endpoint_of_several_names_and_all_namespaces_folds_each_set(sim_fac
     r = run_cli("get-endpoint", "phi", "solo")
     assert r.exit_code == 0, r.stderr
     rows = [ln.split() for ln in r.stdout.splitlines()]
-    assert rows == [["NAME", "URL", "READY"], ["is/phi", gw, "true"],
-                    ["solo", "http://solo.default.svc.cluster.local/v1/chat/completions", "true"]]
+    assert rows == [
+        ["NAME", "URL", "READY"],
+        ["is/phi", gw, "true"],
+        ["solo", "http://solo.default.svc.cluster.local/v1/chat/completions", "true"],
+    ]
     r = run_cli("get-endpoint", "-A")
     assert r.exit_code == 0, r.stderr
     names = [ln.split()[1] for ln in r.stdout.splitlines()[1:]]

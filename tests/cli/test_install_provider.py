@@ -22,8 +22,15 @@ from tests.helpers import run_cli
 
 REPO_ADD = ["repo", "add", "kaito", "https://kaito-project.github.io/kaito/charts/kaito"]
 REPO_UPDATE = ["repo", "update", "kaito"]
-UPGRADE = ["upgrade", "--install", "kaito-workspace", "kaito/workspace", "--namespace", "kaito-workspace",
-           "--create-namespace"]
+UPGRADE = [
+    "upgrade",
+    "--install",
+    "kaito-workspace",
+    "kaito/workspace",
+    "--namespace",
+    "kaito-workspace",
+    "--create-namespace",
+]
 VERSION = ["version", "--short"]
 
 
@@ -99,12 +106,23 @@ def test_helm_older_than_3_17_gets_no_take_ownership(fake: FakeHelm) -> None:
     [
         (["--version", "0.12.0"], [*UPGRADE, "--version", "0.12.0"]),
         (["--cluster-name", "my-aks"], [*UPGRADE, "--set-string", "clusterName=my-aks"]),
-        (["--byo-nodes"],
-         [*UPGRADE, "--set", "featureGates.disableNodeAutoProvisioning=true", "--set", "nodeProvisioner=byo"]),
+        (
+            ["--byo-nodes"],
+            [*UPGRADE, "--set", "featureGates.disableNodeAutoProvisioning=true", "--set", "nodeProvisioner=byo"],
+        ),
         (["--set", "a=1", "--set", "b.c=two words"], [*UPGRADE, "--set", "a=1", "--set", "b.c=two words"]),
-        (["--byo-nodes", "--set", "nodeProvisioner=karpenter"],  # the user's --set comes last, so it wins
-         [*UPGRADE, "--set", "featureGates.disableNodeAutoProvisioning=true", "--set", "nodeProvisioner=byo",
-          "--set", "nodeProvisioner=karpenter"]),
+        (
+            ["--byo-nodes", "--set", "nodeProvisioner=karpenter"],  # the user's --set comes last, so it wins
+            [
+                *UPGRADE,
+                "--set",
+                "featureGates.disableNodeAutoProvisioning=true",
+                "--set",
+                "nodeProvisioner=byo",
+                "--set",
+                "nodeProvisioner=karpenter",
+            ],
+        ),
     ],
 )
 def test_each_flag_reaches_helm_exactly(fake: FakeHelm, args: list[str], expected: list[str]) -> None:
@@ -139,7 +157,11 @@ def test_kubeconfig_and_context_are_passed_on_to_helm(fake: FakeHelm) -> None:
     assert r.exit_code == 0, r.stderr
     kube = ["--kubeconfig", "/tmp/my kube", "--kube-context", "prod"]
     assert fake.calls == [
-        VERSION, REPO_ADD, REPO_UPDATE, [*UPGRADE, "--wait", "--take-ownership", *kube], _list("kaito-workspace", *kube)
+        VERSION,
+        REPO_ADD,
+        REPO_UPDATE,
+        [*UPGRADE, "--wait", "--take-ownership", *kube],
+        _list("kaito-workspace", *kube),
     ]
     # given before the subcommand, too
     fake.log.unlink()
@@ -150,20 +172,63 @@ def test_kubeconfig_and_context_are_passed_on_to_helm(fake: FakeHelm) -> None:
 def test_everything_at_once(fake: FakeHelm, tmp_path: Path) -> None:
     values = tmp_path / "v.yaml"
     values.write_text("{}\n")
-    r = run_cli("install-provider", "--version", "0.12.0", "-n", "kaito", "--cluster-name", "c1", "--byo-nodes",
-                "--values", str(values), "--set", "x=1", "--kubeconfig", "/k", "--context", "ctx", "-o", "json")
+    r = run_cli(
+        "install-provider",
+        "--version",
+        "0.12.0",
+        "-n",
+        "kaito",
+        "--cluster-name",
+        "c1",
+        "--byo-nodes",
+        "--values",
+        str(values),
+        "--set",
+        "x=1",
+        "--kubeconfig",
+        "/k",
+        "--context",
+        "ctx",
+        "-o",
+        "json",
+    )
     assert r.exit_code == 0, r.stderr
     assert fake.calls[3] == [
-        "upgrade", "--install", "kaito-workspace", "kaito/workspace", "--namespace", "kaito", "--create-namespace",
-        "--version", "0.12.0", "--set-string", "clusterName=c1",
-        "--set", "featureGates.disableNodeAutoProvisioning=true", "--set", "nodeProvisioner=byo",
-        "--values", str(values), "--set", "x=1", "--wait", "--take-ownership",
-        "--kubeconfig", "/k", "--kube-context", "ctx",
+        "upgrade",
+        "--install",
+        "kaito-workspace",
+        "kaito/workspace",
+        "--namespace",
+        "kaito",
+        "--create-namespace",
+        "--version",
+        "0.12.0",
+        "--set-string",
+        "clusterName=c1",
+        "--set",
+        "featureGates.disableNodeAutoProvisioning=true",
+        "--set",
+        "nodeProvisioner=byo",
+        "--values",
+        str(values),
+        "--set",
+        "x=1",
+        "--wait",
+        "--take-ownership",
+        "--kubeconfig",
+        "/k",
+        "--kube-context",
+        "ctx",
     ]
     out = json.loads(r.stdout)
     assert out["success"] is True
     assert (out["release"], out["namespace"], out["chart"], out["version"], out["status"]) == (
-        "kaito-workspace", "kaito", "kaito/workspace", "0.12.0", "deployed")
+        "kaito-workspace",
+        "kaito",
+        "kaito/workspace",
+        "0.12.0",
+        "deployed",
+    )
 
 
 # ---- install: refusals --------------------------------------------------------------------------
@@ -362,8 +427,9 @@ def test_uninstall_on_a_terminal_asks_and_no_means_nothing_runs(fake: FakeHelm, 
 
 
 def test_uninstall_on_a_terminal_yes_runs_helm(fake: FakeHelm, sim: Any) -> None:
-    r = run_cli("install-provider", "uninstall", "-n", "kaito", "--context", sim_context(sim), input="yes\n",
-                stdin_tty=True)
+    r = run_cli(
+        "install-provider", "uninstall", "-n", "kaito", "--context", sim_context(sim), input="yes\n", stdin_tty=True
+    )
     assert r.exit_code == 0, r.stderr
     assert "There are no Workspaces in the cluster." in r.stderr
     assert fake.calls == [["uninstall", "kaito-workspace", "--namespace", "kaito", "--kube-context", sim_context(sim)]]

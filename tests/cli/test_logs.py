@@ -17,7 +17,6 @@ from tests.helpers import VENV_BIN, Result, poll, run_cli, subprocess_env
 NS = "default"
 
 
-
 class LiveLogs:
     """`kubectl-kaito ARGS` (or `kubectl ARGS`) as a subprocess; stdout and stderr read as they come."""
 
@@ -165,22 +164,31 @@ def test_missing_workspace_is_exit_3(sim: Any) -> None:
 
 def test_no_pods_yet_says_the_state_and_pending_condition_exit_4(sim_factory: Any) -> None:
     sim = sim_factory(ready_after=600)  # the controller takes ~200 s to make pods
-    sim.apply({
-        "apiVersion": "kaito.sh/v1beta1", "kind": "Workspace",
-        "metadata": {"name": "slow", "namespace": NS},
-        "resource": {"instanceType": "Standard_NC24ads_A100_v4", "labelSelector": {"matchLabels": {"apps": "slow"}}},
-        "inference": {"preset": {"name": "phi-4-mini-instruct"}},
-    })
+    sim.apply(
+        {
+            "apiVersion": "kaito.sh/v1beta1",
+            "kind": "Workspace",
+            "metadata": {"name": "slow", "namespace": NS},
+            "resource": {
+                "instanceType": "Standard_NC24ads_A100_v4",
+                "labelSelector": {"matchLabels": {"apps": "slow"}},
+            },
+            "inference": {"preset": {"name": "phi-4-mini-instruct"}},
+        }
+    )
     # KAITO's first reconcile (all conditions False) is asynchronous: wait for it
-    sim.wait_until(lambda: ((sim.get("kaito.sh/v1beta1", "Workspace", "slow", NS) or {}).get("status") or {})
-                   .get("conditions"), timeout=5)
+    sim.wait_until(
+        lambda: ((sim.get("kaito.sh/v1beta1", "Workspace", "slow", NS) or {}).get("status") or {}).get("conditions"),
+        timeout=5,
+    )
     r = run_cli("logs", "slow")
     assert r.exit_code == 4
     assert r.stdout == ""
     first = r.stderr.splitlines()[0]
     # the first condition KAITO v0.12 waits on for a new workspace: its NodeClaims
-    assert first.startswith('error: workspace "slow" has no pods yet: state Pending, waiting for NodeClaimReady=False '
-                            "(NodeClaimNotReady)")
+    assert first.startswith(
+        'error: workspace "slow" has no pods yet: state Pending, waiting for NodeClaimReady=False (NodeClaimNotReady)'
+    )
     assert "hint: " in r.stderr
 
 
@@ -212,7 +220,12 @@ def test_several_pods_without_follow_come_pod_by_pod_with_prefixes(sim: Any) -> 
     r = run_cli("logs", "ws")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.splitlines() == [
-        "[ws-0/ws] a0", "[ws-0/ws] b0", "[ws-1/ws] a1", "[ws-1/ws] b1", "[ws-2/ws] a2", "[ws-2/ws] b2",
+        "[ws-0/ws] a0",
+        "[ws-0/ws] b0",
+        "[ws-1/ws] a1",
+        "[ws-1/ws] b1",
+        "[ws-2/ws] a2",
+        "[ws-2/ws] b2",
     ]
     r = run_cli("logs", "ws", "--no-prefix")
     assert r.stdout.splitlines() == ["a0", "b0", "a1", "b1", "a2", "b2"]
@@ -247,9 +260,14 @@ def test_one_failing_pod_is_a_warning_and_the_others_still_print(sim: Any) -> No
     sim.append_logs(NS, "ws-0", ["zero"])
     sim.append_logs(NS, "ws-1", ["one"])
     # a third pod of the workspace that is not scheduled yet: the API refuses its log
-    sim.apply({"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": "ws-2", "namespace": NS, "labels": {"kaito.sh/workspace": "ws"}},
-               "spec": {"containers": [{"name": "ws", "image": "x"}]}})
+    sim.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "ws-2", "namespace": NS, "labels": {"kaito.sh/workspace": "ws"}},
+            "spec": {"containers": [{"name": "ws", "image": "x"}]},
+        }
+    )
     r = run_cli("logs", "ws")
     assert r.exit_code == 0, r.stderr
     assert r.stdout.splitlines() == ["[ws-0/ws] zero", "[ws-1/ws] one"]
@@ -299,7 +317,7 @@ def test_follow_interleaves_whole_lines_from_concurrent_writers(sim: Any) -> Non
     seqs: dict[int, list[int]] = {i: [] for i in range(pods)}
     for line in lines:
         prefix, text = line.split(" ", 1)
-        i = int(prefix[len("[ws-"):].split("/")[0])
+        i = int(prefix[len("[ws-") :].split("/")[0])
         words = text.split(" ")
         assert words[:3] == ["pod", str(i), "seq"], line  # never a line of another pod
         j = int(words[3])
@@ -340,7 +358,10 @@ def test_closed_pipe_ends_quietly(sim: Any) -> None:
     sim.append_logs(NS, "ws-0", ["first"])
     proc = subprocess.Popen(
         [os.path.join(VENV_BIN, "kubectl-kaito"), "logs", "ws", "-f"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
     )
     try:
         assert proc.stdout is not None

@@ -90,8 +90,15 @@ def test_list_refusals(no_kubeconfig: None, args: list[str], message: str) -> No
 def test_list_merges_the_clusters_configmap(sim: Any) -> None:
     cm = sim.get("v1", "ConfigMap", CM_NAME, namespace=CM_NS)
     doc = yaml.safe_load(cm["data"]["SupportedModels"])
-    doc["models"].append({"name": "llama-2-7b", "type": "text-generation", "runtime": "tfs", "tag": "0.0.3",
-                          "version": "https://huggingface.co/meta-llama/Llama-2-7b-hf/commit/abc"})
+    doc["models"].append(
+        {
+            "name": "llama-2-7b",
+            "type": "text-generation",
+            "runtime": "tfs",
+            "tag": "0.0.3",
+            "version": "https://huggingface.co/meta-llama/Llama-2-7b-hf/commit/abc",
+        }
+    )
     for m in doc["models"]:
         if m["name"] == "phi-4-mini-instruct":
             m["tag"] = "9.9.9"
@@ -121,13 +128,23 @@ def test_unreachable_cluster_is_a_warning_not_a_failure(tmp_path: Path, monkeypa
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "dead",
-        "clusters": [{"name": "dead", "cluster": {"server": f"https://127.0.0.1:{port}",
-                                                  "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}],
-    }))
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "dead",
+                "clusters": [
+                    {
+                        "name": "dead",
+                        "cluster": {"server": f"https://127.0.0.1:{port}", "insecure-skip-tls-verify": True},
+                    }
+                ],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}],
+            }
+        )
+    )
     monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
     monkeypatch.setenv("HOME", str(tmp_path))
     r = run_cli("models", "list")

@@ -55,8 +55,14 @@ class FakeAPI:
                     answer(self)
                     return
                 if answer is None:
-                    status = {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404,
-                              "message": f"{path} not found", "details": {"name": path.rsplit("/", 1)[-1]}}
+                    status = {
+                        "kind": "Status",
+                        "status": "Failure",
+                        "reason": "NotFound",
+                        "code": 404,
+                        "message": f"{path} not found",
+                        "details": {"name": path.rsplit("/", 1)[-1]},
+                    }
                     answer = (404, "application/json", json.dumps(status).encode())
                 code, ctype, body = answer
                 self.send_response(code)
@@ -93,12 +99,21 @@ def workspace(name: str = "ws", rv: str = "1") -> dict[str, Any]:
     return {
         "apiVersion": "kaito.sh/v1beta1",
         "kind": "Workspace",
-        "metadata": {"name": name, "namespace": "default", "resourceVersion": rv, "uid": f"uid-{name}",
-                     "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "resourceVersion": rv,
+            "uid": f"uid-{name}",
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+        },
         "resource": {"instanceType": "Standard_NC24ads_A100_v4"},
         "inference": {"preset": {"name": "phi-4-mini-instruct"}},
-        "status": {"conditions": [{"type": "InferenceReady", "status": "True", "reason": "Ready"},
-                                  {"type": "WorkspaceSucceeded", "status": "True", "reason": "Ready"}]},
+        "status": {
+            "conditions": [
+                {"type": "InferenceReady", "status": "True", "reason": "Ready"},
+                {"type": "WorkspaceSucceeded", "status": "True", "reason": "Ready"},
+            ]
+        },
     }
 
 
@@ -173,8 +188,14 @@ def _stream(lines: list[bytes]) -> Callable[[BaseHTTPRequestHandler], None]:
 
     def answer(h: BaseHTTPRequestHandler) -> None:
         if "watch=true" not in h.path:
-            body = json.dumps({"kind": "WorkspaceList", "apiVersion": "kaito.sh/v1beta1",
-                               "metadata": {"resourceVersion": "1"}, "items": [workspace()]}).encode()
+            body = json.dumps(
+                {
+                    "kind": "WorkspaceList",
+                    "apiVersion": "kaito.sh/v1beta1",
+                    "metadata": {"resourceVersion": "1"},
+                    "items": [workspace()],
+                }
+            ).encode()
             h.send_response(200)
             h.send_header("Content-Type", "application/json")
             h.send_header("Content-Length", str(len(body)))

@@ -122,7 +122,10 @@ def test_get_endpoint_several_names_and_all_namespaces(three: Any) -> None:
     ]
     j = json.loads(run_cli("get-endpoint", "-A", "-o", "json").stdout)
     assert [(i["namespace"], i["workspace"]) for i in j] == [
-        ("default", "a-llm"), ("default", "b-llm"), ("default", "c-llm"), ("team-b", "d-llm")
+        ("default", "a-llm"),
+        ("default", "b-llm"),
+        ("default", "c-llm"),
+        ("team-b", "d-llm"),
     ]
     one = json.loads(run_cli("get-endpoint", "a-llm", "-o", "json").stdout)
     assert one == j[0]  # the list's items are the one-workspace object

@@ -43,8 +43,9 @@ def test_level_6_prints_method_url_status_and_time_of_every_request(sim: Any, fo
     r = run_cli("status", *form)
     assert r.exit_code == 0, r.stderr
     lines = request_lines(r.stderr)
-    assert lines and any(f"{sim.url}/apis/kaito.sh/v1beta1/namespaces/default/workspaces?limit=500 200 OK" in ln
-                         for ln in lines)
+    assert lines and any(
+        f"{sim.url}/apis/kaito.sh/v1beta1/namespaces/default/workspaces?limit=500 200 OK" in ln for ln in lines
+    )
     assert "Request header" not in r.stderr  # headers start at 7
     assert sim.token not in r.stdout + r.stderr
 
@@ -78,7 +79,7 @@ def test_level_8_trims_bodies_and_9_does_not(sim: Any) -> None:
     bodies9 = [ln for ln in r9.stderr.splitlines() if ln.startswith("Response body: ")]
     assert bodies9 and not any("[truncated" in b for b in bodies9)
     listing = next(b for b in bodies9 if '"WorkspaceList"' in b)
-    assert len(json.loads(listing[len("Response body: "):])["items"]) == 4  # whole, parseable
+    assert len(json.loads(listing[len("Response body: ") :])["items"]) == 4  # whole, parseable
     for r in (r8, r9):
         assert sim.token not in r.stdout + r.stderr
 
@@ -88,8 +89,9 @@ def test_service_proxy_requests_are_logged_too(sim: Any) -> None:
     sim.seed_workspace("my-llm")
     r = run_cli("get-endpoint", "my-llm", "--check", "-v=7")
     assert r.exit_code == 0, r.stderr
-    assert any("/api/v1/namespaces/default/services/my-llm:http/proxy/v1/models 200 OK" in ln
-               for ln in request_lines(r.stderr))
+    assert any(
+        "/api/v1/namespaces/default/services/my-llm:http/proxy/v1/models 200 OK" in ln for ln in request_lines(r.stderr)
+    )
     assert "  Request header: authorization: Bearer <masked>" in r.stderr.splitlines()
     assert sim.token not in r.stdout + r.stderr
 
@@ -107,8 +109,9 @@ def test_a_bad_level_is_one_usage_line(sim: Any, value: str) -> None:
 def test_through_kubectl_v_equals_6(sim: Any) -> None:
     """kubectl hands `-v=6` after the plugin name to the plugin unchanged (kubectl 1.37.1)."""
     sim.seed_workspace("my-llm")
-    proc = subprocess.run(["kubectl", "kaito", "status", "-v=6"], capture_output=True, text=True, timeout=60,
-                          env=subprocess_env())
+    proc = subprocess.run(
+        ["kubectl", "kaito", "status", "-v=6"], capture_output=True, text=True, timeout=60, env=subprocess_env()
+    )
     assert proc.returncode == 0, proc.stderr
     assert request_lines(proc.stderr)
     assert sim.token not in proc.stdout + proc.stderr
@@ -186,10 +189,12 @@ def test_version_warns_about_features_an_old_kaito_lacks(sim: Any) -> None:
 
 def test_version_on_an_unreachable_cluster_fails_with_stdout_empty(tmp_path: Any, monkeypatch: Any) -> None:
     kc = tmp_path / "kc"
-    kc.write_text("apiVersion: v1\nkind: Config\ncurrent-context: x\n"
-                  "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
-                  "users: [{name: u, user: {token: secret-token-123}}]\n"
-                  "contexts: [{name: x, context: {cluster: c, user: u}}]\n")
+    kc.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: secret-token-123}}]\n"
+        "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+    )
     monkeypatch.setenv("KUBECONFIG", str(kc))
     r = run_cli("version", "-v=9")
     assert r.exit_code == 5 and r.stdout == ""
@@ -208,13 +213,31 @@ def test_feature_table() -> None:
 
 # ---- --help at 80 columns ------------------------------------------------------------------------
 
-COMMANDS = [[], ["deploy"], ["status"], ["get-endpoint"], ["logs"], ["chat"], ["delete"], ["install-provider"],
-            ["models"], ["models", "list"], ["models", "describe"], ["version"], ["help"]]
+COMMANDS = [
+    [],
+    ["deploy"],
+    ["status"],
+    ["get-endpoint"],
+    ["logs"],
+    ["chat"],
+    ["delete"],
+    ["install-provider"],
+    ["models"],
+    ["models", "list"],
+    ["models", "describe"],
+    ["version"],
+    ["help"],
+]
 
 
 def _help80(*words: str) -> str:
-    proc = subprocess.run([os.path.join(VENV_BIN, "kubectl-kaito"), *words, "--help"], capture_output=True,
-                          text=True, timeout=60, env=subprocess_env({"COLUMNS": "80"}))
+    proc = subprocess.run(
+        [os.path.join(VENV_BIN, "kubectl-kaito"), *words, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env({"COLUMNS": "80"}),
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -231,8 +254,13 @@ def test_help_at_80_columns_reads_like_kubectl(words: list[str]) -> None:
     prose = text.split("\nOptions:", 1)[0].split("\nArguments:", 1)[0].splitlines()
     for i, line in enumerate(prose[:-1]):
         nxt = prose[i + 1].strip()
-        if "kubectl kaito" in line and not line.strip().startswith("#") and nxt \
-                and not nxt.startswith(("#", "kubectl", "ENDPOINT", "Exit codes")) and ":" not in nxt[:20]:
+        if (
+            "kubectl kaito" in line
+            and not line.strip().startswith("#")
+            and nxt
+            and not nxt.startswith(("#", "kubectl", "ENDPOINT", "Exit codes"))
+            and ":" not in nxt[:20]
+        ):
             assert line.endswith("\\"), f"{line!r} goes on in {prose[i + 1]!r} without a continuation"
 
 

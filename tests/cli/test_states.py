@@ -19,7 +19,8 @@ NODECLAIM = "NodeClaimReady=False (NodeClaimNotReady: Ready NodeClaims are not e
 def new_workspace(sim: Any, name: str = WS, **extra: Any) -> dict[str, Any]:
     """A Workspace as deploy makes it, without status: the simulated controller runs KAITO's timeline."""
     obj = {
-        "apiVersion": "kaito.sh/v1beta1", "kind": "Workspace",
+        "apiVersion": "kaito.sh/v1beta1",
+        "kind": "Workspace",
         "metadata": {"name": name, "namespace": "default"},
         "resource": {"instanceType": "Standard_NC24ads_A100_v4", "labelSelector": {"matchLabels": {"apps": name}}},
         "inference": {"preset": {"name": "phi-4-mini-instruct"}},
@@ -98,8 +99,12 @@ def deleting(sim_factory: Any) -> Any:
     sim = sim_factory(cleanup="failing")
     sim.seed_workspace(WS)
     sim.delete("kaito.sh/v1beta1", "Workspace", WS)
-    poll(lambda: any(c.get("type") == "WorkspaceDeleting" for c in
-                     (sim.get("kaito.sh/v1beta1", "Workspace", WS) or {}).get("status", {}).get("conditions", [])))
+    poll(
+        lambda: any(
+            c.get("type") == "WorkspaceDeleting"
+            for c in (sim.get("kaito.sh/v1beta1", "Workspace", WS) or {}).get("status", {}).get("conditions", [])
+        )
+    )
     ws = sim.get("kaito.sh/v1beta1", "Workspace", WS)
     assert ws["status"]["state"] == "Ready" and ws["metadata"]["deletionTimestamp"]  # what KAITO shows
     return sim
@@ -142,8 +147,11 @@ def test_chat_on_a_deleting_workspace_is_not_ready(deleting: Any) -> None:
 
 # ---- 3. custom templates: the user's own container, not vLLM -------------------------------------------------
 
-TEMPLATE = {"spec": {"containers": [{"name": "server", "image": "ghcr.io/acme/llm-server:2.1",
-                                     "ports": [{"containerPort": 5000}]}]}}
+TEMPLATE = {
+    "spec": {
+        "containers": [{"name": "server", "image": "ghcr.io/acme/llm-server:2.1", "ports": [{"containerPort": 5000}]}]
+    }
+}
 
 
 def test_template_workspace_runtime_is_the_container_image(sim: Any) -> None:
@@ -163,14 +171,17 @@ def test_template_workspace_runtime_is_the_container_image(sim: Any) -> None:
 ADAPTER = "myregistry.azurecr.io/adapters/tune:0.0.1"
 
 
-@pytest.mark.parametrize(("ready", "fail", "status"), [(False, False, "Running"), (True, False, "Succeeded"),
-                                                        (False, True, "WorkspaceTuningJobStatusFailed")])
+@pytest.mark.parametrize(
+    ("ready", "fail", "status"),
+    [(False, False, "Running"), (True, False, "Succeeded"), (False, True, "WorkspaceTuningJobStatusFailed")],
+)
 def test_tuning_job_states_with_the_output_image(sim: Any, ready: bool, fail: bool, status: str) -> None:
     sim.seed_workspace("tune", tuning=True, ready=ready)
     if fail:
         sim.controller.fail_workspace("tune", reason="WorkspaceTuningJobStatusFailed", message="tuning job failed")
-        poll(lambda: (sim.get("kaito.sh/v1beta1", "Workspace", "tune") or {}).get("status", {}).get("state")
-             == "Failed")
+        poll(
+            lambda: (sim.get("kaito.sh/v1beta1", "Workspace", "tune") or {}).get("status", {}).get("state") == "Failed"
+        )
     detail = run_cli("status", "tune")
     assert detail.exit_code == 0, detail.stderr
     assert f"Output image:   {ADAPTER}" in detail.stdout.splitlines()
@@ -202,9 +213,13 @@ def test_workspace_ready_alone_means_ready() -> None:
     """A v0.1-v0.3.0 object can carry WorkspaceReady True without the conditions later releases write."""
     from kubectl_kaito import kaito
 
-    ws = {"metadata": {"name": "old"}, "inference": {"preset": {"name": "falcon-7b"}},
-          "status": {"conditions": [{"type": "ResourceReady", "status": "True"},
-                                    {"type": "WorkspaceReady", "status": "True"}]}}
+    ws = {
+        "metadata": {"name": "old"},
+        "inference": {"preset": {"name": "falcon-7b"}},
+        "status": {
+            "conditions": [{"type": "ResourceReady", "status": "True"}, {"type": "WorkspaceReady", "status": "True"}]
+        },
+    }
     assert kaito.is_ready(ws) and kaito.state(ws) == "Ready"
 
 
@@ -219,8 +234,17 @@ def _old_kaito(sim: Any, version: str) -> None:
 
 def test_deploy_server_dry_run_warns_about_a_flag_an_old_kaito_lacks(sim: Any) -> None:
     _old_kaito(sim, "0.8.0")
-    r = run_cli("deploy", WS, "--model", "phi-4-mini-instruct", "--instance-type", "Standard_NC24ads_A100_v4",
-                "--runtime", "transformers", "--dry-run=server")
+    r = run_cli(
+        "deploy",
+        WS,
+        "--model",
+        "phi-4-mini-instruct",
+        "--instance-type",
+        "Standard_NC24ads_A100_v4",
+        "--runtime",
+        "transformers",
+        "--dry-run=server",
+    )
     assert r.exit_code == 0, r.stderr
     assert "warning: --runtime needs OpenAI API in the transformers runtime" in r.stderr
     assert "this cluster runs KAITO 0.8.0" in r.stderr
@@ -230,8 +254,14 @@ def test_deploy_server_dry_run_warns_about_a_flag_an_old_kaito_lacks(sim: Any) -
 def test_deploy_warns_only_where_it_talks_to_the_cluster_anyway(sim: Any) -> None:
     """A plain deploy stays two requests: KAITO's version is read only by --wait and --dry-run=server."""
     _old_kaito(sim, "0.8.0")
-    args = ("--model", "phi-4-mini-instruct", "--instance-type", "Standard_NC24ads_A100_v4",
-            "--runtime", "transformers")
+    args = (
+        "--model",
+        "phi-4-mini-instruct",
+        "--instance-type",
+        "Standard_NC24ads_A100_v4",
+        "--runtime",
+        "transformers",
+    )
     before = len(sim.requests)
     r = run_cli("deploy", WS, *args)
     assert r.exit_code == 0 and "warning" not in r.stderr

@@ -23,22 +23,32 @@ WS_PATH = "/apis/kaito.sh/v1beta1/namespaces/default/workspaces"
 def bare_workspace(name: str, namespace: str = "default", ready: bool = True) -> dict[str, Any]:
     """A Workspace as the controller leaves it, loaded straight into the store (fast, no controller)."""
     conds = [
-        {"type": "ResourceReady", "status": "True", "reason": "workspaceResourceStatusSuccess", "message": "ok",
-         "lastTransitionTime": "2025-01-01T00:00:00Z"},
-        {"type": "InferenceReady", "status": "True" if ready else "False",
-         "reason": "WorkspaceInferenceStatusSuccess" if ready else "WorkspaceInferenceStatusPending",
-         "message": "", "lastTransitionTime": "2025-01-01T00:00:00Z"},
+        {
+            "type": "ResourceReady",
+            "status": "True",
+            "reason": "workspaceResourceStatusSuccess",
+            "message": "ok",
+            "lastTransitionTime": "2025-01-01T00:00:00Z",
+        },
+        {
+            "type": "InferenceReady",
+            "status": "True" if ready else "False",
+            "reason": "WorkspaceInferenceStatusSuccess" if ready else "WorkspaceInferenceStatusPending",
+            "message": "",
+            "lastTransitionTime": "2025-01-01T00:00:00Z",
+        },
     ]
     return {
         "apiVersion": "kaito.sh/v1beta1",
         "kind": "Workspace",
         "metadata": {"name": name, "namespace": namespace},
-        "resource": {"instanceType": "Standard_NC24ads_A100_v4",
-                     "labelSelector": {"matchLabels": {"kaito.sh/workspace": name}}},
+        "resource": {
+            "instanceType": "Standard_NC24ads_A100_v4",
+            "labelSelector": {"matchLabels": {"kaito.sh/workspace": name}},
+        },
         "inference": {"preset": {"name": "phi-4-mini-instruct"}},
         "status": {"conditions": conds, "state": "Ready" if ready else "Pending", "targetNodeCount": 1},
     }
-
 
 
 class Plugin:
@@ -215,7 +225,15 @@ def test_status_without_name_lists_the_namespace(sim: Any) -> None:
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split() == [
-        "NAME", "MODEL", "INSTANCE", "RESOURCEREADY", "INFERENCEREADY", "JOBSTARTED", "SUCCEEDED", "STATUS", "AGE"
+        "NAME",
+        "MODEL",
+        "INSTANCE",
+        "RESOURCEREADY",
+        "INFERENCEREADY",
+        "JOBSTARTED",
+        "SUCCEEDED",
+        "STATUS",
+        "AGE",
     ]
     assert [ln.split()[0] for ln in lines[1:]] == ["a-llm", "b-llm"]
     a = lines[1].split()

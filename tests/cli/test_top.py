@@ -27,18 +27,32 @@ TOLERANCE = 0.15
 class Load:
     """Clients streaming chat completions through the service proxy, each one after the other."""
 
-    def __init__(self, sim: Any, ws: str, *, clients: int, max_tokens: int, prompt_chars: int = 400,
-                 loop: bool = True, ns: str = "default") -> None:
+    def __init__(
+        self,
+        sim: Any,
+        ws: str,
+        *,
+        clients: int,
+        max_tokens: int,
+        prompt_chars: int = 400,
+        loop: bool = True,
+        ns: str = "default",
+    ) -> None:
         self.sim, self.path, self.loop = sim, CHAT.format(ns=ns, ws=ws), loop
-        self.body = {"messages": [{"role": "user", "content": "x" * prompt_chars}], "max_tokens": max_tokens,
-                     "ignore_eos": True, "stream": True}
+        self.body = {
+            "messages": [{"role": "user", "content": "x" * prompt_chars}],
+            "max_tokens": max_tokens,
+            "ignore_eos": True,
+            "stream": True,
+        }
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self._client, daemon=True) for _ in range(clients)]
 
     def _client(self) -> None:
         ctx = ssl.create_default_context(cadata=self.sim.ca_pem.decode())
-        with httpx.Client(base_url=self.sim.url, verify=ctx, timeout=60,
-                          headers={"Authorization": f"Bearer {self.sim.token}"}) as c:
+        with httpx.Client(
+            base_url=self.sim.url, verify=ctx, timeout=60, headers={"Authorization": f"Bearer {self.sim.token}"}
+        ) as c:
             while not self.stop.is_set():
                 try:
                     with c.stream("POST", self.path, json=self.body) as r:
@@ -137,8 +151,20 @@ def test_a_pod_that_does_not_answer_shows_as_such_and_the_others_still_do(sim) -
     t = run_cli("top", "--interval", "500ms")
     assert t.exit_code == 0
     lines = t.stdout.splitlines()
-    assert lines[0].split() == ["WORKSPACE", "POD", "NODE", "GPUS", "STATUS", "RUNNING", "WAITING", "KV-CACHE",
-                                "PROMPT-TOK/S", "GEN-TOK/S", "TTFT-P50", "TTFT-P90"]
+    assert lines[0].split() == [
+        "WORKSPACE",
+        "POD",
+        "NODE",
+        "GPUS",
+        "STATUS",
+        "RUNNING",
+        "WAITING",
+        "KV-CACHE",
+        "PROMPT-TOK/S",
+        "GEN-TOK/S",
+        "TTFT-P50",
+        "TTFT-P90",
+    ]
     rows = {tuple(line.split()[:2]): line.split() for line in lines[1:]}
     assert rows[("big", "big-1")][4:] == ["NoAnswer"] + ["-"] * 7
     assert rows[("big", "(total)")][2:4] == ["2", "1/2"]
@@ -151,8 +177,15 @@ def test_json_and_yaml_fields_are_stable(sim) -> None:
     r = run_cli("top", "-o", "json", "--interval", "200ms")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
-    rates = ["runningRequests", "waitingRequests", "kvCacheUsage", "promptTokensPerSecond",
-             "generationTokensPerSecond", "ttftSeconds", "intervalSeconds"]
+    rates = [
+        "runningRequests",
+        "waitingRequests",
+        "kvCacheUsage",
+        "promptTokensPerSecond",
+        "generationTokensPerSecond",
+        "ttftSeconds",
+        "intervalSeconds",
+    ]
     [item] = doc["items"]
     assert list(item) == ["namespace", "name", "gpus", "pods", "answering", *rates, "podMetrics"]
     assert list(item["podMetrics"][0]) == ["name", "node", "gpus", "status", "error", *rates]
@@ -182,15 +215,18 @@ def test_a_workspace_whose_pod_is_not_running(sim) -> None:
     assert pod["status"] in ("Unreachable", "NotRunning") and pod["runningRequests"] is None
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--interval", "0"], "invalid --interval value '0': it must be at least 100ms"),
-    (["--interval", "nan"], "invalid --interval value 'nan': not a duration"),
-    (["--interval", "-1s"], "it must not be negative"),
-    (["x", "-A"], "a workspace cannot be shown by name across all namespaces"),
-    (["x", "-l", "a=b"], "give a workspace name or -l/--selector, not both"),
-    (["Bad_Name"], "invalid workspace name 'Bad_Name'"),
-    (["-o", "wide"], "unknown output format 'wide'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--interval", "0"], "invalid --interval value '0': it must be at least 100ms"),
+        (["--interval", "nan"], "invalid --interval value 'nan': not a duration"),
+        (["--interval", "-1s"], "it must not be negative"),
+        (["x", "-A"], "a workspace cannot be shown by name across all namespaces"),
+        (["x", "-l", "a=b"], "give a workspace name or -l/--selector, not both"),
+        (["Bad_Name"], "invalid workspace name 'Bad_Name'"),
+        (["-o", "wide"], "unknown output format 'wide'"),
+    ],
+)
 def test_usage_errors(sim, args: list[str], message: str) -> None:
     r = run_cli("top", *args)
     assert r.exit_code == 2 and r.stdout == ""

@@ -89,17 +89,33 @@ FAST_BEAT = {"KUBECTL_KAITO_HEARTBEAT": "0.2"}  # the 30 s heartbeat, shortened 
 def test_a_workspace_failing_while_waited_on_is_exit_1_workspace_failed_in_every_wait(sim: Any) -> None:
     sim.seed_workspace("ws", ready=False)
     sim.controller.fail_workspace("ws", reason="ImagePullError", message="pull access denied")
-    for args in (("get-endpoint", "ws", "--wait", "--timeout", "60s", "-o", "json"),
-                 ("get-endpoint", "ws", "--wait", "--timeout", "60s", "--check")):
+    for args in (
+        ("get-endpoint", "ws", "--wait", "--timeout", "60s", "-o", "json"),
+        ("get-endpoint", "ws", "--wait", "--timeout", "60s", "--check"),
+    ):
         r = run_cli(*args)
         assert r.exit_code == 1, r.stderr
         assert r.stdout == ""
-        assert "error: workspace default/ws failed: InferenceReady is False (ImagePullError): pull access denied" \
+        assert (
+            "error: workspace default/ws failed: InferenceReady is False (ImagePullError): pull access denied"
             in r.stderr
+        )
     assert '"code": "WORKSPACE_FAILED"' in run_cli("get-endpoint", "ws", "--wait", "-o", "json").stderr
     # deploy --wait of a workspace that fails: the same code and message
-    t, box = run_in_thread("deploy", "--workspace-name", "new", "--model", "phi-4-mini-instruct", "--instance-type",
-                           SKU, "--wait", "--timeout", "60s", "-o", "json")
+    t, box = run_in_thread(
+        "deploy",
+        "--workspace-name",
+        "new",
+        "--model",
+        "phi-4-mini-instruct",
+        "--instance-type",
+        SKU,
+        "--wait",
+        "--timeout",
+        "60s",
+        "-o",
+        "json",
+    )
     poll(lambda: sim.get("kaito.sh/v1beta1", "Workspace", "new") is not None)
     sim.controller.fail_workspace("new", reason="ImagePullError", message="pull access denied")
     t.join(60)
@@ -111,8 +127,19 @@ def test_a_workspace_failing_while_waited_on_is_exit_1_workspace_failed_in_every
 
 def test_an_unchanging_wait_off_a_terminal_repeats_its_line_with_the_elapsed_time(sim_factory: Any) -> None:
     sim_factory(ready_after=120)  # never ready during the test
-    t, box = run_in_thread("deploy", "--workspace-name", "slow", "--model", "phi-4-mini-instruct",
-                           "--instance-type", SKU, "--wait", "--timeout", "1.5s", env=FAST_BEAT)
+    t, box = run_in_thread(
+        "deploy",
+        "--workspace-name",
+        "slow",
+        "--model",
+        "phi-4-mini-instruct",
+        "--instance-type",
+        SKU,
+        "--wait",
+        "--timeout",
+        "1.5s",
+        env=FAST_BEAT,
+    )
     t.join(30)
     r = box["r"]
     assert r.exit_code == 4, r.stderr
@@ -139,8 +166,20 @@ def test_delete_wait_uses_the_same_display_and_heartbeat(sim: Any) -> None:
 
 def test_a_wait_on_a_terminal_shows_the_elapsed_time(sim_factory: Any) -> None:
     sim_factory(ready_after=120)
-    r = run_cli("deploy", "--workspace-name", "slow", "--model", "phi-4-mini-instruct", "--instance-type", SKU,
-                "--wait", "--timeout", "1.2s", stderr_tty=True, env={"NO_COLOR": "", "TERM": "xterm-256color"})
+    r = run_cli(
+        "deploy",
+        "--workspace-name",
+        "slow",
+        "--model",
+        "phi-4-mini-instruct",
+        "--instance-type",
+        SKU,
+        "--wait",
+        "--timeout",
+        "1.2s",
+        stderr_tty=True,
+        env={"NO_COLOR": "", "TERM": "xterm-256color"},
+    )
     assert r.exit_code == 4
     assert "\x1b[?25l" in r.stderr  # the live spinner
     assert "waiting for workspace default/slow: " in r.stderr and "[1s]" in r.stderr  # redrawn with the time
@@ -180,8 +219,9 @@ def test_check_on_a_failed_workspace_gives_the_conditions_message_and_no_wait_hi
         r = run_cli("get-endpoint", "bad", "--check", "-o", fmt)
         assert r.exit_code == 4 and r.stdout == ""
         first, hint = r.stderr.splitlines()[:2]
-        assert first.startswith("error: workspace default/bad has failed: InferenceReady failed (ImagePullError: "
-                                "pull access denied for x)"), first
+        assert first.startswith(
+            "error: workspace default/bad has failed: InferenceReady failed (ImagePullError: pull access denied for x)"
+        ), first
         assert "wait" in hint and "--wait" not in hint and "starting" not in r.stderr  # waiting will not fix it
         assert '{"kind"' not in r.stderr and '"apiVersion"' not in r.stderr  # no raw Status object
     r = run_cli("get-endpoint", "pend", "--check", "-o", "json")
@@ -207,8 +247,10 @@ def test_external_wait_waits_for_the_load_balancer_address(sim_factory: Any) -> 
     assert r.exit_code == 0, r.stderr
     lb = sim.get("v1", "Service", "ws", NS)["status"]["loadBalancer"]["ingress"][0]
     assert r.stdout == f"http://{lb.get('ip') or lb.get('hostname')}/v1/chat/completions\n"
-    assert "waiting for the external address of workspace default/ws: the LoadBalancer service default/ws " \
-           "has no external address yet [" in r.stderr
+    assert (
+        "waiting for the external address of workspace default/ws: the LoadBalancer service default/ws "
+        "has no external address yet [" in r.stderr
+    )
     # still pending at --timeout: exit 4, TIMEOUT
     sim.seed_workspace("other", service_type="LoadBalancer")
     sim.lb_pending = True
@@ -223,10 +265,27 @@ def test_external_wait_waits_for_the_load_balancer_address(sim_factory: Any) -> 
 
 def test_external_wait_waits_for_an_ingress_address(sim: Any) -> None:
     sim.seed_workspace("ws")
-    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "llm", "namespace": NS},
-               "spec": {"ingressClassName": "nginx", "rules": [{"http": {"paths": [
-                   {"path": "/", "pathType": "Prefix",
-                    "backend": {"service": {"name": "ws", "port": {"number": 80}}}}]}}]}}
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "llm", "namespace": NS},
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [
+                {
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": "ws", "port": {"number": 80}}},
+                            }
+                        ]
+                    }
+                }
+            ],
+        },
+    }
     sim.apply(ingress)
     r = run_cli("get-endpoint", "ws", "--external")  # without --wait: not ready yet, exit 4 (not "no route")
     assert r.exit_code == 4 and "the Ingress default/llm routes to service ws but has no address yet" in r.stderr
@@ -264,8 +323,10 @@ def test_deploy_then_logs_follow_waits_for_the_pods_and_shows_the_model_download
 
 def kaito_ready(sim: Any, name: str) -> bool:
     ws = sim.get("kaito.sh/v1beta1", "Workspace", name, NS) or {}
-    return any(c.get("type") == "InferenceReady" and c.get("status") == "True"
-               for c in (ws.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "InferenceReady" and c.get("status") == "True"
+        for c in (ws.get("status") or {}).get("conditions") or []
+    )
 
 
 def test_logs_follow_gives_up_after_the_pod_running_timeout(sim: Any) -> None:
@@ -276,8 +337,9 @@ def test_logs_follow_gives_up_after_the_pod_running_timeout(sim: Any) -> None:
     r = run_cli("logs", "ws", "-f", "--pod-running-timeout=1s")
     assert r.exit_code == 4, r.stderr
     assert r.stdout == ""
-    assert "error: timed out after 1s waiting for the pods of workspace default/ws: pod/ws-0 ContainerCreating" \
-        in r.stderr
+    assert (
+        "error: timed out after 1s waiting for the pods of workspace default/ws: pod/ws-0 ContainerCreating" in r.stderr
+    )
     assert "raise --pod-running-timeout" in r.stderr
     for bad in ("0", "-1s", "soon"):
         r = run_cli("logs", "ws", "-f", "--pod-running-timeout", bad)
@@ -290,5 +352,6 @@ def test_logs_follow_on_a_workspace_that_fails_while_waited_on_is_workspace_fail
     poll(lambda: "ImagePullBackOff" in str(sim.get("v1", "Pod", "ws-0", NS)["status"]))
     r = run_cli("logs", "ws", "-f")
     assert r.exit_code == 1, r.stderr
-    assert "error: workspace default/ws failed: InferenceReady is False (ImagePullError): pull access denied" \
-        in r.stderr
+    assert (
+        "error: workspace default/ws failed: InferenceReady is False (ImagePullError): pull access denied" in r.stderr
+    )

@@ -35,10 +35,18 @@ SEMVER = re.compile(
 )
 # validate-krew-manifest's allPlatforms(): every platform must match one, and none two platforms.
 SUPPORTED = [
-    ("windows", "386"), ("windows", "amd64"), ("windows", "arm64"),
-    ("linux", "386"), ("linux", "amd64"), ("linux", "arm"), ("linux", "arm64"), ("linux", "ppc64le"),
+    ("windows", "386"),
+    ("windows", "amd64"),
+    ("windows", "arm64"),
+    ("linux", "386"),
+    ("linux", "amd64"),
+    ("linux", "arm"),
+    ("linux", "arm64"),
+    ("linux", "ppc64le"),
     ("linux", "s390x"),
-    ("darwin", "386"), ("darwin", "amd64"), ("darwin", "arm64"),
+    ("darwin", "386"),
+    ("darwin", "amd64"),
+    ("darwin", "arm64"),
 ]
 SHORT_DESCRIPTION_MAX = 50  # ours (krew-index's review guideline); krew only warns past 70
 # Field names krew's types know (ours: krew ignores a misspelt field, which then silently does nothing).
@@ -163,8 +171,11 @@ def validate(manifest: Any, file_name: str, package_version: str | None = None) 
             errors.append(f"{where}.selector matches no supported platform")
     for os_, arch in SUPPORTED:
         hits = [
-            i for i, p in enumerate(platforms)
-            if isinstance(p, dict) and isinstance(p.get("selector"), dict) and not _selector_errors(p["selector"])
+            i
+            for i, p in enumerate(platforms)
+            if isinstance(p, dict)
+            and isinstance(p.get("selector"), dict)
+            and not _selector_errors(p["selector"])
             and selector_matches(p["selector"], os_, arch)
         ]
         if len(hits) > 1:
@@ -193,8 +204,9 @@ def test_manifest_version_is_the_package_version():
     manifest = load()
     assert manifest["spec"]["version"] == f"v{kubectl_kaito.__version__}"
     for p in manifest["spec"]["platforms"]:
-        assert p["uri"].endswith(f"/releases/download/v{kubectl_kaito.__version__}/"
-                                 f"kubectl-kaito_v{kubectl_kaito.__version__}.tar.gz")
+        assert p["uri"].endswith(
+            f"/releases/download/v{kubectl_kaito.__version__}/kubectl-kaito_v{kubectl_kaito.__version__}.tar.gz"
+        )
 
 
 def test_manifest_platforms_are_the_four_unix_ones_with_one_archive():
@@ -243,8 +255,10 @@ def _overlap(m):
 
 def _overlap_by_expression(m):
     m["spec"]["platforms"].append(
-        {**m["spec"]["platforms"][0], "selector": {"matchExpressions": [{"key": "os", "operator": "In",
-                                                                          "values": ["darwin"]}]}}
+        {
+            **m["spec"]["platforms"][0],
+            "selector": {"matchExpressions": [{"key": "os", "operator": "In", "values": ["darwin"]}]},
+        }
     )
 
 

@@ -27,17 +27,21 @@ def _tool(name: str) -> str:
 
 
 def _run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        list(argv), capture_output=True, text=True, cwd=cwd, timeout=300, stdin=subprocess.DEVNULL
-    )
+    return subprocess.run(list(argv), capture_output=True, text=True, cwd=cwd, timeout=300, stdin=subprocess.DEVNULL)
 
 
 def _mypy(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "sample.py").write_text(source)
     # Files named on the command line replace the configured `files`; the rest of [tool.mypy] applies.
     return _run(
-        _tool("mypy"), "--config-file", str(CONFIG), "--no-incremental", "--cache-dir", str(tmp_path / ".mypy"),
-        "sample.py", cwd=tmp_path,
+        _tool("mypy"),
+        "--config-file",
+        str(CONFIG),
+        "--no-incremental",
+        "--cache-dir",
+        str(tmp_path / ".mypy"),
+        "sample.py",
+        cwd=tmp_path,
     )
 
 

@@ -31,8 +31,16 @@ VERSION = kubectl_kaito.__version__
 ARCHIVE_NAME = f"kubectl-kaito_v{VERSION}.tar.gz"
 VENV_BIN = Path(sys.executable).parent
 SYSTEM_PATH = "/usr/bin:/bin"
-DEPLOY = ["deploy", "--workspace-name", "x", "--model", "phi-4-mini-instruct",
-          "--instance-type", "Standard_NC24ads_A100_v4", "--dry-run"]
+DEPLOY = [
+    "deploy",
+    "--workspace-name",
+    "x",
+    "--model",
+    "phi-4-mini-instruct",
+    "--instance-type",
+    "Standard_NC24ads_A100_v4",
+    "--dry-run",
+]
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +75,9 @@ def build(out: Path) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "build_release.py"), "--out", str(out), "--no-manifest"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if proc.returncode != 0:
         pytest.fail(
@@ -111,8 +121,15 @@ class KrewInstall:
     cache: Path
 
     def run(self, *argv: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
-                              env={**self.env, **env}, stdin=subprocess.DEVNULL, cwd=self.root)
+        return subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**self.env, **env},
+            stdin=subprocess.DEVNULL,
+            cwd=self.root,
+        )
 
     def kubectl(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         return self.run(kubectl_bin(), *args, timeout=60, **env)
@@ -309,8 +326,9 @@ def test_completion_through_a_kubectl_complete_link(krew, tmp_path):
     extra = tmp_path / "bin"
     extra.mkdir()
     (extra / "kubectl_complete-kaito").symlink_to(krew.bin)
-    proc = krew.kubectl("__complete", "kaito", "get-endpoint", "--work",
-                        PATH=os.pathsep.join([str(extra), krew.env["PATH"]]))
+    proc = krew.kubectl(
+        "__complete", "kaito", "get-endpoint", "--work", PATH=os.pathsep.join([str(extra), krew.env["PATH"]])
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[-1] == ":4"
@@ -341,8 +359,12 @@ def _other_pythons() -> dict[tuple[int, int], Path]:
     candidates += [str(p) for p in sorted(pyenv.glob("3.*/bin/python3"))]
     for candidate in filter(None, candidates):
         try:
-            out = subprocess.run([candidate, "-c", "import sys; print(*sys.version_info[:2], sys.executable)"],
-                                 capture_output=True, text=True, timeout=20)
+            out = subprocess.run(
+                [candidate, "-c", "import sys; print(*sys.version_info[:2], sys.executable)"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
             major, minor, exe = out.stdout.split(maxsplit=2)
         except (OSError, ValueError, subprocess.TimeoutExpired):
             continue  # e.g. a pyenv shim for a version that is not selected
@@ -402,9 +424,22 @@ def wheels(tmp_path_factory) -> Wheels:
     out = tmp / "out"
     sim = [str(src / "sim")] if (src / "sim" / "pyproject.toml").exists() else []
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--disable-pip-version-check", "--no-deps", "-w", str(out),
-         str(src), *sim],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "-w",
+            str(out),
+            str(src),
+            *sim,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if proc.returncode != 0:
         pytest.fail(f"pip wheel failed (it needs PyPI or a wheelhouse for setuptools):\n{proc.stderr[-3000:]}")
@@ -420,9 +455,10 @@ def pip_venv(wheels, tmp_path_factory) -> Path:
     venv = tmp_path_factory.mktemp("pip") / "venv"
     subprocess.run([str(base_python()), "-m", "venv", str(venv)], check=True, timeout=120)
     proc = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         str(wheels.plugin)],
-        capture_output=True, text=True, timeout=600,
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheels.plugin)],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if proc.returncode != 0:
         pytest.fail(f"pip install failed (it needs PyPI or a wheelhouse):\n{proc.stderr[-3000:]}")
@@ -448,23 +484,30 @@ def _venv_env(venv: Path, tmp_path: Path) -> dict[str, str]:
 
 def test_pip_install_gives_kubectl_kaito(pip_venv, tmp_path):
     env = _venv_env(pip_venv, tmp_path)
-    proc = subprocess.run([str(pip_venv / "bin" / "kubectl-kaito"), "--version"], capture_output=True, text=True,
-                          env=env, timeout=60)
+    proc = subprocess.run(
+        [str(pip_venv / "bin" / "kubectl-kaito"), "--version"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert (proc.returncode, proc.stdout) == (0, f"kubectl-kaito {VERSION}\n"), proc.stderr
     proc = subprocess.run([kubectl_bin(), "kaito", "--version"], capture_output=True, text=True, env=env, timeout=60)
     assert (proc.returncode, proc.stdout) == (0, f"kubectl-kaito {VERSION}\n"), proc.stderr
 
 
 def test_pip_install_is_found_by_kubectl_plugin_list(pip_venv, tmp_path):
-    proc = subprocess.run([kubectl_bin(), "plugin", "list"], capture_output=True, text=True,
-                          env=_venv_env(pip_venv, tmp_path), timeout=60)
+    proc = subprocess.run(
+        [kubectl_bin(), "plugin", "list"], capture_output=True, text=True, env=_venv_env(pip_venv, tmp_path), timeout=60
+    )
     assert str(pip_venv / "bin" / "kubectl-kaito") in proc.stdout.splitlines(), proc.stdout + proc.stderr
 
 
 def test_pip_install_completes_through_kubectl(pip_venv, tmp_path):
     """pip installs kubectl_complete-kaito next to kubectl-kaito: `kubectl kaito <TAB>` works."""
-    proc = subprocess.run([kubectl_bin(), "__complete", "kaito", "de"], capture_output=True, text=True,
-                          env=_venv_env(pip_venv, tmp_path), timeout=60)
+    proc = subprocess.run(
+        [kubectl_bin(), "__complete", "kaito", "de"],
+        capture_output=True,
+        text=True,
+        env=_venv_env(pip_venv, tmp_path),
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert [line.split("\t")[0] for line in proc.stdout.splitlines()] == ["deploy", "delete", ":4"]
 
@@ -492,13 +535,20 @@ def test_pip_install_lists_and_completes_no_sim_plugin(pip_venv, tmp_path):
     assert not (pip_venv / "bin" / "kubectl-kaito-sim").exists()
     proc = subprocess.run([kubectl_bin(), "plugin", "list"], capture_output=True, text=True, env=env, timeout=60)
     assert "kubectl-kaito-sim" not in proc.stdout, proc.stdout
-    proc = subprocess.run([kubectl_bin(), "__complete", "kaito", ""], capture_output=True, text=True, env=env,
-                          timeout=60)
+    proc = subprocess.run(
+        [kubectl_bin(), "__complete", "kaito", ""], capture_output=True, text=True, env=env, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     offered = [line.split("\t")[0] for line in proc.stdout.splitlines() if not line.startswith(":")]
     assert "deploy" in offered and "sim" not in offered, offered
-    proc = subprocess.run([str(pip_venv / "bin" / "python"), "-c", "import kaito_sim"], capture_output=True,
-                          text=True, env=env, timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        [str(pip_venv / "bin" / "python"), "-c", "import kaito_sim"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1 and "No module named 'kaito_sim'" in proc.stderr
 
 
@@ -508,11 +558,17 @@ def test_sim_wheel_is_self_contained(wheels):
     with zipfile.ZipFile(wheels.sim) as zf:
         names = zf.namelist()
     assert {n.split("/")[0] for n in names if not n.startswith("kubectl_kaito_sim-")} == {"kaito_sim"}
-    for data in ("kaito.sh_workspaces.yaml", "kaito.sh_inferencesets.yaml", "supported_models.yaml",
-                 "model_catalog.yaml", "LICENSE-KAITO"):
+    for data in (
+        "kaito.sh_workspaces.yaml",
+        "kaito.sh_inferencesets.yaml",
+        "supported_models.yaml",
+        "model_catalog.yaml",
+        "LICENSE-KAITO",
+    ):
         assert f"kaito_sim/data/{data}" in names, data
     assert "kubectl-kaito-sim = kaito_sim.__main__:main" in _wheel_text(wheels.sim, ".dist-info/entry_points.txt")
     metadata = _wheel_text(wheels.sim, ".dist-info/METADATA")
     assert "License-Expression: Apache-2.0" in metadata
-    assert {line.split(";")[0].replace(" ", "") for line in metadata.splitlines() if line.startswith("Requires-Dist")} \
-        == {"Requires-Dist:cryptography>=42", "Requires-Dist:pyyaml>=6"}
+    assert {
+        line.split(";")[0].replace(" ", "") for line in metadata.splitlines() if line.startswith("Requires-Dist")
+    } == {"Requires-Dist:cryptography>=42", "Requires-Dist:pyyaml>=6"}

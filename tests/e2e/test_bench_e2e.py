@@ -18,14 +18,31 @@ pytestmark = pytest.mark.e2e
 def test_ctrl_c_prints_the_report_so_far_and_exits_130(sim_factory: Any) -> None:
     sim = sim_factory(ttft=0.1, tokens_per_second=100)
     proc = subprocess.Popen(
-        ["kubectl", "kaito", "bench", "--endpoint", sim.openai_url, "--requests", "1000", "--concurrency", "2",
-         "--max-tokens", "5", "-o", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=subprocess_env(),
+        [
+            "kubectl",
+            "kaito",
+            "bench",
+            "--endpoint",
+            sim.openai_url,
+            "--requests",
+            "1000",
+            "--concurrency",
+            "2",
+            "--max-tokens",
+            "5",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=subprocess_env(),
     )
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and sum(
-        1 for q in sim.openai.requests if q["path"] == "/v1/chat/completions"
-    ) < 6:
+    while (
+        time.monotonic() < deadline and sum(1 for q in sim.openai.requests if q["path"] == "/v1/chat/completions") < 6
+    ):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)

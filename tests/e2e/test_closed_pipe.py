@@ -19,7 +19,10 @@ pytestmark = pytest.mark.e2e
 def _run_with_closed_stdout(*args: str) -> tuple[int, str]:
     proc = subprocess.Popen(
         ["kubectl", "kaito", *args],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # nobody will read: the plugin's first write fails with EPIPE

@@ -21,15 +21,23 @@ def test_connect_through_kubectl_serves_until_ctrl_c(sim: Any) -> None:
     sim.seed_workspace("my-llm", model=MODEL, ready=True)
     proc = subprocess.Popen(
         ["kubectl", "kaito", "connect", "my-llm", "--port=0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=subprocess_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=subprocess_env(),
     )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
         assert line.startswith("OPENAI_BASE_URL=http://127.0.0.1:"), line
         url = line.split("=", 1)[1]
-        r = httpx.post(url + "/chat/completions", json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]},
-                       headers={"Authorization": "Bearer sk-anything"}, timeout=30)
+        r = httpx.post(
+            url + "/chat/completions",
+            json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]},
+            headers={"Authorization": "Bearer sk-anything"},
+            timeout=30,
+        )
         assert r.status_code == 200, r.text
         assert r.json()["choices"][0]["message"]["content"] == f"Hello from {MODEL}. You said: hi (turn 1)"
     finally:

@@ -36,8 +36,18 @@ def test_endpoint_from_deploy_wait_in_a_shell_substitution(sim: Any) -> None:
 
 
 def test_dry_run_pipes_into_kubectl_apply(sim: Any) -> None:
-    dry = run_kubectl("kaito", "deploy", "--workspace-name", "piped", "--model", "phi-4", "--instance-type", SKU,
-                      "--enable-load-balancer", "--dry-run")
+    dry = run_kubectl(
+        "kaito",
+        "deploy",
+        "--workspace-name",
+        "piped",
+        "--model",
+        "phi-4",
+        "--instance-type",
+        SKU,
+        "--enable-load-balancer",
+        "--dry-run",
+    )
     assert dry.exit_code == 0, dry.stderr
     assert dry.stderr == ""
     applied = run_kubectl("apply", "-f", "-", input=dry.stdout)
@@ -59,9 +69,23 @@ def test_conflict_and_validation_exit_codes(sim: Any) -> None:
 def test_ctrl_c_while_waiting_leaves_the_workspace(sim_factory: Any) -> None:
     sim = sim_factory(ready_after=120)  # never ready during this test
     proc = subprocess.Popen(
-        ["kubectl", "kaito", "deploy", "--workspace-name", "slow", "--model", "phi-4", "--instance-type", SKU,
-         "--wait"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=subprocess_env(),
+        [
+            "kubectl",
+            "kaito",
+            "deploy",
+            "--workspace-name",
+            "slow",
+            "--model",
+            "phi-4",
+            "--instance-type",
+            SKU,
+            "--wait",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=subprocess_env(),
     )
     try:
         assert proc.stderr is not None

@@ -42,7 +42,10 @@ def test_follow_piped_into_head_ends_quietly_with_exit_0(sim: Any) -> None:
     sim.append_logs(NS, "ws-1", ["first"])
     proc = subprocess.Popen(
         ["bash", "-c", "set -o pipefail; kubectl kaito logs --workspace-name ws -f | head -1"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=subprocess_env(),
     )
     stop = threading.Event()
 

@@ -41,8 +41,9 @@ def test_status_yaml_piped_to_kubectl_apply_is_safe(sim: Any) -> None:
     # `kubectl get wk -o yaml` as well: skip that check, the server still validates every Workspace
     again = run_kubectl("apply", "--validate=false", "-f", "-", input=listed.stdout)
     assert again.exit_code == 0, again.stderr
-    assert json.loads(run_kubectl("get", "workspaces.kaito.sh", "my-llm", "-o", "json").stdout)["inference"] == (
-        before["inference"]
+    assert (
+        json.loads(run_kubectl("get", "workspaces.kaito.sh", "my-llm", "-o", "json").stdout)["inference"]
+        == (before["inference"])
     )
 
 

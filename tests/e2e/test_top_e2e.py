@@ -26,9 +26,14 @@ def test_into_a_pipe_it_prints_the_table_once(sim) -> None:
 def test_on_a_terminal_it_redraws_until_ctrl_c(sim) -> None:
     sim.seed_workspace("my-llm", model=MODEL)
     master, slave = os.openpty()
-    proc = subprocess.Popen(["kubectl", "kaito", "top", "--interval", "300ms"], stdout=slave,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=subprocess_env({"TERM": "xterm"}),
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        ["kubectl", "kaito", "top", "--interval", "300ms"],
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=subprocess_env({"TERM": "xterm"}),
+        start_new_session=True,
+    )
     os.close(slave)
     seen = b""
     deadline = time.monotonic() + 20

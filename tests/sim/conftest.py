@@ -13,8 +13,9 @@ import pytest
 def http(sim):
     """An httpx client for the sim's API server (TLS verified against the sim CA, bearer token)."""
     ctx = ssl.create_default_context(cadata=sim.ca_pem.decode())
-    with httpx.Client(base_url=sim.url, verify=ctx, headers={"Authorization": f"Bearer {sim.token}"},
-                      timeout=10) as client:
+    with httpx.Client(
+        base_url=sim.url, verify=ctx, headers={"Authorization": f"Bearer {sim.token}"}, timeout=10
+    ) as client:
         yield client
 
 
@@ -25,8 +26,9 @@ def http_for():
 
     def make(cluster):
         ctx = ssl.create_default_context(cadata=cluster.ca_pem.decode())
-        c = httpx.Client(base_url=cluster.url, verify=ctx, headers={"Authorization": f"Bearer {cluster.token}"},
-                         timeout=10)
+        c = httpx.Client(
+            base_url=cluster.url, verify=ctx, headers={"Authorization": f"Bearer {cluster.token}"}, timeout=10
+        )
         clients.append(c)
         return c
 
@@ -45,10 +47,17 @@ def k8s(sim):
     client.close()
 
 
-def _workspace(name: str, *, preset: str = "phi-4-mini-instruct", api_version: str = "kaito.sh/v1beta1",
-              instance_type: str | None = "Standard_NC24ads_A100_v4", **extra) -> dict:
+def _workspace(
+    name: str,
+    *,
+    preset: str = "phi-4-mini-instruct",
+    api_version: str = "kaito.sh/v1beta1",
+    instance_type: str | None = "Standard_NC24ads_A100_v4",
+    **extra,
+) -> dict:
     ws: dict[str, Any] = {
-        "apiVersion": api_version, "kind": "Workspace",
+        "apiVersion": api_version,
+        "kind": "Workspace",
         "metadata": {"name": name},
         "resource": {"labelSelector": {"matchLabels": {"apps": name}}},
         "inference": {"preset": {"name": preset}},

@@ -22,6 +22,7 @@ def test_inference_workspace_timeline(sim_factory, make_ws):
     import ssl
 
     import httpx
+
     ctx = ssl.create_default_context(cadata=sim.ca_pem.decode())
     with httpx.Client(base_url=sim.url, verify=ctx, headers={"Authorization": f"Bearer {sim.token}"}) as c:
         t0 = time.time()
@@ -31,8 +32,9 @@ def test_inference_workspace_timeline(sim_factory, make_ws):
     assert _conds(pending)["ResourceReady"] == ("False", "NodeClaimNotReady")
     assert pending["metadata"]["finalizers"] == ["workspace.finalizer.kaito.sh"]
     assert pending["status"]["targetNodeCount"] == 1
-    res_ready = sim.wait_until(lambda: (w := _ws(sim, "ws1")) and _conds(w).get("ResourceReady", ("",))[0] == "True"
-                               and w, timeout=3)
+    res_ready = sim.wait_until(
+        lambda: (w := _ws(sim, "ws1")) and _conds(w).get("ResourceReady", ("",))[0] == "True" and w, timeout=3
+    )
     t_res = time.time() - t0
     assert _conds(res_ready)["ResourceReady"] == ("True", "workspaceResourceStatusSuccess")
     assert _conds(res_ready)["InferenceReady"][0] == "False"
@@ -50,7 +52,10 @@ def test_inference_workspace_timeline(sim_factory, make_ws):
     svc = sim.get("v1", "Service", "ws1")
     assert svc["spec"]["type"] == "ClusterIP"
     assert [(p["name"], p["port"], p["targetPort"]) for p in svc["spec"]["ports"]][:3] == [
-        ("http", 80, 5000), ("ray", 6379, 6379), ("dashboard", 8265, 8265)]
+        ("http", 80, 5000),
+        ("ray", 6379, 6379),
+        ("dashboard", 8265, 8265),
+    ]
     assert svc["spec"]["selector"] == {"kaito.sh/workspace": "ws1", "statefulset.kubernetes.io/pod-name": "ws1-0"}
     assert svc["metadata"]["ownerReferences"][0]["uid"] == uid
     headless = sim.get("v1", "Service", "ws1-headless")
@@ -77,7 +82,9 @@ def test_multi_node_and_logs(sim, http, make_ws):
     ready = sim.wait_workspace_ready("big", timeout=3)
     assert len(ready["status"]["workerNodes"]) == 2 and ready["status"]["targetNodeCount"] == 2
     assert {p["metadata"]["name"] for p in sim.list("v1", "Pod", "default", "kaito.sh/workspace=big")} == {
-        "big-0", "big-1"}
+        "big-0",
+        "big-1",
+    }
     log = http.get("/api/v1/namespaces/default/pods/big-0/log").text
     assert "vLLM API server version" in log and "Application startup complete." in log
 
@@ -86,8 +93,9 @@ def test_load_balancer_ip(sim, http, make_ws):
     ws = make_ws("lb")
     ws["metadata"]["annotations"] = {"kaito.sh/enablelb": "True"}
     http.post(WS, json=ws)
-    svc = sim.wait_until(lambda: (s := sim.get("v1", "Service", "lb")) and s["status"]["loadBalancer"].get("ingress")
-                         and s, timeout=3)
+    svc = sim.wait_until(
+        lambda: (s := sim.get("v1", "Service", "lb")) and s["status"]["loadBalancer"].get("ingress") and s, timeout=3
+    )
     assert svc["spec"]["type"] == "LoadBalancer"
     assert svc["status"]["loadBalancer"]["ingress"][0]["ip"].count(".") == 3
     # "true" (lowercase) does not count, like KAITO's exact comparison
@@ -106,8 +114,9 @@ def test_load_balancer_pending(sim_factory):
     sim.wait_until(lambda: sim.get("v1", "Service", "lb")["status"]["loadBalancer"].get("ingress"), timeout=3)
 
 
-@pytest.mark.parametrize("reason, waiting", [("ImagePullError", "ImagePullBackOff"),
-                                             ("ContainerCrashLoopBackOff", "CrashLoopBackOff")])
+@pytest.mark.parametrize(
+    "reason, waiting", [("ImagePullError", "ImagePullBackOff"), ("ContainerCrashLoopBackOff", "CrashLoopBackOff")]
+)
 def test_fail_workspace_python_call(sim, reason, waiting):
     sim.seed_workspace("f")
     sim.controller.fail_workspace("f", reason=reason, message="boom")
@@ -131,8 +140,10 @@ def test_fail_by_annotation(sim, http, make_ws):
     ws = make_ws("ann")
     ws["metadata"]["annotations"] = {"sim.kaito.sh/fail": "ImagePullError"}
     http.post(WS, json=ws)
-    failed = sim.wait_until(lambda: (w := _ws(sim, "ann")) and _conds(w).get("InferenceReady", ("", ""))[1]
-                            == "ImagePullError" and w, timeout=3)
+    failed = sim.wait_until(
+        lambda: (w := _ws(sim, "ann")) and _conds(w).get("InferenceReady", ("", ""))[1] == "ImagePullError" and w,
+        timeout=3,
+    )
     assert failed["status"]["state"] == "Pending"
     time.sleep(0.4)  # it never becomes ready
     assert _conds(_ws(sim, "ann"))["WorkspaceSucceeded"][0] == "False"
@@ -147,9 +158,15 @@ def test_delete_waits_for_finalizer_and_collects_garbage(sim, http):
     assert r.status_code == 200
     assert r.json()["metadata"]["deletionTimestamp"]  # still there, finalizer pending
     sim.wait_until(lambda: _ws(sim, "d") is None, timeout=3)
-    sim.wait_until(lambda: sim.get("v1", "Service", "d") is None and sim.get("v1", "Pod", "d-0") is None
-                   and sim.get("apps/v1", "StatefulSet", "d") is None
-                   and sim.get("v1", "Service", "d-headless") is None, timeout=3)
+    sim.wait_until(
+        lambda: (
+            sim.get("v1", "Service", "d") is None
+            and sim.get("v1", "Pod", "d-0") is None
+            and sim.get("apps/v1", "StatefulSet", "d") is None
+            and sim.get("v1", "Service", "d-headless") is None
+        ),
+        timeout=3,
+    )
     assert sim.get("v1", "Node", node) is None
 
 
@@ -163,19 +180,26 @@ def test_orphan_propagation_keeps_dependents(sim, http):
 
 
 def test_tuning_workspace(sim, http):
-    body = {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": "tune"},
-            "resource": {"instanceType": "Standard_NC24ads_A100_v4", "labelSelector": {"matchLabels": {"a": "b"}}},
-            "tuning": {"preset": {"name": "phi-4"}, "method": "qlora",
-                       "input": {"urls": ["https://example.com/d.parquet"]},
-                       "output": {"image": "acr.io/a:1", "imagePushSecret": "s"}}}
+    body = {
+        "apiVersion": "kaito.sh/v1beta1",
+        "kind": "Workspace",
+        "metadata": {"name": "tune"},
+        "resource": {"instanceType": "Standard_NC24ads_A100_v4", "labelSelector": {"matchLabels": {"a": "b"}}},
+        "tuning": {
+            "preset": {"name": "phi-4"},
+            "method": "qlora",
+            "input": {"urls": ["https://example.com/d.parquet"]},
+            "output": {"image": "acr.io/a:1", "imagePushSecret": "s"},
+        },
+    }
     assert http.post(WS, json=body).status_code == 201
-    running = sim.wait_until(lambda: (w := _ws(sim, "tune")) and w.get("status", {}).get("state") == "Running" and w,
-                             timeout=3)
+    running = sim.wait_until(
+        lambda: (w := _ws(sim, "tune")) and w.get("status", {}).get("state") == "Running" and w, timeout=3
+    )
     assert _conds(running)["JobStarted"] == ("True", "WorkspaceTuningJobStatusStarted")
     job = sim.get("batch/v1", "Job", "tune")
     assert job["metadata"]["ownerReferences"][0]["kind"] == "Workspace"
-    done = sim.wait_until(lambda: (w := _ws(sim, "tune")) and w["status"].get("state") == "Succeeded" and w,
-                          timeout=3)
+    done = sim.wait_until(lambda: (w := _ws(sim, "tune")) and w["status"].get("state") == "Succeeded" and w, timeout=3)
     assert _conds(done)["WorkspaceSucceeded"] == ("True", "workspaceSucceeded")
     assert sim.get("v1", "Service", "tune") is None
     pods = sim.list("v1", "Pod", "default", "kaito.sh/workspace=tune")
@@ -229,11 +253,18 @@ def test_seed_workspace_not_ready_then_make_ready(sim):
 
 def test_v1alpha1_only_cluster(sim_factory):
     sim = sim_factory(served_versions=("v1alpha1",))
-    sim.apply({"apiVersion": "kaito.sh/v1alpha1", "kind": "Workspace", "metadata": {"name": "old"},
-               "resource": {"labelSelector": {"matchLabels": {"a": "b"}}},
-               "inference": {"preset": {"name": "phi-4-mini-instruct"}}})
-    ws = sim.wait_until(lambda: (w := sim.get("kaito.sh/v1alpha1", "Workspace", "old"))
-                        and sim.workspace_serving(w) and w, timeout=3)
+    sim.apply(
+        {
+            "apiVersion": "kaito.sh/v1alpha1",
+            "kind": "Workspace",
+            "metadata": {"name": "old"},
+            "resource": {"labelSelector": {"matchLabels": {"a": "b"}}},
+            "inference": {"preset": {"name": "phi-4-mini-instruct"}},
+        }
+    )
+    ws = sim.wait_until(
+        lambda: (w := sim.get("kaito.sh/v1alpha1", "Workspace", "old")) and sim.workspace_serving(w) and w, timeout=3
+    )
     assert ws["apiVersion"] == "kaito.sh/v1alpha1"
     assert ws["resource"]["instanceType"] == "Standard_NC24ads_A100_v4"  # v1alpha1 default
     assert "state" not in ws["status"] and "targetNodeCount" not in ws["status"]

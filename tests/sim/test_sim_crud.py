@@ -40,16 +40,15 @@ def test_custom_objects_crud_with_python_client(sim, k8s, make_ws):
     assert exc.value.status == 404
     assert json.loads(exc.value.body)["message"] == 'workspaces.kaito.sh "nope" not found'
 
-    patched = api.patch_namespaced_custom_object("kaito.sh", "v1beta1", "default", "workspaces", "ws1",
-                                                 {"metadata": {"labels": {"team": "a"}}})
+    patched = api.patch_namespaced_custom_object(
+        "kaito.sh", "v1beta1", "default", "workspaces", "ws1", {"metadata": {"labels": {"team": "a"}}}
+    )
     assert patched["metadata"]["labels"] == {"team": "a"}
     assert int(patched["metadata"]["resourceVersion"]) > int(meta["resourceVersion"])
 
-    lst = api.list_namespaced_custom_object("kaito.sh", "v1beta1", "default", "workspaces",
-                                            label_selector="team=a")
+    lst = api.list_namespaced_custom_object("kaito.sh", "v1beta1", "default", "workspaces", label_selector="team=a")
     assert lst["kind"] == "WorkspaceList" and [i["metadata"]["name"] for i in lst["items"]] == ["ws1"]
-    assert api.list_cluster_custom_object("kaito.sh", "v1beta1", "workspaces",
-                                          label_selector="team=b")["items"] == []
+    assert api.list_cluster_custom_object("kaito.sh", "v1beta1", "workspaces", label_selector="team=b")["items"] == []
 
     deleted = api.delete_namespaced_custom_object("kaito.sh", "v1beta1", "default", "workspaces", "ws1")
     assert deleted["metadata"]["name"] == "ws1"
@@ -59,9 +58,10 @@ def test_core_v1_typed_client(sim, k8s):
     from kubernetes import client
 
     core = client.CoreV1Api(k8s)
-    svc = client.V1Service(metadata=client.V1ObjectMeta(name="web", labels={"app": "web"}),
-                           spec=client.V1ServiceSpec(selector={"app": "web"},
-                                                     ports=[client.V1ServicePort(port=80, target_port=8080)]))
+    svc = client.V1Service(
+        metadata=client.V1ObjectMeta(name="web", labels={"app": "web"}),
+        spec=client.V1ServiceSpec(selector={"app": "web"}, ports=[client.V1ServicePort(port=80, target_port=8080)]),
+    )
     created = core.create_namespaced_service("default", svc)
     assert created.spec.cluster_ip and created.spec.type == "ClusterIP"
     assert created.spec.ports[0].protocol == "TCP"
@@ -97,8 +97,10 @@ def test_status_objects_422_and_409_conflict(sim, http, make_ws):
     assert r.status_code == 200
     r = http.put(f"{WS}/ws2", json=dict(stale, metadata=dict(stale["metadata"], labels={"a": "2"})))
     assert r.status_code == 409 and r.json()["reason"] == "Conflict"
-    assert r.json()["message"] == ('Operation cannot be fulfilled on workspaces.kaito.sh "ws2": the object has '
-                                   'been modified; please apply your changes to the latest version and try again')
+    assert r.json()["message"] == (
+        'Operation cannot be fulfilled on workspaces.kaito.sh "ws2": the object has '
+        "been modified; please apply your changes to the latest version and try again"
+    )
     # custom resources need a resourceVersion on PUT
     no_rv = dict(created, metadata={k: v for k, v in created["metadata"].items() if k != "resourceVersion"})
     r = http.put(f"{WS}/ws2", json=no_rv)
@@ -110,8 +112,10 @@ def test_type_errors_and_namespace_checks(sim, http, make_ws):
     ws["resource"]["count"] = "two"
     r = http.post(WS, json=ws)
     assert r.status_code == 422
-    assert ('resource.count: Invalid value: "string": resource.count in body must be of type integer: "string"'
-            in r.json()["message"])
+    assert (
+        'resource.count: Invalid value: "string": resource.count in body must be of type integer: "string"'
+        in r.json()["message"]
+    )
     r = http.post("/apis/kaito.sh/v1beta1/namespaces/missing/workspaces", json=make_ws("ws1"))
     assert r.status_code == 404 and r.json()["message"] == 'namespaces "missing" not found'
     ws = make_ws("ws1")
@@ -155,8 +159,10 @@ def test_label_and_field_selectors(sim, http):
     assert names(pods, fieldSelector="status.phase=Pending", labelSelector="kaito.sh/workspace") == []
     sim.controller.fail_workspace("b", reason="ImagePullError")
     assert names(pods, fieldSelector="status.phase=Pending") == ["b-0"]
-    evs = http.get("/api/v1/namespaces/default/events",
-                   params={"fieldSelector": "involvedObject.name=b,involvedObject.kind=Workspace,type=Warning"})
+    evs = http.get(
+        "/api/v1/namespaces/default/events",
+        params={"fieldSelector": "involvedObject.name=b,involvedObject.kind=Workspace,type=Warning"},
+    )
     items = evs.json()["items"]
     assert items and all(e["type"] == "Warning" and e["involvedObject"]["name"] == "b" for e in items)
     assert items[0]["reason"] == "ImagePullError"
@@ -164,8 +170,14 @@ def test_label_and_field_selectors(sim, http):
 
 def test_pagination_limit_continue(sim, http):
     for i in range(7):
-        sim.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}", "namespace": "pg"},
-                   "data": {"i": str(i)}})
+        sim.apply(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"cm-{i}", "namespace": "pg"},
+                "data": {"i": str(i)},
+            }
+        )
     path = "/api/v1/namespaces/pg/configmaps"
     page = http.get(path, params={"limit": 3}).json()
     assert [c["metadata"]["name"] for c in page["items"]] == ["cm-0", "cm-1", "cm-2"]
@@ -187,6 +199,7 @@ def test_expired_continue_token(sim_factory):
     import ssl
 
     import httpx
+
     s = sim_factory(event_window=5, env=False)
     for i in range(4):
         s.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm-{i}"}})
@@ -204,8 +217,12 @@ def test_dry_run_create_patch_delete(sim, http, make_ws):
     assert r.status_code == 201 and r.json()["metadata"]["name"] == "dry"
     assert sim.get("kaito.sh/v1beta1", "Workspace", "dry") is None
     sim.seed_workspace("real")
-    r = http.patch(f"{WS}/real", params={"dryRun": "All"}, json={"metadata": {"labels": {"x": "y"}}},
-                   headers={"Content-Type": "application/merge-patch+json"})
+    r = http.patch(
+        f"{WS}/real",
+        params={"dryRun": "All"},
+        json={"metadata": {"labels": {"x": "y"}}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     assert r.status_code == 200 and r.json()["metadata"]["labels"] == {"x": "y"}
     assert "x" not in (sim.get("kaito.sh/v1beta1", "Workspace", "real")["metadata"].get("labels") or {})
     r = http.request("DELETE", f"{WS}/real", params={"dryRun": "All"}, json={"propagationPolicy": "Background"})
@@ -216,25 +233,39 @@ def test_dry_run_create_patch_delete(sim, http, make_ws):
 def test_patch_types_and_put(sim, http):
     sim.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "p"}, "data": {"a": "1", "b": "2"}})
     path = "/api/v1/namespaces/default/configmaps/p"
-    r = http.patch(path, content=json.dumps({"data": {"a": None, "c": "3"}}),
-                   headers={"Content-Type": "application/merge-patch+json"})
+    r = http.patch(
+        path,
+        content=json.dumps({"data": {"a": None, "c": "3"}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     assert r.json()["data"] == {"b": "2", "c": "3"}
-    r = http.patch(path, content=json.dumps([{"op": "replace", "path": "/data/b", "value": "20"},
-                                             {"op": "add", "path": "/data/d", "value": "4"}]),
-                   headers={"Content-Type": "application/json-patch+json"})
+    r = http.patch(
+        path,
+        content=json.dumps(
+            [{"op": "replace", "path": "/data/b", "value": "20"}, {"op": "add", "path": "/data/d", "value": "4"}]
+        ),
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert r.json()["data"] == {"b": "20", "c": "3", "d": "4"}
-    r = http.patch(path, content=json.dumps({"data": {"e": "5"}}),
-                   headers={"Content-Type": "application/strategic-merge-patch+json"})
+    r = http.patch(
+        path,
+        content=json.dumps({"data": {"e": "5"}}),
+        headers={"Content-Type": "application/strategic-merge-patch+json"},
+    )
     assert r.json()["data"]["e"] == "5"
-    r = http.patch(path, content=json.dumps([{"op": "test", "path": "/data/b", "value": "nope"}]),
-                   headers={"Content-Type": "application/json-patch+json"})
+    r = http.patch(
+        path,
+        content=json.dumps([{"op": "test", "path": "/data/b", "value": "nope"}]),
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert r.status_code == 422
     cur = r = http.get(path).json()
     cur["data"] = {"only": "this"}
     r = http.put(path, json=cur)
     assert r.status_code == 200 and r.json()["data"] == {"only": "this"}
-    r = http.patch("/api/v1/namespaces/default/configmaps/none", json={},
-                   headers={"Content-Type": "application/merge-patch+json"})
+    r = http.patch(
+        "/api/v1/namespaces/default/configmaps/none", json={}, headers={"Content-Type": "application/merge-patch+json"}
+    )
     assert r.status_code == 404
 
 
@@ -243,8 +274,11 @@ def test_status_subresource(sim, http, make_ws):
     assert "state" not in (created.get("status") or {}) or created["status"]["state"] != "Ready"
     sim.set_operator(False)  # keep the controller from writing status meanwhile
     cur = http.get(f"{WS}/st").json()
-    r = http.patch(f"{WS}/st/status", json={"status": {"state": "Failed"}},
-                   headers={"Content-Type": "application/merge-patch+json"})
+    r = http.patch(
+        f"{WS}/st/status",
+        json={"status": {"state": "Failed"}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     assert r.status_code == 200 and r.json()["status"]["state"] == "Failed"
     # status in a main-resource update is ignored
     cur = http.get(f"{WS}/st").json()

@@ -23,9 +23,24 @@ def test_python_client_discovery_with_trailing_slash(sim, k8s):
     assert any(r.path == "/apis/" for r in sim.requests)
 
 
-@pytest.mark.parametrize("path", ["/version", "/version/", "/api", "/api/", "/apis", "/apis/", "/api/v1",
-                                  "/api/v1/", "/apis/kaito.sh", "/apis/kaito.sh/", "/apis/kaito.sh/v1beta1",
-                                  "/apis/kaito.sh/v1beta1/", "/apis/apps/v1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/version",
+        "/version/",
+        "/api",
+        "/api/",
+        "/apis",
+        "/apis/",
+        "/api/v1",
+        "/api/v1/",
+        "/apis/kaito.sh",
+        "/apis/kaito.sh/",
+        "/apis/kaito.sh/v1beta1",
+        "/apis/kaito.sh/v1beta1/",
+        "/apis/apps/v1",
+    ],
+)
 def test_discovery_paths_answer(http, path):
     r = http.get(path)
     assert r.status_code == 200, r.text
@@ -49,8 +64,13 @@ def test_resource_lists_are_kubectl_friendly(http):
     ws = next(r for r in kaito["resources"] if r["name"] == "workspaces")
     assert ws["kind"] == "Workspace" and ws["shortNames"] == ["wk", "wks"] and ws["namespaced"] is True
     assert set(ws["verbs"]) >= {"create", "get", "list", "watch", "patch", "update", "delete"}
-    assert {"name": "workspaces/status", "singularName": "", "namespaced": True, "kind": "Workspace",
-            "verbs": ["get", "patch", "update"]} in kaito["resources"]
+    assert {
+        "name": "workspaces/status",
+        "singularName": "",
+        "namespaced": True,
+        "kind": "Workspace",
+        "verbs": ["get", "patch", "update"],
+    } in kaito["resources"]
     apps = {r["name"]: r for r in http.get("/apis/apps/v1").json()["resources"]}
     assert apps["deployments"]["shortNames"] == ["deploy"] and apps["statefulsets"]["shortNames"] == ["sts"]
     ing = {r["name"]: r for r in http.get("/apis/networking.k8s.io/v1").json()["resources"]}
@@ -73,8 +93,15 @@ def test_requires_credentials(sim):
     with httpx.Client(base_url=sim.url, verify=ctx) as c:
         r = c.get("/api/v1/namespaces")
         assert r.status_code == 401
-        assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                            "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+        assert r.json() == {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": "Unauthorized",
+            "reason": "Unauthorized",
+            "code": 401,
+        }
         assert c.get("/apis", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert c.get("/version").status_code == 200  # public, like a real cluster
 
@@ -178,7 +205,6 @@ def test_openapi_v3_index(http):
     assert "apis/kaito.sh/v1beta1" in idx and "api/v1" in idx
     doc = http.get(idx["apis/kaito.sh/v1beta1"]["serverRelativeURL"]).json()
     patch = doc["paths"]["/apis/kaito.sh/v1beta1/namespaces/{namespace}/workspaces/{name}"]["patch"]
-    assert patch["x-kubernetes-group-version-kind"] == {"group": "kaito.sh", "version": "v1beta1",
-                                                         "kind": "Workspace"}
+    assert patch["x-kubernetes-group-version-kind"] == {"group": "kaito.sh", "version": "v1beta1", "kind": "Workspace"}
     assert any(p["name"] == "fieldValidation" for p in patch["parameters"])
     assert http.get("/openapi/v2").status_code == 404

@@ -12,23 +12,37 @@ IS_PATH = "/apis/kaito.sh/v1beta1/namespaces/default/inferencesets"
 
 
 def _iset(name: str = "phi", replicas: int = 2, **extra) -> dict:
-    obj: dict[str, Any] = {"apiVersion": "kaito.sh/v1beta1", "kind": "InferenceSet", "metadata": {"name": name},
-           "spec": {"replicas": replicas, "labelSelector": {"matchLabels": {"apps": name}},
-                    "template": {"resource": {"instanceType": "Standard_NC24ads_A100_v4"},
-                                 "inference": {"preset": {"name": "phi-4-mini-instruct"}}}}}
+    obj: dict[str, Any] = {
+        "apiVersion": "kaito.sh/v1beta1",
+        "kind": "InferenceSet",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "labelSelector": {"matchLabels": {"apps": name}},
+            "template": {
+                "resource": {"instanceType": "Standard_NC24ads_A100_v4"},
+                "inference": {"preset": {"name": "phi-4-mini-instruct"}},
+            },
+        },
+    }
     obj["spec"].update(extra)
     return obj
 
 
 def _replicas(sim, name: str = "phi") -> list[dict]:
-    return [w for w in sim.list("kaito.sh/v1beta1", "Workspace", "default")
-            if (w["metadata"].get("labels") or {}).get("inferenceset.kaito.sh/created-by") == name
-            and not w["metadata"].get("deletionTimestamp")]
+    return [
+        w
+        for w in sim.list("kaito.sh/v1beta1", "Workspace", "default")
+        if (w["metadata"].get("labels") or {}).get("inferenceset.kaito.sh/created-by") == name
+        and not w["metadata"].get("deletionTimestamp")
+    ]
 
 
 def _ready_count(sim, name: str = "phi") -> int:
-    return int(((sim.get("kaito.sh/v1beta1", "InferenceSet", name, "default") or {}).get("status") or {})
-               .get("readyReplicas") or 0)
+    return int(
+        ((sim.get("kaito.sh/v1beta1", "InferenceSet", name, "default") or {}).get("status") or {}).get("readyReplicas")
+        or 0
+    )
 
 
 def test_replicas_are_workspaces_named_owned_and_labelled_as_kaito_does(sim, http):
@@ -44,7 +58,11 @@ def test_replicas_are_workspaces_named_owned_and_labelled_as_kaito_does(sim, htt
         assert m["labels"]["inferenceset.kaito.sh/created-by"] == "phi"
         (owner,) = m["ownerReferences"]
         assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == (
-            "InferenceSet", "phi", iset["metadata"]["uid"], True)
+            "InferenceSet",
+            "phi",
+            iset["metadata"]["uid"],
+            True,
+        )
         assert ws["resource"]["labelSelector"] == {"matchLabels": {"apps": "phi"}}
         assert ws["resource"]["instanceType"] == "Standard_NC24ads_A100_v4"
         assert ws["inference"]["preset"]["name"] == "phi-4-mini-instruct"
@@ -59,11 +77,13 @@ def test_status_counts_ready_replicas_and_aggregates_the_benchmark(sim, http):
     assert st["replicas"] == 2 and st["readyReplicas"] == 2
     assert st["selector"] == "inferenceset.kaito.sh/created-by=phi"
     conds = {c["type"]: c for c in st["conditions"]}
-    assert (conds["InferenceSetReady"]["status"], conds["InferenceSetReady"]["reason"],
-            conds["InferenceSetReady"]["message"]) == ("True", "inferencesetReady", "inferenceset is ready")
+    assert (
+        conds["InferenceSetReady"]["status"],
+        conds["InferenceSetReady"]["reason"],
+        conds["InferenceSetReady"]["message"],
+    ) == ("True", "inferencesetReady", "inferenceset is ready")
     assert conds["BenchmarkCompleted"]["message"] == "2/2 replicas benchmarked"
-    total = sum(float(w["status"]["performance"]["metrics"]["peakTokensPerMinute"]["value"])
-                for w in _replicas(sim))
+    total = sum(float(w["status"]["performance"]["metrics"]["peakTokensPerMinute"]["value"]) for w in _replicas(sim))
     assert st["performance"]["metrics"]["aggregatedPeakTokensPerMinute"]["value"] == f"{total:.2f}"
 
 
@@ -71,11 +91,20 @@ def test_not_ready_message_names_the_counts(sim_factory, http_for):
     cluster = sim_factory(ready_after=30)
     http = http_for(cluster)
     http.post(IS_PATH, json=_iset(replicas=3))
-    cond = cluster.wait_until(lambda: {c["type"]: c for c in ((cluster.get(
-        "kaito.sh/v1beta1", "InferenceSet", "phi", "default") or {}).get("status") or {}).get("conditions") or []
-    }.get("InferenceSetReady"))
+    cond = cluster.wait_until(
+        lambda: {
+            c["type"]: c
+            for c in (
+                (cluster.get("kaito.sh/v1beta1", "InferenceSet", "phi", "default") or {}).get("status") or {}
+            ).get("conditions")
+            or []
+        }.get("InferenceSetReady")
+    )
     assert (cond["status"], cond["reason"], cond["message"]) == (
-        "False", "inferencesetNotReady", "inferenceset is not ready, 0/3 replicas are ready")
+        "False",
+        "inferencesetNotReady",
+        "inferenceset is not ready, 0/3 replicas are ready",
+    )
 
 
 def test_scale_subresource_reads_and_writes_spec_replicas(sim, http):
@@ -87,19 +116,28 @@ def test_scale_subresource_reads_and_writes_spec_replicas(sim, http):
     assert scale["kind"] == "Scale" and scale["apiVersion"] == "autoscaling/v1"
     assert scale["spec"] == {"replicas": 1}
     assert scale["status"] == {"replicas": 1, "selector": "inferenceset.kaito.sh/created-by=phi"}
-    r = http.patch(f"{IS_PATH}/phi/scale", content=json.dumps({"spec": {"replicas": 3}}),
-                   headers={"Content-Type": "application/merge-patch+json"})
+    r = http.patch(
+        f"{IS_PATH}/phi/scale",
+        content=json.dumps({"spec": {"replicas": 3}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["spec"]["replicas"] == 3
     assert http.get(f"{IS_PATH}/phi").json()["spec"]["replicas"] == 3
     sim.wait_until(lambda: len(_replicas(sim)) == 3)
     sim.wait_until(lambda: _ready_count(sim) == 3, timeout=10)
     # scaling down deletes replicas until the count is met
-    http.patch(f"{IS_PATH}/phi/scale", content=json.dumps({"spec": {"replicas": 1}}),
-               headers={"Content-Type": "application/merge-patch+json"})
+    http.patch(
+        f"{IS_PATH}/phi/scale",
+        content=json.dumps({"spec": {"replicas": 1}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     sim.wait_until(lambda: len(_replicas(sim)) == 1)
-    bad = http.patch(f"{IS_PATH}/phi/scale", content=json.dumps({"spec": {"replicas": -1}}),
-                     headers={"Content-Type": "application/merge-patch+json"})
+    bad = http.patch(
+        f"{IS_PATH}/phi/scale",
+        content=json.dumps({"spec": {"replicas": -1}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     assert bad.status_code == 422 and "must be greater than or equal to 0" in bad.json()["message"]
 
 
@@ -138,12 +176,16 @@ def test_gateway_creates_pool_route_and_gateway_and_routes_by_model(sim_factory,
     gw = http.get("/apis/gateway.networking.k8s.io/v1/namespaces/default/gateways/inference-gateway").json()
     addr = gw["status"]["addresses"][0]["value"]
     port = gw["spec"]["listeners"][0]["port"]
-    r = httpx.post(f"http://{addr}:{port}/v1/chat/completions",
-                   json={"model": "phi", "messages": [{"role": "user", "content": "hi"}]})
+    r = httpx.post(
+        f"http://{addr}:{port}/v1/chat/completions",
+        json={"model": "phi", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["model"] == "phi"
-    assert httpx.post(f"http://{addr}:{port}/v1/chat/completions",
-                      json={"model": "other", "messages": []}).status_code == 503
+    assert (
+        httpx.post(f"http://{addr}:{port}/v1/chat/completions", json={"model": "other", "messages": []}).status_code
+        == 503
+    )
 
 
 def test_inferenceset_served_only_at_v1alpha1_or_not_at_all(sim_factory, http_for):

@@ -12,13 +12,13 @@ import pytest
 
 WS = "/apis/kaito.sh/v1beta1/namespaces/default/workspaces"
 PREFIX = 'admission webhook "validation.workspace.kaito.sh" denied the request: validation failed: '
-GFD = {"nvidia.com/gpu.product": "NVIDIA-A100-PCIE-80GB", "nvidia.com/gpu.count": "1",
-       "nvidia.com/gpu.memory": "81920"}
+GFD = {"nvidia.com/gpu.product": "NVIDIA-A100-PCIE-80GB", "nvidia.com/gpu.count": "1", "nvidia.com/gpu.memory": "81920"}
 
 
 def _conds(ws: dict) -> dict:
-    return {c["type"]: (c["status"], c["reason"], c["message"]) for c in (ws.get("status") or {}).get("conditions")
-            or []}
+    return {
+        c["type"]: (c["status"], c["reason"], c["message"]) for c in (ws.get("status") or {}).get("conditions") or []
+    }
 
 
 def _ws(sim, name, ns="default", version="v1beta1"):
@@ -30,17 +30,26 @@ def _wait_conds(sim, name, pred, timeout=4.0, version="v1beta1"):
 
 
 def _wait_state(sim, name, state, timeout=4.0):
-    return sim.wait_until(lambda: (w := _ws(sim, name)) and (w.get("status") or {}).get("state") == state and w,
-                          timeout=timeout)
+    return sim.wait_until(
+        lambda: (w := _ws(sim, name)) and (w.get("status") or {}).get("state") == state and w, timeout=timeout
+    )
 
 
 def _tuning_ws(name: str, **over) -> dict:
-    tuning = {"preset": {"name": "phi-4"}, "method": "qlora", "input": {"urls": ["https://example.com/d.parquet"]},
-              "output": {"image": "acr.io/adapter:1", "imagePushSecret": "push"}}
+    tuning = {
+        "preset": {"name": "phi-4"},
+        "method": "qlora",
+        "input": {"urls": ["https://example.com/d.parquet"]},
+        "output": {"image": "acr.io/adapter:1", "imagePushSecret": "push"},
+    }
     tuning.update(over)
-    return {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": name},
-            "resource": {"instanceType": "Standard_NC24ads_A100_v4", "labelSelector": {"matchLabels": {"a": "b"}}},
-            "tuning": tuning}
+    return {
+        "apiVersion": "kaito.sh/v1beta1",
+        "kind": "Workspace",
+        "metadata": {"name": name},
+        "resource": {"instanceType": "Standard_NC24ads_A100_v4", "labelSelector": {"matchLabels": {"a": "b"}}},
+        "tuning": tuning,
+    }
 
 
 def _patch(http, name: str, body: dict):
@@ -48,8 +57,12 @@ def _patch(http, name: str, body: dict):
 
 
 def _byo_ws(name: str, preset: str | None = "phi-4-mini-instruct", **resource) -> dict:
-    ws = {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": name},
-          "resource": {"labelSelector": {"matchLabels": {"pool": "gpu"}}, **resource}}
+    ws = {
+        "apiVersion": "kaito.sh/v1beta1",
+        "kind": "Workspace",
+        "metadata": {"name": name},
+        "resource": {"labelSelector": {"matchLabels": {"pool": "gpu"}}, **resource},
+    }
     if preset:
         ws["inference"] = {"preset": {"name": preset}}
     else:
@@ -59,8 +72,10 @@ def _byo_ws(name: str, preset: str | None = "phi-4-mini-instruct", **resource) -
 
 # ---------------------------------------------------------------- controller: order and conditions
 
+
 def test_first_reconcile_writes_all_five_conditions_false_and_no_service_workspace_controller_go(
-        sim_factory, http_for, make_ws):
+    sim_factory, http_for, make_ws
+):
     """pkg/workspace/controllers/workspace_controller.go (v0.12.0) 705-818 and
     pkg/nodeprovision/gpu-provisioner/gpu_provisioner.go:171-266: the first reconcile reports NodesReady,
     NodeClaimReady, ResourceReady (copied from NodeClaimReady), InferenceReady, WorkspaceSucceeded, all False;
@@ -92,17 +107,25 @@ def test_nodeclaims_then_nodes_then_service_and_statefulset_workspace_controller
     assert c["NodeClaimReady"] == ("True", "NodeClaimsReady", "Enough NodeClaims are ready")
     assert c["NodesReady"] == ("False", "NodeNotReady", "Not enough Nodes are ready")
     assert c["ResourceReady"] == ("False", "NodeNotReady", "Not enough Nodes are ready")
-    nodes = [n for n in sim.list("v1", "Node") if (n["metadata"].get("labels") or {}).get("kaito.sh/workspace")
-             == "ws1"]
-    assert nodes and all(next(x for x in n["status"]["conditions"] if x["type"] == "Ready")["status"] == "False"
-                         for n in nodes)
+    nodes = [
+        n for n in sim.list("v1", "Node") if (n["metadata"].get("labels") or {}).get("kaito.sh/workspace") == "ws1"
+    ]
+    assert nodes and all(
+        next(x for x in n["status"]["conditions"] if x["type"] == "Ready")["status"] == "False" for n in nodes
+    )
     assert sim.get("v1", "Service", "ws1") is None
     ready = _wait_conds(sim, "ws1", lambda c: c.get("ResourceReady", ("",))[0] == "True", timeout=2)
     c = _conds(ready)
     assert c["NodesReady"] == ("True", "NodesReady", "Enough Nodes are ready")
     assert c["ResourceReady"] == ("True", "workspaceResourceStatusSuccess", "workspace resource is ready")
-    sim.wait_until(lambda: sim.get("v1", "Service", "ws1") and sim.get("v1", "Service", "ws1-headless")
-                   and sim.get("apps/v1", "StatefulSet", "ws1"), timeout=2)
+    sim.wait_until(
+        lambda: (
+            sim.get("v1", "Service", "ws1")
+            and sim.get("v1", "Service", "ws1-headless")
+            and sim.get("apps/v1", "StatefulSet", "ws1")
+        ),
+        timeout=2,
+    )
 
 
 def test_karpenter_nodes_ready_message_provisioner_go(sim_factory, make_ws):
@@ -120,15 +143,25 @@ def test_ready_workspace_records_the_benchmark_benchmark_go(sim, make_ws, http):
     sim.apply(make_ws("b"))
     ws = _wait_state(sim, "b", "Ready")
     c = _conds(ws)
-    assert c["InferenceReady"] == ("True", "WorkspaceInferenceStatusSuccess", "Inference has been deployed "
-                                   "successfully")
+    assert c["InferenceReady"] == (
+        "True",
+        "WorkspaceInferenceStatusSuccess",
+        "Inference has been deployed successfully",
+    )
     assert c["BenchmarkCompleted"] == ("True", "BenchmarkCompleted", "benchmark result has been recorded")
     assert c["WorkspaceSucceeded"] == ("True", "workspaceSucceeded", "workspace succeeds")
     metric = ws["status"]["performance"]["metrics"]["peakTokensPerMinute"]
     assert metric["description"] == "stress/high-concurrency" and metric["unit"] == "tokens/min"
     assert float(metric["value"]) > 0
-    assert set(metric["config"]) == {"durationSec", "inputTokens", "outputTokens", "maxConcurrency", "engine",
-                                     "engineVersion", "quantization"}
+    assert set(metric["config"]) == {
+        "durationSec",
+        "inputTokens",
+        "outputTokens",
+        "maxConcurrency",
+        "engine",
+        "engineVersion",
+        "quantization",
+    }
     assert metric["config"]["engine"] == "vllm" and metric["config"]["durationSec"] == "60"
     log = http.get("/api/v1/namespaces/default/pods/b-0/log").text
     assert "KAITO_BENCHMARK_RESULT " in log and '"vllm_total_tpm":' + metric["value"] in log
@@ -162,15 +195,20 @@ def test_pod_failure_messages_workspace_controller_go(sim):
     c = _conds(_ws(sim, "f"))
     assert c["InferenceReady"][:2] == ("False", "ImagePullError")
     assert c["InferenceReady"][2].startswith('container "f" image pull failed (ImagePullBackOff): ')
-    assert c["WorkspaceSucceeded"] == ("False", "workspacePending",
-                                       "workspace is waiting for inference workload readiness")
+    assert c["WorkspaceSucceeded"] == (
+        "False",
+        "workspacePending",
+        "workspace is waiting for inference workload readiness",
+    )
     assert _ws(sim, "f")["status"]["state"] == "NotReady"
     sim.controller.fail_workspace("f", reason="ContainerOOMKilled")
     assert _conds(_ws(sim, "f"))["InferenceReady"][2] == (
-        'container "f" was OOMKilled (exit code 137); reduce memory usage or use a larger instance type')
+        'container "f" was OOMKilled (exit code 137); reduce memory usage or use a larger instance type'
+    )
 
 
 # ---------------------------------------------------------------- BYO nodes
+
 
 def test_byo_waits_for_user_nodes_and_reports_no_nodeclaim_byo_provisioner_go(sim_factory, http_for):
     """pkg/nodeprovision/byo-provisioner/byo_provisioner.go:49-130 and pkg/nodeprovision/nodes.go:25-48 (v0.12.0):
@@ -193,7 +231,9 @@ def test_byo_waits_for_user_nodes_and_reports_no_nodeclaim_byo_provisioner_go(si
     assert sorted(ready["status"]["workerNodes"]) == ["gpu-a", "gpu-b"]
     assert "NodeClaimReady" not in _conds(ready)
     assert {p["spec"]["nodeName"] for p in sim.list("v1", "Pod", "default", "kaito.sh/workspace=byo")} == {
-        "gpu-a", "gpu-b"}
+        "gpu-a",
+        "gpu-b",
+    }
     http.delete(f"{WS}/byo")
     sim.wait_until(lambda: _ws(sim, "byo") is None, timeout=3)
     assert sim.get("v1", "Node", "gpu-a") is not None  # the user's nodes are never deleted (DeleteNodes no-op)
@@ -207,12 +247,15 @@ def test_byo_webhook_rules_workspace_validation_go(sim_factory, http_for):
     r = http.post(WS, json=_byo_ws("a"))
     assert r.json()["message"] == PREFIX + "No nodes found matching the specified label selector: "
     r = http.post(WS, json=_byo_ws("a", instanceType="Standard_NC24ads_A100_v4"))
-    assert ("invalid value: instanceType must be empty when node auto-provisioning is disabled (BYO scenario): "
-            "spec.resource.instanceType") in r.json()["message"]
+    assert (
+        "invalid value: instanceType must be empty when node auto-provisioning is disabled (BYO scenario): "
+        "spec.resource.instanceType"
+    ) in r.json()["message"]
     sim.add_node("plain", labels={"pool": "gpu"})
     r = http.post(WS, json=_byo_ws("a"))
-    assert r.json()["message"] == PREFIX + ("Failed to get GPU config from nvidia labels on node plain: missing "
-                                            "required nvidia.com labels on node plain: ")
+    assert r.json()["message"] == PREFIX + (
+        "Failed to get GPU config from nvidia labels on node plain: missing required nvidia.com labels on node plain: "
+    )
     assert http.post(WS, json=_byo_ws("t", preset=None)).status_code == 201
     sim.delete("v1", "Node", "plain")
     sim.add_node("g1", labels={"pool": "gpu", **GFD})
@@ -231,35 +274,62 @@ def test_byo_instance_type_update_rules_workspace_validation_go(sim_factory, htt
     sim.apply(_byo_ws("u"))
     patch = {"Content-Type": "application/merge-patch+json"}
     r = http.patch(f"{WS}/u", json={"resource": {"instanceType": "Standard_NC24ads_A100_v4"}}, headers=patch)
-    assert r.json()["message"] == PREFIX + ("invalid value: instanceType must be empty when node auto-provisioning "
-                                            "is disabled (BYO scenario): resource.instanceType")
+    assert r.json()["message"] == PREFIX + (
+        "invalid value: instanceType must be empty when node auto-provisioning "
+        "is disabled (BYO scenario): resource.instanceType"
+    )
     sim.apply(_byo_ws("v", instanceType="Standard_NC24ads_A100_v4"))
     r = http.patch(f"{WS}/v", json={"resource": {"instanceType": "Standard_NC48ads_A100_v4"}}, headers=patch)
-    assert r.json()["message"] == PREFIX + "invalid value: instanceType cannot be changed once set: " \
-                                           "resource.instanceType"
+    assert (
+        r.json()["message"] == PREFIX + "invalid value: instanceType cannot be changed once set: resource.instanceType"
+    )
     r = http.patch(f"{WS}/v", json={"resource": {"instanceType": None}}, headers=patch)
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.parametrize("gates, partition, message", [
-    ({}, {"mode": "mig", "profile": "1g.10gb"},
-     "MIG support is not enabled, set feature gate enableMIG=true: resource.partition"),
-    ({"enableMIG": True}, {"mode": "mig", "profile": "1g.10gb", "count": 1},
-     "invalid value: count is only valid for accelerator mode: resource.partition.count"),
-    ({"enableMIG": True}, {"mode": "mig", "profile": "9g.1gb"},
-     'invalid value: unknown MIG profile "9g.1gb": must be one of [1g.10gb 1g.12gb'),
-    ({"enableMIG": True}, {"mode": "mig", "profile": "big"},
-     "invalid value: invalid MIG profile format \"big\": expected format like '1g.10gb': "
-     "resource.partition.profile"),
-    ({}, {"mode": "accelerator", "count": 1},
-     "accelerator partition support is not enabled, set feature gate enableAccelerator=true: resource.partition"),
-    ({"enableAccelerator": True}, {"mode": "accelerator", "profile": "1g.10gb"},
-     "invalid value: profile is not valid for accelerator mode: resource.partition.profile\n"
-     "missing field(s): resource.partition.count"),
-    ({}, {"mode": "mps"},
-     'invalid value: unsupported partition mode "mps", supported modes are "mig" and "accelerator": '
-     'resource.partition.mode'),
-])
+@pytest.mark.parametrize(
+    "gates, partition, message",
+    [
+        (
+            {},
+            {"mode": "mig", "profile": "1g.10gb"},
+            "MIG support is not enabled, set feature gate enableMIG=true: resource.partition",
+        ),
+        (
+            {"enableMIG": True},
+            {"mode": "mig", "profile": "1g.10gb", "count": 1},
+            "invalid value: count is only valid for accelerator mode: resource.partition.count",
+        ),
+        (
+            {"enableMIG": True},
+            {"mode": "mig", "profile": "9g.1gb"},
+            'invalid value: unknown MIG profile "9g.1gb": must be one of [1g.10gb 1g.12gb',
+        ),
+        (
+            {"enableMIG": True},
+            {"mode": "mig", "profile": "big"},
+            "invalid value: invalid MIG profile format \"big\": expected format like '1g.10gb': "
+            "resource.partition.profile",
+        ),
+        (
+            {},
+            {"mode": "accelerator", "count": 1},
+            "accelerator partition support is not enabled, set feature gate enableAccelerator=true: resource.partition",
+        ),
+        (
+            {"enableAccelerator": True},
+            {"mode": "accelerator", "profile": "1g.10gb"},
+            "invalid value: profile is not valid for accelerator mode: resource.partition.profile\n"
+            "missing field(s): resource.partition.count",
+        ),
+        (
+            {},
+            {"mode": "mps"},
+            'invalid value: unsupported partition mode "mps", supported modes are "mig" and "accelerator": '
+            "resource.partition.mode",
+        ),
+    ],
+)
 def test_partition_rules_byo_only_workspace_validation_go(sim_factory, http_for, gates, partition, message):
     """validatePartition, api/v1beta1/workspace_validation.go:693-740, and pkg/utils/mig/mig.go (v0.12.0)."""
     sim = sim_factory(node_provisioner="byo", feature_gates=gates)
@@ -272,17 +342,18 @@ def test_partition_accepted_with_gate_and_refused_under_nap_workspace_validation
     """workspace_validation.go:600-606 (v0.12.0): partitioning needs BYO nodes; with the gate a valid MIG profile
     passes (and the node listing is skipped)."""
     sim = sim_factory(node_provisioner="byo", feature_gates={"enableMIG": True})
-    assert http_for(sim).post(WS, json=_byo_ws("p", partition={"mode": "mig", "profile": "1g.10gb"})) \
-        .status_code == 201
+    assert http_for(sim).post(WS, json=_byo_ws("p", partition={"mode": "mig", "profile": "1g.10gb"})).status_code == 201
     nap = sim_factory(env=False)
     ws = make_ws("p")
     ws["resource"]["partition"] = {"mode": "mig", "profile": "1g.10gb"}
     r = http_for(nap).post(WS, json=ws)
-    assert r.json()["message"] == PREFIX + ("GPU partitioning is only supported with BYO nodes "
-                                            "(disableNodeAutoProvisioning=true): resource.partition")
+    assert r.json()["message"] == PREFIX + (
+        "GPU partitioning is only supported with BYO nodes (disableNodeAutoProvisioning=true): resource.partition"
+    )
 
 
 # ---------------------------------------------------------------- webhook: inference rules
+
 
 def test_adapter_strength_refused_under_vllm_on_create_only_interface_go(sim, http, make_ws):
     """pkg/model/interface.go:700-718 called from api/v1beta1/workspace_validation.go:857-866 (v0.12.0): only on
@@ -311,7 +382,8 @@ def test_per_adapter_checks_run_on_update_only_workspace_validation_go(sim, http
     assert r.status_code == 400
     assert r.json()["message"] == PREFIX + (
         "Either Image or Volume must be specified for adapter source: inference.adapters.source\n"
-        "URLs are not supported as adapter source: inference.adapters.source.urls")
+        "URLs are not supported as adapter source: inference.adapters.source.urls"
+    )
     bad = [{"source": {"name": "Bad_Name", "image": "i"}, "strength": "2"}]
     msg = _patch(http, "ad", {"inference": {"adapters": bad}}).json()["message"]
     assert "Strength value for Adapter 'Bad_Name' must be between 0 and 1: inference.adapter" in msg
@@ -329,8 +401,9 @@ def test_reserved_selector_keys_are_exact_labels_go(sim, http, make_ws):
     ws = make_ws("r1")
     ws["resource"]["labelSelector"] = {"matchLabels": {"karpenter.kaito.sh/workspace-name": "x"}}
     r = http.post(WS, json=ws)
-    assert r.json()["message"] == PREFIX + ("invalid value: matchLabels must contain at least one non-reserved "
-                                            "label: resource.labelSelector.matchLabels")
+    assert r.json()["message"] == PREFIX + (
+        "invalid value: matchLabels must contain at least one non-reserved label: resource.labelSelector.matchLabels"
+    )
     ws["resource"]["labelSelector"] = {"matchLabels": {"karpenter.kaito.sh/pool": "x"}}
     assert http.post(WS, json=ws).status_code == 201
 
@@ -344,13 +417,16 @@ def test_template_rules_workspace_validation_go(sim, http, make_ws):
     assert http.post(WS, json=ws).status_code == 201
     new = {"spec": {"containers": [{"name": "c", "image": "nginx:2"}]}}
     assert _patch(http, "tp", {"inference": {"template": new}}).status_code == 200
-    msg = _patch(http, "tp", {"inference": {"template": None, "preset": {"name": "phi-4-mini-instruct"}}}) \
-        .json()["message"]
-    assert msg == PREFIX + ("field cannot be unset/set if it was set/unset: inference.template\n"
-                            "field is immutable: inference.preset")
+    msg = _patch(http, "tp", {"inference": {"template": None, "preset": {"name": "phi-4-mini-instruct"}}}).json()[
+        "message"
+    ]
+    assert msg == PREFIX + (
+        "field cannot be unset/set if it was set/unset: inference.template\nfield is immutable: inference.preset"
+    )
 
 
 # ---------------------------------------------------------------- deletion
+
 
 def _watch_conditions(sim, name, finalizers: list | None = None):
     seen: list[dict] = []
@@ -360,6 +436,7 @@ def _watch_conditions(sim, name, finalizers: list | None = None):
             seen.append(_conds(ev.obj))
             if finalizers is not None:
                 finalizers.append(list(ev.obj["metadata"].get("finalizers") or []))
+
     sim.store.add_listener(listener)
     return seen
 
@@ -384,8 +461,11 @@ def test_foreground_delete_shows_workspace_deleting_workspace_controller_go(sim,
     http.request("DELETE", f"{WS}/fg", json={"propagationPolicy": "Foreground"})
     sim.wait_until(lambda: _ws(sim, "fg") is None, timeout=3)
     deleting = [i for i, c in enumerate(seen) if c.get("WorkspaceDeleting")]
-    assert deleting and seen[deleting[0]]["WorkspaceDeleting"] == ("True", "workspaceDeleted",
-                                                                   "workspace is being deleted")
+    assert deleting and seen[deleting[0]]["WorkspaceDeleting"] == (
+        "True",
+        "workspaceDeleted",
+        "workspace is being deleted",
+    )
     # written after KAITO's own finalizer is gone (the deferred sync runs after garbageCollectWorkspace)
     assert all("workspace.finalizer.kaito.sh" not in fins[i] for i in deleting)
     assert all(c["InferenceReady"][0] == "True" for c in seen)
@@ -419,6 +499,7 @@ def test_failing_cleanup_appends_the_reconcile_error_workspace_controller_go(sim
 
 # ---------------------------------------------------------------- tuning
 
+
 def test_tuning_conditions_and_job_workspace_controller_go(sim_factory, http_for):
     """applyTuningWorkspaceStatus, workspace_controller.go:1229-1260; the Job from
     pkg/workspace/manifests/manifests.go:202-228 and pkg/workspace/tuning/preset_tuning.go:325-430 (v0.12.0)."""
@@ -427,14 +508,20 @@ def test_tuning_conditions_and_job_workspace_controller_go(sim_factory, http_for
     first = _wait_conds(sim, "tune", lambda c: "JobStarted" in c, timeout=1)
     c = _conds(first)
     assert c["JobStarted"] == ("False", "WorkspaceTuningJobStatusPending", "Tuning job has not started")
-    assert c["WorkspaceSucceeded"] == ("False", "workspacePending",
-                                       "workspace is initializing, tuning job has not started")
+    assert c["WorkspaceSucceeded"] == (
+        "False",
+        "workspacePending",
+        "workspace is initializing, tuning job has not started",
+    )
     assert first["status"]["state"] == "Pending" and "NodeClaimReady" in c
     running = _wait_state(sim, "tune", "Running")
     c = _conds(running)
     assert c["JobStarted"] == ("True", "WorkspaceTuningJobStatusStarted", "Tuning job has started")
-    assert c["WorkspaceSucceeded"] == ("False", "workspacePending",
-                                       "workspace has not completed yet, tuning job is running")
+    assert c["WorkspaceSucceeded"] == (
+        "False",
+        "workspacePending",
+        "workspace has not completed yet, tuning job is running",
+    )
     job = sim.get("batch/v1", "Job", "tune")
     spec = job["spec"]["template"]["spec"]
     assert [x["name"] for x in spec["containers"]] == ["tune", "pusher", "pause"]
@@ -463,13 +550,20 @@ def test_tuning_failure_says_tuning_job_failed_workspace_controller_go(sim_facto
 
 # ---------------------------------------------------------------- legacy releases
 
+
 def test_legacy_release_writes_workspace_ready_workspace_condition_types_go(sim_factory):
     """api/v1alpha1/workspace_condition_types.go and pkg/controllers/workspace_controller.go at v0.3.0 (and v0.1.0):
     WorkspaceReady, not WorkspaceSucceeded (which arrived in v0.3.1); no state; no NodesReady (v0.8.0)."""
     sim = sim_factory(served_versions=("v1alpha1",), legacy_conditions=True)
-    sim.apply({"apiVersion": "kaito.sh/v1alpha1", "kind": "Workspace", "metadata": {"name": "old"},
-               "resource": {"labelSelector": {"matchLabels": {"a": "b"}}},
-               "inference": {"preset": {"name": "phi-4-mini-instruct"}}})
+    sim.apply(
+        {
+            "apiVersion": "kaito.sh/v1alpha1",
+            "kind": "Workspace",
+            "metadata": {"name": "old"},
+            "resource": {"labelSelector": {"matchLabels": {"a": "b"}}},
+            "inference": {"preset": {"name": "phi-4-mini-instruct"}},
+        }
+    )
     ws = _wait_conds(sim, "old", lambda c: c.get("WorkspaceReady", ("",))[0] == "True", version="v1alpha1")
     c = _conds(ws)
     assert c["WorkspaceReady"] == ("True", "workspaceReady", "workspace is ready")

@@ -27,13 +27,24 @@ def test_get_workspaces_table_columns(sim, kubectl):
     sim.seed_workspace("ws1")
     sim.seed_workspace("ws2", ready=False)
     out = kubectl("get", "workspaces", check=True).stdout.splitlines()
-    assert out[0].split() == ["NAME", "INSTANCE", "RESOURCEREADY", "INFERENCEREADY", "JOBSTARTED",
-                              "WORKSPACESUCCEEDED", "TARGETNODECOUNT", "STATE", "AGE"]
+    assert out[0].split() == [
+        "NAME",
+        "INSTANCE",
+        "RESOURCEREADY",
+        "INFERENCEREADY",
+        "JOBSTARTED",
+        "WORKSPACESUCCEEDED",
+        "TARGETNODECOUNT",
+        "STATE",
+        "AGE",
+    ]
     row1 = out[1].split()
     assert row1[:4] == ["ws1", "Standard_NC24ads_A100_v4", "True", "True"] and "Ready" in row1
     assert out[2].split()[0] == "ws2" and "Pending" in out[2].split()
     assert kubectl("get", "wk", "-o", "name", check=True).stdout.split() == [
-        "workspace.kaito.sh/ws1", "workspace.kaito.sh/ws2"]
+        "workspace.kaito.sh/ws1",
+        "workspace.kaito.sh/ws2",
+    ]
     assert kubectl("get", "wks", "ws1", "-o", "jsonpath={.status.state}", check=True).stdout == "Ready"
     # the table was built by the server
     assert any("as=Table" in (r.headers.get("Accept") or "") for r in sim.requests)
@@ -48,7 +59,7 @@ def test_get_services_and_jsonpath(sim, kubectl):
     assert lines["lb"][1] == "LoadBalancer" and lines["lb"][3].count(".") == 3
     ip = kubectl("get", "svc", "ws1", "-o", "jsonpath={.spec.clusterIP}", check=True).stdout
     assert ip == sim.get("v1", "Service", "ws1")["spec"]["clusterIP"]
-    ports = kubectl("get", "svc", "ws1", "-o", "jsonpath={.spec.ports[?(@.name==\"http\")].port}", check=True)
+    ports = kubectl("get", "svc", "ws1", "-o", 'jsonpath={.spec.ports[?(@.name=="http")].port}', check=True)
     assert ports.stdout == "80"
     pods = kubectl("get", "po", "-l", "kaito.sh/workspace=ws1", "-o", "wide", check=True).stdout
     assert "ws1-0" in pods and "Running" in pods and "aks-ws" in pods
@@ -92,8 +103,10 @@ def test_apply_validate_false_and_errors(sim, kubectl):
     assert r.returncode == 0 and "created" in r.stdout
     r = kubectl("apply", "-f", "-", input=WS_YAML.format(name="bad", preset="gpt-9000"))
     assert r.returncode == 1
-    assert ('admission webhook "validation.workspace.kaito.sh" denied the request: validation failed: invalid '
-            'value: Unsupported inference preset name gpt-9000: inference.presetName') in r.stderr
+    assert (
+        'admission webhook "validation.workspace.kaito.sh" denied the request: validation failed: invalid '
+        "value: Unsupported inference preset name gpt-9000: inference.presetName"
+    ) in r.stderr
     wrong_field = WS_YAML.format(name="typo", preset="phi-4").replace("inference:", "inferense:\n  x: 1\ninference:")
     r = kubectl("apply", "-f", "-", input=wrong_field)
     assert r.returncode == 1 and 'unknown field "inferense"' in r.stderr
@@ -104,8 +117,13 @@ def test_apply_validate_false_and_errors(sim, kubectl):
 def test_logs_follow(sim, kubectl):
     sim.seed_workspace("lg", logs=False)
     sim.append_logs("default", "lg-0", ["hello 1"])
-    proc = subprocess.Popen([kubectl.binary, "logs", "-f", "lg-0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [kubectl.binary, "logs", "-f", "lg-0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     assert proc.stdout is not None
     try:
         assert proc.stdout.readline() == "hello 1\n"
@@ -122,8 +140,13 @@ def test_logs_follow(sim, kubectl):
 
 def test_get_watch(sim, kubectl):
     sim.seed_workspace("w1")
-    proc = subprocess.Popen([kubectl.binary, "get", "wk", "-w", "--output-watch-events", "--request-timeout=0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(
+        [kubectl.binary, "get", "wk", "-w", "--output-watch-events", "--request-timeout=0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
     lines: list[str] = []
     stdout = proc.stdout
     assert stdout is not None
@@ -131,9 +154,15 @@ def test_get_watch(sim, kubectl):
     reader.start()
     try:
         sim.wait_until(lambda: any(line.startswith("ADDED") and " w1 " in line for line in lines), timeout=10)
-        sim.apply({"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": "w2"},
-                   "resource": {"labelSelector": {"matchLabels": {"a": "b"}}},
-                   "inference": {"preset": {"name": "phi-4"}}})
+        sim.apply(
+            {
+                "apiVersion": "kaito.sh/v1beta1",
+                "kind": "Workspace",
+                "metadata": {"name": "w2"},
+                "resource": {"labelSelector": {"matchLabels": {"a": "b"}}},
+                "inference": {"preset": {"name": "phi-4"}},
+            }
+        )
         sim.wait_until(lambda: any(line.startswith("ADDED") and " w2 " in line for line in lines), timeout=10)
         sim.delete("kaito.sh/v1beta1", "Workspace", "w1")
         sim.wait_until(lambda: any(line.startswith("DELETED") and " w1 " in line for line in lines), timeout=10)
@@ -154,8 +183,10 @@ def test_delete_waits_for_finalizer(sim_factory, kubectl):
     assert time.time() - t0 < 10
     assert sim.get("kaito.sh/v1beta1", "Workspace", "del") is None
     # kubectl waited with a watch filtered on the name
-    assert any(x.query.get("watch") in ("true", "1") and "metadata.name=del" in x.query.get("fieldSelector", "")
-               for x in sim.requests)
+    assert any(
+        x.query.get("watch") in ("true", "1") and "metadata.name=del" in x.query.get("fieldSelector", "")
+        for x in sim.requests
+    )
 
 
 def test_kubectl_with_client_certificate(sim_factory, kubectl):

@@ -23,8 +23,14 @@ def test_log_options(sim, http):
     # lines written "an hour ago" straight into the buffer, then fresh ones
     sim.logs.buffer("default", "old-0", "c").append(["old"], ts=time.time() - 3600)
     sim.logs.buffer("default", "old-0", "c").append(["four", "five"])
-    sim.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "old-0"},
-               "spec": {"nodeName": "n", "containers": [{"name": "c", "image": "i"}]}})
+    sim.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "old-0"},
+            "spec": {"nodeName": "n", "containers": [{"name": "c", "image": "i"}]},
+        }
+    )
     assert http.get(LOG.format("old-0"), params={"sinceSeconds": 60}).text == "four\nfive\n"
     assert http.get(LOG.format("old-0"), params={"sinceSeconds": 7200}).text == "old\nfour\nfive\n"
     assert http.get(LOG.format("w-0"), params={"limitBytes": 5}).text == "one\nt"
@@ -75,8 +81,14 @@ def test_log_errors(sim, http):
     r = http.get(LOG.format("w-0"), params={"previous": "true"})
     assert r.status_code == 400
     assert r.json()["message"] == 'previous terminated container "w" in pod "w-0" not found'
-    sim.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "two"},
-               "spec": {"nodeName": "n", "containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}})
+    sim.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "two"},
+            "spec": {"nodeName": "n", "containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]},
+        }
+    )
     r = http.get(LOG.format("two"))
     assert r.status_code == 400
     assert r.json()["message"] == "a container name must be specified for pod two, choose one of: [a b]"
@@ -87,8 +99,9 @@ def test_waiting_containers(sim, http):
     sim.controller.fail_workspace("img", reason="ImagePullError")
     r = http.get(LOG.format("img-0"))
     assert r.status_code == 400
-    assert r.json()["message"] == ('container "img" in pod "img-0" is waiting to start: trying and failing to '
-                                   'pull image')
+    assert r.json()["message"] == (
+        'container "img" in pod "img-0" is waiting to start: trying and failing to pull image'
+    )
     sim.seed_workspace("crash", logs=False)
     sim.controller.fail_workspace("crash", reason="ContainerCrashLoopBackOff")
     prev = http.get(LOG.format("crash-0"), params={"previous": "true"})

@@ -37,16 +37,20 @@ def test_metrics_have_vllms_names_types_and_labels(sim, http) -> None:
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
     text = r.text
-    for name, typ in (("vllm:num_requests_running", "gauge"), ("vllm:num_requests_waiting", "gauge"),
-                      ("vllm:kv_cache_usage_perc", "gauge"), ("vllm:gpu_cache_usage_perc", "gauge"),
-                      ("vllm:prompt_tokens_total", "counter"), ("vllm:generation_tokens_total", "counter"),
-                      ("vllm:request_success_total", "counter"),
-                      ("vllm:time_to_first_token_seconds", "histogram"),
-                      ("vllm:e2e_request_latency_seconds", "histogram")):
+    for name, typ in (
+        ("vllm:num_requests_running", "gauge"),
+        ("vllm:num_requests_waiting", "gauge"),
+        ("vllm:kv_cache_usage_perc", "gauge"),
+        ("vllm:gpu_cache_usage_perc", "gauge"),
+        ("vllm:prompt_tokens_total", "counter"),
+        ("vllm:generation_tokens_total", "counter"),
+        ("vllm:request_success_total", "counter"),
+        ("vllm:time_to_first_token_seconds", "histogram"),
+        ("vllm:e2e_request_latency_seconds", "histogram"),
+    ):
         assert f"# TYPE {name} {typ}\n" in text
     assert 'vllm:num_requests_running{engine="0",model_name="phi-4-mini-instruct"} 0.0' in text
-    assert 'vllm:time_to_first_token_seconds_bucket{engine="0",model_name="phi-4-mini-instruct",le="+Inf"} 0.0' \
-        in text
+    assert 'vllm:time_to_first_token_seconds_bucket{engine="0",model_name="phi-4-mini-instruct",le="+Inf"} 0.0' in text
 
 
 @pytest.mark.parametrize("spec", ["ws-0:5000", "ws-0:http", "http:ws-0:5000"])
@@ -75,12 +79,15 @@ def test_values_follow_the_load_being_served(sim_factory, http_for) -> None:
     sim.seed_workspace("ws")
     http = http_for(sim)
     chat = "/api/v1/namespaces/default/services/ws:80/proxy/v1/chat/completions"
-    body = {"messages": [{"role": "user", "content": "x" * 400}], "max_tokens": 20, "ignore_eos": True,
-            "stream": True}
+    body = {"messages": [{"role": "user", "content": "x" * 400}], "max_tokens": 20, "ignore_eos": True, "stream": True}
 
     def one() -> None:
-        with httpx.Client(base_url=sim.url, verify=ssl.create_default_context(cadata=sim.ca_pem.decode()),
-                          headers={"Authorization": f"Bearer {sim.token}"}, timeout=30) as c:
+        with httpx.Client(
+            base_url=sim.url,
+            verify=ssl.create_default_context(cadata=sim.ca_pem.decode()),
+            headers={"Authorization": f"Bearer {sim.token}"},
+            timeout=30,
+        ) as c:
             with c.stream("POST", chat, json=body) as r:
                 for _ in r.iter_lines():
                     pass
@@ -100,8 +107,9 @@ def test_values_follow_the_load_being_served(sim_factory, http_for) -> None:
     assert _one(after, "vllm:kv_cache_usage_perc") == 0
     assert _one(after, "vllm:prompt_tokens_total") == 4 * 100  # 400 characters: 100 tokens each
     assert _one(after, "vllm:generation_tokens_total") == 4 * 20
-    assert after['vllm:request_success_total{engine="0",model_name="phi-4-mini-instruct",finished_reason="length"}'] \
-        == 4
+    assert (
+        after['vllm:request_success_total{engine="0",model_name="phi-4-mini-instruct",finished_reason="length"}'] == 4
+    )
     assert _one(after, "vllm:time_to_first_token_seconds_count") == 4
     # two started at once (TTFT about 0.3 s), two waited for a slot (0.3 + 19/50 + 0.3 s, about 1 s)
     ttft_sum = _one(after, "vllm:time_to_first_token_seconds_sum")
@@ -141,7 +149,7 @@ def test_exposition_parses_as_prometheus_text() -> None:
     text = m.render()
     line = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [-+0-9.eInf]+$')
     for row in text.splitlines():
-        assert row.startswith("# HELP ") or row.startswith("# TYPE ") or line.match(row), row
+        assert row.startswith(("# HELP ", "# TYPE ")) or line.match(row), row
 
 
 def test_each_model_server_has_its_own_sequence_slots(sim_factory, http_for) -> None:
@@ -153,11 +161,17 @@ def test_each_model_server_has_its_own_sequence_slots(sim_factory, http_for) -> 
     done: dict[str, float] = {}
 
     def one(ws: str) -> None:
-        with httpx.Client(base_url=sim.url, verify=ssl.create_default_context(cadata=sim.ca_pem.decode()),
-                          headers={"Authorization": f"Bearer {sim.token}"}, timeout=30) as c:
+        with httpx.Client(
+            base_url=sim.url,
+            verify=ssl.create_default_context(cadata=sim.ca_pem.decode()),
+            headers={"Authorization": f"Bearer {sim.token}"},
+            timeout=30,
+        ) as c:
             t0 = time.monotonic()
-            c.post(f"/api/v1/namespaces/default/services/{ws}:80/proxy/v1/chat/completions",
-                   json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2})
+            c.post(
+                f"/api/v1/namespaces/default/services/{ws}:80/proxy/v1/chat/completions",
+                json={"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+            )
             done[ws] = time.monotonic() - t0
 
     threads = [threading.Thread(target=one, args=(w,)) for w in ("a", "b")]

@@ -41,8 +41,12 @@ def test_ttft_and_tokens_per_second(sim_factory) -> None:
 
 def test_ignore_eos_makes_the_answer_max_tokens_long_and_usage_says_so(sim_factory) -> None:
     sim = sim_factory(tokens_per_second=1000)
-    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 25, "ignore_eos": True,
-            "stream_options": {"include_usage": True}}
+    body = {
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 25,
+        "ignore_eos": True,
+        "stream_options": {"include_usage": True},
+    }
     times, chunks, _ = _stream(sim.openai_url, body)
     assert len(times) == 25
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 25
@@ -55,8 +59,9 @@ def test_ignore_eos_makes_the_answer_max_tokens_long_and_usage_says_so(sim_facto
 def test_usage_can_be_left_out_of_streams(sim_factory) -> None:
     sim = sim_factory()
     sim.openai.usage_in_stream = False
-    _, chunks, _ = _stream(sim.openai_url, {"messages": [{"role": "user", "content": "hi"}],
-                                            "stream_options": {"include_usage": True}})
+    _, chunks, _ = _stream(
+        sim.openai_url, {"messages": [{"role": "user", "content": "hi"}], "stream_options": {"include_usage": True}}
+    )
     assert all("usage" not in c for c in chunks)
 
 
@@ -69,8 +74,9 @@ def test_max_num_seqs_queues_the_rest_and_in_flight_is_recorded(sim_factory) -> 
 
     def one() -> None:
         barrier.wait()
-        times, _, start = _stream(sim.openai_url, {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
-                                  http)
+        times, _, start = _stream(
+            sim.openai_url, {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}, http
+        )
         with lock:
             firsts.append(times[0] - start)
 
@@ -89,8 +95,12 @@ def test_max_num_seqs_queues_the_rest_and_in_flight_is_recorded(sim_factory) -> 
 def test_every_nth_request_fails_with_the_status_asked(sim_factory) -> None:
     sim = sim_factory()
     sim.openai.fail_every, sim.openai.fail_status = 3, 503
-    codes = [httpx.post(sim.openai_url + "/v1/chat/completions",
-                        json={"messages": [{"role": "user", "content": "hi"}]}).status_code for _ in range(6)]
+    codes = [
+        httpx.post(
+            sim.openai_url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]}
+        ).status_code
+        for _ in range(6)
+    ]
     assert codes == [200, 200, 503, 200, 200, 503]
 
 

@@ -34,8 +34,17 @@ def test_sim_imports_nothing_of_the_plugin():
     assert not bad, sorted(bad)
 
 
-@pytest.mark.parametrize("name", ["kaito.sh_workspaces.yaml", "kaito.sh_inferencesets.yaml", "supported_models.yaml",
-                                  "model_catalog.yaml", "LICENSE-KAITO", "SOURCE.md"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "kaito.sh_workspaces.yaml",
+        "kaito.sh_inferencesets.yaml",
+        "supported_models.yaml",
+        "model_catalog.yaml",
+        "LICENSE-KAITO",
+        "SOURCE.md",
+    ],
+)
 def test_sim_serves_the_kaito_release_the_plugin_bundles(name):
     """Both packages describe the same KAITO release: update the two copies together."""
     assert (SIM_DATA / name).read_bytes() == (PLUGIN_DATA / name).read_bytes(), name

@@ -9,10 +9,18 @@ def test_5000_workspaces_paginate_quickly(sim_factory, http_for):
     sim = sim_factory(operator=False)
     t0 = time.time()
     for i in range(5000):
-        sim.apply({"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": f"ws-{i:05d}"},
-                   "resource": {"instanceType": "Standard_NC24ads_A100_v4",
-                                "labelSelector": {"matchLabels": {"apps": f"ws-{i:05d}"}}},
-                   "inference": {"preset": {"name": "phi-4-mini-instruct"}}})
+        sim.apply(
+            {
+                "apiVersion": "kaito.sh/v1beta1",
+                "kind": "Workspace",
+                "metadata": {"name": f"ws-{i:05d}"},
+                "resource": {
+                    "instanceType": "Standard_NC24ads_A100_v4",
+                    "labelSelector": {"matchLabels": {"apps": f"ws-{i:05d}"}},
+                },
+                "inference": {"preset": {"name": "phi-4-mini-instruct"}},
+            }
+        )
     created = time.time() - t0
     http = http_for(sim)
     t0 = time.time()
@@ -29,8 +37,11 @@ def test_5000_workspaces_paginate_quickly(sim_factory, http_for):
             break
     listed = time.time() - t0
     assert pages == 10 and len(names) == 5000 and names == sorted(names) and len(set(names)) == 5000
-    table = http.get("/apis/kaito.sh/v1beta1/workspaces", params={"limit": 500},
-                     headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}).json()
+    table = http.get(
+        "/apis/kaito.sh/v1beta1/workspaces",
+        params={"limit": 500},
+        headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
+    ).json()
     assert len(table["rows"]) == 500 and table["metadata"]["remainingItemCount"] == 4500
     assert created < 15 and listed < 10, (created, listed)
 

@@ -27,21 +27,38 @@ def test_hf_model_id_is_served_lowercased(sim, http):
 
 def test_chat_completion_deterministic_and_recorded(sim, http):
     sim.seed_workspace("ws")
-    payload = {"model": "phi-4-mini-instruct", "temperature": 0.2, "max_tokens": 100, "top_p": 0.9,
-               "messages": [{"role": "system", "content": "be nice"}, {"role": "user", "content": "hi"},
-                            {"role": "assistant", "content": "hello"}, {"role": "user", "content": "again"}]}
+    payload = {
+        "model": "phi-4-mini-instruct",
+        "temperature": 0.2,
+        "max_tokens": 100,
+        "top_p": 0.9,
+        "messages": [
+            {"role": "system", "content": "be nice"},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"},
+            {"role": "user", "content": "again"},
+        ],
+    }
     r = http.post(PROXY.format("ws:80") + "/v1/chat/completions", json=payload)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["object"] == "chat.completion" and body["model"] == "phi-4-mini-instruct"
-    assert body["choices"][0]["message"] == {"role": "assistant",
-                                             "content": "Hello from phi-4-mini-instruct. You said: again (turn 2)",
-                                             "reasoning_content": None, "tool_calls": []}
+    assert body["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": "Hello from phi-4-mini-instruct. You said: again (turn 2)",
+        "reasoning_content": None,
+        "tool_calls": [],
+    }
     assert body["choices"][0]["finish_reason"] == "stop" and body["usage"]["completion_tokens"] > 0
     rec = sim.openai.requests[-1]
     assert rec["path"] == "/v1/chat/completions" and rec["via"] == "proxy" and rec["workspace"] == "ws"
     assert (rec["model"], rec["temperature"], rec["max_tokens"], rec["top_p"], rec["stream"]) == (
-        "phi-4-mini-instruct", 0.2, 100, 0.9, None)
+        "phi-4-mini-instruct",
+        0.2,
+        100,
+        0.9,
+        None,
+    )
     assert rec["messages"] == payload["messages"]
 
 
@@ -70,8 +87,11 @@ def test_completions_and_health(sim, http):
     sim.seed_workspace("ws")
     r = http.post(PROXY.format("ws:80") + "/v1/completions", json={"model": "phi-4-mini-instruct", "prompt": "abc"})
     assert r.json()["choices"][0]["text"] == "Hello from phi-4-mini-instruct. You said: abc (turn 1)"
-    with http.stream("POST", PROXY.format("ws:80") + "/v1/completions",
-                     json={"model": "phi-4-mini-instruct", "prompt": "abc", "stream": True}) as r:
+    with http.stream(
+        "POST",
+        PROXY.format("ws:80") + "/v1/completions",
+        json={"model": "phi-4-mini-instruct", "prompt": "abc", "stream": True},
+    ) as r:
         body = r.read().decode()
     assert body.endswith("data: [DONE]\n\n") and '"text_completion"' in body
     assert http.get(PROXY.format("ws:80") + "/health").status_code == 200
@@ -80,19 +100,26 @@ def test_completions_and_health(sim, http):
 
 def test_openai_style_errors(sim, http):
     sim.seed_workspace("ws")
-    r = http.post(PROXY.format("ws:80") + "/v1/chat/completions",
-                  json={"model": "gpt-4", "messages": [{"role": "user", "content": "x"}]})
+    r = http.post(
+        PROXY.format("ws:80") + "/v1/chat/completions",
+        json={"model": "gpt-4", "messages": [{"role": "user", "content": "x"}]},
+    )
     assert r.status_code == 404
     assert r.json()["error"]["message"] == "The model `gpt-4` does not exist." and r.json()["error"]["code"] == 404
     sim.openai.max_prompt_chars = 10
-    r = http.post(PROXY.format("ws:80") + "/v1/chat/completions",
-                  json={"model": "phi-4-mini-instruct", "messages": [{"role": "user", "content": "x" * 50}]})
+    r = http.post(
+        PROXY.format("ws:80") + "/v1/chat/completions",
+        json={"model": "phi-4-mini-instruct", "messages": [{"role": "user", "content": "x" * 50}]},
+    )
     assert r.status_code == 400
     err = r.json()["error"]
     assert err["type"] == "BadRequestError" and err["code"] == 400
     assert err["message"].startswith("This model's maximum context length is ")
-    r = http.post(PROXY.format("ws:80") + "/v1/chat/completions", content=b"not json",
-                  headers={"Content-Type": "application/json"})
+    r = http.post(
+        PROXY.format("ws:80") + "/v1/chat/completions",
+        content=b"not json",
+        headers={"Content-Type": "application/json"},
+    )
     assert r.status_code == 400
 
 
@@ -106,8 +133,7 @@ def test_proxy_unavailable_until_ready(sim, http):
     assert http.get(PROXY.format("slow:9999") + "/v1/models").status_code == 503
     assert http.get(PROXY.format("nosuch:80") + "/v1/models").status_code == 404
     assert http.get(PROXY.format("slow:ray")).status_code == 503
-    sim.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "plain"},
-               "spec": {"ports": [{"port": 80}]}})
+    sim.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "plain"}, "spec": {"ports": [{"port": 80}]}})
     assert http.get(PROXY.format("plain:80") + "/").status_code == 503
 
 
@@ -145,15 +171,19 @@ def test_fail_midstream_and_slow(sim, http):
 
 def test_max_tokens_truncates(sim, http):
     sim.seed_workspace("ws")
-    r = http.post(PROXY.format("ws:80") + "/v1/chat/completions",
-                  json={"messages": [{"role": "user", "content": "hello there"}], "max_tokens": 3})
+    r = http.post(
+        PROXY.format("ws:80") + "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "hello there"}], "max_tokens": 3},
+    )
     choice = r.json()["choices"][0]
     assert choice["message"]["content"] == "Hello from phi-4-mini-instruct." and choice["finish_reason"] == "length"
 
 
 def test_direct_openai_url(sim):
-    r = httpx.post(sim.openai_url + "/v1/chat/completions",
-                   json={"model": "phi-4-mini-instruct", "messages": [{"role": "user", "content": "direct"}]})
+    r = httpx.post(
+        sim.openai_url + "/v1/chat/completions",
+        json={"model": "phi-4-mini-instruct", "messages": [{"role": "user", "content": "direct"}]},
+    )
     assert r.status_code == 200
     assert r.json()["choices"][0]["message"]["content"].endswith("You said: direct (turn 1)")
     assert sim.openai.requests[-1]["via"] == "direct"
@@ -165,7 +195,8 @@ def test_custom_proxy_handler(sim, http):
 
     sim.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo"}, "spec": {"ports": [{"port": 80}]}})
     sim.proxy_handlers[("default", "echo")] = lambda method, path, headers, body: Response(
-        200, [("Content-Type", "text/plain")], f"{method} {path} {body.decode()}".encode())
+        200, [("Content-Type", "text/plain")], f"{method} {path} {body.decode()}".encode()
+    )
     r = http.put(PROXY.format("echo") + "/a/b?x=1", content=b"payload")
     assert r.text == "PUT /a/b?x=1 payload"
 

@@ -52,7 +52,10 @@ def test_watch_from_resource_version_gets_later_events(sim):
     assert headers["content-type"] == "application/json"
     assert headers["transfer-encoding"] == "chunked"
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [
-        ("ADDED", "one"), ("MODIFIED", "one"), ("DELETED", "one")]
+        ("ADDED", "one"),
+        ("MODIFIED", "one"),
+        ("DELETED", "one"),
+    ]
     rvs = [int(e["object"]["metadata"]["resourceVersion"]) for e in events]
     assert rvs == sorted(rvs) and rvs[0] > int(rv)
 
@@ -80,8 +83,12 @@ def test_watch_label_selector_turns_modifications_into_added_and_deleted(sim):
             sim.apply(_cm("m"))  # stops matching
 
         threading.Thread(target=writer, daemon=True).start()
-        events, _ = _events(c, CM, {"watch": "1", "resourceVersion": rv, "labelSelector": "sel=yes",
-                                    "timeoutSeconds": "5"}, stop_after=2)
+        events, _ = _events(
+            c,
+            CM,
+            {"watch": "1", "resourceVersion": rv, "labelSelector": "sel=yes", "timeoutSeconds": "5"},
+            stop_after=2,
+        )
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "m"), ("DELETED", "m")]
 
 
@@ -89,8 +96,9 @@ def test_watch_bookmarks(sim_factory):
     s = sim_factory(env=False, bookmark_interval=0.2, watch_max_seconds=0.5)
     with _client(s) as c:
         rv = c.get(CM).json()["metadata"]["resourceVersion"]
-        events, _ = _events(c, CM, {"watch": "1", "resourceVersion": rv, "allowWatchBookmarks": "true",
-                                    "timeoutSeconds": "30"})
+        events, _ = _events(
+            c, CM, {"watch": "1", "resourceVersion": rv, "allowWatchBookmarks": "true", "timeoutSeconds": "30"}
+        )
     bookmarks = [e for e in events if e["type"] == "BOOKMARK"]
     assert bookmarks and bookmarks[0]["object"]["kind"] == "ConfigMap"
     assert int(bookmarks[-1]["object"]["metadata"]["resourceVersion"]) >= int(rv)
@@ -99,8 +107,18 @@ def test_watch_bookmarks(sim_factory):
 def test_send_initial_events_ends_with_marked_bookmark(sim):
     sim.apply(_cm("x"))
     with _client(sim) as c:
-        events, _ = _events(c, CM, {"watch": "1", "sendInitialEvents": "true", "allowWatchBookmarks": "true",
-                                    "resourceVersionMatch": "NotOlderThan", "timeoutSeconds": "1"}, stop_after=2)
+        events, _ = _events(
+            c,
+            CM,
+            {
+                "watch": "1",
+                "sendInitialEvents": "true",
+                "allowWatchBookmarks": "true",
+                "resourceVersionMatch": "NotOlderThan",
+                "timeoutSeconds": "1",
+            },
+            stop_after=2,
+        )
     assert events[0]["type"] == "ADDED"
     assert events[1]["type"] == "BOOKMARK"
     assert events[1]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
@@ -140,8 +158,9 @@ def test_python_client_watch_resume_and_410(sim_factory):
     for i in range(15):
         s.apply(_cm(f"c{i}"))
     with pytest.raises(ApiException) as exc:
-        for _ in watch.Watch().stream(core.list_namespaced_config_map, "default", resource_version=rv,
-                                      timeout_seconds=1):
+        for _ in watch.Watch().stream(
+            core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=1
+        ):
             pass
     assert exc.value.status == 410
     api_client.close()
@@ -167,8 +186,12 @@ def test_watch_single_object_and_table(sim):
         path = "/apis/kaito.sh/v1beta1/namespaces/default/workspaces"
         events, _ = _events(c, path, {"watch": "1", "fieldSelector": "metadata.name=w2", "timeoutSeconds": "1"})
         assert [e["object"]["metadata"]["name"] for e in events] == ["w2"]
-        with c.stream("GET", path, params={"watch": "1", "timeoutSeconds": "5"},
-                      headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}) as r:
+        with c.stream(
+            "GET",
+            path,
+            params={"watch": "1", "timeoutSeconds": "5"},
+            headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"},
+        ) as r:
             first = json.loads(next(r.iter_lines()))
     table = first["object"]
     assert table["kind"] == "Table"

@@ -37,8 +37,10 @@ def out(c: Console) -> str:
 # ---- the console ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("answer", "yes"), [("y\n", True), ("Yes\n", True), ("n\n", False), ("", False),
-                                             ("\n", False), ("yes please\n", False)])
+@pytest.mark.parametrize(
+    ("answer", "yes"),
+    [("y\n", True), ("Yes\n", True), ("n\n", False), ("", False), ("\n", False), ("yes please\n", False)],
+)
 def test_confirm_asks_on_stderr_and_reads_one_line(answer: str, yes: bool) -> None:
     c = console(answer + "rest\n", tty=True)
     assert c.confirm("Delete it?") is yes
@@ -55,8 +57,13 @@ def test_confirm_at_end_of_input_finishes_the_prompt_line() -> None:
 
 @pytest.mark.parametrize(
     ("tty", "env", "coloured"),
-    [(True, {}, True), (False, {}, False), (True, {"NO_COLOR": "1"}, False), (True, {"NO_COLOR": ""}, True),
-     (True, {"TERM": "dumb"}, False)],
+    [
+        (True, {}, True),
+        (False, {}, False),
+        (True, {"NO_COLOR": "1"}, False),
+        (True, {"NO_COLOR": ""}, True),
+        (True, {"TERM": "dumb"}, False),
+    ],
 )
 def test_colour_needs_a_terminal_and_no_no_color(tty: bool, env: dict[str, str], coloured: bool) -> None:
     c = console(tty=tty, env=env)

@@ -12,7 +12,11 @@ from kubectl_kaito.errors import UsageError
 
 def test_labels() -> None:
     assert flags.labels(["team=nlp,env=dev", "example.com/tier=gpu", "empty="]) == {
-        "team": "nlp", "env": "dev", "example.com/tier": "gpu", "empty": ""}
+        "team": "nlp",
+        "env": "dev",
+        "example.com/tier": "gpu",
+        "empty": "",
+    }
     assert flags.labels(None) == {}
 
 
@@ -55,6 +59,8 @@ def test_positive_int() -> None:
 
 def test_key_values() -> None:
     assert flags.key_values("Mode=mig, profile=1g.10gb", "--partition", ("mode", "profile"), "x") == {
-        "mode": "mig", "profile": "1g.10gb"}
+        "mode": "mig",
+        "profile": "1g.10gb",
+    }
     with pytest.raises(UsageError, match="unknown key 'size'"):
         flags.key_values("size=1", "--partition", ("mode",), "x")

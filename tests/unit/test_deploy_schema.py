@@ -22,57 +22,153 @@ TUNE = ("--tuning", "--model", "phi-4-mini-instruct", *SKU)
 # (id, flags after `deploy w`) -- files named here are written by the `files` fixture.
 ROWS: list[tuple[str, tuple[str, ...]]] = [
     ("preset", ("--model", "phi-4-mini-instruct", *SKU, "--namespace", "team-a")),
-    ("hf-id-count-selector", ("--model", "Qwen/Qwen3-0.6B", *SKU, "--count", "2", "--label-selector", "apps=q,tier=gpu",
-                              "--preferred-nodes", "n1,n2")),
+    (
+        "hf-id-count-selector",
+        (
+            "--model",
+            "Qwen/Qwen3-0.6B",
+            *SKU,
+            "--count",
+            "2",
+            "--label-selector",
+            "apps=q,tier=gpu",
+            "--preferred-nodes",
+            "n1,n2",
+        ),
+    ),
     ("secrets", ("--model", "llama-3.1-8b-instruct", *SKU, "--model-access-secret", "hf", "--image-pull-secret", "p")),
-    ("adapters-image", ("--model", "phi-4-mini-instruct", *SKU, "--adapter", "a=r.io/a:1,pull-secret=pull",
-                        "--adapter", "b=r.io/b:1")),
-    ("adapter-strength-transformers", ("--model", "phi-4-mini-instruct", *SKU, "--runtime", "transformers",
-                                       "--adapter", "a=r.io/a:1,strength=0.7")),
+    (
+        "adapters-image",
+        ("--model", "phi-4-mini-instruct", *SKU, "--adapter", "a=r.io/a:1,pull-secret=pull", "--adapter", "b=r.io/b:1"),
+    ),
+    (
+        "adapter-strength-transformers",
+        ("--model", "phi-4-mini-instruct", *SKU, "--runtime", "transformers", "--adapter", "a=r.io/a:1,strength=0.7"),
+    ),
     ("adapter-pvc", ("--model", "phi-4-mini-instruct", *SKU, "--adapter", "a=pvc:adapter-claim")),
     ("adapter-volume", ("--model", "phi-4-mini-instruct", *SKU, "--adapter", "a=volume:azurefile.yaml")),
-    ("inference-config-lb-bypass", ("--model", "phi-4", *SKU, "--inference-config", "cfg", "--enable-load-balancer",
-                                    "--bypass-resource-checks")),
-    ("labels-annotations", ("--model", "phi-4", *SKU, "--label", "team=nlp,env=dev", "--annotation",
-                            "example.com/owner=a, b", "--annotation", "kaito.sh/performance-mode=balanced")),
+    (
+        "inference-config-lb-bypass",
+        ("--model", "phi-4", *SKU, "--inference-config", "cfg", "--enable-load-balancer", "--bypass-resource-checks"),
+    ),
+    (
+        "labels-annotations",
+        (
+            "--model",
+            "phi-4",
+            *SKU,
+            "--label",
+            "team=nlp,env=dev",
+            "--annotation",
+            "example.com/owner=a, b",
+            "--annotation",
+            "kaito.sh/performance-mode=balanced",
+        ),
+    ),
     ("performance-mode", ("--model", "phi-4", *SKU, "--performance-mode", "interactivity")),
     ("disable-benchmark", ("--model", "phi-4", *SKU, "--disable-benchmark")),
     ("use-local-weights", ("--model", "deepseek-ai/DeepSeek-V4-Flash", *SKU, "--use-local-weights")),
     ("model-streaming", ("--model", "phi-4", *SKU, "--disable-model-streaming")),
-    ("mirror-storage-class-sa", ("--model", "phi-4", *SKU, "--model-mirror-storage-class", "blob-fuse",
-                                 "--streaming-service-account", "streamer")),
+    (
+        "mirror-storage-class-sa",
+        (
+            "--model",
+            "phi-4",
+            *SKU,
+            "--model-mirror-storage-class",
+            "blob-fuse",
+            "--streaming-service-account",
+            "streamer",
+        ),
+    ),
     ("node-class-name", ("--model", "phi-4", *SKU, "--node-class-name", "image-family-azure-linux")),
     ("node-image-family", ("--model", "phi-4", *SKU, "--node-image-family", "AzureLinux")),
-    ("partition-mig", ("--model", "microsoft/Phi-4-mini-instruct", "--label-selector", "kaito-workspace=phi",
-                       "--partition", "mode=mig,profile=2g.24gb")),
-    ("partition-accelerator", ("--model", "llama-3.1-8b-instruct", "--model-access-secret", "hf",
-                               "--partition", "mode=accelerator,count=2")),
+    (
+        "partition-mig",
+        (
+            "--model",
+            "microsoft/Phi-4-mini-instruct",
+            "--label-selector",
+            "kaito-workspace=phi",
+            "--partition",
+            "mode=mig,profile=2g.24gb",
+        ),
+    ),
+    (
+        "partition-accelerator",
+        ("--model", "llama-3.1-8b-instruct", "--model-access-secret", "hf", "--partition", "mode=accelerator,count=2"),
+    ),
     ("template", ("--template", "template.yaml", *SKU)),
     ("template-from-pod", ("--template", "pod.yaml", "--preferred-nodes", "kind-node")),
     ("image", ("--image", "ghcr.io/kaito-project/aikit/llama3.2:3b", "--args", "run --address=:5000")),
-    ("image-port-command", ("--image", "python:3.12", "--port", "5000", "--command",
-                            "python -m http.server 5000", *SKU, "--label", "app=web")),
-    ("tuning-urls-image-out", (*TUNE, "--input-urls", "https://e.com/a.parquet,https://e.com/b.parquet",
-                               "--output-image", "r.io/out:1", "--output-image-push-secret", "push",
-                               "--tuning-method", "lora", "--tuning-config", "tcfg")),
+    (
+        "image-port-command",
+        (
+            "--image",
+            "python:3.12",
+            "--port",
+            "5000",
+            "--command",
+            "python -m http.server 5000",
+            *SKU,
+            "--label",
+            "app=web",
+        ),
+    ),
+    (
+        "tuning-urls-image-out",
+        (
+            *TUNE,
+            "--input-urls",
+            "https://e.com/a.parquet,https://e.com/b.parquet",
+            "--output-image",
+            "r.io/out:1",
+            "--output-image-push-secret",
+            "push",
+            "--tuning-method",
+            "lora",
+            "--tuning-config",
+            "tcfg",
+        ),
+    ),
     ("tuning-pvc", (*TUNE, "--input-pvc", "in", "--output-pvc", "out")),
-    ("tuning-private-image", (*TUNE, "--input-image", "r.io/data:1", "--input-pull-secret", "pull-a,pull-b",
-                              "--output-pvc", "out")),
-    ("tuning-volumes", (*TUNE, "--input-volume", "azurefile.yaml", "--output-volume", "nfs.yaml",
-                        "--model-access-secret", "hf")),
-    ("tuning-labels", (*TUNE, "--input-pvc", "in", "--output-pvc", "out", "--label", "team=ml", "--annotation",
-                       "example.com/run=7")),
+    (
+        "tuning-private-image",
+        (*TUNE, "--input-image", "r.io/data:1", "--input-pull-secret", "pull-a,pull-b", "--output-pvc", "out"),
+    ),
+    (
+        "tuning-volumes",
+        (*TUNE, "--input-volume", "azurefile.yaml", "--output-volume", "nfs.yaml", "--model-access-secret", "hf"),
+    ),
+    (
+        "tuning-labels",
+        (*TUNE, "--input-pvc", "in", "--output-pvc", "out", "--label", "team=ml", "--annotation", "example.com/run=7"),
+    ),
 ]
 
 FILES: dict[str, Any] = {
     "azurefile.yaml": {"azureFile": {"secretName": "azure-secret", "shareName": "adapters", "readOnly": True}},
     "nfs.yaml": {"name": "ignored", "nfs": {"server": "nfs.example.com", "path": "/exports/out"}},
-    "template.yaml": {"metadata": {"labels": {"app": "custom"}}, "spec": {"containers": [
-        {"name": "llm", "image": "mcr.microsoft.com/aks/kaito/kaito-base:0.2.0",
-         "resources": {"limits": {"nvidia.com/gpu": 1}}, "ports": [{"containerPort": 5000}]}],
-        "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory"}}]}},
-    "pod.yaml": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "labels": {"a": "b"}},
-                 "spec": {"containers": [{"name": "c", "image": "nginx"}]}},
+    "template.yaml": {
+        "metadata": {"labels": {"app": "custom"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "llm",
+                    "image": "mcr.microsoft.com/aks/kaito/kaito-base:0.2.0",
+                    "resources": {"limits": {"nvidia.com/gpu": 1}},
+                    "ports": [{"containerPort": 5000}],
+                }
+            ],
+            "volumes": [{"name": "dshm", "emptyDir": {"medium": "Memory"}}],
+        },
+    },
+    "pod.yaml": {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "x", "labels": {"a": "b"}},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+    },
 }
 
 
@@ -101,8 +197,18 @@ def test_the_table_uses_every_manifest_flag() -> None:
 
     cmd = typer.main.get_command(cli.app).commands["deploy"]  # type: ignore[attr-defined]  # a Group (get_command is typed Command)
     declared = {p.opts[0] for p in cmd.params if getattr(p, "param_type_name", "") == "option"}
-    not_manifest = {"--workspace-name", "--dry-run", "--output", "--wait", "--timeout",  # and the global options:
-                    "--kubeconfig", "--context", "--request-timeout", "--verbose", "--v"}
+    not_manifest = {
+        "--workspace-name",
+        "--dry-run",
+        "--output",
+        "--wait",
+        "--timeout",  # and the global options:
+        "--kubeconfig",
+        "--context",
+        "--request-timeout",
+        "--verbose",
+        "--v",
+    }
     # InferenceSet fields: tests/cli/test_inferenceset.py validates them against the InferenceSet CRD
     not_manifest |= {"--replicas", "--node-count-limit", "--update-strategy", "--max-unavailable"}
     used = {f for _, flags in ROWS for f in flags if f.startswith("--")}
@@ -117,18 +223,26 @@ def test_what_the_new_flags_write(files: Path) -> None:
     ws = dry_run(*dict(ROWS)["tuning-private-image"])
     assert ws["tuning"]["input"] == {"image": "r.io/data:1", "imagePullSecrets": ["pull-a", "pull-b"]}
     ws = dry_run(*dict(ROWS)["adapters-image"])
-    assert ws["inference"]["adapters"][0] == {"source": {"name": "a", "image": "r.io/a:1",
-                                                         "imagePullSecrets": ["pull"]}}
+    assert ws["inference"]["adapters"][0] == {
+        "source": {"name": "a", "image": "r.io/a:1", "imagePullSecrets": ["pull"]}
+    }
     ws = dry_run(*dict(ROWS)["adapter-pvc"])
     assert ws["inference"]["adapters"] == [
-        {"source": {"name": "a", "volumeSource": {"persistentVolumeClaim": {"claimName": "adapter-claim"}}}}]
+        {"source": {"name": "a", "volumeSource": {"persistentVolumeClaim": {"claimName": "adapter-claim"}}}}
+    ]
     ws = dry_run(*dict(ROWS)["template-from-pod"])
-    assert ws["inference"] == {"template": {"metadata": {"labels": {"a": "b"}},
-                                            "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}
+    assert ws["inference"] == {
+        "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    }
     ws = dry_run(*dict(ROWS)["image-port-command"])
     assert ws["inference"]["template"]["spec"]["containers"] == [
-        {"name": "w", "image": "python:3.12", "command": ["python", "-m", "http.server", "5000"],
-         "ports": [{"containerPort": 5000}]}]
+        {
+            "name": "w",
+            "image": "python:3.12",
+            "command": ["python", "-m", "http.server", "5000"],
+            "ports": [{"containerPort": 5000}],
+        }
+    ]
     assert ws["metadata"]["labels"] == {"app": "web"} and "preset" not in ws["inference"]
     ws = dry_run(*dict(ROWS)["labels-annotations"])
     assert ws["metadata"]["annotations"] == {"example.com/owner": "a, b", "kaito.sh/performance-mode": "balanced"}
@@ -136,16 +250,23 @@ def test_what_the_new_flags_write(files: Path) -> None:
     ws = dry_run(*dict(ROWS)["node-image-family"])
     assert ws["metadata"]["annotations"] == {"kaito.sh/node-image-family": "azurelinux"}
     ws = dry_run(*dict(ROWS)["partition-accelerator"])
-    assert ws["resource"] == {"labelSelector": {"matchLabels": {"apps": "w"}},
-                              "partition": {"mode": "accelerator", "count": 2}}
+    assert ws["resource"] == {
+        "labelSelector": {"matchLabels": {"apps": "w"}},
+        "partition": {"mode": "accelerator", "count": 2},
+    }
 
 
 # ---- the validator itself catches what the API server would prune or refuse ---------------------------
 
+
 def _ws(**extra: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": "w"},
-                            "resource": {"labelSelector": {"matchLabels": {"a": "b"}}},
-                            "inference": {"preset": {"name": "phi-4"}}}
+    base: dict[str, Any] = {
+        "apiVersion": "kaito.sh/v1beta1",
+        "kind": "Workspace",
+        "metadata": {"name": "w"},
+        "resource": {"labelSelector": {"matchLabels": {"a": "b"}}},
+        "inference": {"preset": {"name": "phi-4"}},
+    }
     base.update(extra)
     return base
 
@@ -158,8 +279,10 @@ def _ws(**extra: Any) -> dict[str, Any]:
         (_ws(resource={"labelSelector": {}, "partition": {"profile": "1g.10gb"}}), "partition.mode: required"),
         (_ws(resource={"instanceType": "x"}), "resource.labelSelector: required"),
         (_ws(resource={"labelSelector": {}, "count": "2"}), "resource.count: want integer"),
-        (_ws(inference={"preset": {"name": "p"}, "adapters": [{"source": {"name": "a", "volume": {}}}]}),
-         "inference.adapters[0].source.volume: unknown field"),
+        (
+            _ws(inference={"preset": {"name": "p"}, "adapters": [{"source": {"name": "a", "volume": {}}}]}),
+            "inference.adapters[0].source.volume: unknown field",
+        ),
         (_ws(inference={"preset": {"name": "p", "accessMode": "secret"}}), "not one of ['public', 'private']"),
         (_ws(tuning={"preset": {"name": "p"}, "input": {"pvc": "x"}, "output": {}}), "tuning.input.pvc: unknown"),
         (_ws(metadata={"name": "w", "annotations": {"a": True}}), "metadata.annotations.a: want string"),
@@ -173,8 +296,13 @@ def test_the_validator_reports(obj: dict[str, Any], problem: str) -> None:
 
 
 def test_the_validator_keeps_what_the_schema_preserves() -> None:
-    ok = _ws(inference={"template": {"spec": {"anything": [1, {"goes": True}]}}},
-             tuning={"preset": {"name": "p"}, "input": {"volumeSource": {"csi": {"driver": "d"}}},
-                     "output": {"volumeSource": {"emptyDir": {}}}})
+    ok = _ws(
+        inference={"template": {"spec": {"anything": [1, {"goes": True}]}}},
+        tuning={
+            "preset": {"name": "p"},
+            "input": {"volumeSource": {"csi": {"driver": "d"}}},
+            "output": {"volumeSource": {"emptyDir": {}}},
+        },
+    )
     assert validate_object(ok, CRD) == []
     assert validate(5, {"type": "integer", "minimum": 1}) == []

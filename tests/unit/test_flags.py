@@ -16,9 +16,21 @@ from kubectl_kaito.errors import UsageError
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [
-        ("30", 30.0), ("30s", 30.0), ("5m", 300.0), ("1h", 3600.0), ("1m30s", 90.0), ("1h30m", 5400.0),
-        ("1.5h", 5400.0), (".5s", 0.5), ("250ms", 0.25), ("10us", 1e-5), ("10µs", 1e-5), ("100ns", 1e-7),
-        ("0", 0.0), ("0s", 0.0), ("2562047h", 2562047 * 3600.0),
+        ("30", 30.0),
+        ("30s", 30.0),
+        ("5m", 300.0),
+        ("1h", 3600.0),
+        ("1m30s", 90.0),
+        ("1h30m", 5400.0),
+        ("1.5h", 5400.0),
+        (".5s", 0.5),
+        ("250ms", 0.25),
+        ("10us", 1e-5),
+        ("10µs", 1e-5),
+        ("100ns", 1e-7),
+        ("0", 0.0),
+        ("0s", 0.0),
+        ("2562047h", 2562047 * 3600.0),
     ],
 )
 def test_durations_parse_like_kubectl(text: str, seconds: float) -> None:
@@ -214,7 +226,10 @@ def test_preprocess_argv_leaves_a_flag_dry_run_alone() -> None:
 
 def test_preprocess_argv_stops_at_the_subcommand_for_a_group() -> None:
     assert flags.preprocess_argv(_params(), ["-n=a", "status", "-o=json"], stop_at_positional=True) == [
-        "-n", "a", "status", "-o=json",
+        "-n",
+        "a",
+        "status",
+        "-o=json",
     ]
 
 
@@ -223,7 +238,9 @@ def test_flags_module_is_light() -> None:
     import subprocess
     import sys
 
-    code = "import sys, kubectl_kaito.flags; print(sorted(m for m in ('kubectl_kaito.cluster', 'yaml', 'httpx', " \
+    code = (
+        "import sys, kubectl_kaito.flags; print(sorted(m for m in ('kubectl_kaito.cluster', 'yaml', 'httpx', "
         "'kubectl_kaito.cli') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

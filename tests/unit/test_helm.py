@@ -14,8 +14,16 @@ from kubectl_kaito import helm, provider
 from kubectl_kaito.errors import ExitCode, HelmFailedError, UsageError
 from tests.fixtures import fake_helm
 
-BASE = ["helm", "upgrade", "--install", "kaito-workspace", "kaito/workspace",
-        "--namespace", "kaito-workspace", "--create-namespace"]
+BASE = [
+    "helm",
+    "upgrade",
+    "--install",
+    "kaito-workspace",
+    "kaito/workspace",
+    "--namespace",
+    "kaito-workspace",
+    "--create-namespace",
+]
 
 
 # ---- argument lists ----------------------------------------------------------------
@@ -39,11 +47,15 @@ def test_default_install_is_the_documented_three_commands() -> None:
             ["--set", "featureGates.disableNodeAutoProvisioning=true", "--set", "nodeProvisioner=byo", "--wait"],
         ),
         (helm.InstallOptions(set_values=("a=1", "b.c=x")), ["--set", "a=1", "--set", "b.c=x", "--wait"]),
-        (helm.InstallOptions(values_files=("v1.yaml", "v2.yaml")),
-         ["--values", "v1.yaml", "--values", "v2.yaml", "--wait"]),
+        (
+            helm.InstallOptions(values_files=("v1.yaml", "v2.yaml")),
+            ["--values", "v1.yaml", "--values", "v2.yaml", "--wait"],
+        ),
         (helm.InstallOptions(take_ownership=True), ["--wait", "--take-ownership"]),
-        (helm.InstallOptions(kubeconfig="/k", kube_context="ctx"),
-         ["--wait", "--kubeconfig", "/k", "--kube-context", "ctx"]),
+        (
+            helm.InstallOptions(kubeconfig="/k", kube_context="ctx"),
+            ["--wait", "--kubeconfig", "/k", "--kube-context", "ctx"],
+        ),
     ],
 )
 def test_each_flag_lands_in_the_install_argv(opts: helm.InstallOptions, extra: list[str]) -> None:
@@ -52,16 +64,43 @@ def test_each_flag_lands_in_the_install_argv(opts: helm.InstallOptions, extra: l
 
 def test_all_flags_together_in_a_stable_order_user_set_last() -> None:
     opts = helm.InstallOptions(
-        chart_version="0.12.0", namespace="kaito", cluster_name="c1", byo_nodes=True,
-        set_values=("nodeProvisioner=karpenter",), values_files=("v.yaml",),
-        kubeconfig="/k", kube_context="ctx", take_ownership=True,
+        chart_version="0.12.0",
+        namespace="kaito",
+        cluster_name="c1",
+        byo_nodes=True,
+        set_values=("nodeProvisioner=karpenter",),
+        values_files=("v.yaml",),
+        kubeconfig="/k",
+        kube_context="ctx",
+        take_ownership=True,
     )
     assert helm.install_argv(opts) == [
-        "helm", "upgrade", "--install", "kaito-workspace", "kaito/workspace", "--namespace", "kaito",
-        "--create-namespace", "--version", "0.12.0", "--set-string", "clusterName=c1",
-        "--set", "featureGates.disableNodeAutoProvisioning=true", "--set", "nodeProvisioner=byo",
-        "--values", "v.yaml", "--set", "nodeProvisioner=karpenter", "--wait", "--take-ownership",
-        "--kubeconfig", "/k", "--kube-context", "ctx",
+        "helm",
+        "upgrade",
+        "--install",
+        "kaito-workspace",
+        "kaito/workspace",
+        "--namespace",
+        "kaito",
+        "--create-namespace",
+        "--version",
+        "0.12.0",
+        "--set-string",
+        "clusterName=c1",
+        "--set",
+        "featureGates.disableNodeAutoProvisioning=true",
+        "--set",
+        "nodeProvisioner=byo",
+        "--values",
+        "v.yaml",
+        "--set",
+        "nodeProvisioner=karpenter",
+        "--wait",
+        "--take-ownership",
+        "--kubeconfig",
+        "/k",
+        "--kube-context",
+        "ctx",
     ]
 
 
@@ -73,7 +112,15 @@ def test_repo_commands_never_take_kube_flags() -> None:
 def test_uninstall_argv() -> None:
     assert helm.uninstall_argv() == ["helm", "uninstall", "kaito-workspace", "--namespace", "kaito-workspace"]
     assert helm.uninstall_argv("kaito-workspace", "ns", "/k", "c") == [
-        "helm", "uninstall", "kaito-workspace", "--namespace", "ns", "--kubeconfig", "/k", "--kube-context", "c",
+        "helm",
+        "uninstall",
+        "kaito-workspace",
+        "--namespace",
+        "ns",
+        "--kubeconfig",
+        "/k",
+        "--kube-context",
+        "c",
     ]
 
 
@@ -129,8 +176,12 @@ def test_chart_version_must_not_be_blank() -> None:
         ("v3.17.3+ge4da497", (3, 17, 3), "v3.17.3", True),
         ("v3.16.4+g7877b45", (3, 16, 4), "v3.16.4", False),
         ("v4.0.0+g1234567", (4, 0, 0), "v4.0.0", True),
-        ('version.BuildInfo{Version:"v3.18.1", GitCommit:"x", GitTreeState:"clean", GoVersion:"go1.24"}',
-         (3, 18, 1), "v3.18.1", True),
+        (
+            'version.BuildInfo{Version:"v3.18.1", GitCommit:"x", GitTreeState:"clean", GoVersion:"go1.24"}',
+            (3, 18, 1),
+            "v3.18.1",
+            True,
+        ),
         ("v2.17.0", (2, 17, 0), "v2.17.0", False),
         ("", None, None, False),
         ("garbage", None, "garbage", False),
@@ -182,8 +233,12 @@ def test_run_failure_carries_exit_code_and_stderr(fake: Path, monkeypatch: pytes
     monkeypatch.setenv("FAKE_HELM_FAIL_CODE", "7")
     err: list[str] = []
     with pytest.raises(HelmFailedError) as exc:
-        helm.run(str(helm.find_helm()), helm.install_argv(helm.InstallOptions()), on_stdout=lambda _: None,
-                 on_stderr=err.append)
+        helm.run(
+            str(helm.find_helm()),
+            helm.install_argv(helm.InstallOptions()),
+            on_stdout=lambda _: None,
+            on_stderr=err.append,
+        )
     assert err == ["Error: UPGRADE FAILED: context deadline exceeded"]
     assert exc.value.exit_code == ExitCode.ERROR
     assert exc.value.code == "HELM_FAILED"
@@ -225,8 +280,12 @@ def test_fake_helm_long_version_is_buildinfo(fake: Path) -> None:
 # ---- provider.py: pure readers ------------------------------------------------------------------
 
 
-def _deployment(labels: dict[str, str] | None = None, ready: int = 1, desired: int | None = 1,
-                image: str = "mcr.microsoft.com/aks/kaito/workspace:0.12.0") -> dict:
+def _deployment(
+    labels: dict[str, str] | None = None,
+    ready: int = 1,
+    desired: int | None = 1,
+    image: str = "mcr.microsoft.com/aks/kaito/workspace:0.12.0",
+) -> dict:
     spec: dict = {"template": {"spec": {"containers": [{"name": "workspace", "image": image}]}}}
     if desired is not None:
         spec["replicas"] = desired
@@ -247,8 +306,15 @@ def test_replicas_default_desired_to_one() -> None:
 
 
 def test_crd_and_discovery_versions() -> None:
-    crd = {"spec": {"versions": [{"name": "v1alpha1", "served": True}, {"name": "v1beta1", "served": True},
-                                 {"name": "v1", "served": False}]}}
+    crd = {
+        "spec": {
+            "versions": [
+                {"name": "v1alpha1", "served": True},
+                {"name": "v1beta1", "served": True},
+                {"name": "v1", "served": False},
+            ]
+        }
+    }
     assert provider.crd_served_versions(crd) == ["v1alpha1", "v1beta1"]
     group = {"versions": [{"groupVersion": "kaito.sh/v1beta1", "version": "v1beta1"}]}
     assert provider.discovery_versions(group) == ["v1beta1"]
@@ -259,9 +325,18 @@ def test_crd_and_discovery_versions() -> None:
 
 
 def _status(**kw: object) -> provider.ProviderStatus:
-    base = dict(namespace="kaito-workspace", crd_installed=True, crd_versions=["v1alpha1", "v1beta1"],
-                operator_installed=True, ready_replicas=1, desired_replicas=1, version="0.12.0", workspaces=2,
-                helm_available=True, helm_version="v3.17.3")
+    base = dict(
+        namespace="kaito-workspace",
+        crd_installed=True,
+        crd_versions=["v1alpha1", "v1beta1"],
+        operator_installed=True,
+        ready_replicas=1,
+        desired_replicas=1,
+        version="0.12.0",
+        workspaces=2,
+        helm_available=True,
+        helm_version="v3.17.3",
+    )
     base.update(kw)
     return provider.ProviderStatus(**base)  # type: ignore[arg-type]  # a dict of mixed values as keywords
 
@@ -270,10 +345,18 @@ def test_installed_and_ready_has_no_error_and_the_seed_shape() -> None:
     st = _status()
     assert provider.assess(st) is None
     assert st.to_dict() == {
-        "installed": True, "ready": True, "crdInstalled": True, "crdVersions": ["v1alpha1", "v1beta1"],
-        "operatorInstalled": True, "operatorReady": True, "operatorReplicas": {"ready": 1, "desired": 1},
-        "version": "0.12.0", "helm": {"available": True, "version": "v3.17.3"},
-        "namespace": "kaito-workspace", "deployment": "kaito-workspace", "workspaces": 2,
+        "installed": True,
+        "ready": True,
+        "crdInstalled": True,
+        "crdVersions": ["v1alpha1", "v1beta1"],
+        "operatorInstalled": True,
+        "operatorReady": True,
+        "operatorReplicas": {"ready": 1, "desired": 1},
+        "version": "0.12.0",
+        "helm": {"available": True, "version": "v3.17.3"},
+        "namespace": "kaito-workspace",
+        "deployment": "kaito-workspace",
+        "workspaces": 2,
     }
     assert provider.render_text(st).splitlines() == [
         "KAITO:       installed, ready",
@@ -286,8 +369,17 @@ def test_installed_and_ready_has_no_error_and_the_seed_shape() -> None:
 
 
 def test_not_installed_is_exit_3() -> None:
-    st = _status(crd_installed=False, crd_versions=[], operator_installed=False, ready_replicas=None,
-                 desired_replicas=None, version=None, workspaces=None, helm_available=False, helm_version=None)
+    st = _status(
+        crd_installed=False,
+        crd_versions=[],
+        operator_installed=False,
+        ready_replicas=None,
+        desired_replicas=None,
+        version=None,
+        workspaces=None,
+        helm_available=False,
+        helm_version=None,
+    )
     err = provider.assess(st)
     assert err is not None and err.exit_code == ExitCode.NOT_FOUND and err.code == "PROVIDER_NOT_INSTALLED"
     assert st.to_dict()["installed"] is False
@@ -357,14 +449,16 @@ def _resources(api: _API) -> Any:
 def test_probe_falls_back_to_discovery_when_crds_may_not_be_read() -> None:
     from kubectl_kaito.errors import ForbiddenError
 
-    api = _API({
-        CRD_PATH: ForbiddenError,
-        "/apis/kaito.sh": {"versions": [{"version": "v1beta1"}, {"version": "v1alpha1"}]},
-        "/apis/kaito.sh/v1beta1": {"resources": [{"name": "workspaces"}]},
-        "/apis/kaito.sh/v1alpha1": {"resources": [{"name": "workspaces"}]},
-        "/apis/apps/v1/namespaces/kaito-workspace/deployments/kaito-workspace": ForbiddenError,
-        "/apis/kaito.sh/v1beta1/workspaces": ForbiddenError,
-    })
+    api = _API(
+        {
+            CRD_PATH: ForbiddenError,
+            "/apis/kaito.sh": {"versions": [{"version": "v1beta1"}, {"version": "v1alpha1"}]},
+            "/apis/kaito.sh/v1beta1": {"resources": [{"name": "workspaces"}]},
+            "/apis/kaito.sh/v1alpha1": {"resources": [{"name": "workspaces"}]},
+            "/apis/apps/v1/namespaces/kaito-workspace/deployments/kaito-workspace": ForbiddenError,
+            "/apis/kaito.sh/v1beta1/workspaces": ForbiddenError,
+        }
+    )
     st = provider.probe(_resources(api), "kaito-workspace")
     assert (st.crd_installed, st.crd_versions, st.crd_source) == (True, ["v1beta1", "v1alpha1"], "discovery")
     assert st.operator_installed is None and st.workspaces is None
@@ -373,13 +467,17 @@ def test_probe_falls_back_to_discovery_when_crds_may_not_be_read() -> None:
 
 
 def test_probe_reads_crd_deployment_and_count() -> None:
-    api = _API({
-        CRD_PATH: {"spec": {"versions": [{"name": "v1alpha1", "served": True},
-                                                  {"name": "v1beta1", "served": True}]}},
-        "/apis/apps/v1/namespaces/kaito/deployments/kaito-workspace": _deployment(
-            {"helm.sh/chart": "workspace-0.12.0"}, ready=0, desired=1),
-        "/apis/kaito.sh/v1beta1/workspaces": {"items": [{}, {}, {}]},
-    })
+    api = _API(
+        {
+            CRD_PATH: {
+                "spec": {"versions": [{"name": "v1alpha1", "served": True}, {"name": "v1beta1", "served": True}]}
+            },
+            "/apis/apps/v1/namespaces/kaito/deployments/kaito-workspace": _deployment(
+                {"helm.sh/chart": "workspace-0.12.0"}, ready=0, desired=1
+            ),
+            "/apis/kaito.sh/v1beta1/workspaces": {"items": [{}, {}, {}]},
+        }
+    )
     st = provider.probe(_resources(api), "kaito")
     assert (st.version, st.workspaces, st.ready_replicas, st.desired_replicas) == ("0.12.0", 3, 0, 1)
     assert st.operator_ready is False

@@ -175,7 +175,7 @@ def test_parse_sse_follows_the_spec() -> None:
     lines = [
         ": keep-alive",
         "",
-        "data: {\"a\": 1}",
+        'data: {"a": 1}',
         "",
         "event: error",
         "data: first",

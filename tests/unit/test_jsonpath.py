@@ -54,6 +54,6 @@ def test_format_keeps_the_template_as_typed_and_lowers_the_kind() -> None:
 
 def test_custom_columns_and_names() -> None:
     text = output.format_objects(DOC, "custom-columns=NAME:.metadata.name,N:.n,L:.metadata.labels")
-    assert text.splitlines() == ["NAME   N    L", "a      2    {\"k.io/x\":\"1\"}", "b      10   <none>"]
+    assert text.splitlines() == ["NAME   N    L", 'a      2    {"k.io/x":"1"}', "b      10   <none>"]
     ws = {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": "x"}}
     assert output.format_objects(ws, "name") == "workspace.kaito.sh/x\n"

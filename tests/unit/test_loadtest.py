@@ -29,8 +29,16 @@ def test_summary_is_in_milliseconds_and_empty_is_null() -> None:
 
 
 def _ok(ttft: float, e2e: float, itl: list[float], usage: int | None = None, chunks: int | None = None) -> Outcome:
-    return Outcome(ok=True, ttft=ttft, e2e=e2e, itl=itl, chunks=chunks if chunks is not None else len(itl) + 1,
-                   usage_output=usage, usage_input=10 if usage is not None else None, prompt_tokens=8)
+    return Outcome(
+        ok=True,
+        ttft=ttft,
+        e2e=e2e,
+        itl=itl,
+        chunks=chunks if chunks is not None else len(itl) + 1,
+        usage_output=usage,
+        usage_input=10 if usage is not None else None,
+        prompt_tokens=8,
+    )
 
 
 def test_metrics_follow_vllms_definitions() -> None:
@@ -116,7 +124,7 @@ def test_read_prompts_accepts_both_shapes_and_skips_blank_lines() -> None:
         ([b'["a"]'], "line 1: not a JSON object"),
         ([b'{"prompt": ""}'], 'line 1: "prompt" must be a non-empty string'),
         ([b'{"text": "a"}'], 'line 1: no "prompt" or "messages" key'),
-        ([b'{"messages": []}'], "line 1: \"messages\" must be"),
+        ([b'{"messages": []}'], 'line 1: "messages" must be'),
         ([b"", b"\xff\xfe"], "line 2: not UTF-8"),
         ([b"", b"  "], "no prompts in it"),
     ],

@@ -24,7 +24,9 @@ def test_tail_minus_one_means_all_and_other_negatives_are_usage_errors() -> None
         logs.tail_lines(-2)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("10m", 600), ("1h", 3600), ("90", 90), ("1.2s", 2), ("250ms", 1), ("0", None)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("10m", 600), ("1h", 3600), ("90", 90), ("1.2s", 2), ("250ms", 1), ("0", None)]
+)
 def test_since_is_whole_seconds_rounded_up(text: str, seconds: int | None) -> None:
     assert logs.since_seconds(text) == seconds
 
@@ -57,8 +59,14 @@ def test_since_and_since_time_are_exclusive() -> None:
 # ---- selection ------------------------------------------------------------------------------
 
 
-def pod(name: str, containers: list[str], *, waiting: dict[str, str] | None = None, init: list[str] | None = None,
-        default: str | None = None) -> dict[str, Any]:
+def pod(
+    name: str,
+    containers: list[str],
+    *,
+    waiting: dict[str, str] | None = None,
+    init: list[str] | None = None,
+    default: str | None = None,
+) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "labels": {"kaito.sh/workspace": "ws"}}
     if default:
         meta["annotations"] = {"kubectl.kubernetes.io/default-container": default}
@@ -137,7 +145,9 @@ def test_no_pods_error_names_the_state_and_the_pending_condition() -> None:
     ws = {
         "metadata": {"name": "ws"},
         "inference": {"preset": {"name": "phi-4-mini-instruct"}},
-        "status": {"conditions": [{"type": "ResourceReady", "status": "False", "reason": "workspaceResourceStatusNotReady"}]},
+        "status": {
+            "conditions": [{"type": "ResourceReady", "status": "False", "reason": "workspaceResourceStatusNotReady"}]
+        },
     }
     err = logs.no_pods_error(ws, "ws", "team")
     assert isinstance(err, NotReadyError) and err.exit_code == 4
@@ -151,10 +161,22 @@ def test_no_pods_error_names_the_state_and_the_pending_condition() -> None:
 
 
 def test_no_pods_error_says_a_failed_condition_outright() -> None:
-    ws = {"status": {"conditions": [{"type": "ResourceReady", "status": "False", "reason": "Unschedulable",
-                                     "message": "0/3 nodes are available"}]}}
+    ws = {
+        "status": {
+            "conditions": [
+                {
+                    "type": "ResourceReady",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": "0/3 nodes are available",
+                }
+            ]
+        }
+    }
     err = logs.no_pods_error(ws, "ws", "default")
-    assert err.message.endswith("has no pods yet: state Failed, ResourceReady failed: Unschedulable (0/3 nodes are available)")
+    assert err.message.endswith(
+        "has no pods yet: state Failed, ResourceReady failed: Unschedulable (0/3 nodes are available)"
+    )
 
 
 # ---- multiplexer ----------------------------------------------------------------------------
@@ -336,7 +358,9 @@ def test_ordered_mode_writes_pod_by_pod_even_when_later_pods_answer_first() -> N
     second.feed(b"s1\n", b"s2\n")
     second.end()
     sink = Sink()
-    mux = logs.Multiplexer([logs.Source("pod/0", b"", first), logs.Source("pod/1", b"", second)], ordered=True, poll=0.05)
+    mux = logs.Multiplexer(
+        [logs.Source("pod/0", b"", first), logs.Source("pod/1", b"", second)], ordered=True, poll=0.05
+    )
     t, _box = run_in_thread(mux, sink)
     for _ in range(1000):  # until pod 1's lines and its end went through the queue (they must be held back)
         if second.q.empty() and mux.pending() == 0:
@@ -363,6 +387,7 @@ def test_console_bytes_writer_writes_bytes_to_a_binary_buffer_and_text_to_a_stri
 
 def test_channel_is_bounded_a_producer_waits_for_the_consumer() -> None:
     ch = logs.Channel(limit=10)
+
     def produce() -> None:
         for i in range(50):
             ch.put((0, 0, i))

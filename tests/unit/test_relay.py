@@ -10,8 +10,16 @@ from kubectl_kaito.errors import UsageError
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [("127.0.0.1", "127.0.0.1"), ("localhost", "127.0.0.1"), ("LOCALHOST", "127.0.0.1"), ("::1", "::1"),
-     ("[::1]", "::1"), ("0.0.0.0", "0.0.0.0"), ("::", "::"), ("0:0::1", "::1")],
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("localhost", "127.0.0.1"),
+        ("LOCALHOST", "127.0.0.1"),
+        ("::1", "::1"),
+        ("[::1]", "::1"),
+        ("0.0.0.0", "0.0.0.0"),
+        ("::", "::"),
+        ("0:0::1", "::1"),
+    ],
 )
 def test_listen_address(given: str, expected: str) -> None:
     assert flags.listen_address(given) == expected
@@ -36,10 +44,22 @@ def test_check_port(value: int, ok: bool) -> None:
 
 @pytest.mark.parametrize(
     ("target", "ok"),
-    [("/v1/chat/completions", True), ("/v1/models?x=../y", True), ("/health", True), ("/", True),
-     ("/v1/../api", False), ("/v1/%2e%2e/api", False), ("/v1/%2E./api", False), ("/..%2fapi", False),
-     ("/v1/./x", False), ("/..", False), ("http://evil/v1", False), ("//evil/v1", False), ("*", False),
-     ("/v1\\..\\api", False)],
+    [
+        ("/v1/chat/completions", True),
+        ("/v1/models?x=../y", True),
+        ("/health", True),
+        ("/", True),
+        ("/v1/../api", False),
+        ("/v1/%2e%2e/api", False),
+        ("/v1/%2E./api", False),
+        ("/..%2fapi", False),
+        ("/v1/./x", False),
+        ("/..", False),
+        ("http://evil/v1", False),
+        ("//evil/v1", False),
+        ("*", False),
+        ("/v1\\..\\api", False),
+    ],
 )
 def test_safe_path(target: str, ok: bool) -> None:
     assert relay.safe_path(target) is ok
@@ -47,23 +67,46 @@ def test_safe_path(target: str, ok: bool) -> None:
 
 def test_request_headers_drop_credentials_impersonation_and_hop_by_hop() -> None:
     given = [
-        ("Authorization", "Bearer sk-x"), ("Proxy-Authorization", "Basic x"), ("Cookie", "a=b"),
-        ("Impersonate-User", "admin"), ("Impersonate-Group", "system:masters"), ("X-Remote-User", "admin"),
-        ("Connection", "keep-alive"), ("Transfer-Encoding", "chunked"), ("Host", "127.0.0.1:8080"),
-        ("Content-Length", "5"), ("Expect", "100-continue"), ("User-Agent", "OpenAI/Python"),
-        ("Content-Type", "application/json"), ("Accept", "text/event-stream"), ("X-Request-Id", "r1"),
+        ("Authorization", "Bearer sk-x"),
+        ("Proxy-Authorization", "Basic x"),
+        ("Cookie", "a=b"),
+        ("Impersonate-User", "admin"),
+        ("Impersonate-Group", "system:masters"),
+        ("X-Remote-User", "admin"),
+        ("Connection", "keep-alive"),
+        ("Transfer-Encoding", "chunked"),
+        ("Host", "127.0.0.1:8080"),
+        ("Content-Length", "5"),
+        ("Expect", "100-continue"),
+        ("User-Agent", "OpenAI/Python"),
+        ("Content-Type", "application/json"),
+        ("Accept", "text/event-stream"),
+        ("X-Request-Id", "r1"),
         ("OpenAI-Organization", "org"),
     ]
     assert relay.request_headers(given) == [
-        ("Content-Type", "application/json"), ("Accept", "text/event-stream"), ("X-Request-Id", "r1"),
-        ("OpenAI-Organization", "org"), ("Accept-Encoding", "identity"),
+        ("Content-Type", "application/json"),
+        ("Accept", "text/event-stream"),
+        ("X-Request-Id", "r1"),
+        ("OpenAI-Organization", "org"),
+        ("Accept-Encoding", "identity"),
     ]
     assert relay.request_headers([("accept-encoding", "gzip")]) == [("accept-encoding", "gzip")]
 
 
 def test_response_headers_keep_all_but_framing() -> None:
-    given = [("Content-Type", "text/event-stream"), ("Transfer-Encoding", "chunked"), ("Content-Length", "9"),
-             ("Connection", "close"), ("Set-Cookie", "a=b"), ("Audit-Id", "x"), ("Content-Encoding", "gzip")]
+    given = [
+        ("Content-Type", "text/event-stream"),
+        ("Transfer-Encoding", "chunked"),
+        ("Content-Length", "9"),
+        ("Connection", "close"),
+        ("Set-Cookie", "a=b"),
+        ("Audit-Id", "x"),
+        ("Content-Encoding", "gzip"),
+    ]
     assert relay.response_headers(given) == [
-        ("Content-Type", "text/event-stream"), ("Set-Cookie", "a=b"), ("Audit-Id", "x"), ("Content-Encoding", "gzip")
+        ("Content-Type", "text/event-stream"),
+        ("Set-Cookie", "a=b"),
+        ("Audit-Id", "x"),
+        ("Content-Encoding", "gzip"),
     ]

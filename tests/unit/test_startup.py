@@ -89,7 +89,10 @@ def test_long_running_command_lines_keep_the_usual_exit(args: list[str], long: b
 
 def _run_python(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=60,
         stdin=subprocess.DEVNULL,
     )
 
@@ -169,7 +172,10 @@ def test_a_long_running_command_line_ends_normally() -> None:
 
 def test_the_console_script_runs_from_the_venv() -> None:
     proc = subprocess.run(
-        [f"{VENV_BIN}/kubectl-kaito", "--version"], capture_output=True, text=True, timeout=60,
+        [f"{VENV_BIN}/kubectl-kaito", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
         stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0
@@ -202,8 +208,13 @@ def _corpus() -> list[list[str]]:
     w = "diff-llm"
     names = [[w], ["--workspace-name", w], ["--workspace-name=" + w]]
     namespaces: list[tuple[list[str], list[str]]] = [
-        ([], []), ([], ["-n", "default"]), ([], ["-ndefault"]), ([], ["-n=default"]),
-        ([], ["--namespace", "default"]), ([], ["--namespace=default"]), (["-n", "default"], []),
+        ([], []),
+        ([], ["-n", "default"]),
+        ([], ["-ndefault"]),
+        ([], ["-n=default"]),
+        ([], ["--namespace", "default"]),
+        ([], ["--namespace=default"]),
+        (["-n", "default"], []),
         (["--namespace=default", "--context", "sim"], []),
     ]
     outputs = [[], ["-o", "json"], ["-ojson"], ["-o=yaml"], ["--output", "name"], ["--output=json"]]
@@ -216,27 +227,73 @@ def _corpus() -> list[list[str]]:
                         continue  # the table's AGE column may tick between the two runs
                     corpus.append([*before, cmd, *name, *ns, *out])
     corpus += [
-        ["get-endpoint", w, "--path", "/v1/completions"], ["get-endpoint", w, "--path="],
-        ["get-endpoint", w, "--cluster-domain=example.org"], ["get-endpoint", "-A"], ["get-endpoint", "-A", "-ojson"],
-        ["get-endpoint", w, "--request-timeout=5s"], ["--request-timeout", "5s", "get-endpoint", w],
-        ["status", "-A", "-o", "name"], ["status", w, "other-ws", "-o", "json"],
-        ["--version"], ["--version", "status"], ["-h"], ["--help"], [], ["help"], ["help", "get-endpoint"],
-        ["get-endpoint", "--help"], ["status", "-h"], ["get-endpoint", "-h", w], ["models", "--help"],
+        ["get-endpoint", w, "--path", "/v1/completions"],
+        ["get-endpoint", w, "--path="],
+        ["get-endpoint", w, "--cluster-domain=example.org"],
+        ["get-endpoint", "-A"],
+        ["get-endpoint", "-A", "-ojson"],
+        ["get-endpoint", w, "--request-timeout=5s"],
+        ["--request-timeout", "5s", "get-endpoint", w],
+        ["status", "-A", "-o", "name"],
+        ["status", w, "other-ws", "-o", "json"],
+        ["--version"],
+        ["--version", "status"],
+        ["-h"],
+        ["--help"],
+        [],
+        ["help"],
+        ["help", "get-endpoint"],
+        ["get-endpoint", "--help"],
+        ["status", "-h"],
+        ["get-endpoint", "-h", w],
+        ["models", "--help"],
         # malformed or unsure
-        ["get-endpoint"], ["get-endpoint", "--bogus", w], ["get-endpoint", w, "-o", "bogus"], ["get-endpoint", w, "-n"],
-        ["get-endpoint", w, "--path"], ["get-endpoint", "--workspace-name"], ["get-endpoint", "Bad_Name"],
-        ["get-endpoint", w, "--namespace=Bad_NS"], ["get-endpoint", w, "--request-timeout=soon"],
-        ["get-endpoint", "-A", w], ["get-endpoint", w, "--workspace-name", "other"], ["get-endpoint", "missing-ws"],
-        ["get-endpoint", w, "--wait", "--timeout=xyz"], ["get-endpoint", w, "-ojsonpath="],
-        ["get-endpoint", w, "-o", "jsonpath={.x"], ["get-endpoint", w, "--context", "no-such-context"],
-        ["get-endpoint", w, "--kubeconfig", "/nonexistent/kubeconfig"], ["get-endpoin", w], ["-n"], ["-n", "x"],
-        ["--bogus", "get-endpoint", w], ["-v", "get-endpoint", w, "-o", "name"], ["--", "get-endpoint", w],
-        ["status", w, "-w=maybe"], ["status", "--bogus"], ["status", w, "-o", "wide", "--no-headers", "-o", "json"],
-        ["version", "--bogus"], ["models", "bogus"], ["get-endpoint", w, "\udcff"], ["get-endpoint", "inf"],
+        ["get-endpoint"],
+        ["get-endpoint", "--bogus", w],
+        ["get-endpoint", w, "-o", "bogus"],
+        ["get-endpoint", w, "-n"],
+        ["get-endpoint", w, "--path"],
+        ["get-endpoint", "--workspace-name"],
+        ["get-endpoint", "Bad_Name"],
+        ["get-endpoint", w, "--namespace=Bad_NS"],
+        ["get-endpoint", w, "--request-timeout=soon"],
+        ["get-endpoint", "-A", w],
+        ["get-endpoint", w, "--workspace-name", "other"],
+        ["get-endpoint", "missing-ws"],
+        ["get-endpoint", w, "--wait", "--timeout=xyz"],
+        ["get-endpoint", w, "-ojsonpath="],
+        ["get-endpoint", w, "-o", "jsonpath={.x"],
+        ["get-endpoint", w, "--context", "no-such-context"],
+        ["get-endpoint", w, "--kubeconfig", "/nonexistent/kubeconfig"],
+        ["get-endpoin", w],
+        ["-n"],
+        ["-n", "x"],
+        ["--bogus", "get-endpoint", w],
+        ["-v", "get-endpoint", w, "-o", "name"],
+        ["--", "get-endpoint", w],
+        ["status", w, "-w=maybe"],
+        ["status", "--bogus"],
+        ["status", w, "-o", "wide", "--no-headers", "-o", "json"],
+        ["version", "--bogus"],
+        ["models", "bogus"],
+        ["get-endpoint", w, "\udcff"],
+        ["get-endpoint", "inf"],
         # the fast path's one form and its near misses (these must reach Typer unchanged)
-        ["--version", "--version"], ["--version", "-h"], ["-h", "--version"], ["--version=true"], ["--version=false"],
-        ["--versio"], ["--VERSION"], ["-n", "x", "--version"], ["--version", "-n", "x"], ["--version", "extra"],
-        ["--version", "--bogus"], ["--", "--version"], ["--version", ""], ["--version\n"], [" --version"],
+        ["--version", "--version"],
+        ["--version", "-h"],
+        ["-h", "--version"],
+        ["--version=true"],
+        ["--version=false"],
+        ["--versio"],
+        ["--VERSION"],
+        ["-n", "x", "--version"],
+        ["--version", "-n", "x"],
+        ["--version", "extra"],
+        ["--version", "--bogus"],
+        ["--", "--version"],
+        ["--version", ""],
+        ["--version\n"],
+        [" --version"],
     ]
     return corpus
 
@@ -319,9 +376,15 @@ def test_a_closed_stdout_ends_version_alike_on_both_paths() -> None:
         os.close(r)  # the reader is gone before the plugin writes: EPIPE
         try:
             proc = subprocess.run(
-                [sys.executable, "-c", f"import sys; sys.argv = ['kubectl-kaito', '--version']; "
-                 f"from {entry} import run; run()"],
-                stdout=w, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60,
+                [
+                    sys.executable,
+                    "-c",
+                    f"import sys; sys.argv = ['kubectl-kaito', '--version']; from {entry} import run; run()",
+                ],
+                stdout=w,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                timeout=60,
             )
         finally:
             os.close(w)

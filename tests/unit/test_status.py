@@ -66,7 +66,15 @@ READY = [
 def test_list_row_reads_conditions_instance_model_and_age() -> None:
     row = core.list_row(workspace(conditions=READY), now=NOW)
     assert row == [
-        "my-llm", "phi-4-mini-instruct", "Standard_NC24ads_A100_v4", "True", "True", "-", "True", "Ready", "5m"
+        "my-llm",
+        "phi-4-mini-instruct",
+        "Standard_NC24ads_A100_v4",
+        "True",
+        "True",
+        "-",
+        "True",
+        "Ready",
+        "5m",
     ]
     assert len(row) == len(core.list_headers())
 
@@ -258,7 +266,14 @@ def test_render_details_has_every_section_and_a_type_column() -> None:
     assert lines[i + 2].split()[:3] == ["ResourceReady", "True", "workspaceResourceStatusSuccess"]
     # the multi-line message is folded onto one line
     assert lines[i + 3].split() == [
-        "InferenceReady", "False", "WorkspaceInferenceStatusPending", "waiting", "for", "the", "statefulset", "30s"
+        "InferenceReady",
+        "False",
+        "WorkspaceInferenceStatusPending",
+        "waiting",
+        "for",
+        "the",
+        "statefulset",
+        "30s",
     ]
     assert lines[lines.index("Worker nodes:") + 1] == "  gpu-node-1"
     j = lines.index("Pods:")

@@ -33,17 +33,18 @@ def _text(prompt: float = 0, gen: float = 0, b: tuple[float, float, float, float
 
 
 def test_parse_labels_escapes_special_values_and_timestamps() -> None:
-    samples = top.parse('a_b:c{x="1",y="q\\"uo\\\\te\\nd",} 2.5 1700000000000\n'
-                        "plain 7\n"
-                        'inf{le="+Inf"} +Inf\nneg -Inf\nnan NaN\nsci 1.5e3\n# EOF\n')
+    samples = top.parse(
+        'a_b:c{x="1",y="q\\"uo\\\\te\\nd",} 2.5 1700000000000\n'
+        "plain 7\n"
+        'inf{le="+Inf"} +Inf\nneg -Inf\nnan NaN\nsci 1.5e3\n# EOF\n'
+    )
     assert samples[0] == top.Sample("a_b:c", {"x": "1", "y": 'q"uo\\te\nd'}, 2.5)
     assert samples[1] == top.Sample("plain", {}, 7.0)
     assert samples[2].value == math.inf and samples[3].value == -math.inf and math.isnan(samples[4].value)
     assert samples[5].value == 1500.0
 
 
-@pytest.mark.parametrize("text", ["<html>login</html>", 'm{x="1} 2', "m{x=1} 2", "m", "m one", "m 1 2 3",
-                                  "9lives 1"])
+@pytest.mark.parametrize("text", ["<html>login</html>", 'm{x="1} 2', "m{x=1} 2", "m", "m one", "m 1 2 3", "9lives 1"])
 def test_parse_refuses_what_is_not_prometheus_text(text: str) -> None:
     with pytest.raises(top.MetricsParseError, match="line 1"):
         top.parse(text)
@@ -93,18 +94,34 @@ def test_stats_over_an_interval() -> None:
 
 
 def test_older_kv_cache_name_and_sums_over_engines() -> None:
-    text = ('vllm:num_requests_running{engine="0"} 1\nvllm:num_requests_running{engine="1"} 2\n'
-            'vllm:gpu_cache_usage_perc{engine="0"} 0.2\nvllm:gpu_cache_usage_perc{engine="1"} 0.4\n')
+    text = (
+        'vllm:num_requests_running{engine="0"} 1\nvllm:num_requests_running{engine="1"} 2\n'
+        'vllm:gpu_cache_usage_perc{engine="0"} 0.2\nvllm:gpu_cache_usage_perc{engine="1"} 0.4\n'
+    )
     snap = top.snapshot(top.parse(text), 0)
     assert snap.running == 3 and snap.kv_cache == pytest.approx(0.3)
     assert not top.snapshot(top.parse("process_cpu_seconds_total 3\n"), 0).is_vllm
 
 
 def test_workspace_stats_add_pods_up() -> None:
-    a = top.PodStats(running=2, waiting=0, kv_cache=0.2, prompt_tps=10, generation_tps=5,
-                     ttft_delta=((0.5, 2), (math.inf, 2)), seconds=2)
-    b = top.PodStats(running=1, waiting=3, kv_cache=0.4, prompt_tps=30, generation_tps=15,
-                     ttft_delta=((0.5, 0), (math.inf, 2)), seconds=2)
+    a = top.PodStats(
+        running=2,
+        waiting=0,
+        kv_cache=0.2,
+        prompt_tps=10,
+        generation_tps=5,
+        ttft_delta=((0.5, 2), (math.inf, 2)),
+        seconds=2,
+    )
+    b = top.PodStats(
+        running=1,
+        waiting=3,
+        kv_cache=0.4,
+        prompt_tps=30,
+        generation_tps=15,
+        ttft_delta=((0.5, 0), (math.inf, 2)),
+        seconds=2,
+    )
     w = top.workspace_stats([a, b])
     assert (w.running, w.waiting, w.prompt_tps, w.generation_tps) == (3, 3, 40, 20)
     assert w.kv_cache == pytest.approx(0.3)
@@ -117,30 +134,47 @@ WS = {"metadata": {"name": "ws", "namespace": "team"}}
 
 
 def _pod(name: str, phase: str = "Running", gpus: str = "2", labels: dict | None = None) -> dict:
-    return {"metadata": {"name": name, "labels": labels or {"kaito.sh/workspace": "ws"}},
-            "spec": {"nodeName": "node-" + name, "containers": [
-                {"ports": [{"containerPort": 5000, "name": "http"}],
-                 "resources": {"limits": {"nvidia.com/gpu": gpus}}}]},
-            "status": {"phase": phase}}
+    return {
+        "metadata": {"name": name, "labels": labels or {"kaito.sh/workspace": "ws"}},
+        "spec": {
+            "nodeName": "node-" + name,
+            "containers": [
+                {"ports": [{"containerPort": 5000, "name": "http"}], "resources": {"limits": {"nvidia.com/gpu": gpus}}}
+            ],
+        },
+        "status": {"phase": phase},
+    }
 
 
 def test_targets_skip_tuning_job_pods_and_count_gpus() -> None:
     pods = [_pod("ws-1", "Pending"), _pod("ws-0"), _pod("ws-abcde", labels={"job-name": "ws"})]
     ts = top.targets(WS, pods)
     assert [(t.pod, t.node, t.gpus, t.running, t.port) for t in ts] == [
-        ("ws-0", "node-ws-0", 2, True, "5000"), ("ws-1", "node-ws-1", 2, False, "5000")]
+        ("ws-0", "node-ws-0", 2, True, "5000"),
+        ("ws-1", "node-ws-1", 2, False, "5000"),
+    ]
 
 
 def test_table_rows_have_a_total_for_several_pods_and_show_what_failed() -> None:
     t0, t1 = top.targets(WS, [_pod("ws-0"), _pod("ws-1")])
-    ok = top.PodResult(t0, top.OK, None, top.PodStats(running=1, waiting=0, kv_cache=0.5, prompt_tps=12.34,
-                                                       generation_tps=5, ttft_delta=((0.5, 1), (math.inf, 1)),
-                                                       seconds=2))
+    ok = top.PodResult(
+        t0,
+        top.OK,
+        None,
+        top.PodStats(
+            running=1,
+            waiting=0,
+            kv_cache=0.5,
+            prompt_tps=12.34,
+            generation_tps=5,
+            ttft_delta=((0.5, 1), (math.inf, 1)),
+            seconds=2,
+        ),
+    )
     gone = top.PodResult(t1, top.NO_ANSWER, "no answer within 2s")
     headers, rows = top.table_rows([ok, gone], [("team", "ws"), ("team", "empty")], all_namespaces=True)
     assert headers[:3] == ["NAMESPACE", "WORKSPACE", "POD"]
-    assert rows[0] == ["team", "ws", "ws-0", "node-ws-0", "2", "OK", "1", "0", "50.0%", "12.3", "5.0", "250ms",
-                       "450ms"]
+    assert rows[0] == ["team", "ws", "ws-0", "node-ws-0", "2", "OK", "1", "0", "50.0%", "12.3", "5.0", "250ms", "450ms"]
     assert rows[1][5:] == ["NoAnswer"] + ["-"] * 7
     assert rows[2][:6] == ["team", "ws", "(total)", "", "4", "1/2"]
     assert rows[3] == ["team", "empty", "<none>", "<none>", "0", "NoPods"] + ["-"] * 7
@@ -148,9 +182,19 @@ def test_table_rows_have_a_total_for_several_pods_and_show_what_failed() -> None
     [item] = doc["items"]
     assert (item["pods"], item["answering"], item["gpus"], item["runningRequests"]) == (2, 1, 4, 1)
     assert item["podMetrics"][1] == {
-        "name": "ws-1", "node": "node-ws-1", "gpus": 2, "status": "NoAnswer", "error": "no answer within 2s",
-        "runningRequests": None, "waitingRequests": None, "kvCacheUsage": None, "promptTokensPerSecond": None,
-        "generationTokensPerSecond": None, "ttftSeconds": {"p50": None, "p90": None}, "intervalSeconds": None}
+        "name": "ws-1",
+        "node": "node-ws-1",
+        "gpus": 2,
+        "status": "NoAnswer",
+        "error": "no answer within 2s",
+        "runningRequests": None,
+        "waitingRequests": None,
+        "kvCacheUsage": None,
+        "promptTokensPerSecond": None,
+        "generationTokensPerSecond": None,
+        "ttftSeconds": {"p50": None, "p90": None},
+        "intervalSeconds": None,
+    }
 
 
 # ---- the scraper ---------------------------------------------------------------------------------------

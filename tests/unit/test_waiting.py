@@ -72,7 +72,9 @@ def test_format_seconds() -> None:
 def test_returns_at_once_when_already_there_without_watching() -> None:
     c = FakeCluster([ws("5", ready="True")], [])
     seen: list[str] = []
-    got = waiting.wait_for_workspace(_resources(c), "w", "ns", timeout=5, until=is_ready, on_change=lambda w: seen.append("x"))
+    got = waiting.wait_for_workspace(
+        _resources(c), "w", "ns", timeout=5, until=is_ready, on_change=lambda w: seen.append("x")
+    )
     assert got["metadata"]["resourceVersion"] == "5"
     assert c.watch_calls == [] and seen == ["x"]
 
@@ -87,7 +89,12 @@ def test_watches_from_the_get_resource_version_by_name() -> None:
     c = FakeCluster([ws("5")], [events])
     seen: list[str] = []
     got = waiting.wait_for_workspace(
-        _resources(c), "w", "ns", timeout=30, until=is_ready, on_change=lambda w: seen.append(w["metadata"]["resourceVersion"])
+        _resources(c),
+        "w",
+        "ns",
+        timeout=30,
+        until=is_ready,
+        on_change=lambda w: seen.append(w["metadata"]["resourceVersion"]),
     )
     assert got["metadata"]["resourceVersion"] == "8"
     assert seen == ["5", "7", "8"]

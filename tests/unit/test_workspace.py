@@ -55,7 +55,10 @@ def test_split_list_is_repeatable_and_comma_separated() -> None:
 
 def test_label_selector() -> None:
     assert wsp.parse_label_selector(["apps=phi,tier=gpu", "example.com/pool=a"]) == {
-        "apps": "phi", "tier": "gpu", "example.com/pool": "a"}
+        "apps": "phi",
+        "tier": "gpu",
+        "example.com/pool": "a",
+    }
     assert wsp.parse_label_selector(["empty="]) == {"empty": ""}
 
 
@@ -87,8 +90,17 @@ def test_adapter_with_and_without_strength() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["noimage", "=img", "a=", "Bad_Name=img", "a=img,strength=1.5", "a=img,strength=x", "a=img,weight=0.5",
-     "a=img,strength=0.1,strength=0.2", "a=img with space"],
+    [
+        "noimage",
+        "=img",
+        "a=",
+        "Bad_Name=img",
+        "a=img,strength=1.5",
+        "a=img,strength=x",
+        "a=img,weight=0.5",
+        "a=img,strength=0.1,strength=0.2",
+        "a=img with space",
+    ],
 )
 def test_adapter_refusals(value: str) -> None:
     with pytest.raises(UsageError):
@@ -112,8 +124,15 @@ def test_urls_ok(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.com/x", "example.com/x", "http://localhost/x", "http://127.0.0.1/x", "http://10.1.2.3/x",
-            "http://169.254.169.254/latest"],
+    "url",
+    [
+        "ftp://example.com/x",
+        "example.com/x",
+        "http://localhost/x",
+        "http://127.0.0.1/x",
+        "http://10.1.2.3/x",
+        "http://169.254.169.254/latest",
+    ],
 )
 def test_urls_refused(url: str) -> None:
     with pytest.raises(UsageError):
@@ -148,8 +167,11 @@ def test_read_inference_config(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text("vllm:\n  max-model-len: 4096\n")
     assert wsp.read_inference_config(str(good)).startswith("vllm:")
-    for text, match in [("a: [1,\n", "not valid YAML"), ("- 1\n- 2\n", "mapping"),
-                        ("kind: ConfigMap\napiVersion: v1\n", "ConfigMap manifest")]:
+    for text, match in [
+        ("a: [1,\n", "not valid YAML"),
+        ("- 1\n- 2\n", "mapping"),
+        ("kind: ConfigMap\napiVersion: v1\n", "ConfigMap manifest"),
+    ]:
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         with pytest.raises(UsageError, match=match):
@@ -200,8 +222,10 @@ def test_tuning_only_flags_refused_without_tuning(kw: dict[str, object], flag: s
         ({"output_pvc": "out"}, "exactly one input"),
         ({"input_urls": ["https://e.com/d"], "input_pvc": "p", "output_pvc": "out"}, "exactly one input"),
         ({"input_pvc": "p"}, "exactly one output"),
-        ({"input_pvc": "p", "output_pvc": "o", "output_image": "i", "output_image_push_secret": "s"},
-         "exactly one output"),
+        (
+            {"input_pvc": "p", "output_pvc": "o", "output_image": "i", "output_image_push_secret": "s"},
+            "exactly one output",
+        ),
         ({"input_pvc": "p", "output_image": "i"}, "needs --output-image-push-secret"),
         ({"input_pvc": "p", "output_pvc": "o", "output_image_push_secret": "s"}, "only goes with --output-image"),
         ({"input_pvc": "p", "output_pvc": "o", "tuning_method": "full"}, "--tuning-method"),
@@ -278,26 +302,45 @@ def test_full_inference_manifest() -> None:
 @pytest.mark.parametrize(
     ("kw", "source", "dest"),
     [
-        ({"input_urls": ["https://e.com/a", "https://e.com/b"], "output_pvc": "out"},
-         {"urls": ["https://e.com/a", "https://e.com/b"]},
-         {"volumeSource": {"persistentVolumeClaim": {"claimName": "out"}}}),
-        ({"input_pvc": "data", "output_image": "reg/out:1", "output_image_push_secret": "push"},
-         {"volumeSource": {"persistentVolumeClaim": {"claimName": "data"}}},
-         {"image": "reg/out:1", "imagePushSecret": "push"}),
-        ({"input_image": "reg/data:1", "output_pvc": "out"}, {"image": "reg/data:1"},
-         {"volumeSource": {"persistentVolumeClaim": {"claimName": "out"}}}),
+        (
+            {"input_urls": ["https://e.com/a", "https://e.com/b"], "output_pvc": "out"},
+            {"urls": ["https://e.com/a", "https://e.com/b"]},
+            {"volumeSource": {"persistentVolumeClaim": {"claimName": "out"}}},
+        ),
+        (
+            {"input_pvc": "data", "output_image": "reg/out:1", "output_image_push_secret": "push"},
+            {"volumeSource": {"persistentVolumeClaim": {"claimName": "data"}}},
+            {"image": "reg/out:1", "imagePushSecret": "push"},
+        ),
+        (
+            {"input_image": "reg/data:1", "output_pvc": "out"},
+            {"image": "reg/data:1"},
+            {"volumeSource": {"persistentVolumeClaim": {"claimName": "out"}}},
+        ),
     ],
 )
 def test_tuning_manifest(kw: dict[str, object], source: dict[str, object], dest: dict[str, object]) -> None:
     ws = wsp.build_workspace(opts(tuning=True, instance_type="Standard_NC24ads_A100_v4", **kw))
     assert "inference" not in ws
-    assert ws["tuning"] == {"preset": {"name": "phi-4-mini-instruct"}, "method": "qlora", "input": source,
-                            "output": dest}
+    assert ws["tuning"] == {
+        "preset": {"name": "phi-4-mini-instruct"},
+        "method": "qlora",
+        "input": source,
+        "output": dest,
+    }
 
 
 def test_tuning_method_and_config() -> None:
-    ws = wsp.build_workspace(opts(tuning=True, tuning_method="lora", tuning_config="my-lora", input_pvc="d",
-                                  output_pvc="o", model_access_secret="hf"))
+    ws = wsp.build_workspace(
+        opts(
+            tuning=True,
+            tuning_method="lora",
+            tuning_config="my-lora",
+            input_pvc="d",
+            output_pvc="o",
+            model_access_secret="hf",
+        )
+    )
     assert ws["tuning"]["method"] == "lora" and ws["tuning"]["config"] == "my-lora"
     assert ws["tuning"]["preset"]["presetOptions"] == {"modelAccessSecret": "hf"}
 
@@ -307,8 +350,12 @@ def test_inference_configmap_and_owner() -> None:
     assert cm["metadata"]["name"] == "my-llm-inference-config"
     assert cm["data"] == {"inference_config.yaml": "vllm: {}\n"}
     ws = {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "metadata": {"name": "my-llm", "uid": "u-1"}}
-    assert wsp.owner_reference(ws) == {"apiVersion": "kaito.sh/v1beta1", "kind": "Workspace", "name": "my-llm",
-                                       "uid": "u-1"}
+    assert wsp.owner_reference(ws) == {
+        "apiVersion": "kaito.sh/v1beta1",
+        "kind": "Workspace",
+        "name": "my-llm",
+        "uid": "u-1",
+    }
 
 
 def test_output_destination() -> None:
@@ -380,11 +427,14 @@ def test_adapter_sources(tmp_path: Path) -> None:
     vol.write_text("azureFile:\n  shareName: s\n  secretName: x\n")
     assert wsp.parse_adapter("a=pvc:claim-1,strength=0.5") == {
         "source": {"name": "a", "volumeSource": {"persistentVolumeClaim": {"claimName": "claim-1"}}},
-        "strength": "0.5"}
+        "strength": "0.5",
+    }
     assert wsp.parse_adapter(f"a=volume:{vol}") == {
-        "source": {"name": "a", "volumeSource": {"azureFile": {"shareName": "s", "secretName": "x"}}}}
+        "source": {"name": "a", "volumeSource": {"azureFile": {"shareName": "s", "secretName": "x"}}}
+    }
     assert wsp.parse_adapter("a=r.io/a:1,pull-secret=p1,pull-secret=p2") == {
-        "source": {"name": "a", "image": "r.io/a:1", "imagePullSecrets": ["p1", "p2"]}}
+        "source": {"name": "a", "image": "r.io/a:1", "imagePullSecrets": ["p1", "p2"]}
+    }
 
 
 @pytest.mark.parametrize(
@@ -426,10 +476,14 @@ def test_volume_source_file_refused(tmp_path: Path, text: str, why: str) -> None
     [
         ("spec:\n  containers: [{name: c, image: i}]\n", {"spec": {"containers": [{"name": "c", "image": "i"}]}}),
         ("containers: [{name: c, image: i}]\n", {"spec": {"containers": [{"name": "c", "image": "i"}]}}),
-        ("kind: PodTemplate\ntemplate:\n  metadata: {labels: {a: b}}\n  spec: {containers: [{name: c, image: i}]}\n",
-         {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}),
-        ("kind: Pod\nmetadata: {name: p, namespace: n}\nspec: {containers: [{name: c, image: i}]}\n",
-         {"spec": {"containers": [{"name": "c", "image": "i"}]}}),
+        (
+            "kind: PodTemplate\ntemplate:\n  metadata: {labels: {a: b}}\n  spec: {containers: [{name: c, image: i}]}\n",
+            {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}},
+        ),
+        (
+            "kind: Pod\nmetadata: {name: p, namespace: n}\nspec: {containers: [{name: c, image: i}]}\n",
+            {"spec": {"containers": [{"name": "c", "image": "i"}]}},
+        ),
     ],
 )
 def test_pod_template_file(tmp_path: Path, text: str, want: dict[str, object]) -> None:
@@ -458,9 +512,21 @@ def test_pod_template_file_refused(tmp_path: Path, text: str, why: str) -> None:
 
 def test_own_container_workspace() -> None:
     ws = wsp.build_workspace(opts(model=None, image="r.io/app:1", port=5000, command=["serve"], args=["--x"]))
-    assert ws["inference"] == {"template": {"spec": {"containers": [
-        {"name": "my-llm", "image": "r.io/app:1", "command": ["serve"], "args": ["--x"],
-         "ports": [{"containerPort": 5000}]}]}}}
+    assert ws["inference"] == {
+        "template": {
+            "spec": {
+                "containers": [
+                    {
+                        "name": "my-llm",
+                        "image": "r.io/app:1",
+                        "command": ["serve"],
+                        "args": ["--x"],
+                        "ports": [{"containerPort": 5000}],
+                    }
+                ]
+            }
+        }
+    }
     tpl = {"spec": {"containers": [{"name": "c", "image": "i"}]}}
     assert wsp.build_workspace(opts(model=None, template=tpl))["inference"] == {"template": tpl}
 
@@ -471,16 +537,25 @@ def test_own_container_workspace() -> None:
         ({"image": "i"}, "--model and --image cannot be used together"),
         ({"model": None}, "--model is required (or --template FILE / --image IMAGE"),
         ({"model": None, "image": "i", "template": {}}, "--template and --image cannot be used together"),
-        ({"model": None, "image": "i", "adapters": [{"source": {"name": "a", "image": "i"}}]},
-         "--adapter cannot be used with --image"),
-        ({"model": None, "template": {}, "use_local_weights": True}, "--use-local-weights cannot be used with --template"),
+        (
+            {"model": None, "image": "i", "adapters": [{"source": {"name": "a", "image": "i"}}]},
+            "--adapter cannot be used with --image",
+        ),
+        (
+            {"model": None, "template": {}, "use_local_weights": True},
+            "--use-local-weights cannot be used with --template",
+        ),
         ({"port": 80}, "--port only go(es) with --image"),
         ({"model": None, "image": "i", "tuning": True}, "--image cannot be used with --tuning"),
         ({"model": None, "tuning": True, "input_pvc": "a", "output_pvc": "b"}, "--model is required: the preset"),
-        ({"adapters": [{"source": {"name": "a", "image": "i"}, "strength": "1.0"}]},
-         "vLLM does not support adapter strength"),
-        ({"tuning": True, "input_urls": ["https://e.com/d"], "input_pull_secrets": ["s"], "output_pvc": "o"},
-         "--input-pull-secret only goes with --input-image"),
+        (
+            {"adapters": [{"source": {"name": "a", "image": "i"}, "strength": "1.0"}]},
+            "vLLM does not support adapter strength",
+        ),
+        (
+            {"tuning": True, "input_urls": ["https://e.com/d"], "input_pull_secrets": ["s"], "output_pvc": "o"},
+            "--input-pull-secret only goes with --input-image",
+        ),
     ],
 )
 def test_mode_rules_of_issue_13(kw: dict[str, object], why: str) -> None:
@@ -497,26 +572,43 @@ def test_strength_is_fine_with_transformers_either_way() -> None:
 
 
 def test_named_annotations_and_generic_ones() -> None:
-    ws = wsp.build_workspace(opts(
-        performance_mode="throughput", disable_benchmark=True, use_local_weights=True, disable_model_streaming=True,
-        model_mirror_storage_class="blob", streaming_service_account="sa", node_class_name="nc",
-        node_image_family="ubuntu", labels={"team": "a"}, annotations={"example.com/x": "1",
-                                                                        "kaito.sh/disable-benchmark": "true"}))
+    ws = wsp.build_workspace(
+        opts(
+            performance_mode="throughput",
+            disable_benchmark=True,
+            use_local_weights=True,
+            disable_model_streaming=True,
+            model_mirror_storage_class="blob",
+            streaming_service_account="sa",
+            node_class_name="nc",
+            node_image_family="ubuntu",
+            labels={"team": "a"},
+            annotations={"example.com/x": "1", "kaito.sh/disable-benchmark": "true"},
+        )
+    )
     assert ws["metadata"]["labels"] == {"team": "a"}
     assert ws["metadata"]["annotations"] == {
-        "kaito.sh/performance-mode": "throughput", "kaito.sh/disable-benchmark": "true",
-        "kaito.sh/use-local-weights": "true", "kaito.sh/model-streaming": "disabled",
-        "kaito.sh/model-mirror-storage-class": "blob", "kaito.sh/streaming-service-account": "sa",
-        "kaito.sh/node-class-name": "nc", "kaito.sh/node-image-family": "ubuntu", "example.com/x": "1"}
+        "kaito.sh/performance-mode": "throughput",
+        "kaito.sh/disable-benchmark": "true",
+        "kaito.sh/use-local-weights": "true",
+        "kaito.sh/model-streaming": "disabled",
+        "kaito.sh/model-mirror-storage-class": "blob",
+        "kaito.sh/streaming-service-account": "sa",
+        "kaito.sh/node-class-name": "nc",
+        "kaito.sh/node-image-family": "ubuntu",
+        "example.com/x": "1",
+    }
 
 
 @pytest.mark.parametrize(
     ("kw", "why"),
     [
-        ({"enable_load_balancer": True, "annotations": {"kaito.sh/enablelb": "true"}},
-         "--enable-load-balancer writes kaito.sh/enablelb: 'True', but --annotation sets it to 'true'"),
+        (
+            {"enable_load_balancer": True, "annotations": {"kaito.sh/enablelb": "true"}},
+            "--enable-load-balancer writes kaito.sh/enablelb: 'True', but --annotation sets it to 'true'",
+        ),
         ({"annotations": {"kaito.sh/performance-mode": "max"}}, "'max' is not a valid performance mode"),
-        ({"annotations": {"kaito.sh/use-local-weights": "True"}}, "'True' must be \"true\" or \"false\""),
+        ({"annotations": {"kaito.sh/use-local-weights": "True"}}, '\'True\' must be "true" or "false"'),
         ({"annotations": {"kaito.sh/node-image-family": "windows"}}, "unsupported node image family 'windows'"),
     ],
 )
@@ -528,7 +620,11 @@ def test_annotations_refused(kw: dict[str, object], why: str) -> None:
 
 def test_split_command() -> None:
     assert wsp.split_command("accelerate launch 'tfs/inference api.py' --x=1", "--command") == [
-        "accelerate", "launch", "tfs/inference api.py", "--x=1"]
+        "accelerate",
+        "launch",
+        "tfs/inference api.py",
+        "--x=1",
+    ]
     for bad in ("", "   ", "'open"):
         with pytest.raises(UsageError):
             wsp.split_command(bad, "--command")
