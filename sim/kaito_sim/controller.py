@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import objects as O
 from .store import Event
@@ -882,35 +882,7 @@ class KaitoController:
                     "startedAt": rfc3339(time.time() - 20),
                     "finishedAt": rfc3339(time.time() - 5),
                 }
-                self._update_pod(
-                    p,
-                    O.pod_status(
-                        p,
-                        phase="Running",
-                        waiting=(
-                            "CrashLoopBackOff",
-                            f"back-off 40s restarting failed container="
-                            f"{st.name} pod={pname}_{st.ns}({p['metadata']['uid']})",
-                        ),
-                        restart_count=3,
-                        last_terminated=term,
-                        node_ip=nip,
-                        pod_ip=pip,
-                        started=False,
-                    ),
-                )
-                lines = O.crash_lines(served, oom=oom)
-                buf = sim.logs.buffer(st.ns, pname, p["spec"]["containers"][0]["name"], previous=True)
-                buf.append(lines)
-                buf.close()
-                sim.append_logs(st.ns, pname, lines)
-                sim.record_event(
-                    p,
-                    "Warning",
-                    "BackOff",
-                    f"Back-off restarting failed container {st.name} in pod {pname}_{st.ns}({p['metadata']['uid']})",
-                    "kubelet",
-                )
+                self._crash_loop(st, p, term, O.crash_lines(served, oom=oom), nip, pip)
             elif reason == "Unschedulable":
                 # KAITO's message is `pod "<p>" is unschedulable: <scheduler's message>`: a given message
                 # names the scheduler's (taints, node affinity) on the pod too
@@ -1224,34 +1196,42 @@ class KaitoController:
         for p in self._pods(st):
             pname = p["metadata"]["name"]
             term = {"exitCode": 1, "reason": "Error", "startedAt": rfc3339(now - 20), "finishedAt": rfc3339(now - 5)}
-            self._update_pod(
+            nip = O.ip_for(p["spec"].get("nodeName") or "", "10.224")
+            self._crash_loop(st, p, term, lines, nip, O.ip_for(pname + st.ns, "10.244"))
+
+    def _crash_loop(
+        self, st: WsState, p: dict[str, Any], term: dict[str, Any], lines: list[str], node_ip: str, pod_ip: str
+    ) -> None:
+        """The pod's container crashed and restarts with back-off, as the kubelet shows it: CrashLoopBackOff
+        after 3 restarts, the crashed run's log as the previous container's, and a BackOff event."""
+        pname = p["metadata"]["name"]
+        self._update_pod(
+            p,
+            O.pod_status(
                 p,
-                O.pod_status(
-                    p,
-                    phase="Running",
-                    waiting=(
-                        "CrashLoopBackOff",
-                        f"back-off 40s restarting failed container="
-                        f"{st.name} pod={pname}_{st.ns}({p['metadata']['uid']})",
-                    ),
-                    restart_count=3,
-                    last_terminated=term,
-                    node_ip=O.ip_for(p["spec"].get("nodeName") or "", "10.224"),
-                    pod_ip=O.ip_for(pname + st.ns, "10.244"),
-                    started=False,
+                phase="Running",
+                waiting=(
+                    "CrashLoopBackOff",
+                    f"back-off 40s restarting failed container={st.name} pod={pname}_{st.ns}({p['metadata']['uid']})",
                 ),
-            )
-            buf = self.sim.logs.buffer(st.ns, pname, p["spec"]["containers"][0]["name"], previous=True)
-            buf.append(lines)
-            buf.close()
-            self.sim.append_logs(st.ns, pname, lines)
-            self.sim.record_event(
-                p,
-                "Warning",
-                "BackOff",
-                f"Back-off restarting failed container {st.name} in pod {pname}_{st.ns}({p['metadata']['uid']})",
-                "kubelet",
-            )
+                restart_count=3,
+                last_terminated=term,
+                node_ip=node_ip,
+                pod_ip=pod_ip,
+                started=False,
+            ),
+        )
+        buf = self.sim.logs.buffer(st.ns, pname, p["spec"]["containers"][0]["name"], previous=True)
+        buf.append(lines)
+        buf.close()
+        self.sim.append_logs(st.ns, pname, lines)
+        self.sim.record_event(
+            p,
+            "Warning",
+            "BackOff",
+            f"Back-off restarting failed container {st.name} in pod {pname}_{st.ns}({p['metadata']['uid']})",
+            "kubelet",
+        )
 
     def hold_nodes_unready(self, name: str, namespace: str = "default") -> None:
         """The NodeClaims launch but their nodes stay NotReady (e.g. the GPU driver or device plugin never comes
