@@ -21,6 +21,9 @@ from .util import CIDict
 MODES = ("normal", "hang", "fail_midstream", "drop_midstream", "slow")
 
 
+_DONE = b"data: [DONE]\n\n"  # the last event of an OpenAI stream
+
+
 class AbortConnection(Exception):
     """Raised from a body iterator to drop the connection without finishing the response."""
 
@@ -388,24 +391,33 @@ class OpenAIStandIn:
         include_usage: bool,
         server: ServerMetrics | None = None,
     ) -> Iterator[bytes]:
-        """The SSE body; the request counts as in flight (and holds a sequence slot) until it ends."""
+        """The SSE body; the request counts as in flight (and holds a sequence slot) until its answer is
+        complete. The sequence ends before the closing `data: [DONE]` goes out (vLLM frees a finished
+        sequence before the response is flushed): a client that sends its next request on reading
+        [DONE] never finds the previous one still counted."""
         seq = False
         self._enter()
         # made here, not by the caller: a body that is never iterated must not stay "waiting"
         track = (server or ServerMetrics(model)).request(usage["prompt_tokens"])
-        done = False
+        done = complete = False
         try:
             if self.max_num_seqs:
                 self._acquire_seq(server)
                 seq = True
             track.run()
-            yield from self._stream_body(chat, rid, created, model, words, finish, usage, include_usage, track)
+            for piece in self._stream_body(chat, rid, created, model, words, finish, usage, include_usage, track):
+                if piece == _DONE:
+                    complete = True
+                    break
+                yield piece
             done = self.mode not in ("fail_midstream", "drop_midstream")
         finally:
             track.finish(finish if done else None)
             if seq:
                 self._release_seq(server)
             self._leave()
+        if complete:
+            yield _DONE
 
     def _stream_body(
         self,
@@ -474,4 +486,4 @@ class OpenAIStandIn:
         if include_usage:
             data = {"id": rid, "object": obj, "created": created, "model": model, "choices": [], "usage": usage}
             yield b"data: " + json.dumps(data).encode() + b"\n\n"
-        yield b"data: [DONE]\n\n"
+        yield _DONE
