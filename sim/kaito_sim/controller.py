@@ -659,23 +659,18 @@ class KaitoController:
         if ws is None or st.fail or st.hold:
             return
         if st.tuning:
-            job = sim.store.get("batch/jobs", st.ns, st.name)
-            if job is not None:
-                now = rfc3339()
-                status = dict(job.get("status") or {})
-                status.update(
-                    {
-                        "active": 0,
-                        "ready": 0,
-                        "succeeded": 1,
-                        "completionTime": now,
-                        "conditions": [
-                            {"type": "SuccessCriteriaMet", "status": "True", "lastTransitionTime": now},
-                            {"type": "Complete", "status": "True", "lastTransitionTime": now},
-                        ],
-                    }
-                )
-                sim.store.put("batch/jobs", dict(job, status=status))
+            now = rfc3339()
+            self._finish_job(
+                st,
+                {
+                    "succeeded": 1,
+                    "completionTime": now,
+                    "conditions": [
+                        {"type": "SuccessCriteriaMet", "status": "True", "lastTransitionTime": now},
+                        {"type": "Complete", "status": "True", "lastTransitionTime": now},
+                    ],
+                },
+            )
             for p in self._pods(st):
                 self._update_pod(
                     p,
@@ -905,34 +900,16 @@ class KaitoController:
                 )
         if st.tuning:
             # applyTuningWorkspaceStatus: a failed Job gives "tuning job failed" whatever the pod said
-            job = sim.store.get("batch/jobs", st.ns, st.name)
-            if job is not None:
-                now = rfc3339()
-                jst = dict(job.get("status") or {})
-                jst.update(
-                    {
-                        "active": 0,
-                        "ready": 0,
-                        "failed": 1,
-                        "conditions": [
-                            {
-                                "type": "FailureTarget",
-                                "status": "True",
-                                "reason": "BackoffLimitExceeded",
-                                "message": "Job has reached the specified backoff limit",
-                                "lastTransitionTime": now,
-                            },
-                            {
-                                "type": "Failed",
-                                "status": "True",
-                                "reason": "BackoffLimitExceeded",
-                                "message": "Job has reached the specified backoff limit",
-                                "lastTransitionTime": now,
-                            },
-                        ],
-                    }
-                )
-                sim.store.put("batch/jobs", dict(job, status=jst))
+            now = rfc3339()
+            backoff = {
+                "status": "True",
+                "reason": "BackoffLimitExceeded",
+                "message": "Job has reached the specified backoff limit",
+                "lastTransitionTime": now,
+            }
+            self._finish_job(
+                st, {"failed": 1, "conditions": [{"type": "FailureTarget", **backoff}, {"type": "Failed", **backoff}]}
+            )
             self._set_conditions(
                 st, _c("JobStarted", False, JOB_FAILED), _c(self._done_type(), False, WS_TUNING_FAILED), state="Failed"
             )
@@ -1198,6 +1175,14 @@ class KaitoController:
             term = {"exitCode": 1, "reason": "Error", "startedAt": rfc3339(now - 20), "finishedAt": rfc3339(now - 5)}
             nip = O.ip_for(p["spec"].get("nodeName") or "", "10.224")
             self._crash_loop(st, p, term, lines, nip, O.ip_for(pname + st.ns, "10.244"))
+
+    def _finish_job(self, st: WsState, status: dict[str, Any]) -> None:
+        """The tuning Job's final status as the Job controller writes it: nothing active any more, plus
+        `status` (succeeded or failed, and its conditions), merged into what the Job had."""
+        job = self.sim.store.get("batch/jobs", st.ns, st.name)
+        if job is not None:
+            merged = {**(job.get("status") or {}), "active": 0, "ready": 0, **status}
+            self.sim.store.put("batch/jobs", dict(job, status=merged))
 
     def _crash_loop(
         self, st: WsState, p: dict[str, Any], term: dict[str, Any], lines: list[str], node_ip: str, pod_ip: str
