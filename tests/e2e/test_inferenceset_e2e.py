@@ -13,22 +13,17 @@ from tests.helpers import run_kubectl
 pytestmark = pytest.mark.e2e
 
 
+def _deploy_set(*extra: str) -> Any:
+    """`kubectl kaito deploy phi ... --replicas 2` through the real kubectl, plus `extra` flags."""
+    return run_kubectl(
+        "kaito", "deploy", "phi", "--model", "phi-4-mini-instruct", "--instance-type", "Standard_NC24ads_A100_v4",
+        "--replicas", "2", *extra,
+    )  # fmt: skip
+
+
 def test_replicated_deployment_end_to_end(sim_factory: Any) -> None:
     cluster = sim_factory(gateway=True)
-    r = run_kubectl(
-        "kaito",
-        "deploy",
-        "phi",
-        "--model",
-        "phi-4-mini-instruct",
-        "--instance-type",
-        "Standard_NC24ads_A100_v4",
-        "--replicas",
-        "2",
-        "--wait",
-        "--timeout",
-        "60s",
-    )
+    r = _deploy_set("--wait", "--timeout", "60s")
     assert r.exit_code == 0, r.stderr
     url = f"http://127.0.0.1:{cluster.gateway_port}/v1/chat/completions"
     assert r.stdout == url + "\n"
@@ -63,17 +58,7 @@ def test_replicated_deployment_end_to_end(sim_factory: Any) -> None:
 
 def test_old_kaito_without_inferencesets_is_one_line(sim_factory: Any) -> None:
     sim_factory(inferenceset_versions=())
-    r = run_kubectl(
-        "kaito",
-        "deploy",
-        "phi",
-        "--model",
-        "phi-4-mini-instruct",
-        "--instance-type",
-        "Standard_NC24ads_A100_v4",
-        "--replicas",
-        "2",
-    )
+    r = _deploy_set()
     assert r.exit_code == 1 and r.stdout == ""
     assert r.stderr.splitlines()[0].startswith("error: this cluster's KAITO does not serve InferenceSets")
 
@@ -82,20 +67,7 @@ def test_set_in_object_formats_and_in_several_endpoints_through_kubectl(sim_fact
     """Issue 14's gaps through the real kubectl: `status SET -o name|json` is what `kubectl get is SET` prints,
     and `get-endpoint -A` gives the set one row with its gateway URL."""
     cluster = sim_factory(gateway=True)
-    r = run_kubectl(
-        "kaito",
-        "deploy",
-        "phi",
-        "--model",
-        "phi-4-mini-instruct",
-        "--instance-type",
-        "Standard_NC24ads_A100_v4",
-        "--replicas",
-        "2",
-        "--wait",
-        "--timeout",
-        "60s",
-    )
+    r = _deploy_set("--wait", "--timeout", "60s")
     assert r.exit_code == 0, r.stderr
     for fmt in ("name", "json"):
         ours, theirs = run_kubectl("kaito", "status", "phi", "-o", fmt), run_kubectl("get", "is", "phi", "-o", fmt)
