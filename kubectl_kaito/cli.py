@@ -29,7 +29,7 @@ from kubectl_kaito.console import Console
 from kubectl_kaito.errors import ExitCode, KaitoError, UsageError
 from kubectl_kaito.flags import KaitoCommand, KaitoGroup
 from kubectl_kaito.output import Result
-from kubectl_kaito.settings import AppContext, Invocation, Settings
+from kubectl_kaito.settings import AppContext, Invocation, Settings, resolve
 
 PROG = "kubectl kaito"
 GLOBAL_PANEL = "Global options"
@@ -45,7 +45,7 @@ EXIT_CODES_HELP = (
 KubeconfigOpt = Annotated[
     str | None,
     typer.Option(
-        "--kubeconfig",
+        *flags.KUBECONFIG,
         help="Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
         rich_help_panel=GLOBAL_PANEL,
         show_default=False,
@@ -53,13 +53,14 @@ KubeconfigOpt = Annotated[
 ]
 ContextOpt = Annotated[
     str | None,
-    typer.Option("--context", help="The kubeconfig context to use.", rich_help_panel=GLOBAL_PANEL, show_default=False),
+    typer.Option(
+        *flags.CONTEXT, help="The kubeconfig context to use.", rich_help_panel=GLOBAL_PANEL, show_default=False
+    ),
 ]
 NamespaceOpt = Annotated[
     str | None,
     typer.Option(
-        "--namespace",
-        "-n",
+        *flags.NAMESPACE,
         help="Namespace (default: the context's namespace, else default).",
         rich_help_panel=GLOBAL_PANEL,
         show_default=False,
@@ -106,15 +107,7 @@ def _merge_globals(ctx: typer.Context, given: dict[str, Any], output_value: str 
             base[key] = value
     root_obj = root.obj if isinstance(root.obj, Invocation) else Invocation(Console.from_sys())
     root_obj.settings = Settings(output=output_value)  # known first: a bad -n below is a JSON error too
-    timeout = base.get("request_timeout")
-    settings = Settings(
-        kubeconfig=base.get("kubeconfig"),
-        context=base.get("context"),
-        namespace=flags.check_namespace(base.get("namespace")),
-        request_timeout=flags.parse_timeout(timeout, "--request-timeout") if isinstance(timeout, str) else timeout,
-        verbose=int(base.get("verbose") or 0),
-        output=output_value,
-    )
+    settings = resolve(base, output_value)
     root_obj.settings = settings  # main() reads it to decide whether errors also go out as JSON
     return AppContext(settings, root_obj.console)
 
@@ -285,7 +278,7 @@ def __getattr__(name: str) -> Any:
 
 
 #: Root options that take their value as the next word (kubectl's syntax: `-n ns`, `--context c`).
-_ROOT_VALUE_OPTIONS = frozenset({"--kubeconfig", "--context", "-n", "--namespace", "--request-timeout"})
+_ROOT_VALUE_OPTIONS = frozenset({*flags.KUBECONFIG, *flags.CONTEXT, *flags.NAMESPACE, "--request-timeout"})
 #: Root options that may or may not take the next word (`-v` alone is 6): the command is then unclear.
 _ROOT_UNCLEAR_OPTIONS = frozenset({"-v", "--v", "--verbose", "--"})
 

@@ -12,20 +12,22 @@ Nothing here talks to the API server; `transport.py` and `client.py` do.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import ssl
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
 
 from kubectl_kaito.errors import UnauthorizedError, UsageError
 from kubectl_kaito.kubeconfig import EXEC_API_VERSIONS, EXEC_V1, EXEC_V1BETA1, ClusterConfig
+
+# Start-up: hashlib, datetime and pathlib are imported by the exec-plugin code that needs them, and no
+# dataclass here (`import dataclasses` costs ~7 ms): this module is on every cluster command's path.
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy reads the name)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 # An exec credential this close to its expiry is treated as expired, so a request
 # does not leave with a token that dies in flight (tests set it to 0).
@@ -116,14 +118,22 @@ def _write_all(fd: int, data: bytes) -> None:
 # ---- credentials -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class ExecResult:
-    """What an exec credential plugin returned (secrets kept out of repr)."""
+    """What an exec credential plugin returned (secrets kept out of repr: the default object repr)."""
 
-    token: str | None = field(default=None, repr=False)
-    cert_pem: bytes | None = field(default=None, repr=False)
-    key_pem: bytes | None = field(default=None, repr=False)
-    expires: float | None = None  # epoch seconds; None = valid for the life of the process
+    __slots__ = ("cert_pem", "expires", "key_pem", "token")
+
+    def __init__(
+        self,
+        token: str | None = None,
+        cert_pem: bytes | None = None,
+        key_pem: bytes | None = None,
+        expires: float | None = None,  # epoch seconds; None = valid for the life of the process
+    ) -> None:
+        self.token = token
+        self.cert_pem = cert_pem
+        self.key_pem = key_pem
+        self.expires = expires
 
     def valid(self, now: float | None = None) -> bool:
         """Still usable: no expiry, or more than EXEC_EXPIRY_MARGIN seconds left."""
@@ -145,6 +155,8 @@ def clear_exec_memory_cache() -> None:
 
 def exec_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """`$KUBECACHEDIR/kaito-exec`, else `~/.kube/cache/kaito-exec` (kubectl's cache folder)."""
+    from pathlib import Path  # noqa: PLC0415  (start-up: see the imports)
+
     env = os.environ if env is None else env
     base = env.get("KUBECACHEDIR") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".kube", "cache")
     return Path(base) / "kaito-exec"
@@ -152,6 +164,8 @@ def exec_cache_dir(env: Mapping[str, str] | None = None) -> Path:
 
 def parse_timestamp(value: str) -> float:
     """RFC 3339 ("2030-01-01T00:00:00Z", fractions, offsets) to epoch seconds."""
+    from datetime import datetime, timezone  # noqa: PLC0415  (start-up: see the imports)
+
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -253,6 +267,8 @@ class Credentials:
 
     def _cache_key(self) -> str:
         if self._exec_key is None:
+            import hashlib  # noqa: PLC0415  (start-up: see the imports)
+
             cfg = self.cfg
             ex = cfg.exec_config or {}
             material = {

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
 
 def run() -> None:
-    """Answer the hottest well-formed lines without importing typer; hand every other to cli.run."""
+    """Answer the hottest well-formed lines without importing typer; hand every other to cli.run
+    (which turns the garbage collector back on for long-running commands)."""
+    gc.disable()  # the fast path's lines are short runs: importing allocates much, frees nothing cyclic
     from kubectl_kaito import fastpath  # noqa: PLC0415
     from kubectl_kaito.console import Console  # noqa: PLC0415
 

@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ExitCode(IntEnum):

@@ -6,9 +6,13 @@ Source: research/kaito-facts.md. The Workspace has no `.spec`: `resource`,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Any
+
+# Plain classes, not dataclasses, and datetime imported where ages are computed: this module is on the
+# start-up path of every cluster command (docs/design.md, start-up).
 
 GROUP = "kaito.sh"
 VERSIONS = ("v1beta1", "v1alpha1")  # preferred first
@@ -86,13 +90,15 @@ def is_done(ws: dict[str, Any]) -> bool:
     return is_ready(ws)
 
 
-@dataclass(frozen=True)
 class Failure:
     """A condition that turned False with a reason that waiting will not fix."""
 
-    condition: str
-    reason: str
-    message: str
+    __slots__ = ("condition", "message", "reason")
+
+    def __init__(self, condition: str, reason: str, message: str) -> None:
+        self.condition = condition
+        self.reason = reason
+        self.message = message
 
 
 def failure(ws: dict[str, Any]) -> Failure | None:
@@ -164,6 +170,8 @@ def state(ws: dict[str, Any]) -> str:
 
 def parse_time(value: str | None) -> datetime | None:
     """Parse a Kubernetes RFC 3339 timestamp."""
+    from datetime import datetime  # noqa: PLC0415  (start-up: see the imports)
+
     if not value:
         return None
     try:
@@ -177,6 +185,8 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
     t = parse_time(timestamp)
     if t is None:
         return "<unknown>"
+    from datetime import datetime, timezone  # noqa: PLC0415  (start-up: see the imports)
+
     now = now or datetime.now(timezone.utc)
     secs = max(0, int((now - t).total_seconds()))
     if secs < 120:
@@ -206,13 +216,15 @@ KNOWN_INSTANCE_TYPES = (
 RUNTIMES = ("vllm", "transformers")
 
 
-@dataclass(frozen=True)
 class Feature:
     """A KAITO feature a flag relies on, and the first KAITO release that has it (kaito-facts)."""
 
-    name: str
-    since: str  # "0.11"
-    flags: tuple[str, ...] = ()
+    __slots__ = ("flags", "name", "since")
+
+    def __init__(self, name: str, since: str, flags: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.since = since  # "0.11"
+        self.flags = flags
 
 
 #: feature -> minimum KAITO version; `version` warns for the flags in use, other commands may ask too.

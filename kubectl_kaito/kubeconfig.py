@@ -25,11 +25,13 @@ import binascii
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from kubectl_kaito.errors import ClusterUnavailableError, UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Where a pod finds its service account; a module constant so tests can point it elsewhere.
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -43,29 +45,59 @@ EXEC_EXTENSION_NAME = "client.authentication.k8s.io/exec"
 # An exec credential this close to its expiry is treated as expired, so a request
 
 
-@dataclass(frozen=True)
 class ClusterConfig:
-    """Everything needed to reach and authenticate to one API server (secrets kept out of repr)."""
+    """Everything needed to reach and authenticate to one API server (secrets kept out of repr).
 
-    server: str  # "https://host:port[/prefix]" without trailing slash
-    namespace: str  # resolved: -n, else the context's namespace, else "default"
-    context: str | None
-    ca_pem: bytes | None = field(default=None, repr=False)
-    insecure: bool = False
-    tls_server_name: str | None = None
-    client_cert_pem: bytes | None = field(default=None, repr=False)
-    client_key_pem: bytes | None = field(default=None, repr=False)
-    token: str | None = field(default=None, repr=False)
-    token_file: str | None = None  # re-read on each request (rotated tokens)
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    exec_config: dict[str, Any] | None = field(default=None, repr=False)  # command already resolved
-    auth_provider: dict[str, Any] | None = field(default=None, repr=False)
-    proxy_url: str | None = field(default=None, repr=False)  # may carry user:password
-    source: str = ""  # which file(s), or "in-cluster", for messages
-    user: str | None = None  # the kubeconfig user name, for messages
-    cluster_name: str | None = None  # the kubeconfig cluster name, for messages
-    exec_cluster_config: Any = field(default=None, repr=False)  # cluster extension for provideClusterInfo
+    A plain class, not a dataclass: `import dataclasses` costs ~7 ms of every cluster command's start
+    (docs/design.md, start-up). Built once by `load`; read-only by convention."""
+
+    def __init__(
+        self,
+        *,
+        server: str,  # "https://host:port[/prefix]" without trailing slash
+        namespace: str,  # resolved: -n, else the context's namespace, else "default"
+        context: str | None,
+        ca_pem: bytes | None = None,
+        insecure: bool = False,
+        tls_server_name: str | None = None,
+        client_cert_pem: bytes | None = None,
+        client_key_pem: bytes | None = None,
+        token: str | None = None,
+        token_file: str | None = None,  # re-read on each request (rotated tokens)
+        username: str | None = None,
+        password: str | None = None,
+        exec_config: dict[str, Any] | None = None,  # command already resolved
+        auth_provider: dict[str, Any] | None = None,
+        proxy_url: str | None = None,  # may carry user:password
+        source: str = "",  # which file(s), or "in-cluster", for messages
+        user: str | None = None,  # the kubeconfig user name, for messages
+        cluster_name: str | None = None,  # the kubeconfig cluster name, for messages
+        exec_cluster_config: Any = None,  # cluster extension for provideClusterInfo
+    ) -> None:
+        self.server = server
+        self.namespace = namespace
+        self.context = context
+        self.ca_pem = ca_pem
+        self.insecure = insecure
+        self.tls_server_name = tls_server_name
+        self.client_cert_pem = client_cert_pem
+        self.client_key_pem = client_key_pem
+        self.token = token
+        self.token_file = token_file
+        self.username = username
+        self.password = password
+        self.exec_config = exec_config
+        self.auth_provider = auth_provider
+        self.proxy_url = proxy_url
+        self.source = source
+        self.user = user
+        self.cluster_name = cluster_name
+        self.exec_cluster_config = exec_cluster_config
+
+    def __repr__(self) -> str:
+        """The fields that hold no secret (no CA, key, token, password, exec or auth-provider config, proxy URL)."""
+        shown = "server namespace context insecure tls_server_name token_file username source user cluster_name"
+        return "ClusterConfig(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in shown.split()) + ")"
 
     @property
     def auth_kind(self) -> str:
@@ -88,12 +120,14 @@ class ClusterConfig:
 # ---- loading ------------------------------------------------------------------------------------
 
 
-@dataclass
 class _Entry:
     """One named clusters/users/contexts entry and the folder of the file that defined it."""
 
-    value: dict[str, Any]
-    base: str
+    __slots__ = ("base", "value")
+
+    def __init__(self, value: dict[str, Any], base: str) -> None:
+        self.value = value
+        self.base = base
 
 
 def kubeconfig_paths(kubeconfig: str | None, env: Mapping[str, str] | None = None) -> tuple[list[str], bool]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
 if TYPE_CHECKING:
+    from typing import Any
+
     from kubectl_kaito.console import Console
 
 COLUMN_GAP = "   "  # kubectl's three spaces between table columns
@@ -24,34 +25,46 @@ KEY_GAP = 2  # spaces between the longest "Key:" and the values of a key:value b
 # ---- results ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: `import dataclasses` costs ~7 ms of every start (it imports inspect),
+# and these are on the start-up path of every command (see docs/design.md, start-up).
+
+
 class Text:
     """Text for stdout as it is (a URL, a `... created` line, a text view); one newline is added."""
 
-    text: str
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-@dataclass(frozen=True)
 class Document:
     """Data shown as JSON or YAML: in the run's -o format when it is json or yaml, else `default`."""
 
-    data: Any
-    default: str = "json"
+    __slots__ = ("data", "default")
+
+    def __init__(self, data: Any, default: str = "json") -> None:
+        self.data = data
+        self.default = default
 
 
-@dataclass(frozen=True)
 class Table:
     """A kubectl-style table (see `table`)."""
 
-    headers: Sequence[str]
-    rows: Sequence[Sequence[Any]]
+    __slots__ = ("headers", "rows")
+
+    def __init__(self, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.headers = headers
+        self.rows = rows
 
 
-@dataclass(frozen=True)
 class Block:
     """Aligned `Key:  value` lines (see `block`)."""
 
-    fields: Sequence[tuple[str, Any]] = field(default_factory=tuple)
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: Sequence[tuple[str, Any]] = ()) -> None:
+        self.fields = fields
 
 
 Result = Text | Document | Table | Block

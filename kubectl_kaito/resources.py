@@ -12,19 +12,21 @@ Requests go through `client.Client` (one error mapping); results are plain dicts
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from kubectl_kaito import kaito
 from kubectl_kaito.errors import NotFoundError, ProviderNotInstalledError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     import httpx
 
     from kubectl_kaito.client import Client
     from kubectl_kaito.kubeconfig import ClusterConfig
 
-T = TypeVar("T")
+    T = TypeVar("T")
 
 CRD_API = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 

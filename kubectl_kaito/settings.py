@@ -2,35 +2,68 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
 if TYPE_CHECKING:  # the cluster client is heavy-ish; import it only when a command needs it
+    from collections.abc import Mapping
+    from typing import Any
+
     from kubectl_kaito.console import Console
     from kubectl_kaito.kubeconfig import ClusterConfig
     from kubectl_kaito.resources import Resources
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: `import dataclasses` costs ~7 ms of every start (docs/design.md, start-up).
+
+
 class Settings:
-    """What the global flags said; None means "not given" (kubeconfig decides)."""
+    """What the global flags said; None means "not given" (kubeconfig decides). Read-only by convention."""
 
-    kubeconfig: str | None = None
-    context: str | None = None
-    namespace: str | None = None
-    request_timeout: float | None = None
-    verbose: int = 0
-    output: str | None = None
+    __slots__ = ("context", "kubeconfig", "namespace", "output", "request_timeout", "verbose")
+
+    def __init__(
+        self,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        request_timeout: float | None = None,
+        verbose: int = 0,
+        output: str | None = None,
+    ) -> None:
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.namespace = namespace
+        self.request_timeout = request_timeout
+        self.verbose = verbose
+        self.output = output
 
 
-@dataclass
+def resolve(given: Mapping[str, Any], output: str | None) -> Settings:
+    """The run's Settings from the global flags' values (None: not given), checked here (exit 2):
+    -n as a namespace, --request-timeout as a duration, -v as a log level. The Typer command
+    wrapper (cli.py) and the start-up fast path (fastpath.py) both resolve them here, once."""
+    from kubectl_kaito import flagcheck  # noqa: PLC0415
+
+    timeout = given.get("request_timeout")
+    return Settings(
+        kubeconfig=given.get("kubeconfig"),
+        context=given.get("context"),
+        namespace=flagcheck.check_namespace(given.get("namespace")),
+        request_timeout=flagcheck.parse_timeout(timeout, "--request-timeout") if isinstance(timeout, str) else timeout,
+        verbose=flagcheck.parse_verbosity(given.get("verbose")),
+        output=output,
+    )
+
+
 class Invocation:
     """One run of the CLI, handed to click as `obj=`: `main` creates it with its console, the command
     wrapper stores the resolved Settings (with the checked `-o`) before the command runs, and `main`
     reads them to decide whether an error also goes out as JSON."""
 
-    console: Console
-    settings: Settings | None = None
+    __slots__ = ("console", "settings")
+
+    def __init__(self, console: Console, settings: Settings | None = None) -> None:
+        self.console = console
+        self.settings = settings
 
 
 class AppContext:

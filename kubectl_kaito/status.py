@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any
 
 from kubectl_kaito import kaito, output
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
+if TYPE_CHECKING:
+    from typing import Any
 
 LIST_HEADERS = (
     "NAME",
