@@ -133,7 +133,8 @@ def _line(fp: Reader, what: str) -> bytes:
 
 
 def _header_block(fp: Reader, what: str) -> list[tuple[str, str]]:
-    """Header (or trailer) lines up to the blank line; folded lines join the one before."""
+    """Header (or trailer) lines up to the blank line; folded lines join the one before. The close
+    may end trailers (the body is whole by then, and http.client accepts it), never headers."""
     items: list[tuple[str, str]] = []
     count = 0
     while True:
@@ -141,6 +142,8 @@ def _header_block(fp: Reader, what: str) -> list[tuple[str, str]]:
         if line in (b"\r\n", b"\n"):
             return items
         if not line:
+            if what == "trailer line":
+                return items
             raise HTTPError(f"the connection closed in the middle of the {what}s")
         count += 1
         if count > MAX_HEADERS:
