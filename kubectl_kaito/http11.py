@@ -196,7 +196,7 @@ class Response:
         elif length is not None:
             values = {v.strip() for v in length.split(",")}
             value = values.pop() if len(values) == 1 else ""
-            if not value.isdigit():
+            if not value.isdigit() or len(value) > 18:
                 self.will_close = True
                 raise HTTPError(f"invalid Content-Length {length!r}")
             self._left = int(value)
@@ -222,27 +222,27 @@ class Response:
 
     # -- the body ------------------------------------------------------------------------------------------
 
-    def _cut(self, partial: bytes, expected: int | None) -> IncompleteRead:
+    def _cut(self, parts: list[bytes], expected: int | None) -> IncompleteRead:
         self.complete = True  # nothing more will come on this connection
         self.will_close = True
-        return IncompleteRead(partial, expected)
+        return IncompleteRead(b"".join(parts), expected)
 
-    def _chunk(self, partial: bytes) -> int:
+    def _chunk(self, parts: list[bytes]) -> int:
         """Bytes left in the current chunk, reading the next chunk-size line (and the CRLF ending the
         previous chunk) when it is used up; 0 once the last chunk and its trailers are read."""
         if self._left is not None and self._left > 0:
             return self._left
         if self._left == 0:  # the CRLF after a chunk's data, read only now so read1 never waits for it
             if _line(self._fp, "chunk end") not in (b"\r\n", b"\n"):
-                raise self._cut(partial, None)
+                raise self._cut(parts, None)
         line = _line(self._fp, "chunk size")
         size = line.split(b";", 1)[0].strip()  # chunk extensions are ignored
         try:
-            if not size or size.strip(b"0123456789abcdefABCDEF"):
+            if not size or len(size) > 15 or size.strip(b"0123456789abcdefABCDEF"):
                 raise ValueError(size)
             self._left = int(size, 16)
         except ValueError:
-            raise self._cut(partial, None) from None
+            raise self._cut(parts, None) from None
         if self._left == 0:
             _header_block(self._fp, "trailer line")  # trailers: read, not used
             self.complete = True
@@ -252,32 +252,36 @@ class Response:
         """The rest of the body (up to the connection's close when nothing delimits it)."""
         if self.complete:
             return b""
-        if self._chunked:
-            parts: list[bytes] = []
-            while (left := self._chunk(b"".join(parts))) > 0:
-                data = self._fp.read(left)
-                parts.append(data)
-                self._left = left - len(data)
-                if len(data) < left:
-                    raise self._cut(b"".join(parts), left - len(data))
-            return b"".join(parts)
         if self._left is None:
             data = self._fp.read()
             self.complete = True
             return data
-        data = self._fp.read(self._left)
-        if len(data) < self._left:
-            raise self._cut(data, self._left - len(data))
-        self._left = 0
-        self.complete = True
-        return data
+        parts: list[bytes] = []
+        while (left := self._chunk(parts) if self._chunked else self._left) > 0:
+            self._left = missing = self._read_into(parts, left)
+            if missing:
+                raise self._cut(parts, missing)
+            if not self._chunked:
+                self.complete = True
+        return b"".join(parts)
+
+    def _read_into(self, parts: list[bytes], n: int) -> int:
+        """Read n bytes into `parts`, at most 1 MiB at a time (a huge announced length allocates
+        nothing up front); the number still missing when the stream ended."""
+        while n > 0:
+            data = self._fp.read(min(n, 1 << 20))
+            if not data:
+                break
+            parts.append(data)
+            n -= len(data)
+        return n
 
     def read1(self, size: int = 65536) -> bytes:
         """What has arrived (at least one byte, waiting only when nothing has), at most `size`; b"" at the end."""
         if self.complete:
             return b""
         if self._chunked:
-            left = self._chunk(b"")
+            left = self._chunk([])
             if left == 0:
                 return b""
         elif self._left is None:
@@ -288,7 +292,7 @@ class Response:
             left = self._left
         data = self._fp.read1(min(size, left))
         if not data:
-            raise self._cut(b"", left)
+            raise self._cut([], left)
         self._left = left - len(data)
         if not self._chunked and self._left == 0:
             self.complete = True
@@ -304,7 +308,7 @@ class Response:
             return line
         parts: list[bytes] = []
         while True:
-            left = self._chunk(b"".join(parts)) if self._chunked else self._left
+            left = self._chunk(parts) if self._chunked else self._left
             if left == 0:
                 self.complete = True
                 return b"".join(parts)
@@ -316,7 +320,7 @@ class Response:
                     self.complete = True
                 return b"".join(parts)
             if len(data) < left:  # neither a newline nor the chunk's end: the stream ended
-                raise self._cut(b"".join(parts), left - len(data))
+                raise self._cut(parts, left - len(data))
 
 
 # ---- reason phrases -----------------------------------------------------------------------------------------

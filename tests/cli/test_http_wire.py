@@ -12,6 +12,7 @@ import http.client
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -228,14 +229,71 @@ def test_headers_are_case_insensitive_and_keep_repeated_values() -> None:
         b'HTTP/1.1 200 OK\r\ncontent-TYPE: text/plain\r\nWarning: 299 - "one"\r\nWarning: 299 - "two"\r\n'
         b"X-Folded: a\r\n  b\r\nContent-Length: 3\r\n\r\nabc"
     )
-    resp = http11.Response(io.BufferedReader(io.BytesIO(raw)), "GET")
+    resp = parse(raw)
     assert resp.getheader("Content-Type") == "text/plain" and "CONTENT-type" in resp.headers
     assert resp.headers.get_all("warning") == ['299 - "one"', '299 - "two"']
     assert resp.getheader("WARNING") == '299 - "one", 299 - "two"'
     assert resp.headers["x-folded"] == "a b"
     assert resp.read() == b"abc" and resp.complete and not resp.will_close
-    head = http11.Response(io.BufferedReader(io.BytesIO(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n")), "HEAD")
+    head = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", "HEAD")
     assert head.read() == b"" and head.complete
+
+
+def parse(raw: bytes, method: str = "GET") -> http11.Response:
+    return http11.Response(io.BufferedReader(io.BytesIO(raw)), method)
+
+
+@pytest.mark.parametrize(
+    ("raw", "body", "will_close"),
+    [
+        (b"HTTP/1.0 200 OK\r\n\r\nto the close", b"to the close", True),
+        (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nab", b"ab", False),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nab", b"ab", True),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nab", b"ab", False),
+        # Transfer-Encoding wins over Content-Length (RFC 9112 6.3)
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+            b"ab",
+            False,
+        ),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nraw", b"raw", True),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n", b"ab", False),  # closed in trailers
+    ],
+    ids=[
+        "http10-close",
+        "http10-keep-alive",
+        "close",
+        "same-length-twice",
+        "te-over-cl",
+        "te-not-chunked",
+        "eof-trailers",
+    ],
+)
+def test_body_framing(raw: bytes, body: bytes, will_close: bool) -> None:
+    resp = parse(raw)
+    assert resp.read() == body and resp.complete and resp.will_close is will_close
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000000000\r\n\r\nab", "invalid Content-Length"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nab", "invalid Content-Length '2, 3'"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nab", "invalid Content-Length '-1'"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nab", "IncompleteRead(0 bytes"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\nab\r\n0\r\n\r\n", "IncompleteRead(0 bytes"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n0\r\n\r\n", "IncompleteRead(2 bytes"),
+        (b"HTTP/1.1 200 OK\r\nContent-Type: x\r\n", "the connection closed in the middle of the header lines"),
+        (b"HTTP/2 200\r\n\r\n", "the server did not answer in HTTP/1.1: 'HTTP/2 200'"),
+        (b"HTTP/1.1 42 Odd\r\n\r\n", "the server did not answer in HTTP/1.1"),
+        (b"", "Remote end closed connection without response"),
+    ],
+    ids=["huge-length", "two-lengths", "negative-length", "huge-chunk", "negative-chunk", "no-crlf-after-chunk",
+         "eof-in-headers", "http2", "bad-status", "nothing"],
+)  # fmt: skip
+def test_hostile_framing_is_an_error_not_an_allocation_or_a_guess(raw: bytes, error: str) -> None:
+    with pytest.raises(http11.HTTPError, match=re.escape(error)):
+        parse(raw).read()
 
 
 def test_verbose_8_prints_every_response_header(wire: Any) -> None:
