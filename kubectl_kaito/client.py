@@ -1,8 +1,8 @@
 """The request loop to the Kubernetes API server, and the ONE mapping of its answers to our errors.
 
-Requests go over `transport.Pool` connections (stdlib `http.client` over `ssl`; no `kubernetes`,
-no `httpx` on the normal path: start-up time matters for a kubectl plugin). The client knows HTTP
-and the API machinery (Status bodies, pagination, watch, logs, the service proxy), never a
+Requests go over `transport.Pool` connections (our own `http11` over `ssl`; no `kubernetes`, no
+`httpx`, no `http.client` on the normal path: start-up time matters for a kubectl plugin). The client
+knows HTTP and the API machinery (Status bodies, pagination, watch, logs, the service proxy), never a
 resource: paths come from `resources.py`. Every failure leaves as a `KaitoError` subclass:
 
 - cannot connect (refused, DNS, TLS, proxy, connect timeout) -> ClusterUnavailableError (exit 5)
@@ -19,7 +19,6 @@ connecting and non-streaming reads; watches and `logs -f` are not cut off by it.
 from __future__ import annotations
 
 import builtins
-import http.client
 import json
 import math
 import socket
@@ -44,12 +43,15 @@ from kubectl_kaito.errors import (
     UsageError,
     WaitTimeoutError,
 )
+from kubectl_kaito.http11 import REASONS, HTTPError, IncompleteRead, ServerClosed
+from kubectl_kaito.http11 import Response as HTTPResponse
 from kubectl_kaito.kubeconfig import ClusterConfig, proxy_display
 from kubectl_kaito.transport import USER_AGENT, Connection, Pool, ProxyError
 
 if TYPE_CHECKING:
     import httpx
 
+IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")  # safe to send again on a new connection
 MAX_RETRY_AFTER = 3  # 429/503 with Retry-After: retries, each waiting at most 5 s
 JSON = "application/json"
 PATCH_TYPES = {
@@ -70,9 +72,7 @@ def _no_log(line: str) -> None:
 class Response:
     """An open streaming response (watch, logs -f): read it, then `close()` (or use `with`)."""
 
-    def __init__(
-        self, resp: http.client.HTTPResponse, conn: Connection, on_error: Callable[[BaseException], KaitoError]
-    ) -> None:
+    def __init__(self, resp: HTTPResponse, conn: Connection, on_error: Callable[[BaseException], KaitoError]) -> None:
         self.status = resp.status
         self.headers = resp.headers
         self._resp = resp
@@ -84,31 +84,30 @@ class Response:
         """One line including its b"\\n" (the last may lack it); b"" when the server is done."""
         try:
             return self._resp.readline()
-        except http.client.IncompleteRead as e:
-            return bytes(e.partial)  # the server closed mid-chunk: what arrived is all there is
-        except (OSError, http.client.HTTPException) as e:
+        except IncompleteRead as e:
+            self.cut = True
+            return e.partial  # the server closed mid-body: what arrived is all there is
+        except (OSError, HTTPError) as e:
             raise self._on_error(e) from None
 
     def read1(self, size: int = 65536) -> bytes:
         """What is available now (at least one byte, waiting only if nothing is); b"" at the end."""
         try:
-            data = self._resp.read1(size)
-            if not data and self._resp.length:  # closed short of its Content-Length
-                self.cut = True
-            return data
-        except http.client.IncompleteRead as e:
+            return self._resp.read1(size)
+        except IncompleteRead as e:
             self.cut = True
-            return bytes(e.partial)
-        except (OSError, http.client.HTTPException) as e:
+            return e.partial
+        except (OSError, HTTPError) as e:
             raise self._on_error(e) from None
 
     def read(self) -> bytes:
         """The rest of the body."""
         try:
             return self._resp.read()
-        except http.client.IncompleteRead as e:
-            return bytes(e.partial)
-        except (OSError, http.client.HTTPException) as e:
+        except IncompleteRead as e:
+            self.cut = True
+            return e.partial
+        except (OSError, HTTPError) as e:
             raise self._on_error(e) from None
 
     def iter_lines(self) -> Iterator[bytes]:
@@ -121,10 +120,7 @@ class Response:
 
     def close(self) -> None:
         """Close the response and its connection (a stream's connection is never reused)."""
-        try:
-            self._resp.close()
-        finally:
-            self._conn.close()
+        self._conn.close()
 
     def __enter__(self) -> Response:
         return self
@@ -351,9 +347,13 @@ class Client:
         *,
         stream: bool,
         stream_timeout: float | None = None,
-    ) -> tuple[Connection, http.client.HTTPResponse]:
-        """One exchange up to the response headers; a stale keep-alive connection is retried once.
-        Reads time out after --request-timeout, or `stream_timeout` for streams (None = never)."""
+    ) -> tuple[Connection, HTTPResponse]:
+        """One exchange up to the response headers. Reads time out after --request-timeout, or
+        `stream_timeout` for streams (None = never).
+
+        A reused keep-alive connection the server has closed meanwhile is retried once on a new one:
+        when writing the request failed, or when no byte of an answer came and the method is idempotent
+        (RFC 9110 9.2.2). A POST or PATCH that may have reached the server is never sent twice."""
         read_timeout = stream_timeout if stream else self.timeout
         for attempt in (0, 1):
             conn, reused = self.pool.acquire(fresh=stream or attempt > 0)
@@ -366,22 +366,24 @@ class Client:
                     self._log_request(method, url, "ERROR", t0, headers)
                     raise self._connect_error(e) from None
             conn.sock.settimeout(read_timeout)
+            sent = False
             try:
-                conn.request(method, url, body=data, headers=headers)
-                resp = conn.getresponse()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError) as e:
+                conn.request(method, url, data, headers)
+                sent = True
+                resp = conn.getresponse(method)
+            except (ServerClosed, ConnectionResetError, BrokenPipeError, ConnectionAbortedError) as e:
                 conn.close()
-                if reused and attempt == 0:
+                if reused and attempt == 0 and (not sent or method in IDEMPOTENT):
                     continue  # the server had closed this idle keep-alive connection
                 self._log_request(method, url, "ERROR", t0, headers)
                 raise self._read_error(e, method, url) from None
-            except (OSError, http.client.HTTPException) as e:
+            except (OSError, HTTPError) as e:
                 conn.close()
                 self._log_request(method, url, "ERROR", t0, headers)
                 raise self._read_error(e, method, url) from None
             self._log_request(method, url, resp.status, t0, headers)
             if self.verbose >= V_BODIES:  # kubectl 1.37.1 shows the response headers from -v=8
-                for line in header_lines(dict(resp.getheaders()), "Response header"):
+                for line in header_lines(resp.headers, "Response header"):
                     self._log(line)
             return conn, resp
         raise AssertionError("unreachable")
@@ -397,7 +399,7 @@ class Client:
         accept: str = JSON,
         stream: bool = False,
         stream_timeout: float | None = None,
-    ) -> tuple[Connection, http.client.HTTPResponse, bytes | None]:
+    ) -> tuple[Connection, HTTPResponse, bytes | None]:
         """Send with auth; 401 re-asks the exec plugin once; Retry-After is honoured a few times.
         Returns (conn, resp, body): body is already read for errors and non-streams."""
         url = self._url(path, query)
@@ -422,7 +424,7 @@ class Client:
                 return conn, resp, None
             try:
                 payload = resp.read()
-            except (OSError, http.client.HTTPException) as e:
+            except (OSError, HTTPError) as e:
                 conn.close()
                 raise self._read_error(e, method, url) from None
             self._log_body("Response body", payload)
@@ -462,7 +464,7 @@ class Client:
                 details=details,
             )
         if not message:
-            phrase = http.client.responses.get(status, "")
+            phrase = REASONS.get(status, "")
             message = f"{what + ': ' if what else ''}the API server answered {status} {phrase}".strip()
         cls = error_class(status, reason)
         hint = "ask a cluster admin for the RBAC permission named above" if status == 403 else None
@@ -657,7 +659,7 @@ class Client:
                         line = resp.readline()
                     except TimeoutError:
                         break
-                    except (http.client.IncompleteRead, http.client.HTTPException, OSError):
+                    except (HTTPError, OSError):
                         break  # stream cut: re-open from rv
                     if not line:
                         break
@@ -696,7 +698,6 @@ class Client:
                         known[key] = obj
                     yield {"type": etype, "object": obj}
             finally:
-                resp.close()
                 conn.close()
             if gone:
                 rv, events = self._relist(path, base, known)
@@ -857,7 +858,7 @@ def request_line(method: str, url: str, status: int | str, ms: float) -> str:
     """-v=6: `GET https://host/api/v1/namespaces 200 OK in 2 milliseconds`, as kubectl printed it
     before klog's structured form (kubectl 1.37.1: "Response" verb= url= status="200 OK" milliseconds=)."""
     if isinstance(status, int):
-        status = f"{status} {http.client.responses.get(status, '')}".rstrip()
+        status = f"{status} {REASONS.get(status, '')}".rstrip()
     return f"{method} {url} {status} in {ms:.0f} milliseconds"
 
 
