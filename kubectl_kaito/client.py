@@ -25,7 +25,6 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from kubectl_kaito.credentials import Credentials
@@ -48,7 +47,10 @@ from kubectl_kaito.http11 import Response as HTTPResponse
 from kubectl_kaito.kubeconfig import ClusterConfig, proxy_display
 from kubectl_kaito.transport import USER_AGENT, Connection, Pool, ProxyError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
 if TYPE_CHECKING:
+    from typing import Any
+
     import httpx
 
 IDEMPOTENT = ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")  # safe to send again on a new connection

@@ -15,21 +15,25 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Mapping
-from typing import Protocol
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
 
 MAX_LINE = 65536  # http.client's _MAXLINE: status, header, chunk-size and trailer lines
 MAX_HEADERS = 100  # http.client's _MAXHEADERS (trailers count the same)
 METHODS_WITH_BODY = ("POST", "PUT", "PATCH")  # Content-Length: 0 even without a body, as http.client sends
 
 
-class Reader(Protocol):
-    """A buffered binary stream (`socket.makefile("rb")`)."""
+if TYPE_CHECKING:  # a type only: importing typing costs start-up time
+    from typing import Protocol
 
-    def readline(self, size: int = -1, /) -> bytes: ...
+    class Reader(Protocol):
+        """A buffered binary stream (`socket.makefile("rb")`)."""
 
-    def read(self, size: int = -1, /) -> bytes: ...
+        def readline(self, size: int = -1, /) -> bytes: ...
 
-    def read1(self, size: int = -1, /) -> bytes: ...
+        def read(self, size: int = -1, /) -> bytes: ...
+
+        def read1(self, size: int = -1, /) -> bytes: ...
 
 
 # ---- errors (client.py maps them, with OSError, to "the connection ... broke: <message>") -------------------

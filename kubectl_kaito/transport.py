@@ -12,12 +12,15 @@ import socket
 import ssl
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 from kubectl_kaito import __version__, http11
 from kubectl_kaito.credentials import ssl_context as build_ssl_context
 from kubectl_kaito.kubeconfig import ClusterConfig, check_proxy_url, proxy_credentials
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Without --request-timeout, connecting (TCP + proxy + TLS handshake) still gives up after this
 # long, so an unreachable cluster fails in seconds, not minutes.

@@ -430,11 +430,12 @@ def test_the_fast_paths_view_of_its_flags_is_typers() -> None:
 
 def test_every_option_the_fast_path_reads_is_declared_by_typer_with_the_same_names_and_a_value() -> None:
     from typer._click.core import Context
+    from typer.core import TyperOption
 
     root = _full_tree()
     # The settings the fast path reads, by option name: before the command (the root's options) and
     # after it (the command's own, with the global ones the wrapper adds to every command).
-    views = {"": (root, fastpath._GLOBALS)}
+    views: dict[str, tuple[Any, dict[str, str]]] = {"": (root, fastpath._GLOBALS)}
     for name, (own, _) in fastpath.COMMANDS.items():
         views[name] = (root.get_command(Context(root), name), {**fastpath._GLOBALS, **own})
     for where, (command, names) in views.items():
@@ -446,7 +447,7 @@ def test_every_option_the_fast_path_reads_is_declared_by_typer_with_the_same_nam
             assert len(params) == 1, (where, setting, fast)  # one Typer parameter, known by every name
             param = by_name[next(iter(fast))]
             assert set(param.opts) | set(param.secondary_opts) == fast, (where, setting)  # no name missing
-            assert param.param_type_name == "option" and not param.is_flag and not param.count, (where, setting)
+            assert isinstance(param, TyperOption) and not param.is_flag and not param.count, (where, setting)
             assert param.nargs == 1, (where, setting)  # exactly one value, as the fast path reads it
     # the -o values it answers are ones Typer accepts
     (fmt,) = [p for p in views["get-endpoint"][0].params if "--output" in p.opts]
