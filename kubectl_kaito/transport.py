@@ -56,7 +56,7 @@ class _TLSInTLS:
         self._sock = sock
         self._in = ssl.MemoryBIO()
         self._out = ssl.MemoryBIO()
-        self._tls = ctx.wrap_bio(self._in, self._out, server_hostname=server_hostname)
+        self._tls = ctx.wrap_bio(self._in, self._out, server_hostname=ascii_name(server_hostname))
         self._io(self._tls.do_handshake)
 
     def _flush(self) -> None:
@@ -170,25 +170,26 @@ class Connection:
 
     def connect(self) -> None:
         """TCP (to the proxy or the server), CONNECT, TLS; raises OSError/ssl.SSLError/ProxyError."""
-        address = (self._proxy[0], self._proxy[1]) if self._proxy else (self.host, self.port)
-        sock: Any = socket.create_connection(address, self.timeout)
+        host, port = (self._proxy[0], self._proxy[1]) if self._proxy else (self.host, self.port)
+        # getaddrinfo takes the name as bytes too (typeshed's create_connection says str only)
+        sock: Any = socket.create_connection((ascii_name(host), port), self.timeout)  # type: ignore[arg-type]
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._proxy:
                 p_host, _, p_tls, p_auth = self._proxy
                 if p_tls:
                     assert self.ctx is not None
-                    sock = self.ctx.wrap_socket(sock, server_hostname=p_host)  # as Go: same TLS config
+                    sock = self.ctx.wrap_socket(sock, server_hostname=ascii_name(p_host))  # as Go: same TLS config
                 _connect_tunnel(sock, self.host, self.port, p_auth)
                 if self._tls and p_tls:
                     assert self.ctx is not None
                     sock = _TLSInTLS(sock, self.ctx, self._server_hostname)
                 elif self._tls:
                     assert self.ctx is not None
-                    sock = self.ctx.wrap_socket(sock, server_hostname=self._server_hostname)
+                    sock = self.ctx.wrap_socket(sock, server_hostname=ascii_name(self._server_hostname))
             elif self._tls:
                 assert self.ctx is not None
-                sock = self.ctx.wrap_socket(sock, server_hostname=self._server_hostname)
+                sock = self.ctx.wrap_socket(sock, server_hostname=ascii_name(self._server_hostname))
         except BaseException:
             sock.close()
             raise
@@ -398,3 +399,10 @@ class Pool:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def ascii_name(host: str) -> str | bytes:
+    """A host name for getaddrinfo and TLS: an ASCII one as bytes, so socket and ssl do not load the idna
+    codec (and with it unicodedata and stringprep: ~1 ms of every start) only to copy it; any other as
+    str (they encode it with idna)."""
+    return host.encode("ascii") if host.isascii() else host
