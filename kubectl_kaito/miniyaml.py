@@ -1,17 +1,18 @@
 """A fast, stdlib-only reader for the block-style YAML subset kubeconfigs are written in (issue 17).
 
-`import yaml` costs ~10 ms at every start of a command that reads the kubeconfig; this module covers
+`import yaml` costs ~10-20 ms at every start of a command that reads the kubeconfig; this module reads
 what kubectl (go-yaml), kind, minikube, az, aws, gcloud and kubectl-kaito-sim write: block mappings and
-sequences (also `key:` followed by `- item` at the key's indent, and `- - x` / `- key: v`), comments,
-plain scalars (URLs with ports too), one-line quoted scalars, null, YAML 1.1 booleans, `{}` and `[]`,
-a BOM, CRLF line ends.
+sequences (also `key:` then `- item` at the key's indent, `- - x`, `- key: v`), comments, plain scalars
+(URLs with ports; folded over lines, as gcloud writes a long installHint), one-line quoted scalars,
+literal block scalars (`|`, `|-`, `|+`, `|2`: go-yaml's multi-line strings, AKS's installHint), null,
+YAML 1.1 booleans, `{}` and `[]`, a BOM, CRLF line ends.
 
 The one rule: `load(text)` returns exactly what `yaml.load(text, Loader=yaml.CSafeLoader)` returns, or
-raises `Unsure`, and the caller asks PyYAML (so every error message and every exotic form stays
-PyYAML's). Anything it does not fully understand is `Unsure`: anchors, aliases, tags, block scalars,
-flow collections other than `{}`/`[]`, documents markers, directives, tabs, complex keys, scalars
-spanning lines, and every plain scalar the YAML 1.1 resolver could make an int, float, timestamp,
-merge key or `=`.
+raises `Unsure` and the caller asks PyYAML (so every error message and every exotic form stays
+PyYAML's). Whatever it does not fully understand is `Unsure`: anchors, aliases, tags, folded `>`
+scalars, flow collections other than `{}`/`[]`, document markers, directives, tabs, complex keys,
+quoted scalars over several lines, escapes other than the common ones, and every plain scalar the
+YAML 1.1 resolver could make an int, float, timestamp, merge key or `=` (a conservative superset).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ _SINGLE = r"'((?:[^']|'')*)'"
 # One-line double-quoted scalar whose escapes are all ones we decode (others: Unsure).
 _DOUBLE = r'"((?:[^"\\]|\\(?:[0abtnvfre"\\N_LP]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*)"'
 _ESCAPE = r"\\(x..|u....|U........|.)"
+_LITERAL = r"\|([1-9]?)([-+]?)|\|([-+])([1-9])"  # a literal block scalar's header: chomping, indentation
 _ESCAPES = dict(zip('0abtnvfre"\\N_LP', '\0\a\b\t\n\v\f\r\x1b"\\\x85\xa0\u2028\u2029', strict=True))
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _BOOLS = {
@@ -58,9 +60,10 @@ def load(text: str) -> object:
             raise Unsure
     elif re.search(_OUTSIDE, text):
         raise Unsure
-    lines: list[tuple[int, str, int]] = []
+    raws = text.split("\n")
+    lines: list[tuple[int, str, int, int]] = []
     gap = 0  # blank lines since the last line kept, or -1 after a comment line (it ends a plain scalar)
-    for raw in text.split("\n"):
+    for number, raw in enumerate(raws):
         if raw.startswith(("---", "...")):
             raise Unsure
         content = raw.strip(" ")
@@ -69,11 +72,11 @@ def load(text: str) -> object:
         elif content[0] == "#":
             gap = -1
         else:
-            lines.append((len(raw) - len(raw.lstrip(" ")), content, gap))
+            lines.append((len(raw) - len(raw.lstrip(" ")), content, gap, number))
             gap = 0
     if not lines:
         return None
-    reader = _Reader(lines)
+    reader = _Reader(lines, raws)
     value = reader.node(0, lines[0][0], lines[0][1], -1, 0)
     if reader.pos != len(lines):
         raise Unsure
@@ -160,8 +163,9 @@ class _Reader:
     column where it starts, which is how YAML sees it too.
     """
 
-    def __init__(self, lines: list[tuple[int, str, int]]) -> None:
-        self.lines = lines
+    def __init__(self, lines: list[tuple[int, str, int, int]], raws: list[str]) -> None:
+        self.lines = lines  # (indent, content, gap, raw line number) of the lines that are not blank or comments
+        self.raws = raws
         self.pos = 0  # the line after the last node read
 
     def indent_at(self, i: int) -> int:
@@ -173,12 +177,24 @@ class _Reader:
             raise Unsure
         if _is_entry(content):
             return self.sequence(i, indent, content, depth)
-        value = _empty_flow(content)
-        if value is None:
-            value, value_text = _split(content)
+        if content[0] not in "|{[":
+            key, value_text = _split(content)
             if value_text is not None:
-                return self.mapping(i, indent, value, value_text, depth)
-        return self.scalar_end(i, content, value, parent)
+                return self.mapping(i, indent, key, value_text, depth)
+        return self.value(i, content, parent)
+
+    def value(self, i: int, text: str, parent: int) -> object:
+        """The scalar, `{}` or `[]` that starts with `text` on line `i`, inside a block at column `parent`."""
+        if _is_entry(text):
+            raise Unsure  # `key: - x`
+        if text[0] == "|":
+            return self.literal(i, text, parent)
+        value = _empty_flow(text)
+        if value is None:
+            value, more = _split(text)
+            if more is not None:
+                raise Unsure  # `a: b: c`
+        return self.scalar_end(i, text, value, parent)
 
     def scalar_end(self, i: int, text: str, value: object, parent: int) -> object:
         """`value`, read from `text` on line `i`, or the plain scalar it begins if it goes on below."""
@@ -188,13 +204,47 @@ class _Reader:
         if text[0] in "'\"{[" or " #" in text:
             raise Unsure  # a quoted scalar going on, or a line below one that ends in a comment
         while self.indent_at(self.pos) > parent:  # PyYAML's folding: a line break is a space, n blank lines n "\n"
-            _, line, gap = self.lines[self.pos]
+            _, line, gap, _ = self.lines[self.pos]
             if gap < 0 or line[0] in _INDICATORS or line[0] == "-" or ": " in line or " #" in line or line[-1] == ":":
                 raise Unsure
             text += "\n" * gap if gap else " "
             text += line
             self.pos += 1
         return _plain(text)
+
+    def literal(self, i: int, header: str, parent: int) -> str:
+        """A literal block scalar (`|`, `|-`, `|+`, `|2`, `|2-`...) whose header ends line `i`, as PyYAML reads it."""
+        m = re.fullmatch(_LITERAL, header.split(" #", 1)[0].rstrip(" "))
+        if not m:
+            raise Unsure  # `>` folding, `|0`, `|#`...
+        increment, chomp = int(m[1] or m[4] or 0), m[2] or m[3]
+        raws, start = self.raws, self.lines[i][3] + 1
+        base = max(parent + 1, 1)
+        indent = base + increment - 1 if increment else 0  # 0: the first line with text sets it
+        last = start - 1  # the last line with text
+        end = start  # the first line after the block
+        while end < len(raws):
+            raw = raws[end]
+            column = len(raw) - len(raw.lstrip(" "))
+            if raw and column == len(raw):
+                raise Unsure  # an all-space line: PyYAML's rules for them are subtle
+            if raw:
+                indent = indent or max(base, column)
+                if column < indent:
+                    break
+                last = end
+            end += 1
+        if last < start:
+            raise Unsure  # an empty block scalar
+        text = "\n".join(raw[indent:] for raw in raws[start : last + 1])
+        if chomp != "-" and last < len(raws) - 1:
+            text += "\n"  # the last line's break
+        if chomp == "+":
+            text += "\n" * (min(end, len(raws) - 1) - last - 1)  # and the blank lines' breaks
+        self.pos = i + 1
+        while self.pos < len(self.lines) and self.lines[self.pos][3] < end:
+            self.pos += 1  # the block's own lines, some of which looked like keys or comments
+        return text
 
     def block_value(self, i: int, indent: int, depth: int, in_mapping: bool) -> object:
         """The value of a `key:` or `-` that ends line `i`: a node on the lines below, or null."""
@@ -224,19 +274,11 @@ class _Reader:
         while True:
             if value_text is None:
                 raise Unsure  # a lone scalar among the keys
-            value: object
             if value_text and value_text[0] != "#":
-                if _is_entry(value_text):
-                    raise Unsure
-                value = _empty_flow(value_text)
-                if value is None:
-                    value, more = _split(value_text)
-                    if more is not None:
-                        raise Unsure  # `a: b: c`
-                value = self.scalar_end(i, value_text, value, indent)
+                result[key] = self.value(i, value_text, indent)
             else:
-                value = self.block_value(i, indent, depth, True)
-            result[key] = value  # a repeated key: the last value wins, at the first place, as in PyYAML
+                result[key] = self.block_value(i, indent, depth, True)
+            # (a repeated key: the last value wins, at the first key's place, as in PyYAML)
             i = self.pos
             below = self.indent_at(i)
             if below < indent:

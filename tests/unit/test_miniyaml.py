@@ -168,6 +168,22 @@ SCENARIOS: dict[str, list[list[str]]] = {
         ["set-context", "gcp", "--cluster=oidc", "--user=gcp"],
         ["use-context", "oidc"],
     ],
+    "multi-line-values": [
+        ["set-cluster", "c", "--server=https://c.example:6443"],
+        [
+            "set-credentials",
+            "u",
+            "--exec-command=c",
+            "--exec-api-version=client.authentication.k8s.io/v1",
+            "--exec-env=LINES=line1\nline2",  # go-yaml: |-
+            "--exec-env=LEAD=\nlead",  # |2-
+            "--exec-env=SPACED=  spaced\nx\n",  # |2
+            "--exec-env=TRAIL=trail\n\n",  # |+
+            "--exec-env=CLIP=a\nb\n",  # |
+        ],
+        ["set-context", "c", "--cluster=c", "--user=u"],
+        ["use-context", "c"],
+    ],
     "config-set": [
         ["set", "clusters.local.server", "https://localhost:8443"],
         ["set", "clusters.local.certificate-authority-data", "{ca_b64}", "--set-raw-bytes=true"],
@@ -232,6 +248,11 @@ def test_the_kubectl_corpus_holds_what_it_claims(kubectl_written: dict[str, str]
         "auth-provider:",
         "namespace: other",
         'token: "yes"',  # go-yaml quotes what YAML 1.1 would read as a bool
+        "value: |-",
+        "value: |2-",
+        "value: |2\n",
+        "value: |+",
+        "value: |\n",
     ):
         assert field in every
     assert max(len(line) for line in every.splitlines()) > 1500  # base64 data on one line
@@ -333,6 +354,11 @@ users:
       - devicecode
       command: kubelogin
       env: null
+      installHint: |2
+
+        kubelogin is not installed which is required to connect to AAD enabled cluster.
+
+        To learn more, please go to https://aka.ms/aks/kubelogin
       provideClusterInfo: false
 """,
     "eks": f"""apiVersion: v1
@@ -471,6 +497,12 @@ ANSWERED = [
     "a: [] # x\n",
     "k: '#not a comment'",
     "日" * 1000 + ": a key of 1000 characters",  # libyaml's limit is 1024
+    "a: |\n  block\n  # not a comment\n   b: c\nd: e",  # literal block scalars, as go-yaml writes them
+    "installHint: |2\n\n  kubelogin is not installed\n\n  To learn more\n",
+    "a: |-\n  x\n\n\nb: |+\n  y\n\n\nc: |+\n  z\n\n",
+    "- |1\n  x\n- |2-\n    y\n- |-1\n  z\n- |\n    deeper\n- | # comment\n x",
+    "a:\n- |\n  x\n  y\nb: |\n  at the end without a line break",
+    "|\n  top\n  level\n",
 ]
 
 
@@ -483,9 +515,15 @@ OUTSIDE = [
     "a: &x 1\nb: *x",  # anchors, aliases
     "a: !!str 1",  # tags
     "a: !custom x",
-    "a: |\n  block\n",  # block scalars
-    "a: >-\n  folded\n",
-    "installHint: |2\n\n  kubelogin is not installed\n",
+    "a: >-\n  folded\n",  # folded block scalars
+    "a: >\n  folded\n",
+    "a: |\n  \n  x\n",  # literal block scalars with an all-space line
+    "a: |\n  x\n   \n",
+    "a: |\nb: c",  # empty literal block scalars
+    "a: |\n",
+    "a: |0\n  x",  # a bad literal header
+    "a: |#\n  x",
+    "a: |2 x\n  x",
     "a: [1, 2]",  # flow collections
     "a: {b: c}",
     "a: { }",
@@ -687,13 +725,23 @@ def _render(value: object, rng: random.Random) -> str:
     return json.dumps(value, ensure_ascii=rng.random() < 0.5)
 
 
+def _literal(value: str, indent: int, rng: random.Random) -> tuple[str, list[tuple[int, str]]]:
+    """A string as a literal block scalar: its header (chomping, indentation indicator) and its lines."""
+    header = rng.choice(["|", "|", "|-", "|+", "|1", "|2-", "|-2", "|+1"])
+    step = int(header[-1]) if header[-1].isdigit() else rng.randint(1, 3)
+    return header, [(indent + step, line) for line in value.split("\n")]
+
+
 def _by_hand(node: object, indent: int, rng: random.Random) -> list[tuple[int, str]]:
     """Block-style lines, with the choices people and tools make: steps, compact items, indentless lists."""
     if isinstance(node, dict) and node:
         lines: list[tuple[int, str]] = []
         for key, value in node.items():
             head = _render(key, rng) + ":"
-            if isinstance(value, (dict, list)) and value:
+            if isinstance(value, str) and rng.random() < 0.15:
+                header, body = _literal(value, indent, rng)
+                lines += [(indent, f"{head} {header}"), *body]
+            elif isinstance(value, (dict, list)) and value:
                 inner = indent if isinstance(value, list) and rng.random() < 0.5 else indent + rng.randint(1, 4)
                 lines += [(indent, head), *_by_hand(value, inner, rng)]
             else:
@@ -702,7 +750,10 @@ def _by_hand(node: object, indent: int, rng: random.Random) -> list[tuple[int, s
     if isinstance(node, list) and node:
         lines = []
         for item in node:
-            if rng.random() < 0.7:
+            if isinstance(item, str) and rng.random() < 0.15:
+                header, body = _literal(item, indent, rng)
+                lines += [(indent, f"- {header}"), *body]
+            elif rng.random() < 0.7:
                 width = rng.randint(1, 3)
                 first, *rest = _by_hand(item, indent + 1 + width, rng)
                 lines += [(indent, "-" + " " * width + first[1]), *rest]
@@ -721,7 +772,9 @@ def _hand_written(doc: object, rng: random.Random) -> str:
             out.append(" " * rng.randint(0, 6) + "# a comment: - [x]")
         if rng.random() < 0.05:
             out.append("")
-        out.append(" " * indent + text + (" # trailing" if rng.random() < 0.1 else ""))
+        out.append(" " * indent + text if text else "")  # go-yaml writes empty lines without indentation
+        if text and rng.random() < 0.1:
+            out[-1] += " # trailing"
     text = rng.choice(["\n", "\r\n"]).join(out)
     return ("\ufeff" if rng.random() < 0.1 else "") + text
 
@@ -730,7 +783,7 @@ def _safe_dumped(doc: object, rng: random.Random) -> str:
     return yaml.safe_dump(
         doc,
         default_flow_style=rng.choice([False, False, None]),
-        default_style=rng.choice([None, None, None, '"', "'"]),
+        default_style=rng.choice([None, None, None, '"', "'", "|", ">"]),
         indent=rng.choice([2, 4]),
         width=rng.choice([20, 80, 4096]),
         allow_unicode=rng.random() < 0.5,
@@ -740,9 +793,9 @@ def _safe_dumped(doc: object, rng: random.Random) -> str:
 
 @pytest.mark.parametrize(
     ("writer", "least"),
-    # The share of documents the fast path answered at seed 17 was 55% (safe_dump) and 58% (by hand); the
-    # rest holds numbers, flow collections, multi-line quoted scalars and the like, which go to PyYAML.
-    [(_safe_dumped, 0.45), (_hand_written, 0.45)],
+    # The share of documents the fast path answered at seed 17 was 48% (safe_dump) and 51% (by hand); the
+    # rest holds numbers, flow collections, folded and multi-line quoted scalars, which go to PyYAML.
+    [(_safe_dumped, 0.4), (_hand_written, 0.4)],
 )
 def test_random_documents_get_pyyamls_answer_or_unsure(
     writer: Callable[[object, random.Random], str], least: float
@@ -759,6 +812,28 @@ def test_random_documents_get_pyyamls_answer_or_unsure(
             continue
         answered += agrees(text)
     assert answered / count >= least, f"fast path took {answered} of {count}"
+
+
+def test_literal_block_scalars_are_never_misread() -> None:
+    """Random `|` block scalars: headers (good and bad), indentation, blank and all-space lines, what follows."""
+    rng = random.Random(11)
+    answered = 0
+    for _ in range(5000):
+        header = "|" + rng.choice(["", "-", "+", "1", "2", "3", "1-", "-1", "2+", "+2", "0", "#", " #c", "  x"])
+        body = []
+        for _ in range(rng.randint(0, 4)):
+            kind = rng.random()
+            if kind < 0.2:
+                body.append("")
+            elif kind < 0.25:
+                body.append(" " * rng.randint(1, 6))
+            else:
+                body.append(" " * rng.randint(0, 7) + rng.choice(["x", "# c", "k: v", "- i", "'q", "a  b ", "|"]))
+        head = rng.choice(["key: ", "  key: ", "- ", "  - ", "k:\n- ", "- k: ", ""]) + header
+        tail = rng.choice(["", "\n", "\n\n", "\n\n\n"])
+        after = rng.choice(["", "next: v", "  deeper: v", "# c", "- item", "   x"]) if tail else ""
+        answered += agrees(head + "\n" + "\n".join(body) + tail + after)
+    assert answered > 1000
 
 
 def test_plain_scalars_that_look_like_numbers_are_never_misread() -> None:
