@@ -1,18 +1,18 @@
 """A fast, stdlib-only reader for the block-style YAML subset kubeconfigs are written in (issue 17).
 
-`import yaml` costs ~10-20 ms at every start of a command that reads the kubeconfig; this module reads
-what kubectl (go-yaml), kind, minikube, az, aws, gcloud and kubectl-kaito-sim write: block mappings and
-sequences (also `key:` then `- item` at the key's indent, `- - x`, `- key: v`), comments, plain scalars
-(URLs with ports; folded over lines, as gcloud writes a long installHint), one-line quoted scalars,
-literal block scalars (`|`, `|-`, `|+`, `|2`: go-yaml's multi-line strings, AKS's installHint), null,
-YAML 1.1 booleans, `{}` and `[]`, a BOM, CRLF line ends.
+`import yaml` costs ~10-20 ms at every start of a command that reads the kubeconfig. This module reads
+what kubectl (go-yaml), kind, minikube, az, aws, gcloud and kubectl-kaito-sim write: block mappings
+and sequences (also `key:` then `- item` at the key's indent, `- - x`, `- key: v`), comments, plain
+and single-quoted scalars (folded over lines too, as go-yaml and gcloud write long ones), one-line
+double-quoted scalars, literal block scalars (`|`, `|-`, `|+`, `|2`: go-yaml's multi-line strings,
+AKS's installHint), null, YAML 1.1 booleans, `{}` and `[]`, a BOM, CRLF line ends.
 
 The one rule: `load(text)` returns exactly what `yaml.load(text, Loader=yaml.CSafeLoader)` returns, or
 raises `Unsure` and the caller asks PyYAML (so every error message and every exotic form stays
 PyYAML's). Whatever it does not fully understand is `Unsure`: anchors, aliases, tags, folded `>`
 scalars, flow collections other than `{}`/`[]`, document markers, directives, tabs, complex keys,
-quoted scalars over several lines, escapes other than the common ones, and every plain scalar the
-YAML 1.1 resolver could make an int, float, timestamp, merge key or `=` (a conservative superset).
+double-quoted scalars over several lines, escapes other than the common ones, and every plain scalar
+the YAML 1.1 resolver could make an int, float, timestamp, merge key or `=` (a conservative superset).
 """
 
 from __future__ import annotations
@@ -144,6 +144,12 @@ def _split(content: str) -> tuple[object, str | None]:
     raise Unsure
 
 
+def _closed(s: str) -> bool:
+    """Whether the single-quoted scalar starting `s` ends on this line."""
+    m = re.match(_SINGLE, s)
+    return m is not None and s[m.end() : m.end() + 1] != "'"  # `'a''` is "a'" going on, not "a" and a stray quote
+
+
 def _is_entry(content: str) -> bool:
     return content == "-" or content.startswith("- ")
 
@@ -177,7 +183,7 @@ class _Reader:
             raise Unsure
         if _is_entry(content):
             return self.sequence(i, indent, content, depth)
-        if content[0] not in "|{[":
+        if content[0] not in "|{[" and (content[0] != "'" or _closed(content)):
             key, value_text = _split(content)
             if value_text is not None:
                 return self.mapping(i, indent, key, value_text, depth)
@@ -189,6 +195,8 @@ class _Reader:
             raise Unsure  # `key: - x`
         if text[0] == "|":
             return self.literal(i, text, parent)
+        if text[0] == "'" and not _closed(text):
+            return self.quoted(i, text, parent)
         value = _empty_flow(text)
         if value is None:
             value, more = _split(text)
@@ -211,6 +219,28 @@ class _Reader:
             text += line
             self.pos += 1
         return _plain(text)
+
+    def quoted(self, i: int, text: str, parent: int) -> object:
+        """A single-quoted scalar that goes on over the lines below (as go-yaml folds long ones)."""
+        gap = 0
+        for number in range(self.lines[i][3] + 1, len(self.raws)):
+            line = self.raws[number].strip(" ")
+            if not line:
+                gap += 1
+                continue
+            if len(self.raws[number]) - len(self.raws[number].lstrip(" ")) <= parent:
+                break  # quoted or not, a line this far left is not the scalar's
+            text += ("\n" * gap if gap else " ") + line  # PyYAML's folding, as for plain scalars
+            gap = 0
+            if _closed(text):
+                value, rest = _split(text)
+                self.pos = i + 1
+                while self.pos < len(self.lines) and self.lines[self.pos][3] <= number:
+                    self.pos += 1  # the scalar's lines, which may have looked like comments or keys
+                if rest is not None or self.indent_at(self.pos) > parent:
+                    raise Unsure  # a key over several lines, or more below
+                return value
+        raise Unsure
 
     def literal(self, i: int, header: str, parent: int) -> str:
         """A literal block scalar (`|`, `|-`, `|+`, `|2`, `|2-`...) whose header ends line `i`, as PyYAML reads it."""

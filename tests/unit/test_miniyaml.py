@@ -184,6 +184,17 @@ SCENARIOS: dict[str, list[list[str]]] = {
         ["set-context", "c", "--cluster=c", "--user=u"],
         ["use-context", "c"],
     ],
+    "long-values": [  # go-yaml folds long strings at 80 columns, plain or single-quoted
+        ["set-cluster", "c", "--server=https://c.example:6443"],
+        [
+            "set-credentials",
+            "u",
+            "--exec-command=c",
+            "--exec-api-version=client.authentication.k8s.io/v1",
+            "--exec-env=LONG=" + "word " * 40 + "end",
+            "--exec-arg=" + " ".join(f"arg-{n}: x # y" for n in range(12)),
+        ],
+    ],
     "config-set": [
         ["set", "clusters.local.server", "https://localhost:8443"],
         ["set", "clusters.local.certificate-authority-data", "{ca_b64}", "--set-raw-bytes=true"],
@@ -253,6 +264,7 @@ def test_the_kubectl_corpus_holds_what_it_claims(kubectl_written: dict[str, str]
         "value: |2\n",
         "value: |+",
         "value: |\n",
+        "        # y",  # inside a single-quoted scalar folded by go-yaml
     ):
         assert field in every
     assert max(len(line) for line in every.splitlines()) > 1500  # base64 data on one line
@@ -503,6 +515,7 @@ ANSWERED = [
     "- |1\n  x\n- |2-\n    y\n- |-1\n  z\n- |\n    deeper\n- | # comment\n x",
     "a:\n- |\n  x\n  y\nb: |\n  at the end without a line break",
     "|\n  top\n  level\n",
+    "a: 'single-quoted\n  over lines,''\n\n  # not a comment\n  - nor an item' # a comment\nb: c",
 ]
 
 
@@ -535,8 +548,7 @@ OUTSIDE = [
     "a: b\tc",
     "? a\n: b",  # complex keys
     "[a]: b",
-    "a: 'multi\n  line'",  # quoted over lines
-    'a: "multi\n  line"',
+    'a: "multi\n  line"',  # double-quoted over lines
     'a: "escaped \\\n  break"',
     "a: 1",  # what YAML 1.1 resolves to int, float, timestamp, merge, value
     "a: -1",
@@ -834,6 +846,19 @@ def test_literal_block_scalars_are_never_misread() -> None:
         after = rng.choice(["", "next: v", "  deeper: v", "# c", "- item", "   x"]) if tail else ""
         answered += agrees(head + "\n" + "\n".join(body) + tail + after)
     assert answered > 1000
+
+
+def test_single_quoted_scalars_over_lines_are_never_misread() -> None:
+    """Random single-quoted scalars folded over lines: quotes, escaped quotes, comments and items inside."""
+    rng = random.Random(13)
+    answered = 0
+    for _ in range(5000):
+        pieces = ["x", "''", "'", " ", "# c", "- i", "k: v", "a  b", "'' ", "y'", "", "   "]
+        lines = [rng.choice(pieces)] + [" " * rng.randint(0, 5) + rng.choice(pieces) for _ in range(rng.randint(0, 4))]
+        head = rng.choice(["key: '", "  key: '", "- '", "k:\n- '", "- k: '", "'", "k:\n  '"])
+        after = rng.choice(["", "\nnext: v", "\n  deeper: v", "\n# c", "\n- item", "\n   x", "\n\n"])
+        answered += agrees(head + "\n".join(lines) + after)
+    assert answered > 250
 
 
 def test_plain_scalars_that_look_like_numbers_are_never_misread() -> None:
