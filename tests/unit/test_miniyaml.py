@@ -509,6 +509,7 @@ ANSWERED = [
     "a: [] # x\n",
     "k: '#not a comment'",
     "日" * 1000 + ": a key of 1000 characters",  # libyaml's limit is 1024
+    "certificate-authority-data: " + base64.b64encode(bytes(range(256)) * 2000).decode(),  # a 680 KB line
     "a: |\n  block\n  # not a comment\n   b: c\nd: e",  # literal block scalars, as go-yaml writes them
     "installHint: |2\n\n  kubelogin is not installed\n\n  To learn more\n",
     "a: |-\n  x\n\n\nb: |+\n  y\n\n\nc: |+\n  z\n\n",
