@@ -28,9 +28,10 @@ class Unsure(Exception):
 # Tabs, control characters (a lone CR too), the YAML 1.1 line breaks \x85 \u2028 \u2029, surrogates, a BOM
 # inside the text, \ufffe and \uffff: PyYAML refuses some and treats others specially; all go to PyYAML.
 _OUTSIDE = r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
-_SINGLE = r"'((?:[^']|'')*)'"
-# One-line double-quoted scalar whose escapes are all ones we decode (others: Unsure).
-_DOUBLE = r'"((?:[^"\\]|\\(?:[0abtnvfre"\\N_LP]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}))*)"'
+# Quoted scalars as "unrolled loops" (runs of plain characters between escapes: linear, and fast on a long
+# base64 line). A double-quoted one matches only if all its escapes are ones _unescape decodes.
+_SINGLE = r"'([^']*(?:''[^']*)*)'"
+_DOUBLE = r'"([^"\\]*(?:\\(?:[0abtnvfre"\\N_LP]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})[^"\\]*)*)"'
 _ESCAPE = r"\\(x..|u....|U........|.)"
 _LITERAL = r"\|([1-9]?)([-+]?)|\|([-+])([1-9])"  # a literal block scalar's header: chomping, indentation
 _ESCAPES = dict(zip('0abtnvfre"\\N_LP', '\0\a\b\t\n\v\f\r\x1b"\\\x85\xa0\u2028\u2029', strict=True))

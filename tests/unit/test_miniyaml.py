@@ -406,6 +406,29 @@ users:
       - name: AWS_PROFILE
         value: prod
 """,
+    # Rancher's generated kubeconfig quotes every value
+    "rancher": f"""apiVersion: v1
+kind: Config
+clusters:
+- name: "downstream"
+  cluster:
+    server: "https://rancher.example.com/k8s/clusters/c-m-4x7kq2bz"
+    certificate-authority-data: "{CA}"
+
+users:
+- name: "downstream"
+  user:
+    token: "kubeconfig-user-abc12xyz:q2w3e4r5t6y7u8i9o0p1a2s3d4f5g6h7j8k9l0zxcvbnm1234567890"
+
+
+contexts:
+- name: "downstream"
+  context:
+    user: "downstream"
+    cluster: "downstream"
+
+current-context: "downstream"
+""",
     # gcloud folds the long installHint over two lines (PyYAML's emitter, width 80)
     "gke": f"""apiVersion: v1
 clusters:
