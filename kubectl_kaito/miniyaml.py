@@ -212,18 +212,18 @@ class _Reader:
             return value
         if text[0] in "'\"{[" or " #" in text:
             raise Unsure  # a quoted scalar going on, or a line below one that ends in a comment
+        parts = [text]
         while self.indent_at(self.pos) > parent:  # PyYAML's folding: a line break is a space, n blank lines n "\n"
             _, line, gap, _ = self.lines[self.pos]
             if gap < 0 or line[0] in _INDICATORS or line[0] == "-" or ": " in line or " #" in line or line[-1] == ":":
                 raise Unsure
-            text += "\n" * gap if gap else " "
-            text += line
+            parts += ["\n" * gap if gap else " ", line]
             self.pos += 1
-        return _plain(text)
+        return _plain("".join(parts))
 
     def quoted(self, i: int, text: str, parent: int) -> object:
         """A single-quoted scalar that goes on over the lines below (as go-yaml folds long ones)."""
-        gap = 0
+        parts, gap = [text], 0
         for number in range(self.lines[i][3] + 1, len(self.raws)):
             line = self.raws[number].strip(" ")
             if not line:
@@ -231,10 +231,10 @@ class _Reader:
                 continue
             if len(self.raws[number]) - len(self.raws[number].lstrip(" ")) <= parent:
                 break  # quoted or not, a line this far left is not the scalar's
-            text += ("\n" * gap if gap else " ") + line  # PyYAML's folding, as for plain scalars
+            parts += ["\n" * gap if gap else " ", line]  # PyYAML's folding, as for plain scalars
             gap = 0
-            if _closed(text):
-                value, rest = _split(text)
+            if _closed("'" + line):  # (the lines above end inside the quotes, and a '' pair never spans lines)
+                value, rest = _split("".join(parts))
                 self.pos = i + 1
                 while self.pos < len(self.lines) and self.lines[self.pos][3] <= number:
                     self.pos += 1  # the scalar's lines, which may have looked like comments or keys
