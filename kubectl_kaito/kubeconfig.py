@@ -27,6 +27,7 @@ import os
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
+from kubectl_kaito import miniyaml
 from kubectl_kaito.errors import ClusterUnavailableError, UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
@@ -147,7 +148,7 @@ def kubeconfig_paths(kubeconfig: str | None, env: Mapping[str, str] | None = Non
 
 
 def _parse(path: str, text: str) -> dict[str, Any]:
-    """Parse one kubeconfig. JSON (what many tools write) skips the PyYAML import."""
+    """Parse one kubeconfig. JSON and the YAML that kubeconfig writers produce (miniyaml) skip the PyYAML import."""
     doc: Any
     stripped = text.lstrip()
     if not stripped:
@@ -159,7 +160,14 @@ def _parse(path: str, text: str) -> dict[str, Any]:
             doc = None
         if isinstance(doc, dict):
             return doc
-    import yaml  # noqa: PLC0415  (~45 ms; only YAML kubeconfigs need it)
+    try:
+        doc = miniyaml.load(text)  # exactly PyYAML's answer, or Unsure
+    except miniyaml.Unsure:
+        pass
+    else:
+        if isinstance(doc, dict):
+            return doc
+    import yaml  # noqa: PLC0415  (~10 ms; only kubeconfigs miniyaml is unsure of, or not mappings, need it)
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
