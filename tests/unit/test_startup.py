@@ -412,6 +412,49 @@ def test_a_named_command_alone_answers_as_the_whole_tree(sim: Any) -> None:
     assert len(fast_answered) > 100  # the plain forms of the older corpus too
 
 
+#: What random command lines are made of: the fast path's forms, their near misses, and noise (nothing
+#: that starts a watch or a wait: every line must end by itself). Each entry is one or two words.
+_GLOBAL_FORMS = [["-n", "default"], ["-ndefault"], ["-n=default"], ["--namespace=default"], ["--context", "sim"]]
+_GLOBAL_FORMS += [["--context=sim"], ["-n", "Bad_NS"], ["-n="], ["-v0"], ["--request-timeout=5s"], ["--bogus"]]
+_NAME_FORMS = [["diff-llm"], ["other-ws"], ["missing-ws"], ["--workspace-name", "diff-llm"], ["--workspace-name=x-1"]]
+_NAME_FORMS += [["Bad_Name"], [""], ["-"], ["--workspace-name"], []]
+_OPTION_FORMS = [["-o", "json"], ["-ojson"], ["-o=url"], ["--output=json"], ["--format", "url"], ["-o", "JSON"]]
+_OPTION_FORMS += [["-o", "yaml"], ["-o"], ["--external"], ["-A"], ["--path", "/v1"], ["-h"], ["--"], ["-x"]]
+_OPTION_FORMS += _GLOBAL_FORMS
+
+
+def _random_line(rng: Any) -> list[str]:
+    """A command line: globals, a command, names and options after it in any order."""
+    before = [w for _ in range(rng.choice((0, 0, 1, 2))) for w in rng.choice(_GLOBAL_FORMS)]
+    parts = [rng.choice(_NAME_FORMS) for _ in range(rng.choice((1, 1, 1, 2)))]
+    parts += [rng.choice(_OPTION_FORMS) for _ in range(rng.choice((0, 1, 1, 2, 3)))]
+    rng.shuffle(parts)
+    return [*before, rng.choice(("get-endpoint", "get-endpoint", "status", "version")), *(w for p in parts for w in p)]
+
+
+def test_random_command_lines_answer_alike_on_the_fast_path_and_through_typer(sim: Any) -> None:
+    import random
+
+    from tests.helpers import fake_console
+
+    sim.seed_workspace("diff-llm")
+    sim.seed_workspace("other-ws")
+    rng = random.Random(1117)
+    lines = [_random_line(rng) for _ in range(400)]
+    fast_answered = 0
+    for args in lines:
+        answers = []
+        for fast_first in (True, False):
+            console = fake_console(None)
+            code = fastpath.answer(list(args), console) if fast_first else None
+            fast_answered += code is not None
+            if code is None:
+                code = cli.main(list(args), console=console, lazy=False)
+            answers.append((code, _masked_ages(console.stdout.getvalue()), _masked_ages(console.stderr.getvalue())))
+        assert answers[0] == answers[1], args
+    assert 25 < fast_answered < 300  # both: the fast path's forms (33 with this seed) and their near misses
+
+
 # ---- the fast path (fastpath.py): no typer, the same flags as Typer's declarations -------------------
 
 
