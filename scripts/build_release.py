@@ -42,9 +42,14 @@ PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darw
 MAIN_PY = """\
 # Entry point of the kubectl-kaito zipapp.
 #
-# Importing from inside a zip compiles every module on every run (zipimport keeps no
-# .pyc cache): 0.3 s instead of 0.1 s. So the first run unpacks the archive once into a
-# per-build cache folder and later runs import from there, with normal __pycache__.
+# Importing from inside a zip compiles every module on every run (zipimport keeps no .pyc cache).
+# So each module of the archive is copied out of the zip, with its bytecode, into a per-build
+# cache folder the first time a run imports it; later runs import it from there like any
+# installed module. A run pays only for the modules it imports that no earlier run did, and
+# nothing is unpacked that is never imported (licences, metadata, typing markers and the parts
+# of the dependencies the plugin does not use stay in the zip). Writing those files costs more
+# than compiling on some disks, so a run compiles what it needs from the zip and hands the
+# writing to a detached child when it ends: the user waits for neither.
 import os
 import sys
 
@@ -52,55 +57,191 @@ if sys.version_info < (3, 10):
     sys.stderr.write("error: kubectl-kaito needs Python 3.10 or newer (found %d.%d)\\n" % sys.version_info[:2])
     sys.exit(1)
 
+from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
+
 BUILD_ID = "@BUILD_ID@"
+# The archive's top-level packages and modules, and the files (not modules) each package reads
+# at run time by path: those are written with the package, before anything imports it.
+TOPS = @TOPS@
+DATA = @DATA@
+MTIME = 1577836800  # every unpacked file gets it, so any process's bytecode is valid for any copy
+PENDING = []  # (path, source, code) of what this run compiled from the zip, for the cache
 
 
-def _never_read(name):
-    base = name.rsplit("/", 1)[-1]
-    return (
-        name == "__main__.py"
-        or ".dist-info/" in name
-        or base in ("py.typed", "LICENSE.txt")
-        or name.startswith("typer/.agents/")
-    )
+class FromZip(SourceFileLoader):
+    # A module the cache lacks: its source comes from the zip; the copy is written when the run ends.
+    def __init__(self, name, path, source):
+        super().__init__(name, path)
+        self.source = source
+
+    def get_data(self, path):
+        return self.source if path == self.path else super().get_data(path)
+
+    def get_code(self, fullname):
+        code = compile(self.source, self.path, "exec", dont_inherit=True)
+        PENDING.append((self.path, self.source, code))
+        return code
 
 
-def _unpacked():
+class Unpacker:
+    # Finds the archive's modules: in the cache folder when an earlier run put them there, else in the zip.
+    def __init__(self, root, archive, zip_loader):
+        self.root = root
+        self.archive = archive
+        self.zip = zip_loader
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] not in TOPS:
+            return None
+        if path and not path[0].startswith(self.root):
+            return None  # its package came from the zip (the cache could not take its files): zipimport
+        rel = name.replace(".", "/")
+        base = os.path.join(self.root, rel)
+        for tail, folder in (("/__init__.py", base), (".py", None)):
+            origin = base + tail
+            if os.path.isfile(origin):
+                loader = SourceFileLoader(name, origin)
+            else:
+                try:
+                    source = self.zip.get_data(rel + tail)
+                except OSError:
+                    continue  # not this shape (or not in the archive at all)
+                if folder is not None and DATA.get(rel):
+                    try:  # read by path as soon as the package runs: written now, not later
+                        for data in DATA[rel]:
+                            write(os.path.join(folder, data), self.zip.get_data(rel + "/" + data))
+                    except OSError:  # read-only or full: the whole package from the zip
+                        return self.from_zip(name, rel)
+                loader = FromZip(name, origin, source)
+            spec = ModuleSpec(name, loader, origin=origin, is_package=folder is not None)
+            spec.has_location = True  # sets __file__ and __cached__, as the path finder does
+            if folder is not None:
+                spec.submodule_search_locations = [folder]
+            return spec
+        return None
+
+    def from_zip(self, name, rel):
+        import zipimport
+
+        parent = rel.rpartition("/")[0]
+        where = os.path.join(self.archive, parent) + "/" if parent else self.archive
+        return zipimport.zipimporter(where).find_spec(name)
+
+
+def write(path, data):
+    # Whole or not at all (a concurrent run sees no file or the complete file), with the fixed mtime.
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.utime(tmp, (MTIME, MTIME))
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_pending(pending):
+    # Each module's source, then its bytecode in the form the path finder checks (PEP 552, by mtime).
+    import marshal
+    from importlib.util import MAGIC_NUMBER, cache_from_source
+
+    for path, source, code in pending:
+        try:
+            write(path, source)
+            stamp = (MTIME & 0xFFFFFFFF).to_bytes(4, "little") + (len(source) & 0xFFFFFFFF).to_bytes(4, "little")
+            write(cache_from_source(path), MAGIC_NUMBER + bytes(4) + stamp + marshal.dumps(code))
+        except (OSError, ValueError):
+            pass  # the next run that imports it tries again
+
+
+def handover(root):
+    # Writes what this run compiled from the zip, in a detached child when it can, so that the run
+    # ends now. The child holds a shared lock on the cache folder until it is done: `flock -x` on
+    # the folder waits for every writer (the benchmarks and tests do).
+    pending = PENDING[:]
+    del PENDING[:]
+    if not pending or os.getpid() != OWNER:  # nothing new, or a child the plugin forked
+        return
+    threads = sys.modules.get("threading")
+    if not hasattr(os, "fork") or (threads is not None and threads.active_count() > 1):
+        write_pending(pending)  # forking a threaded process is unsafe: write before ending instead
+        return
+    import fcntl
+
+    try:
+        lock = os.open(root, os.O_RDONLY)
+    except OSError:
+        return  # the folder is gone: nothing to write into
+    try:
+        fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        pass  # someone holds it exclusively: write anyway (each file is written whole)
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(lock)
+        write_pending(pending)
+        return
+    if pid:
+        os.close(lock)  # the child's copy keeps the lock
+        return
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)  # whoever waits for the run's output (or its end) stops waiting now
+        for fd in os.listdir("/dev/fd"):
+            if int(fd) > 2 and int(fd) != lock:
+                try:
+                    os.close(int(fd))
+                except OSError:
+                    pass
+        write_pending(pending)
+    finally:
+        _exit(0)
+
+
+def _install():
     base = os.environ.get("KUBECTL_KAITO_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "kubectl-kaito"
     )
-    target = os.path.join(base, BUILD_ID)
-    if os.path.exists(os.path.join(target, ".complete")):
-        return target
-    import tempfile
-    import zipfile
-
-    archive = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.abspath(os.path.join(base, BUILD_ID))
     try:
-        os.makedirs(base, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".unpack-", dir=base)
-        with zipfile.ZipFile(archive) as zf:
-            # Only what Python imports or the plugin reads: licences, metadata and type markers stay in
-            # the zip (they ship; nothing at run time opens them), so the first run writes fewer files.
-            zf.extractall(tmp, [n for n in zf.namelist() if not _never_read(n)])
-        open(os.path.join(tmp, ".complete"), "w").close()
-        try:
-            os.rename(tmp, target)  # atomic: a concurrent first run either wins or finds it done
-        except OSError:
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
-        return target if os.path.exists(os.path.join(target, ".complete")) else None
+        if not os.path.isdir(root):
+            os.makedirs(root, exist_ok=True)
     except OSError:
-        return None  # read-only home: run straight from the zip (slower, still correct)
+        return  # no cache folder (read-only home): everything straight from the zip, compiled each run
+    archive = os.path.dirname(os.path.abspath(__file__))
+    zip_loader = globals().get("__loader__")
+    if not hasattr(zip_loader, "get_data"):
+        import zipimport
 
+        zip_loader = zipimport.zipimporter(archive)
+    # Before the path finder: the archive's copy of a package wins over one in site-packages.
+    at = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
+    sys.meta_path.insert(at, Unpacker(root, archive, zip_loader))
+    # The plugin ends short runs with os._exit (no atexit): hand over the writing there too.
+    import atexit
 
-_dir = _unpacked()
-if _dir:
-    sys.path.insert(0, _dir)
+    def ending(code):
+        handover(root)
+        _exit(code)
+
+    os._exit = ending
+    atexit.register(handover, root)
     # The cache folder is ours, and its bytecode is what makes later runs fast: write it even
-    # under PYTHONDONTWRITEBYTECODE (common in containers), or every run compiles (0.44 s, not 0.26 s).
+    # under PYTHONDONTWRITEBYTECODE (common in containers), or every run compiles.
     sys.dont_write_bytecode = False
+
+
+_exit = os._exit
+OWNER = os.getpid()
+_install()
 
 # Linked (or copied) as kubectl_complete-kaito, it answers kubectl's TAB completion instead:
 # krew links only kubectl-kaito, so this is how krew users get `kubectl kaito <TAB>`.
@@ -155,10 +296,52 @@ def stage(tmp: Path) -> Path:
     return target
 
 
+def _never_read(rel: str) -> bool:
+    """Shipped, but never opened at run time: licences, metadata, typing markers, docs."""
+    base = rel.rsplit("/", 1)[-1]
+    return (
+        ".dist-info/" in rel
+        or base in ("py.typed", "LICENSE.txt")
+        or base.startswith(("LICENSE", "COPYING", "NOTICE"))
+        or base.endswith((".pyi", ".md"))
+        or rel.startswith("typer/.agents/")
+    )
+
+
+def import_index(names: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """What the entry stub unpacks: the top-level names Python imports from the archive, and per
+    package the other files it reads by path (those of its folder and of sub-folders that are not
+    packages), relative to the package."""
+    names = [n for n in names if not _never_read(n)]
+    packages = {n[: -len("/__init__.py")] for n in names if n.endswith("/__init__.py")}
+    tops = sorted({n.split("/")[0].removesuffix(".py") for n in names if n.endswith(".py") and n != "__main__.py"})
+    data: dict[str, list[str]] = {}
+    for name in names:
+        if name.endswith(".py"):
+            continue
+        owner = name.rsplit("/", 1)[0] if "/" in name else ""
+        while owner and owner not in packages:
+            owner = owner.rsplit("/", 1)[0] if "/" in owner else ""
+        if owner:  # a file outside every package is never read through an import: leave it in the zip
+            data.setdefault(owner, []).append(name[len(owner) + 1 :])
+    return tops, {k: sorted(v) for k, v in sorted(data.items())}
+
+
+def main_py(build_id: str, names: list[str]) -> str:
+    """The zipapp's __main__.py for a build holding `names`."""
+    tops, data = import_index(names)
+    return (
+        MAIN_PY.replace("@BUILD_ID@", build_id)
+        .replace("@TOPS@", "frozenset(%r)" % (tops,))
+        .replace("@DATA@", repr({k: tuple(v) for k, v in data.items()}))
+    )
+
+
 def build_zipapp(stage_dir: Path, dest: Path) -> Path:
     """A deterministic zipapp with a `#!/usr/bin/env python3` line, made executable."""
     files = sorted(p for p in stage_dir.rglob("*") if p.is_file())
-    build_id = hashlib.sha256()
+    names = [p.relative_to(stage_dir).as_posix() for p in files]
+    build_id = hashlib.sha256(MAIN_PY.encode())  # a new entry stub is a new cache folder too
     for path in files:
         build_id.update(path.relative_to(stage_dir).as_posix().encode() + b"\0" + path.read_bytes())
     buf = io.BytesIO()
@@ -166,7 +349,7 @@ def build_zipapp(stage_dir: Path, dest: Path) -> Path:
         info = zipfile.ZipInfo("__main__.py", EPOCH)
         info.external_attr = 0o644 << 16
         info.compress_type = zipfile.ZIP_DEFLATED
-        zf.writestr(info, MAIN_PY.replace("@BUILD_ID@", build_id.hexdigest()[:16]))
+        zf.writestr(info, main_py(build_id.hexdigest()[:16], names))
         for path in files:
             info = zipfile.ZipInfo(path.relative_to(stage_dir).as_posix(), EPOCH)
             info.external_attr = 0o644 << 16
