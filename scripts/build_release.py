@@ -60,15 +60,33 @@ if sys.version_info < (3, 10):
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
 
 BUILD_ID = "@BUILD_ID@"
-# The archive's top-level packages and modules, and the files (not modules) each package reads
-# at run time by path: those are written with the package, before anything imports it.
+# The archive's top-level packages and modules, and the files (not modules) each package has for
+# reading at run time: written when the package's files are first asked for (importlib.resources).
 TOPS = @TOPS@
 DATA = @DATA@
 MTIME = 1577836800  # every unpacked file gets it, so any process's bytecode is valid for any copy
 PENDING = []  # (path, source, code) of what this run compiled from the zip, for the cache
 
 
-class FromZip(SourceFileLoader):
+class Cached(SourceFileLoader):
+    # A module of the cache folder. A package's data files are unpacked when first read.
+    def get_resource_reader(self, name):
+        rel = name.replace(".", "/")
+        folder = os.path.dirname(self.path)
+        try:
+            for data in DATA.get(rel, ()):
+                if not os.path.isfile(os.path.join(folder, data)):
+                    write(os.path.join(folder, data), ZIP[0].get_data(rel + "/" + data))
+        except OSError:  # read-only or full: read them in the zip
+            import zipimport
+
+            parent = rel.rpartition("/")[0]
+            where = ZIP[0].archive + ("/" + parent + "/" if parent else "")
+            return zipimport.zipimporter(where).get_resource_reader(name)
+        return super().get_resource_reader(name)
+
+
+class FromZip(Cached):
     # A module the cache lacks: its source comes from the zip; the copy is written when the run ends.
     def __init__(self, name, path, source):
         super().__init__(name, path)
@@ -85,47 +103,29 @@ class FromZip(SourceFileLoader):
 
 class Unpacker:
     # Finds the archive's modules: in the cache folder when an earlier run put them there, else in the zip.
-    def __init__(self, root, archive, zip_loader):
+    def __init__(self, root):
         self.root = root
-        self.archive = archive
-        self.zip = zip_loader
 
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] not in TOPS:
             return None
-        if path and not path[0].startswith(self.root):
-            return None  # its package came from the zip (the cache could not take its files): zipimport
         rel = name.replace(".", "/")
         base = os.path.join(self.root, rel)
         for tail, folder in (("/__init__.py", base), (".py", None)):
             origin = base + tail
             if os.path.isfile(origin):
-                loader = SourceFileLoader(name, origin)
+                loader = Cached(name, origin)
             else:
                 try:
-                    source = self.zip.get_data(rel + tail)
+                    loader = FromZip(name, origin, ZIP[0].get_data(rel + tail))
                 except OSError:
                     continue  # not this shape (or not in the archive at all)
-                if folder is not None and DATA.get(rel):
-                    try:  # read by path as soon as the package runs: written now, not later
-                        for data in DATA[rel]:
-                            write(os.path.join(folder, data), self.zip.get_data(rel + "/" + data))
-                    except OSError:  # read-only or full: the whole package from the zip
-                        return self.from_zip(name, rel)
-                loader = FromZip(name, origin, source)
             spec = ModuleSpec(name, loader, origin=origin, is_package=folder is not None)
             spec.has_location = True  # sets __file__ and __cached__, as the path finder does
             if folder is not None:
                 spec.submodule_search_locations = [folder]
             return spec
         return None
-
-    def from_zip(self, name, rel):
-        import zipimport
-
-        parent = rel.rpartition("/")[0]
-        where = os.path.join(self.archive, parent) + "/" if parent else self.archive
-        return zipimport.zipimporter(where).find_spec(name)
 
 
 def write(path, data):
@@ -216,15 +216,13 @@ def _install():
             os.makedirs(root, exist_ok=True)
     except OSError:
         return  # no cache folder (read-only home): everything straight from the zip, compiled each run
-    archive = os.path.dirname(os.path.abspath(__file__))
-    zip_loader = globals().get("__loader__")
-    if not hasattr(zip_loader, "get_data"):
+    if not hasattr(ZIP[0], "get_data"):
         import zipimport
 
-        zip_loader = zipimport.zipimporter(archive)
+        ZIP[0] = zipimport.zipimporter(os.path.dirname(os.path.abspath(__file__)))
     # Before the path finder: the archive's copy of a package wins over one in site-packages.
     at = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
-    sys.meta_path.insert(at, Unpacker(root, archive, zip_loader))
+    sys.meta_path.insert(at, Unpacker(root))
     # The plugin ends short runs with os._exit (no atexit): hand over the writing there too.
     import atexit
 
@@ -241,6 +239,7 @@ def _install():
 
 _exit = os._exit
 OWNER = os.getpid()
+ZIP = [globals().get("__loader__")]  # the zipimporter that runs this file: reads any member of the archive
 _install()
 
 # Linked (or copied) as kubectl_complete-kaito, it answers kubectl's TAB completion instead:

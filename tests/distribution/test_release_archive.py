@@ -295,7 +295,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int, int]]:
 
 def test_first_run_unpacks_only_what_it_imports(krew, release):
     """The first run writes into $KUBECTL_KAITO_CACHE/<build-id> exactly the modules it imported (source and
-    bytecode) and the data files of their packages; nothing else of the archive (the old stub unpacked it all)."""
+    bytecode); nothing else of the archive (the old stub unpacked all of it)."""
     shutil.rmtree(krew.cache, ignore_errors=True)
     proc = krew.kubectl("kaito", "--version", PYTHONPROFILEIMPORTTIME="1")
     assert proc.returncode == 0, proc.stderr
@@ -311,8 +311,8 @@ def test_first_run_unpacks_only_what_it_imports(krew, release):
         assert list((folder / "__pycache__").glob(f"{stem}.cpython-*.pyc")), name
     assert not (unpacked / "kubectl_kaito" / "cli.py").exists()  # --version never imports it
     assert not (unpacked / "typer").exists() and not (unpacked / "certifi").exists()
-    # the files a package reads by path come with it; licences, metadata and type markers stay in the zip
-    assert (unpacked / "kubectl_kaito" / "data" / "model_catalog.yaml").exists()
+    # data files wait until they are read (--version reads none); licences, metadata, type markers stay in the zip
+    assert not (unpacked / "kubectl_kaito" / "data").exists()
     files = [p.name for p in unpacked.rglob("*") if p.is_file()]
     assert not [n for n in files if n.endswith((".tmp", ".md")) or n == "py.typed" or n.startswith("LICENSE")]
     assert not [p for p in unpacked.rglob("*") if ".dist-info" in p.name]
@@ -338,9 +338,18 @@ def test_later_runs_import_the_cached_bytecode(krew, release):
     proc = krew.kubectl("kaito", "models", "list", "-o", "json", PYTHONPROFILEIMPORTTIME="1")
     assert proc.returncode == 0, proc.stderr
     wait_for_writers(krew.cache)
-    added = unpacked_modules(unpacked) - {m for m in modules}
+    added = unpacked_modules(unpacked) - modules
     assert added == imported(proc.stderr, archive_modules(release.app)) - modules
     assert {k: v for k, v in snapshot(unpacked).items() if k in before} == before
+    # the catalog both read is unpacked (read through importlib.resources, by path), whole
+    assert (unpacked / "kubectl_kaito" / "data" / "model_catalog.yaml").read_bytes() == _zip_member(
+        release.app, "kubectl_kaito/data/model_catalog.yaml"
+    )
+
+
+def _zip_member(app: Path, name: str) -> bytes:
+    with zipfile.ZipFile(app) as zf:
+        return zf.read(name)
 
 
 def test_concurrent_first_runs(krew, release):
