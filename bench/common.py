@@ -67,7 +67,7 @@ def wait_for_cache_writers(cache: Path) -> None:
     """Wait until the krew zipapp's detached cache writers are done (each holds a shared flock on its
     build folder under `cache` until it has written what its run compiled), so that the next timed run
     neither races one (a later run) nor gets its cache refilled behind it (a first run)."""
-    import fcntl  # noqa: PLC0415  (POSIX only, like the zipapp's writer)
+    import fcntl  # POSIX only, like the zipapp's writer
 
     for folder in cache.iterdir() if cache.is_dir() else []:
         fd = os.open(folder, os.O_RDONLY)

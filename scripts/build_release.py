@@ -331,7 +331,7 @@ def main_py(build_id: str, names: list[str]) -> str:
     tops, data = import_index(names)
     return (
         MAIN_PY.replace("@BUILD_ID@", build_id)
-        .replace("@TOPS@", "frozenset(%r)" % (tops,))
+        .replace("@TOPS@", f"frozenset({tops!r})")
         .replace("@DATA@", repr({k: tuple(v) for k, v in data.items()}))
     )
 

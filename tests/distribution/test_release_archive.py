@@ -366,7 +366,7 @@ def test_concurrent_first_runs(krew, release):
     wait_for_writers(krew.cache)
     (unpacked,) = list(krew.cache.iterdir())
     assert unpacked_modules(unpacked) == imported(outs[0][1], archive_modules(release.app))
-    assert not [p for p in unpacked.rglob("*.tmp")]
+    assert not list(unpacked.rglob("*.tmp"))
     proc = krew.kubectl("kaito", "models", "list", "-o", "json", PYTHONVERBOSE="1")
     assert proc.returncode == 0 and proc.stdout == outs[0][0]
     assert not [line for line in proc.stderr.splitlines() if line.startswith("# code object from " + str(unpacked))]
@@ -398,7 +398,7 @@ def test_runs_when_the_cache_folder_cannot_be_written(krew, tmp_path):
     assert {m["name"] for m in json.loads(proc.stdout)} >= {"phi-4-mini-instruct"}
     wait_for_writers(cache)
     assert [p for p in cache.rglob("*") if p.is_file() and p.stat().st_size] == []
-    assert not [p for p in cache.rglob("*.tmp")]
+    assert not list(cache.rglob("*.tmp"))
 
 
 def test_site_packages_do_not_shadow_the_archive(krew, tmp_path):
@@ -410,9 +410,7 @@ def test_site_packages_do_not_shadow_the_archive(krew, tmp_path):
         (shadow / name / "__init__.py").write_text("raise ImportError('the wrong copy')\n")
     cache = tmp_path / "cache"
     for _ in range(2):
-        proc = krew.kubectl(
-            "kaito", *DEPLOY, PYTHONPATH=str(shadow), KUBECTL_KAITO_CACHE=str(cache)
-        )
+        proc = krew.kubectl("kaito", *DEPLOY, PYTHONPATH=str(shadow), KUBECTL_KAITO_CACHE=str(cache))
         assert proc.returncode == 0, proc.stderr
         assert yaml.safe_load(proc.stdout)["kind"] == "Workspace"
         wait_for_writers(cache)
