@@ -195,10 +195,14 @@ def handover(root):
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)  # whoever waits for the run's output (or its end) stops waiting now
-        for fd in os.listdir("/dev/fd"):
-            if int(fd) > 2 and int(fd) != lock:
+        try:
+            fds = [int(fd) for fd in os.listdir("/dev/fd")]
+        except (OSError, ValueError):
+            fds = []
+        for fd in fds:  # nothing the run had open (a pipe someone waits on) stays open for long
+            if fd > 2 and fd != lock:
                 try:
-                    os.close(int(fd))
+                    os.close(fd)
                 except OSError:
                     pass
         write_pending(pending)
@@ -214,15 +218,21 @@ def _install():
     try:
         if not os.path.isdir(root):
             os.makedirs(root, exist_ok=True)
-    except OSError:
-        return  # no cache folder (read-only home): everything straight from the zip, compiled each run
-    if not hasattr(ZIP[0], "get_data"):
-        import zipimport
+        writable = True
+    except OSError:  # read-only home: every run compiles what it imports from the zip (zipimport would
+        writable = False  # compile each module twice: it compiles to learn a module's file name)
+    import zipimport  # loaded already: it is what runs this file
 
-        ZIP[0] = zipimport.zipimporter(os.path.dirname(os.path.abspath(__file__)))
+    if not isinstance(ZIP[0], zipimport.zipimporter):
+        try:
+            ZIP[0] = zipimport.zipimporter(os.path.dirname(os.path.abspath(__file__)))
+        except ImportError:
+            return  # not run from the zip (an unpacked copy): plain imports from its folder
     # Before the path finder: the archive's copy of a package wins over one in site-packages.
     at = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
     sys.meta_path.insert(at, Unpacker(root))
+    if not writable:
+        return
     # The plugin ends short runs with os._exit (no atexit): hand over the writing there too.
     import atexit
 
