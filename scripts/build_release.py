@@ -111,21 +111,26 @@ class Unpacker:
             return None
         rel = name.replace(".", "/")
         base = os.path.join(self.root, rel)
-        for tail, folder in (("/__init__.py", base), (".py", None)):
-            origin = base + tail
-            if os.path.isfile(origin):
-                loader = Cached(name, origin)
-            else:
-                try:
-                    loader = FromZip(name, origin, ZIP[0].get_data(rel + tail))
-                except OSError:
-                    continue  # not this shape (or not in the archive at all)
-            spec = ModuleSpec(name, loader, origin=origin, is_package=folder is not None)
-            spec.has_location = True  # sets __file__ and __cached__, as the path finder does
-            if folder is not None:
-                spec.submodule_search_locations = [folder]
-            return spec
+        shapes = (("/__init__.py", base), (".py", None))  # a package, a module
+        for tail, folder in shapes:
+            if os.path.isfile(base + tail):
+                return spec(name, Cached(name, base + tail), folder)
+        for tail, folder in shapes:
+            try:
+                source = ZIP[0].get_data(rel + tail)
+            except OSError:
+                continue  # not this shape (or not in the archive at all)
+            return spec(name, FromZip(name, base + tail, source), folder)
         return None
+
+
+def spec(name, loader, folder):
+    # What the path finder would make for this file (__file__, __cached__, a package's __path__).
+    found = ModuleSpec(name, loader, origin=loader.path, is_package=folder is not None)
+    found.has_location = True
+    if folder is not None:
+        found.submodule_search_locations = [folder]
+    return found
 
 
 def write(path, data):
