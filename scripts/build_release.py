@@ -40,7 +40,52 @@ TAR_MTIME = 1577836800  # 2020-01-01, same reason
 PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64")]
 
 MAIN_PY = """\
-# Entry point of the kubectl-kaito zipapp.
+# Entry point of the kubectl-kaito zipapp. Kept short: Python compiles it on every run (twice).
+import os
+import sys
+
+if sys.version_info < (3, 10):
+    sys.stderr.write("error: kubectl-kaito needs Python 3.10 or newer (found %d.%d)\\n" % sys.version_info[:2])
+    sys.exit(1)
+
+import importlib.util  # loaded already (runpy runs this file)
+
+# The per-build cache folder (docs/distribution.md); the import machinery is in _kaito_zipapp.py.
+root = os.path.abspath(
+    os.path.join(
+        os.environ.get("KUBECTL_KAITO_CACHE")
+        or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "kubectl-kaito"
+        ),
+        "@BUILD_ID@",
+    )
+)
+boot = os.path.join(root, "_kaito_zipapp.py")
+spec = importlib.util.spec_from_file_location("_kaito_zipapp", boot)
+machinery = importlib.util.module_from_spec(spec)
+if os.path.isfile(boot):
+    spec.loader.exec_module(machinery)  # cached, with bytecode
+else:
+    source = __loader__.get_data(os.path.join(os.path.dirname(__file__), "_kaito_zipapp.py"))
+    code = compile(source, boot, "exec", dont_inherit=True)
+    exec(code, machinery.__dict__)
+    machinery.PENDING.append((boot, source, code))  # cached with the modules this run imports
+sys.modules["_kaito_zipapp"] = machinery
+machinery.install(root, __loader__)
+
+# Linked (or copied) as kubectl_complete-kaito, it answers kubectl's TAB completion instead:
+# krew links only kubectl-kaito, so this is how krew users get `kubectl kaito <TAB>`.
+if os.path.basename(sys.argv[0]).startswith("kubectl_complete-"):
+    from kubectl_kaito.completion import main as run
+else:
+    from kubectl_kaito.entry import run
+
+run()
+"""
+
+BOOT_PY = """\
+# The zipapp's import machinery (__main__.py loads it: from the cache folder, with bytecode, once a
+# run has put it there; from the zip before that).
 #
 # Importing from inside a zip compiles every module on every run (zipimport keeps no .pyc cache).
 # So each module of the archive is copied out of the zip, with its bytecode, into a per-build
@@ -52,14 +97,8 @@ MAIN_PY = """\
 # writing to a detached child when it ends: the user waits for neither.
 import os
 import sys
-
-if sys.version_info < (3, 10):
-    sys.stderr.write("error: kubectl-kaito needs Python 3.10 or newer (found %d.%d)\\n" % sys.version_info[:2])
-    sys.exit(1)
-
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
 
-BUILD_ID = "@BUILD_ID@"
 # The archive's top-level packages and modules, and the files (not modules) each package has for
 # reading at run time: written when the package's files are first asked for (importlib.resources).
 TOPS = @TOPS@
@@ -215,24 +254,19 @@ def handover(root):
         _exit(0)
 
 
-def _install():
-    base = os.environ.get("KUBECTL_KAITO_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "kubectl-kaito"
-    )
-    root = os.path.abspath(os.path.join(base, BUILD_ID))
+def install(root, zip_loader):
+    # Called by __main__.py with the cache folder of this build and the zipimporter running the archive.
+    ZIP[0] = zip_loader
     try:
         if not os.path.isdir(root):
             os.makedirs(root, exist_ok=True)
         writable = True
     except OSError:  # read-only home: every run compiles what it imports from the zip (zipimport would
         writable = False  # compile each module twice: it compiles to learn a module's file name)
-    import zipimport  # loaded already: it is what runs this file
+    import zipimport  # loaded already: it is what runs the archive
 
-    if not isinstance(ZIP[0], zipimport.zipimporter):
-        try:
-            ZIP[0] = zipimport.zipimporter(os.path.dirname(os.path.abspath(__file__)))
-        except ImportError:
-            return  # not run from the zip (an unpacked copy): plain imports from its folder
+    if not isinstance(zip_loader, zipimport.zipimporter):
+        return  # not run from the zip (an unpacked copy): plain imports from its folder
     # Before the path finder: the archive's copy of a package wins over one in site-packages.
     at = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
     sys.meta_path.insert(at, Unpacker(root))
@@ -254,17 +288,7 @@ def _install():
 
 _exit = os._exit
 OWNER = os.getpid()
-ZIP = [globals().get("__loader__")]  # the zipimporter that runs this file: reads any member of the archive
-_install()
-
-# Linked (or copied) as kubectl_complete-kaito, it answers kubectl's TAB completion instead:
-# krew links only kubectl-kaito, so this is how krew users get `kubectl kaito <TAB>`.
-if os.path.basename(sys.argv[0]).startswith("kubectl_complete-"):
-    from kubectl_kaito.completion import main as run
-else:
-    from kubectl_kaito.entry import run
-
-run()
+ZIP = [None]  # the zipimporter that runs the archive: reads any member of it
 """
 
 
@@ -341,29 +365,29 @@ def import_index(names: list[str]) -> tuple[list[str], dict[str, list[str]]]:
     return tops, {k: sorted(v) for k, v in sorted(data.items())}
 
 
-def main_py(build_id: str, names: list[str]) -> str:
-    """The zipapp's __main__.py for a build holding `names`."""
+def entry_files(build_id: str, names: list[str]) -> dict[str, str]:
+    """The zipapp's __main__.py and _kaito_zipapp.py for a build holding `names`."""
     tops, data = import_index(names)
-    return (
-        MAIN_PY.replace("@BUILD_ID@", build_id)
-        .replace("@TOPS@", f"frozenset({tops!r})")
-        .replace("@DATA@", repr({k: tuple(v) for k, v in data.items()}))
+    boot = BOOT_PY.replace("@TOPS@", f"frozenset({tops!r})").replace(
+        "@DATA@", repr({k: tuple(v) for k, v in data.items()})
     )
+    return {"__main__.py": MAIN_PY.replace("@BUILD_ID@", build_id), "_kaito_zipapp.py": boot}
 
 
 def build_zipapp(stage_dir: Path, dest: Path) -> Path:
     """A deterministic zipapp with a `#!/usr/bin/env python3` line, made executable."""
     files = sorted(p for p in stage_dir.rglob("*") if p.is_file())
     names = [p.relative_to(stage_dir).as_posix() for p in files]
-    build_id = hashlib.sha256(MAIN_PY.encode())  # a new entry stub is a new cache folder too
+    build_id = hashlib.sha256((MAIN_PY + BOOT_PY).encode())  # a new entry stub is a new cache folder too
     for path in files:
         build_id.update(path.relative_to(stage_dir).as_posix().encode() + b"\0" + path.read_bytes())
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        info = zipfile.ZipInfo("__main__.py", EPOCH)
-        info.external_attr = 0o644 << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        zf.writestr(info, main_py(build_id.hexdigest()[:16], names))
+        for name, text in entry_files(build_id.hexdigest()[:16], names).items():
+            info = zipfile.ZipInfo(name, EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, text)
         for path in files:
             info = zipfile.ZipInfo(path.relative_to(stage_dir).as_posix(), EPOCH)
             info.external_attr = 0o644 << 16
