@@ -256,6 +256,10 @@ def handover(root):
 
 def install(root, zip_loader):
     # Called by __main__.py with the cache folder of this build and the zipimporter running the archive.
+    import zipimport  # loaded already: it is what runs the archive
+
+    if not isinstance(zip_loader, zipimport.zipimporter):
+        return  # not run from the zip (an unpacked copy): plain imports from its folder
     ZIP[0] = zip_loader
     try:
         if not os.path.isdir(root):
@@ -263,10 +267,6 @@ def install(root, zip_loader):
         writable = True
     except OSError:  # read-only home: every run compiles what it imports from the zip (zipimport would
         writable = False  # compile each module twice: it compiles to learn a module's file name)
-    import zipimport  # loaded already: it is what runs the archive
-
-    if not isinstance(zip_loader, zipimport.zipimporter):
-        return  # not run from the zip (an unpacked copy): plain imports from its folder
     # Before the path finder: the archive's copy of a package wins over one in site-packages.
     at = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
     sys.meta_path.insert(at, Unpacker(root))
