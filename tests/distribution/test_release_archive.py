@@ -226,7 +226,7 @@ def test_zipapp_contents(release):
     assert data.startswith(b"#!/usr/bin/env python3\n")
     with zipfile.ZipFile(release.app) as zf:
         names = zf.namelist()
-    assert names[0] == "__main__.py"
+    assert names[:2] == ["__main__.py", "_kaito_zipapp.py"]  # the entry stub, then the import machinery
     assert "kubectl_kaito/cli.py" in names and "kubectl_kaito/completion.py" in names
     assert "kubectl_kaito/data/LICENSE-KAITO" in names
     assert not [n for n in names if n.startswith(("kubectl_kaito/sim/", "kaito_sim/", "sim/"))]
