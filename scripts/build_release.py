@@ -270,6 +270,12 @@ def install(root, zip_loader):
     # Before the path finder: the archive's copy of a package wins over one in site-packages.
     at = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
     sys.meta_path.insert(at, Unpacker(root))
+    # The hook finds every module of the archive; the standard library's need not be looked for in
+    # the zip first (runpy put the archive at the head of sys.path).
+    for i, entry in enumerate(sys.path):
+        if sys.path_importer_cache.get(entry) is zip_loader:
+            sys.path.append(sys.path.pop(i))
+            break
     if not writable:
         return
     # The plugin ends short runs with os._exit (no atexit): hand over the writing there too.
@@ -386,7 +392,8 @@ def build_zipapp(stage_dir: Path, dest: Path) -> Path:
         for name, text in entry_files(build_id.hexdigest()[:16], names).items():
             info = zipfile.ZipInfo(name, EPOCH)
             info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            # __main__.py is read from the zip on every run: stored, so that a run need not import zlib
+            info.compress_type = zipfile.ZIP_STORED if name == "__main__.py" else zipfile.ZIP_DEFLATED
             zf.writestr(info, text)
         for path in files:
             info = zipfile.ZipInfo(path.relative_to(stage_dir).as_posix(), EPOCH)
