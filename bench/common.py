@@ -61,3 +61,17 @@ def measure(
             times.append(elapsed)
     times.sort()
     return {"median": statistics.median(times), "min": times[0], "max": times[-1]}
+
+
+def wait_for_cache_writers(cache: Path) -> None:
+    """Wait until the krew zipapp's detached cache writers are done (each holds a shared flock on its
+    build folder under `cache` until it has written what its run compiled), so that the next timed run
+    neither races one (a later run) nor gets its cache refilled behind it (a first run)."""
+    import fcntl  # POSIX only, like the zipapp's writer
+
+    for folder in cache.iterdir() if cache.is_dir() else []:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        finally:
+            os.close(fd)

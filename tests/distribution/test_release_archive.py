@@ -226,7 +226,7 @@ def test_zipapp_contents(release):
     assert data.startswith(b"#!/usr/bin/env python3\n")
     with zipfile.ZipFile(release.app) as zf:
         names = zf.namelist()
-    assert names[0] == "__main__.py"
+    assert names[:2] == ["__main__.py", "_kaito_zipapp.py"]  # the entry stub, then the import machinery
     assert "kubectl_kaito/cli.py" in names and "kubectl_kaito/completion.py" in names
     assert "kubectl_kaito/data/LICENSE-KAITO" in names
     assert not [n for n in names if n.startswith(("kubectl_kaito/sim/", "kaito_sim/", "sim/"))]
@@ -248,35 +248,189 @@ def test_krew_layout(krew):
     assert os.access(krew.bin, os.X_OK)
 
 
-def test_kubectl_kaito_version_first_run_unpacks(krew):
-    """The first run unpacks into $KUBECTL_KAITO_CACHE/<build-id>; the result is the same."""
+def wait_for_writers(cache: Path) -> None:
+    """Wait until every run's detached cache writer is done: each holds a shared flock on its build folder."""
+    import fcntl
+
+    for folder in cache.iterdir() if cache.is_dir() else []:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        finally:
+            os.close(fd)
+
+
+def archive_modules(app: Path) -> set[str]:
+    """The modules Python can import from the zipapp."""
+    with zipfile.ZipFile(app) as zf:
+        files = [n.removesuffix(".py").removesuffix("/__init__") for n in zf.namelist() if n.endswith(".py")]
+    return {f.replace("/", ".") for f in files} - {"__main__"}
+
+
+def imported(stderr: str, modules: set[str]) -> set[str]:
+    """Modules of the archive a run imported, from its PYTHONPROFILEIMPORTTIME lines. Those `site` imported
+    (this machine's python3 loads a .pth that imports certifi) come from site-packages, before the zipapp runs."""
+    names = [line.rsplit("|", 1)[1] for line in stderr.splitlines() if line.startswith("import time:")]
+    after_site = names[names.index(" site") + 1 :] if " site" in names else names
+    return {n.strip() for n in after_site} & modules  # less the failed tries (yaml._yaml)
+
+
+MACHINERY = "_kaito_zipapp"  # the zipapp's import machinery: __main__.py loads it, from the cache once there
+
+
+def unpacked_modules(folder: Path) -> set[str]:
+    """Module names of the sources in an unpacked build folder (but the machinery's)."""
+    found = set()
+    for path in set(folder.rglob("*.py")) - {folder / f"{MACHINERY}.py"}:
+        parts = path.relative_to(folder).with_suffix("").parts
+        found.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return found
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Every file under `folder` with its inode, size and mtime: a rewrite changes it."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_first_run_unpacks_only_what_it_imports(krew, release):
+    """The first run writes into $KUBECTL_KAITO_CACHE/<build-id> exactly the modules it imported (source and
+    bytecode); nothing else of the archive (the old stub unpacked all of it)."""
     shutil.rmtree(krew.cache, ignore_errors=True)
-    proc = krew.kubectl("kaito", "--version")
+    proc = krew.kubectl("kaito", "--version", PYTHONPROFILEIMPORTTIME="1")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f"kubectl-kaito {VERSION}\n"
-    (unpacked,) = [p for p in krew.cache.iterdir() if not p.name.startswith(".")]
-    assert (unpacked / ".complete").exists()
-    assert (unpacked / "kubectl_kaito" / "cli.py").exists()
-    assert not [p for p in krew.cache.iterdir() if p.name.startswith(".unpack-")]  # no leftovers
-    # what nothing reads at run time stays in the zip: licences, metadata, type markers
-    left_in_zip = [p for p in unpacked.rglob("*") if ".dist-info" in p.name or p.name == "py.typed"]
-    assert left_in_zip == []
-    assert (unpacked / "kubectl_kaito" / "data" / "model_catalog.yaml").exists()
-    assert (unpacked / "certifi" / "cacert.pem").exists()
+    wait_for_writers(krew.cache)
+    (unpacked,) = list(krew.cache.iterdir())
+    modules = imported(proc.stderr, archive_modules(release.app))
+    assert "kubectl_kaito.entry" in modules
+    assert unpacked_modules(unpacked) == modules
+    assert list(unpacked.glob(f"__pycache__/{MACHINERY}.cpython-*.pyc"))
+    for name in modules:  # each with the bytecode of the interpreter that ran it
+        path = unpacked.joinpath(*name.split("."))
+        folder, stem = (path, "__init__") if path.is_dir() else (path.parent, path.name)
+        assert list((folder / "__pycache__").glob(f"{stem}.cpython-*.pyc")), name
+    assert not (unpacked / "kubectl_kaito" / "cli.py").exists()  # --version never imports it
+    assert not (unpacked / "typer").exists() and not (unpacked / "certifi").exists()
+    # data files wait until they are read (--version reads none); licences, metadata, type markers stay in the zip
+    assert not (unpacked / "kubectl_kaito" / "data").exists()
+    files = [p.name for p in unpacked.rglob("*") if p.is_file()]
+    assert not [n for n in files if n.endswith((".tmp", ".md")) or n == "py.typed" or n.startswith("LICENSE")]
+    assert not [p for p in unpacked.rglob("*") if ".dist-info" in p.name]
 
 
-def test_kubectl_kaito_later_runs_use_the_cache(krew):
-    krew.kubectl("kaito", "--version")
-    before = sorted(p.name for p in krew.cache.iterdir())
+def test_later_runs_import_the_cached_bytecode(krew, release):
+    """A later run loads every module of the archive from the cached bytecode (the bytecode the writer made is
+    valid: Python compiles nothing) and writes nothing; a run of another command adds only what it imports."""
+    shutil.rmtree(krew.cache, ignore_errors=True)
+    assert krew.kubectl("kaito", *DEPLOY).returncode == 0
+    wait_for_writers(krew.cache)
+    (unpacked,) = list(krew.cache.iterdir())
+    before = snapshot(unpacked)
+    proc = krew.kubectl("kaito", *DEPLOY, PYTHONVERBOSE="1", PYTHONPROFILEIMPORTTIME="1")
+    assert proc.returncode == 0, proc.stderr
+    wait_for_writers(krew.cache)
+    assert snapshot(unpacked) == before
+    modules = imported(proc.stderr, archive_modules(release.app))
+    from_bytecode = {line for line in proc.stderr.splitlines() if " matches " + str(unpacked) in line}
+    assert len(modules) > 20 and len(from_bytecode) == len(modules) + 1, proc.stderr[-3000:]  # + the machinery
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("# code object from " + str(unpacked))]
+    # models list imports the catalog, which the deploy run never imported: only those files are new
+    proc = krew.kubectl("kaito", "models", "list", "-o", "json", PYTHONPROFILEIMPORTTIME="1")
+    assert proc.returncode == 0, proc.stderr
+    wait_for_writers(krew.cache)
+    added = unpacked_modules(unpacked) - modules
+    assert added == imported(proc.stderr, archive_modules(release.app)) - modules
+    assert {k: v for k, v in snapshot(unpacked).items() if k in before} == before
+    # the catalog both read is unpacked (read through importlib.resources, by path), whole
+    assert (unpacked / "kubectl_kaito" / "data" / "model_catalog.yaml").read_bytes() == _zip_member(
+        release.app, "kubectl_kaito/data/model_catalog.yaml"
+    )
+
+
+def _zip_member(app: Path, name: str) -> bytes:
+    with zipfile.ZipFile(app) as zf:
+        return zf.read(name)
+
+
+def test_concurrent_first_runs(krew, release):
+    """Four first runs at once on an empty cache: all answer alike, and the cache they leave is whole."""
+    shutil.rmtree(krew.cache, ignore_errors=True)
+    argv = [kubectl_bin(), "kaito", "models", "list", "-o", "json"]
+    env = {**krew.env, "PYTHONPROFILEIMPORTTIME": "1"}
+    procs = [
+        subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err[-2000:] for _, err in outs]
+    assert len({out for out, _ in outs}) == 1 and json.loads(outs[0][0])
+    wait_for_writers(krew.cache)
+    (unpacked,) = list(krew.cache.iterdir())
+    assert unpacked_modules(unpacked) == imported(outs[0][1], archive_modules(release.app))
+    assert not list(unpacked.rglob("*.tmp"))
+    proc = krew.kubectl("kaito", "models", "list", "-o", "json", PYTHONVERBOSE="1")
+    assert proc.returncode == 0 and proc.stdout == outs[0][0]
+    assert not [line for line in proc.stderr.splitlines() if line.startswith("# code object from " + str(unpacked))]
+
+
+def _no_file_writes() -> None:
+    """In the child before exec: every write of file data fails (EFBIG), as on a full or read-only disk."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+
+def test_runs_when_the_cache_folder_cannot_be_written(krew, tmp_path):
+    """The cache folder exists but no file can be written into it (full disk; a read-only folder, which root
+    could still write to): the run imports from the zip, answers, and leaves no half-written file behind."""
+    cache = tmp_path / "cache"
+    proc = subprocess.run(
+        [kubectl_bin(), "kaito", "models", "list", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**krew.env, "KUBECTL_KAITO_CACHE": str(cache)},
+        preexec_fn=_no_file_writes,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert {m["name"] for m in json.loads(proc.stdout)} >= {"phi-4-mini-instruct"}
+    wait_for_writers(cache)
+    assert [p for p in cache.rglob("*") if p.is_file() and p.stat().st_size] == []
+    assert not list(cache.rglob("*.tmp"))
+
+
+def test_site_packages_do_not_shadow_the_archive(krew, tmp_path):
+    """A python3 whose path has its own (here: broken) yaml and typer still runs the archive's copies, on a
+    first run (nothing cached yet) and a later one."""
+    shadow = tmp_path / "shadow"
+    for name in ("yaml", "typer", "httpx"):
+        (shadow / name).mkdir(parents=True)
+        (shadow / name / "__init__.py").write_text("raise ImportError('the wrong copy')\n")
+    cache = tmp_path / "cache"
     for _ in range(2):
-        proc = krew.kubectl("kaito", "--version")
-        assert (proc.returncode, proc.stdout) == (0, f"kubectl-kaito {VERSION}\n"), proc.stderr
-    assert sorted(p.name for p in krew.cache.iterdir()) == before
-    # later runs leave bytecode next to the unpacked sources (that is what makes them fast); --version
-    # is answered by the fast path (entry.py, fastpath.py), which never imports cli
-    (unpacked,) = [p for p in krew.cache.iterdir() if not p.name.startswith(".")]
-    assert list((unpacked / "kubectl_kaito").glob("__pycache__/entry.*.pyc"))
-    assert list((unpacked / "kubectl_kaito").glob("__pycache__/fastpath.*.pyc"))
+        proc = krew.kubectl("kaito", *DEPLOY, PYTHONPATH=str(shadow), KUBECTL_KAITO_CACHE=str(cache))
+        assert proc.returncode == 0, proc.stderr
+        assert yaml.safe_load(proc.stdout)["kind"] == "Workspace"
+        wait_for_writers(cache)
+
+
+def test_a_stale_cache_of_another_build_is_not_used(krew, tmp_path):
+    """Each build has its own folder: another build's files (here: broken ones) are never imported."""
+    cache = tmp_path / "cache"
+    stale = cache / "0123456789abcdef" / "kubectl_kaito"
+    stale.mkdir(parents=True)
+    (stale / "__init__.py").write_text("raise SystemExit('stale build')\n")
+    (stale / "entry.py").write_text("raise SystemExit('stale build')\n")
+    proc = krew.kubectl("kaito", "--version", KUBECTL_KAITO_CACHE=str(cache))
+    assert (proc.returncode, proc.stdout) == (0, f"kubectl-kaito {VERSION}\n"), proc.stderr
+    wait_for_writers(cache)
+    assert len(list(cache.iterdir())) == 2
 
 
 def test_bytecode_is_cached_even_under_pythondontwritebytecode(krew, tmp_path):
@@ -285,6 +439,7 @@ def test_bytecode_is_cached_even_under_pythondontwritebytecode(krew, tmp_path):
     for _ in range(2):
         proc = krew.kubectl("kaito", "--help", KUBECTL_KAITO_CACHE=str(cache), PYTHONDONTWRITEBYTECODE="1")
         assert proc.returncode == 0, proc.stderr
+        wait_for_writers(cache)
     (unpacked,) = list(cache.iterdir())
     assert list((unpacked / "kubectl_kaito").glob("__pycache__/cli.*.pyc"))
     assert list((unpacked / "typer").glob("__pycache__/*.pyc"))
