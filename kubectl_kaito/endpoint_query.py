@@ -198,13 +198,9 @@ def _many(
         found: list[dict[str, Any]] = []
         for n in names:
             try:
-                found.append(cluster.get_workspace(n, app.namespace))
+                found.append(cluster.workspace_or_set(n, app.namespace)[0])  # a set of that name: its one row
             except NotFoundError as e:
-                iset = cluster.find_inferenceset(n, app.namespace)  # a set of that name: its one row
-                if iset is None:
-                    missing.append(e)
-                else:
-                    found.append(iset)
+                missing.append(e)
     else:
         found = sorted(
             _with_sets(cluster, [w for w in cluster.list_workspaces(all_namespaces=True) if not kaito.is_tuning(w)]),

@@ -418,6 +418,17 @@ class Resources:
         except (NotFoundError, ProviderNotInstalledError, ForbiddenError):
             return None  # the caller's own error (e.g. the workspace's NotFound) says more
 
+    def workspace_or_set(self, name: str, namespace: str | None = None) -> tuple[dict[str, Any], bool]:
+        """The Workspace `name`, else the InferenceSet of that name: (the object, whether it is a set). Neither:
+        the Workspace's NotFoundError (what every command says of a name it cannot find)."""
+        try:
+            return self.get_workspace(name, namespace), False
+        except NotFoundError:
+            iset = self.find_inferenceset(name, namespace)
+            if iset is None:
+                raise
+            return iset, True
+
     def list_inferencesets(
         self, namespace: str | None = None, *, all_namespaces: bool = False, label_selector: str | None = None
     ) -> list[dict[str, Any]]:

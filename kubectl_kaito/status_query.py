@@ -110,12 +110,8 @@ def show_one_or_set(
     and endpoints, its conditions). A replica Workspace says which set owns it."""
     from kubectl_kaito import kaito  # noqa: PLC0415
 
-    try:
-        ws = cluster.get_workspace(name, namespace)
-    except NotFoundError:
-        iset = cluster.find_inferenceset(name, namespace)
-        if iset is None:
-            raise
+    ws, is_set = cluster.workspace_or_set(name, namespace)
+    if is_set:
         from kubectl_kaito import inferenceset  # noqa: PLC0415  (a set: not on a Workspace's start-up path)
 
         if watch:
@@ -123,9 +119,9 @@ def show_one_or_set(
                 "--watch shows Workspaces; an InferenceSet is shown once",
                 hint=f"watch its replicas with: kubectl kaito status -l "
                 f"{kaito.LABEL_CREATED_BY_IS}={name} -n {namespace} -w",
-            ) from None
+            )
         found = inferenceset.SetEndpoints(
-            iset=iset,
+            iset=ws,
             replicas=inferenceset.replica_rows(cluster, name, namespace),
             gateway=inferenceset.find_gateway(cluster, name, namespace),
         )

@@ -9,7 +9,7 @@ import typer
 
 from kubectl_kaito import flags, kaito
 from kubectl_kaito import logs as core
-from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotFoundError, NotReadyError, StreamCutError
+from kubectl_kaito.errors import ClusterUnavailableError, KaitoError, NotReadyError, StreamCutError
 from kubectl_kaito.settings import AppContext
 
 if TYPE_CHECKING:
@@ -267,12 +267,8 @@ def _await_running(
 def _workspace_or_set(cluster: Resources, name: str, namespace: str) -> tuple[dict[str, Any], str, str]:
     """(workspace, pod selector, name to wait on): the Workspace NAME and its pods; else the InferenceSet NAME
     and the pods of every replica (each line then prefixed by its pod), waiting on its oldest replica."""
-    try:
-        ws = cluster.get_workspace(name, namespace)
-    except NotFoundError:
-        iset = cluster.find_inferenceset(name, namespace)
-        if iset is None:
-            raise
+    ws, is_set = cluster.workspace_or_set(name, namespace)
+    if is_set:
         replicas = sorted(
             cluster.inferenceset_replicas(name, namespace),
             key=lambda w: (
@@ -285,7 +281,7 @@ def _workspace_or_set(cluster: Resources, name: str, namespace: str) -> tuple[di
                 f'inferenceset "{name}" has no replica workspaces yet',
                 hint=f"see it with: kubectl kaito status {name} -n {namespace}",
                 details={"inferenceset": name, "namespace": namespace},
-            ) from None
+            )
         names = ",".join(str(w["metadata"]["name"]) for w in replicas)
         return replicas[0], f"{kaito.LABEL_WORKSPACE} in ({names})", str(replicas[0]["metadata"]["name"])
     return ws, f"{kaito.LABEL_WORKSPACE}={name}", name

@@ -166,13 +166,11 @@ def _show_named(app: AppContext, cluster: Resources, names: list[str], view: _Vi
     missing: list[NotFoundError] = []
     for n in names:
         try:
-            found.append(_with_kind(cluster.get_workspace(n, app.namespace), cluster))
+            obj, is_set = cluster.workspace_or_set(n, app.namespace)  # `status SET -o json`: the set's object
         except NotFoundError as e:
-            iset = cluster.find_inferenceset(n, app.namespace)  # `status SET -o json`: the InferenceSet object
-            if iset is None:
-                missing.append(e)
-            else:
-                found.append(iset)
+            missing.append(e)
+        else:
+            found.append(obj if is_set else _with_kind(obj, cluster))
     if found:
         one = len(names) == 1 and view.fmt not in (None, "wide")
         result = _items_result(app.console, cluster, found, view, single=one, keep_order=True)
