@@ -185,12 +185,19 @@ def _parse(path: str, text: str) -> dict[str, Any]:
     return doc
 
 
+#: More than this is no kubeconfig (`--kubeconfig /dev/zero` would otherwise read until memory runs out);
+#: a pipe (`--kubeconfig <(...)`) is fine, so the limit is on what is read, not on the file's type.
+MAX_KUBECONFIG_CHARS = 64 * 1024 * 1024
+
+
 def _read_files(paths: list[str], explicit: bool) -> list[tuple[str, dict[str, Any]]]:
     docs: list[tuple[str, dict[str, Any]]] = []
     for path in paths:
         try:
             with open(path, encoding="utf-8") as f:
-                text = f.read()
+                text = f.read(MAX_KUBECONFIG_CHARS + 1)
+            if len(text) > MAX_KUBECONFIG_CHARS:
+                raise UsageError(f"cannot read kubeconfig {path}: larger than 64 MiB, not a kubeconfig")
         except FileNotFoundError:
             if explicit:
                 raise UsageError(

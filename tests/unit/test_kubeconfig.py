@@ -767,3 +767,21 @@ def test_cluster_module_stays_import_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_an_endless_file_is_refused_after_64_mib_not_read_until_memory_runs_out(clean_env: Path) -> None:
+    with pytest.raises(UsageError, match="larger than 64 MiB"):
+        kc.load("/dev/zero")
+
+
+def test_a_kubeconfig_from_a_pipe_is_read(clean_env: Path) -> None:
+    # `--kubeconfig <(cat config)`: a pipe, not a regular file
+    text = json.dumps(kubeconfig(SERVER, user={"token": "t"}))
+    r, w = os.pipe()
+    os.write(w, text.encode())
+    os.close(w)
+    try:
+        assert kc.load(f"/dev/fd/{r}").server == SERVER
+    finally:
+        os.close(r)
