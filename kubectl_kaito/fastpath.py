@@ -3,10 +3,10 @@
 `kubectl kaito --version`, `get-endpoint NAME` and `status NAME` (with -n, --context, --kubeconfig,
 --workspace-name, and get-endpoint's -o url|json) run scripts and CI loops, where typer's import and
 the click tree are most of a run. Typer stays the one definition of the command line: the option
-names below are the data cli.py, flags.py and the commands declare their options with
-(`typer.Option(*fastpath.NAMESPACE, ...)`), the work is the same functions the Typer commands call
-(endpoint_query.get_endpoint, status_query.show_one_or_set), the values are checked by the same
-flagcheck functions, and tests/unit/test_startup.py fails when Typer's view of a flag differs from
+names read here are the data (flagcheck.py, re-exported by flags.py) that cli.py, flags.py and the
+commands declare their options with (`typer.Option(*flags.NAMESPACE, ...)`); the work is the same
+functions the Typer commands call (endpoint_query.get_endpoint, status_query.show_one_or_set); the
+values are checked by the same flagcheck functions; and tests/unit/test_startup.py fails when Typer's view of a flag differs from
 this one and runs a corpus of command lines through both paths, requiring the same stdout, stderr
 and exit code.
 
