@@ -6,9 +6,9 @@ the click tree are most of a run. Typer stays the one definition of the command 
 names read here are the data (flagcheck.py, re-exported by flags.py) that cli.py, flags.py and the
 commands declare their options with (`typer.Option(*flags.NAMESPACE, ...)`); the work is the same
 functions the Typer commands call (endpoint_query.get_endpoint, status_query.show_one_or_set); the
-values are checked by the same flagcheck functions; and tests/unit/test_startup.py fails when Typer's view of a flag differs from
-this one and runs a corpus of command lines through both paths, requiring the same stdout, stderr
-and exit code.
+values are checked by the same flagcheck functions; and tests/unit/test_startup.py fails when
+Typer's view of a flag differs from this one and runs a corpus of command lines through both paths,
+requiring the same stdout, stderr and exit code.
 
 Only plain forms are answered here: anything else (help, completion, an unknown, repeated, malformed
 or invalid option or value, a second name, `--`) returns None before anything is sent or printed,
