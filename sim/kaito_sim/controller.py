@@ -322,6 +322,21 @@ class KaitoController:
                 st = self.states.get(ws["metadata"]["uid"])
             return st
 
+    def _state_of(self, name: str, namespace: str) -> WsState | None:
+        """The state of the workspace a test hook (fail_*, hold_*, recover_*) acts on, adopted on first use
+        (None: the controller does not reconcile it). KeyError when there is no such workspace."""
+        ws = self.sim.store.get(WS_KEY, namespace, name)
+        if ws is None:
+            raise KeyError(f"workspace {namespace}/{name} not found")
+        return self._ensure_state(ws)
+
+    def _reconciled_state(self, name: str, namespace: str) -> WsState:
+        """`_state_of` for a hook that needs one: KeyError also when the workspace is not reconciled."""
+        st = self._state_of(name, namespace)
+        if st is None:
+            raise KeyError(f"workspace {namespace}/{name} is not reconciled")
+        return st
+
     def _handle_change(self, st: WsState, meta: dict) -> None:
         if meta.get("deletionTimestamp") and not st.deleting:
             # pkg/workspace/controllers/workspace_gc_finalizer.go:30-54 (v0.12.0): issue the node deletes,
@@ -797,11 +812,8 @@ class KaitoController:
     def fail_workspace(
         self, name: str, namespace: str = "default", reason: str = "ImagePullError", message: str | None = None
     ) -> None:
-        ws = self.sim.store.get(WS_KEY, namespace, name)
-        if ws is None:
-            raise KeyError(f"workspace {namespace}/{name} not found")
         with self._lock:
-            st = self._ensure_state(ws)
+            st = self._state_of(name, namespace)
             if st is None:
                 return
             st.fail = (reason, message or "")
@@ -813,11 +825,8 @@ class KaitoController:
             self._apply_failure(st)
 
     def recover_workspace(self, name: str, namespace: str = "default") -> None:
-        ws = self.sim.store.get(WS_KEY, namespace, name)
-        if ws is None:
-            raise KeyError(f"workspace {namespace}/{name} not found")
         with self._lock:
-            st = self._ensure_state(ws)
+            st = self._state_of(name, namespace)
             if st is None:
                 return
             st.fail = None
@@ -981,11 +990,8 @@ class KaitoController:
         failing NodeClaim condition (Launched, Registered, Initialized) to NodeClaimReady, and ResourceReady
         copies NodeClaimReady (pkg/utils/nodeclaim/nodeclaim.go:418-452, gpu_provisioner.go:171-266, v0.12.0).
         No nodes, no workload ever follow."""
-        ws = self.sim.store.get(WS_KEY, namespace, name)
-        if ws is None:
-            raise KeyError(f"workspace {namespace}/{name} not found")
         with self._lock:
-            st = self._ensure_state(ws)
+            st = self._state_of(name, namespace)
             if st is None:
                 return
             st.claim_fail = (reason, message)
@@ -1051,13 +1057,8 @@ class KaitoController:
         return None
 
     def _hold(self, name: str, namespace: str, why: str) -> WsState:
-        ws = self.sim.store.get(WS_KEY, namespace, name)
-        if ws is None:
-            raise KeyError(f"workspace {namespace}/{name} not found")
         with self._lock:
-            st = self._ensure_state(ws)
-            if st is None:
-                raise KeyError(f"workspace {namespace}/{name} is not reconciled")
+            st = self._reconciled_state(name, namespace)
             st.hold = why
             for p in self._pods(st):
                 self._pod_running(p, p["spec"].get("nodeName"), ready=False)
@@ -1114,11 +1115,8 @@ class KaitoController:
     ) -> None:
         """The benchmark of a ready workload failed: BenchmarkCompleted False BenchmarkFailed <err>,
         WorkspaceSucceeded False BenchmarkFailed, state NotReady (workspace_controller.go:1262-1336, v0.12.0)."""
-        ws = self.sim.store.get(WS_KEY, namespace, name)
-        if ws is None:
-            raise KeyError(f"workspace {namespace}/{name} not found")
         with self._lock:
-            st = self._ensure_state(ws)
+            st = self._state_of(name, namespace)
             if st is None:
                 return
             st.hold = "benchmark"
@@ -1223,13 +1221,8 @@ class KaitoController:
         up): NodeClaimReady True, NodesReady/ResourceReady False `NodeNotReady` "Not enough Nodes are ready"
         (the provisioner's CollectNodeStatusInfo, v0.12.0), no workload. Call it before the nodes turn ready
         (right after the deploy, with ready_after of a few seconds); it holds until recover_workspace."""
-        ws = self.sim.store.get(WS_KEY, namespace, name)
-        if ws is None:
-            raise KeyError(f"workspace {namespace}/{name} not found")
         with self._lock:
-            st = self._ensure_state(ws)
-            if st is None:
-                raise KeyError(f"workspace {namespace}/{name} is not reconciled")
+            st = self._reconciled_state(name, namespace)
             st.hold = "nodes"
 
 
