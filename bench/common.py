@@ -75,3 +75,18 @@ def wait_for_cache_writers(cache: Path) -> None:
             fcntl.flock(fd, fcntl.LOCK_EX)
         finally:
             os.close(fd)
+
+
+def release_zipapp(app: Path | None, tmp: Path) -> Path:
+    """The krew zipapp to time: `app`, else dist/kubectl-kaito, else a fresh build into `tmp`/dist
+    (scripts/build_release.py; its file list stays off stdout, which carries the figures)."""
+    app = app or ROOT / "dist" / "kubectl-kaito"
+    if app.exists():
+        return app
+    print("building the release zipapp into a temp folder ...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_release.py"), "--out", str(tmp / "dist"), "--no-manifest"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return tmp / "dist" / "kubectl-kaito"

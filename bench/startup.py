@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, VENV_BIN, cluster_env, timed, wait_for_cache_writers
+from common import VENV_BIN, cluster_env, release_zipapp, timed, wait_for_cache_writers
 
 
 def max_rss_mb(argv: list[str], env: dict[str, str]) -> float:
@@ -78,22 +78,7 @@ def archive_cases(
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from startup_archive import SYSTEM_PATH, base_python
 
-    if app is None:
-        app = ROOT / "dist" / "kubectl-kaito"
-        if not app.exists():
-            print("building the release zipapp into a temp folder ...", file=sys.stderr)
-            subprocess.run(
-                [
-                    sys.executable,
-                    str(ROOT / "scripts" / "build_release.py"),
-                    "--out",
-                    str(tmp / "dist"),
-                    "--no-manifest",
-                ],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            app = tmp / "dist" / "kubectl-kaito"
+    app = release_zipapp(app, tmp)
     for d in ("bin", "home"):
         (tmp / d).mkdir(exist_ok=True)
     (tmp / "bin" / "kubectl-kaito").symlink_to(app.resolve())

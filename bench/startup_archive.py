@@ -28,8 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, measure, wait_for_cache_writers
 from common import VENV_BIN as _VENV_BIN
+from common import measure, release_zipapp, wait_for_cache_writers
 
 VENV_BIN = Path(_VENV_BIN)
 SYSTEM_PATH = "/usr/bin:/bin"
@@ -58,20 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="kaito-bench-archive-") as tmp_name:
         tmp = Path(tmp_name)
-        app = args.app or ROOT / "dist" / "kubectl-kaito"
-        if not app.exists():
-            print("building the release zipapp into a temp folder ...", file=sys.stderr)
-            subprocess.run(
-                [
-                    sys.executable,
-                    str(ROOT / "scripts" / "build_release.py"),
-                    "--out",
-                    str(tmp / "dist"),
-                    "--no-manifest",
-                ],
-                check=True,
-            )
-            app = tmp / "dist" / "kubectl-kaito"
+        app = release_zipapp(args.app, tmp)
         size = app.stat().st_size
 
         # krew's layout: bin/kubectl-kaito -> the zipapp; `python3` on PATH is the base interpreter
