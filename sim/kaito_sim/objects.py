@@ -30,6 +30,18 @@ def owner_ref(ws: dict, controller: bool = True) -> dict:
     }
 
 
+def owned_metadata(ws: dict, name: str | None = None, *, revision: bool = False) -> dict:
+    """The metadata of an object KAITO makes for a Workspace: `name` (default the workspace's), its namespace,
+    the workspace label and the owner reference; a workload (StatefulSet, Job) also the revision annotation."""
+    meta = ws["metadata"]
+    out: dict = {"name": name or meta["name"], "namespace": meta.get("namespace", "default")}
+    out["labels"] = {WS_LABEL: meta["name"]}
+    if revision:
+        out["annotations"] = {"workspace.kaito.io/revision": "1"}
+    out["ownerReferences"] = [owner_ref(ws)]
+    return out
+
+
 def ws_hash(ns: str, name: str, n: int = 8) -> str:
     return hashlib.sha256(f"{ns}/{name}".encode()).hexdigest()[:n]
 
@@ -86,7 +98,7 @@ def workspace_preset(ws: dict) -> str | None:
 
 def service(ws: dict, cluster_ip: str, lb: bool) -> dict:
     meta = ws["metadata"]
-    name, ns = meta["name"], meta.get("namespace", "default")
+    name = meta["name"]
     ports = [
         {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 5000},
         {"name": "ray", "port": 6379, "protocol": "TCP", "targetPort": 6379},
@@ -97,7 +109,7 @@ def service(ws: dict, cluster_ip: str, lb: bool) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {"name": name, "namespace": ns, "labels": {WS_LABEL: name}, "ownerReferences": [owner_ref(ws)]},
+        "metadata": owned_metadata(ws),
         "spec": {
             "type": "LoadBalancer" if lb else "ClusterIP",
             "clusterIP": cluster_ip,
@@ -117,16 +129,11 @@ def service(ws: dict, cluster_ip: str, lb: bool) -> dict:
 
 def headless_service(ws: dict) -> dict:
     meta = ws["metadata"]
-    name, ns = meta["name"], meta.get("namespace", "default")
+    name = meta["name"]
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": {
-            "name": f"{name}-headless",
-            "namespace": ns,
-            "labels": {WS_LABEL: name},
-            "ownerReferences": [owner_ref(ws)],
-        },
+        "metadata": owned_metadata(ws, f"{name}-headless"),
         "spec": {
             "type": "ClusterIP",
             "clusterIP": "None",
@@ -173,18 +180,12 @@ def _main_container(ws: dict, preset: str | None, served: str) -> dict:
 
 def statefulset(ws: dict, replicas: int, served: str) -> dict:
     meta = ws["metadata"]
-    name, ns = meta["name"], meta.get("namespace", "default")
+    name = meta["name"]
     container = _main_container(ws, workspace_preset(ws), served)
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": {
-            "name": name,
-            "namespace": ns,
-            "labels": {WS_LABEL: name},
-            "annotations": {"workspace.kaito.io/revision": "1"},
-            "ownerReferences": [owner_ref(ws)],
-        },
+        "metadata": owned_metadata(ws, revision=True),
         "spec": {
             "replicas": replicas,
             "serviceName": f"{name}-headless",
@@ -209,7 +210,7 @@ def job(ws: dict) -> dict:
     (pkg/workspace/tuning/preset_tuning.go:325-366, pkg/workspace/image/pusher.go:81-93); URL inputs
     the `data-downloader` init container (preset_tuning.go:386-430)."""
     meta = ws["metadata"]
-    name, ns = meta["name"], meta.get("namespace", "default")
+    name = meta["name"]
     tuning = ws.get("tuning") or {}
     container = {
         "name": name,
@@ -251,13 +252,7 @@ def job(ws: dict) -> dict:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {
-            "name": name,
-            "namespace": ns,
-            "labels": {WS_LABEL: name},
-            "annotations": {"workspace.kaito.io/revision": "1"},
-            "ownerReferences": [owner_ref(ws)],
-        },
+        "metadata": owned_metadata(ws, revision=True),
         "spec": {
             "completions": 1,
             "parallelism": 1,
