@@ -50,14 +50,18 @@ class Store:
         with self.lock:
             return self._data.get(key, {}).get((ns or "", name))
 
+    def _sorted_keys(self, key: str) -> builtins.list[Key]:
+        """The (namespace, name) keys of a type in order, sorted once until the next write (hold the lock)."""
+        keys = self._sorted.get(key)
+        if keys is None:
+            keys = self._sorted[key] = sorted(self._data.get(key, {}))
+        return keys
+
     def list(self, key: str, ns: str | None = None) -> list[dict]:
         """All objects of a type (optionally one namespace), sorted by namespace/name."""
         with self.lock:
             bucket = self._data.get(key, {})
-            keys = self._sorted.get(key)
-            if keys is None:
-                keys = sorted(bucket)
-                self._sorted[key] = keys
+            keys = self._sorted_keys(key)
             if ns is None:
                 return [bucket[k] for k in keys]
             lo = bisect.bisect_left(keys, (ns, ""))
@@ -72,10 +76,7 @@ class Store:
         """Objects strictly after `after` in (namespace, name) order, plus the current RV."""
         with self.lock:
             bucket = self._data.get(key, {})
-            keys = self._sorted.get(key)
-            if keys is None:
-                keys = sorted(bucket)
-                self._sorted[key] = keys
+            keys = self._sorted_keys(key)
             start = bisect.bisect_right(keys, after) if after else 0
             if ns is not None:
                 start = max(start, bisect.bisect_left(keys, (ns, "")))

@@ -33,16 +33,6 @@ def _col(name: str, typ: str = "string", priority: int = 0, desc: str = "", fmt:
     return {"name": name, "type": typ, "format": fmt, "description": desc or name, "priority": priority}
 
 
-def _age(obj: dict) -> str:
-    ts = (obj.get("metadata") or {}).get("creationTimestamp")
-    if not ts:
-        return "<unknown>"
-    try:
-        return human_duration(time.time() - parse_rfc3339(ts))
-    except ValueError:
-        return "<invalid>"
-
-
 def _since(ts: str | None) -> str:
     if not ts:
         return "<unknown>"
@@ -50,6 +40,10 @@ def _since(ts: str | None) -> str:
         return human_duration(time.time() - parse_rfc3339(ts))
     except ValueError:
         return "<invalid>"
+
+
+def _age(obj: dict) -> str:
+    return _since((obj.get("metadata") or {}).get("creationTimestamp"))
 
 
 def _name(obj: dict) -> str:
