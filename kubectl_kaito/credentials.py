@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Mapping
 
+from kubectl_kaito import files
 from kubectl_kaito.errors import UnauthorizedError, UsageError
 from kubectl_kaito.kubeconfig import EXEC_API_VERSIONS, EXEC_V1, EXEC_V1BETA1, ClusterConfig
 
@@ -207,8 +208,7 @@ class Credentials:
         cfg = self.cfg
         if cfg.token_file:
             try:
-                with open(cfg.token_file, encoding="utf-8") as f:
-                    tok = f.read().strip()
+                tok = files.read_text(cfg.token_file).strip()
                 if tok:
                     return f"Bearer {tok}"
             except OSError as e:

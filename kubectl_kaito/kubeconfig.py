@@ -27,7 +27,7 @@ import os
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
-from kubectl_kaito import miniyaml
+from kubectl_kaito import files, miniyaml
 from kubectl_kaito.errors import ClusterUnavailableError, UsageError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
@@ -185,19 +185,11 @@ def _parse(path: str, text: str) -> dict[str, Any]:
     return doc
 
 
-#: More than this is no kubeconfig (`--kubeconfig /dev/zero` would otherwise read until memory runs out);
-#: a pipe (`--kubeconfig <(...)`) is fine, so the limit is on what is read, not on the file's type.
-MAX_KUBECONFIG_CHARS = 64 * 1024 * 1024
-
-
 def _read_files(paths: list[str], explicit: bool) -> list[tuple[str, dict[str, Any]]]:
     docs: list[tuple[str, dict[str, Any]]] = []
     for path in paths:
         try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read(MAX_KUBECONFIG_CHARS + 1)
-            if len(text) > MAX_KUBECONFIG_CHARS:
-                raise UsageError(f"cannot read kubeconfig {path}: larger than 64 MiB, not a kubeconfig")
+            text = files.read_text(path)  # at most 64 MiB: `--kubeconfig /dev/zero` is an error, not a hang
         except FileNotFoundError:
             if explicit:
                 raise UsageError(
@@ -247,8 +239,7 @@ def _resolve(path: Any, base: str) -> str:
 
 def _read_bytes(path: str, what: str) -> bytes:
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return files.read_bytes(path)
     except OSError as e:
         raise UsageError(f"cannot read the {what} file {path}: {e.strerror or e}") from None
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from kubectl_kaito import flags, kaito
+from kubectl_kaito import files, flags, kaito
 from kubectl_kaito.errors import UsageError
 
 MAX_NAME = 52  # the StatefulSet's controller-revision-hash label is <name>-<10 chars> (kaito-facts §1)
@@ -341,17 +341,7 @@ def inference_config_source(value: str) -> tuple[str, str]:
 
 def read_inference_config(path: str) -> str:
     """The file's text, checked to be a YAML mapping (KAITO parses it as inference_config.yaml)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"cannot read --inference-config {path}: {e}") from None
-    import yaml  # noqa: PLC0415
-
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise UsageError(f"--inference-config {path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    text, doc = _load_yaml_file(path, "--inference-config")
     if not isinstance(doc, dict):
         raise UsageError(
             f"--inference-config {path} must hold a YAML mapping (the content of {INFERENCE_CONFIG_KEY})",
@@ -370,15 +360,20 @@ def _read_yaml(path: str, flag: str) -> Any:
     flags.check_text(path, f"{flag} file")
     if not path:
         raise UsageError(f"{flag} needs a file name")
+    return _load_yaml_file(path, flag)[1]
+
+
+def _load_yaml_file(path: str, flag: str) -> tuple[str, Any]:
+    """A flag's file: its text and its single YAML document (a usage error names the flag and the file;
+    at most 64 MiB is read, see files.py)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        text = files.read_text(path)
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"cannot read {flag} {path}: {e}") from None
     import yaml  # noqa: PLC0415
 
     try:
-        return yaml.safe_load(text)
+        return text, yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise UsageError(f"{flag} {path} is not valid YAML: {str(e).splitlines()[0]}") from None
 

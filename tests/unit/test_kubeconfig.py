@@ -775,6 +775,18 @@ def test_an_endless_file_is_refused_after_64_mib_not_read_until_memory_runs_out(
         kc.load("/dev/zero")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+@pytest.mark.parametrize(
+    ("cluster", "user"),
+    [({"certificate-authority": "/dev/zero"}, {"token": "t"}), ({}, {"client-certificate": "/dev/zero"})],
+)
+def test_an_endless_file_named_in_the_kubeconfig_is_refused_too(
+    clean_env: Path, cluster: dict[str, str], user: dict[str, str]
+) -> None:
+    with pytest.raises(UsageError, match=r"/dev/zero: larger than 64 MiB$"):
+        kc.load(str(write(clean_env / "kc", kubeconfig(SERVER, cluster=cluster, user=user))))
+
+
 def test_a_kubeconfig_from_a_pipe_is_read(clean_env: Path) -> None:
     # `--kubeconfig <(cat config)`: a pipe, not a regular file
     text = json.dumps(kubeconfig(SERVER, user={"token": "t"}))

@@ -345,6 +345,14 @@ def test_tuning_method_and_config() -> None:
     assert ws["tuning"]["preset"]["presetOptions"] == {"modelAccessSecret": "hf"}
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_an_endless_flag_file_is_refused_after_64_mib() -> None:
+    with pytest.raises(UsageError, match=r"cannot read --inference-config /dev/zero: .*larger than 64 MiB"):
+        wsp.read_inference_config("/dev/zero")
+    with pytest.raises(UsageError, match=r"cannot read --template /dev/zero: .*larger than 64 MiB"):
+        wsp.read_pod_template("/dev/zero")
+
+
 def test_inference_configmap_and_owner() -> None:
     cm = wsp.build_inference_configmap("my-llm", "team-a", "vllm: {}\n")
     assert cm["metadata"]["name"] == "my-llm-inference-config"
