@@ -211,10 +211,11 @@ class Credentials:
                 tok = files.read_text(cfg.token_file).strip()
                 if tok:
                     return f"Bearer {tok}"
-            except OSError as e:
+            except (OSError, UnicodeDecodeError) as e:
                 if not cfg.token:
+                    why = "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else e.strerror or e
                     raise UnauthorizedError(
-                        f"cannot read the token file {cfg.token_file}: {e.strerror or e}",
+                        f"cannot read the token file {cfg.token_file}: {why}",
                         hint=f'check tokenFile of user "{cfg.user}" in {cfg.source}',
                     ) from None
             if cfg.token:

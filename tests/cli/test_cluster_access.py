@@ -155,6 +155,13 @@ def test_token_file(sim: Any, tmp_path: Path) -> None:
     assert sim.requests[-1].headers.get("Authorization") == f"Bearer {sim.token}"
 
 
+def test_a_token_file_that_is_not_text_is_one_error_line(sim: Any, tmp_path: Path) -> None:
+    (tmp_path / "token").write_bytes(b"\xff\xfe not UTF-8")
+    doc = sim_cluster(sim, tmp_path, user={"tokenFile": "token"})
+    with pytest.raises(UnauthorizedError, match=r"cannot read the token file .*token: not UTF-8 text$"):
+        connect(write(tmp_path / "kc", doc)).workspace_version()
+
+
 def test_basic_auth_is_sent_and_refused_by_the_sim(sim: Any, tmp_path: Path) -> None:
     doc = sim_cluster(sim, tmp_path, user={"username": "admin", "password": "pw"})
     with pytest.raises(UnauthorizedError):
