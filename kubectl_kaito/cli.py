@@ -10,15 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import inspect
-import os
 import sys
-
-# Start-up: a run of the plugin itself (the console script, the krew zipapp) imports typer and the rest
-# with the garbage collector off (importing allocates much and frees nothing cyclic worth collecting);
-# run() turns it back on for long-running commands. Importing this module in any other program (tests,
-# completion) changes nothing.
-if os.path.basename(sys.argv[0]) == "kubectl-kaito":
-    gc.disable()
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
@@ -442,8 +434,4 @@ def run() -> None:
         console.discard_stdout()
     if not short:
         sys.exit(code)
-    try:
-        console.stderr.flush()  # (the console's streams are the process's: Console.from_sys)
-    except (OSError, ValueError):  # a closed or broken stream: nothing more can be written anyway
-        pass
-    os._exit(code)
+    console.exit_now(code)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (start-up; mypy reads the name)
 if TYPE_CHECKING:
-    from typing import IO, Any
+    from typing import IO, Any, NoReturn
 
     from kubectl_kaito.errors import KaitoError
 
@@ -116,6 +116,16 @@ class Console:
             stream.flush()
 
         return write_text
+
+    def exit_now(self, code: int) -> NoReturn:
+        """End a short run at once: flush stdout and stderr, then `os._exit` (interpreter teardown is about
+        a fifth of a short run). Only for runs whose files are closed and whose threads are done."""
+        for stream in (self.stdout, self.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed or broken stream: nothing more can be written anyway
+                pass
+        os._exit(code)
 
     def discard_stdout(self) -> None:
         """After a closed pipe (`... | head`): point stdout at /dev/null, so the interpreter's final

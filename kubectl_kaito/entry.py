@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import sys
 
 
@@ -27,10 +26,4 @@ def run() -> None:
 
         full()
         return
-    # As cli.run for a short run: flush both streams, then skip interpreter teardown.
-    for stream in (console.stdout, console.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed or broken stream: nothing more can be written anyway
-            pass
-    os._exit(code)
+    console.exit_now(code)  # as cli.run ends a short run

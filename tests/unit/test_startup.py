@@ -190,10 +190,15 @@ def test_the_plugins_own_runs_import_with_the_collector_off_and_long_ones_turn_i
         f"""
         import atexit, gc, sys
         sys.argv = [{script!r}, "logs", "--no-such-flag"]
-        import kubectl_kaito.cli as cli
-        print("import gc", gc.isenabled())
+        class Watch:  # reports the collector when the run imports typer (the console script's entry)
+            def find_spec(self, name, path=None, target=None):
+                if name == "typer":
+                    print("import gc", gc.isenabled())
+                return None
+        sys.meta_path.insert(0, Watch())
         atexit.register(lambda: print("exit gc", gc.isenabled()))
-        cli.run()
+        from kubectl_kaito.entry import run
+        run()
         """
     )
     assert proc.stdout.splitlines()[:2] == ["import gc False", "exit gc True"], proc.stderr
