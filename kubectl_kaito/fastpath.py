@@ -153,12 +153,13 @@ def answer(args: Sequence[str], console: Console) -> int | None:
     from kubectl_kaito import output  # noqa: PLC0415
 
     # From here on as the Typer command wrapper (cli.command) and the error boundary (cli.main).
+    app = AppContext(settings, console)
     try:
-        output.render(console, _work(line)(AppContext(settings, console)), settings.output)
+        output.render(console, _work(line)(app), settings.output)
     except BrokenPipeError:  # the reader went away (`| head`): the normal end of a pipeline
         console.discard_stdout()
     except KaitoError as err:
-        console.error(err, as_json=settings.output == "json")
+        console.error(err, as_json=app.wants_json)
         return int(err.exit_code)
     except KeyboardInterrupt:  # as click: a new line, then "aborted"
         console.info("")
