@@ -438,7 +438,7 @@ class Client:
                 refreshed = True
                 if self.credentials.refresh():
                     continue
-            retry_after = resp.getheader("Retry-After")
+            retry_after = resp.headers.get("Retry-After")
             if status in (429, 503) and retry_after and retries < MAX_RETRY_AFTER:
                 retries += 1
                 try:
@@ -515,7 +515,10 @@ class Client:
             obj = None
         if not isinstance(obj, dict):
             raise self.not_json_error(
-                f"{method} {self.server}{self._url(path, query)}", resp.status, resp.getheader("Content-Type"), payload
+                f"{method} {self.server}{self._url(path, query)}",
+                resp.status,
+                resp.headers.get("Content-Type"),
+                payload,
             )
         return obj
 
@@ -678,7 +681,10 @@ class Client:
                     if not isinstance(event, dict) or not isinstance(event.get("object") or {}, dict):
                         # a whole line that is no watch event: not the API server talking
                         raise self.not_json_error(
-                            f"GET {self.server}{self._url(path, q)}", resp.status, resp.getheader("Content-Type"), line
+                            f"GET {self.server}{self._url(path, q)}",
+                            resp.status,
+                            resp.headers.get("Content-Type"),
+                            line,
                         )
                     etype = event.get("type")
                     obj = event.get("object") or {}

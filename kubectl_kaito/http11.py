@@ -220,10 +220,6 @@ class Response:
             raise HTTPError(f"the server did not answer in HTTP/1.1: {text[:80]!r}")
         return version, int(code), reason.strip()
 
-    def getheader(self, name: str, default: str | None = None) -> str | None:
-        """A header's value (several joined by ", "), else `default`."""
-        return self.headers.get(name, default)
-
     # -- the body ------------------------------------------------------------------------------------------
 
     def _cut(self, parts: list[bytes], expected: int | None) -> IncompleteRead:

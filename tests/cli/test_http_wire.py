@@ -230,9 +230,9 @@ def test_headers_are_case_insensitive_and_keep_repeated_values() -> None:
         b"X-Folded: a\r\n  b\r\nContent-Length: 3\r\n\r\nabc"
     )
     resp = parse(raw)
-    assert resp.getheader("Content-Type") == "text/plain" and "CONTENT-type" in resp.headers
+    assert resp.headers.get("Content-Type") == "text/plain" and "CONTENT-type" in resp.headers
     assert resp.headers.get_all("warning") == ['299 - "one"', '299 - "two"']
-    assert resp.getheader("WARNING") == '299 - "one", 299 - "two"'
+    assert resp.headers.get("WARNING") == '299 - "one", 299 - "two"'
     assert resp.headers["x-folded"] == "a b"
     assert resp.read() == b"abc" and resp.complete and not resp.will_close
     head = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", "HEAD")
